@@ -1,0 +1,42 @@
+/**
+ * The model port: a question and its context in, text deltas, citations and usage out.
+ * It knows nothing of Slack. Adapters: Converse (plain answers), Knowledge Base (grounded answers).
+ */
+import type { Turn } from '../store/conversation-store.ts';
+
+export interface AnswerRequest {
+  /** The conversation so far, ending with the new user turn; a valid Converse message list. */
+  turns: Turn[];
+  /** The Knowledge Base session of this thread, or null to open a new one. */
+  kbSessionId: string | null;
+  /** Aborts the model call (shutdown, or the person stopped the answer). */
+  signal?: AbortSignal;
+}
+
+/** A document an answer cites, as found in Bedrock's retrieved references. */
+export interface CitedSource {
+  /** Stable identity of the document (URI or URL); two citations of one document share it. */
+  id: string;
+  /** Human title: metadata title, else file name or page path. */
+  title: string;
+  /** A link a person can open, or null when the source has none. */
+  url: string | null;
+}
+
+export type AnswerEvent =
+  /** Newly generated answer text. */
+  | { type: 'text'; text: string }
+  /** The answer text generated so far, from `start` to `end` (character offsets), cites these sources. */
+  | { type: 'citation'; start: number; end: number; sources: CitedSource[] }
+  /** The model is searching the knowledge base (shown to the person until text arrives). */
+  | { type: 'status'; status: 'searching' }
+  /** A Knowledge Base session id to keep for the next turn of this thread. */
+  | { type: 'session'; kbSessionId: string }
+  | { type: 'usage'; inputTokens: number; outputTokens: number }
+  /** Why the model stopped: `end_turn`, `max_tokens`, `guardrail_intervened`, … */
+  | { type: 'stop'; reason: string };
+
+export interface AnswerModel {
+  /** Streams one answer. Throws an AnswerError (see answer-errors.ts) on failure, also midway. */
+  stream(request: AnswerRequest): AsyncIterable<AnswerEvent>;
+}

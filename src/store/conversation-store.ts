@@ -1,0 +1,53 @@
+/**
+ * The store port: everything the bot keeps between events. Two adapters implement it:
+ * Redis (shared by many replicas) and in-process (one replica only, not for production).
+ *
+ * Keys passed in are logical ids (`threadId`, claim keys); each adapter adds its own prefix and,
+ * for Redis Cluster, a hash tag so that one thread's keys live on one slot.
+ */
+
+/** One message of a conversation as the model sees it. */
+export interface Turn {
+  role: 'user' | 'assistant';
+  text: string;
+}
+
+/** What the bot remembers of one Slack thread. */
+export interface ThreadState {
+  /** Oldest first. Starts with a user turn and roles alternate. */
+  turns: Turn[];
+  /** The Bedrock Knowledge Base session for this thread, or null when none was opened yet. */
+  kbSessionId: string | null;
+  /** Slack user ids that addressed the bot in this thread (mention or /ask). */
+  participants: string[];
+  /** Input tokens the model reported for the last answered turn, or null when unknown. */
+  lastInputTokens: number | null;
+}
+
+export interface ConversationStore {
+  /** Atomically claims `key` for `ttlMs`: true for the first caller, false while an earlier claim lives. */
+  claimOnce(key: string, ttlMs: number): Promise<boolean>;
+  /** Takes the thread's lock if it is free and returns the owner token, or null when someone holds it. */
+  acquireLock(threadId: string, ttlMs: number): Promise<string | null>;
+  /** Pushes the lock's expiry to `ttlMs` from now if `token` still owns it; false when it does not. */
+  extendLock(threadId: string, token: string, ttlMs: number): Promise<boolean>;
+  /** Deletes the lock if `token` owns it; false when it does not (expired or taken over). */
+  releaseLock(threadId: string, token: string): Promise<boolean>;
+  /** The thread's state, or null when the store has none (never seen, or expired). */
+  getThread(threadId: string): Promise<ThreadState | null>;
+  /**
+   * Saves the thread's state with expiry `ttlMs` from now and releases the lock, in one atomic step,
+   * only if `token` still owns the lock. False (and nothing written) when it does not.
+   */
+  commitThread(threadId: string, state: ThreadState, ttlMs: number, token: string): Promise<boolean>;
+  /** Resolves when the store answers; rejects when it does not (used by /readyz). */
+  ping(): Promise<void>;
+  /** Closes connections; the store is unusable afterwards. */
+  close(): Promise<void>;
+}
+
+/** Raised by adapters when the backing service cannot be reached or does not answer in time. */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+  readonly code = 'store_unavailable';
+}
