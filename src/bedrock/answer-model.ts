@@ -7,6 +7,8 @@ import type { Turn } from '../store/conversation-store.ts';
 export interface AnswerRequest {
   /** The conversation so far, ending with the new user turn; a valid Converse message list. */
   turns: Turn[];
+  /** Overrides the configured system prompt (retrieve mode adds the sources to it). */
+  system?: string;
   /** The Knowledge Base session of this thread, or null to open a new one. */
   kbSessionId: string | null;
   /** Aborts the model call (shutdown, or the person stopped the answer). */

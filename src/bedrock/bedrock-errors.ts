@@ -1,0 +1,76 @@
+/**
+ * Maps AWS SDK errors from Bedrock (Runtime and Agent Runtime) to the answer vocabulary, once.
+ * The SDK names errors after the service's `x-amzn-errortype`; exceptions inside a stream keep their
+ * event name (`modelStreamErrorException`, …), so names are compared case-insensitively.
+ */
+import { AnswerError } from '../errors.ts';
+
+export interface BedrockErrorContext {
+  modelId: string;
+  region: string;
+  knowledgeBaseId?: string | null;
+  /** True when the failing call was a Knowledge Base (Agent Runtime) call. */
+  knowledgeBase?: boolean;
+}
+
+const INPUT_TOO_LONG = /too long|too many (input )?tokens|context (length|window)|input is too large|prompt is too long/i;
+const SESSION_INVALID = /session with id .* is not valid|session .*(expired|not found|invalid)/i;
+
+export function mapBedrockError(error: unknown, context: BedrockErrorContext): AnswerError {
+  if (error instanceof AnswerError) return error;
+  const name = String((error as { name?: unknown })?.name ?? '').toLowerCase();
+  const message = String((error as { message?: unknown })?.message ?? '');
+  const kb = context.knowledgeBase === true;
+  const make = (code: ConstructorParameters<typeof AnswerError>[0], text: string, retryable = false) =>
+    new AnswerError(code, text, { retryable, cause: error });
+
+  switch (name) {
+    case 'accessdeniedexception':
+      return kb
+        ? make(
+            'kb_access_denied',
+            `I'm not allowed to use the knowledge base ${context.knowledgeBaseId ?? ''} in ${context.region}. An admin needs to grant access.`,
+          )
+        : make(
+            'model_access_denied',
+            `Model access is not enabled for ${context.modelId} in ${context.region}. An admin can enable it in the Amazon Bedrock console (Model access).`,
+          );
+    case 'resourcenotfoundexception':
+      return kb
+        ? make('kb_not_found', `The knowledge base ${context.knowledgeBaseId ?? ''} was not found in ${context.region}.`)
+        : make(
+            'model_not_found',
+            `The model id ${context.modelId} is not known in ${context.region}. Check BEDROCK_MODEL_ID.`,
+          );
+    case 'validationexception':
+      if (SESSION_INVALID.test(message)) return make('kb_session_invalid', 'The knowledge base session expired.');
+      if (INPUT_TOO_LONG.test(message))
+        return make('input_too_long', 'This conversation is too long for the model. Start a new thread.');
+      if (/model identifier is invalid|model id|invalid model/i.test(message))
+        return make('model_not_found', `The model id ${context.modelId} is not valid. Check BEDROCK_MODEL_ID.`);
+      return make('invalid_request', 'The model refused the request as invalid.');
+    case 'throttlingexception':
+    case 'servicequotaexceededexception':
+    case 'modelnotreadyexception':
+    case 'toomanyrequestsexception':
+      return make('throttled', "I'm busy right now. Please try again shortly.", true);
+    case 'modeltimeoutexception':
+    case 'timeouterror':
+    case 'requesttimeout':
+      return make('timeout', 'The model took too long to answer. Please try again.');
+    case 'modelstreamerrorexception':
+      return make('stream_interrupted', 'The answer was interrupted.', false);
+    case 'internalserverexception':
+    case 'serviceunavailableexception':
+    case 'badgatewayexception':
+    case 'dependencyfailedexception':
+    case 'modelerrorexception':
+      return make('model_unavailable', 'The model service had a problem. Please try again.', true);
+    case 'aborterror':
+      return make('timeout', 'The answer was stopped before it finished.');
+    default:
+      if ((error as { code?: unknown })?.code === 'ETIMEDOUT' || /timed? ?out/i.test(message))
+        return make('timeout', 'The model took too long to answer. Please try again.');
+      return make('unknown', 'Something went wrong while answering.');
+  }
+}

@@ -1,0 +1,47 @@
+/** Plain model answers through Bedrock's ConverseStream. */
+import { type BedrockRuntimeClient, ConverseStreamCommand, type Message } from '@aws-sdk/client-bedrock-runtime';
+import type { AnswerEvent, AnswerModel, AnswerRequest } from './answer-model.ts';
+import { mapBedrockError } from './bedrock-errors.ts';
+
+export interface ConverseModelOptions {
+  client: BedrockRuntimeClient;
+  modelId: string;
+  region: string;
+  systemPrompt: string;
+  maxTokens: number;
+  temperature: number | null;
+}
+
+export class ConverseModel implements AnswerModel {
+  readonly #options: ConverseModelOptions;
+
+  constructor(options: ConverseModelOptions) {
+    this.#options = options;
+  }
+
+  async *stream(request: AnswerRequest): AsyncIterable<AnswerEvent> {
+    const { client, modelId, region, systemPrompt, maxTokens, temperature } = this.#options;
+    const messages: Message[] = request.turns.map((turn) => ({ role: turn.role, content: [{ text: turn.text }] }));
+    const system = request.system ?? systemPrompt;
+    try {
+      const response = await client.send(
+        new ConverseStreamCommand({
+          modelId,
+          system: [{ text: system }],
+          messages,
+          inferenceConfig: { maxTokens, ...(temperature === null ? {} : { temperature }) },
+        }),
+        { abortSignal: request.signal },
+      );
+      for await (const event of response.stream ?? []) {
+        const text = event.contentBlockDelta?.delta?.text;
+        if (text) yield { type: 'text', text };
+        if (event.messageStop) yield { type: 'stop', reason: event.messageStop.stopReason ?? 'end_turn' };
+        const usage = event.metadata?.usage;
+        if (usage) yield { type: 'usage', inputTokens: usage.inputTokens ?? 0, outputTokens: usage.outputTokens ?? 0 };
+      }
+    } catch (error) {
+      throw mapBedrockError(error, { modelId, region });
+    }
+  }
+}

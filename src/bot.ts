@@ -1,0 +1,193 @@
+/**
+ * Composition root: builds every adapter from the configuration, wires them together and starts
+ * Bolt. `main.ts` calls it for the real process; tests, the benchmark and the playground call it
+ * in-process with the same code path.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
+import type { AnswerModel } from './bedrock/answer-model.ts';
+import { ConverseModel } from './bedrock/converse-model.ts';
+import type { Config } from './config.ts';
+import { ConversationService } from './conversation/conversation-service.ts';
+import { healthRoutes } from './http/health-routes.ts';
+import type { Logger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { boltLogger } from './slack/bolt-logger.ts';
+import { registerListeners } from './slack/listeners/index.ts';
+import { SlackApi, slackClientOptions } from './slack/slack-api.ts';
+import { SlackPeople } from './slack/slack-people.ts';
+import { SlackSurface } from './slack/slack-surface.ts';
+import type { ConversationStore } from './store/conversation-store.ts';
+import { MemoryStore } from './store/memory-store.ts';
+import { createRedisClient, RedisStore } from './store/redis-store.ts';
+
+export interface RunningBot {
+  /** The port `/slack/events` (HTTP mode) and the health routes listen on. */
+  port: number;
+  metrics: Metrics;
+  store: ConversationStore;
+  conversations: ConversationService;
+  /** Stops taking work, lets answers in flight finish within `timeoutMs`, closes everything. */
+  shutdown(timeoutMs?: number): Promise<{ drained: boolean }>;
+}
+
+export interface BotOptions {
+  logger: Logger;
+  /** Replaces the model built from the configuration (tests of the composition, the playground). */
+  model?: AnswerModel;
+  /** Collects default process metrics; off when several bots share one process. */
+  defaultMetrics?: boolean;
+}
+
+export async function startBot(config: Config, options: BotOptions): Promise<RunningBot> {
+  const { logger } = options;
+  const metrics = createMetrics({ defaultMetrics: options.defaultMetrics });
+  const store = createStore(config, logger);
+  const slack = new SlackApi({ token: config.slack.botToken, apiUrl: config.slack.apiUrl, metrics, logger });
+
+  let identity: { user_id?: string; bot_id?: string; team_id?: string };
+  try {
+    identity = await slack.call<{ user_id?: string; bot_id?: string; team_id?: string }>('auth.test', {});
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw new Error(`Slack rejected SLACK_BOT_TOKEN at auth.test (${(error as Error).message}).`, { cause: error });
+  }
+  const botUserId = identity.user_id ?? null;
+  const botId = identity.bot_id ?? null;
+  const defaultTeamId = identity.team_id ?? '';
+
+  const model = options.model ?? createModel(config);
+  const people = new SlackPeople(slack, logger);
+  const surface = new SlackSurface({
+    slack,
+    logger,
+    streaming: config.slack.streaming,
+    flushIntervalMs: config.slack.flushIntervalMs,
+    postToResponseUrl: async (url, body) => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (!response.ok) throw new Error(`response_url answered ${response.status}`);
+    },
+  });
+  const conversations = new ConversationService({
+    store,
+    model,
+    surface,
+    threadReader: people,
+    logger,
+    metrics,
+    settings: {
+      ...config.conversation,
+      systemPrompt: config.bedrock.systemPrompt,
+      modelAttempts: config.bedrock.maxAttempts,
+      logMessageText: config.log.messageText,
+    },
+  });
+
+  let shuttingDown = false;
+  const customRoutes = healthRoutes({ ping: () => store.ping(), registry: metrics.registry, shuttingDown: () => shuttingDown });
+  const socketMode = config.slack.appToken !== null;
+  const receiver = socketMode
+    ? new SocketModeReceiver({
+        appToken: config.slack.appToken ?? '',
+        logger: boltLogger(logger),
+        customRoutes,
+        installerOptions: { port: config.port, clientOptions: { slackApiUrl: config.slack.apiUrl } },
+      })
+    : new HTTPReceiver({
+        signingSecret: config.slack.signingSecret ?? '',
+        endpoints: '/slack/events',
+        customRoutes,
+        logger: boltLogger(logger),
+        processBeforeResponse: false,
+        bodyLimit: '1mb',
+      });
+  const app = new App({
+    receiver,
+    token: config.slack.botToken,
+    ...(botUserId ? { botUserId } : {}),
+    ...(botId ? { botId } : {}),
+    tokenVerificationEnabled: false,
+    clientOptions: slackClientOptions(config.slack.apiUrl),
+    logger: boltLogger(logger),
+  });
+  registerListeners(app, {
+    conversations,
+    people,
+    slack,
+    logger,
+    metrics,
+    identity: (context, body) => ({
+      botUserId: context.botUserId ?? botUserId,
+      botId: context.botId ?? botId,
+      teamId: (body as { team_id?: string }).team_id ?? context.teamId ?? defaultTeamId,
+    }),
+  });
+  app.error(async (error) => {
+    logger.error({ err: error }, 'unhandled error in a Slack listener');
+  });
+
+  const started = (await app.start(config.port)) as unknown;
+  const port = socketMode ? config.port : ((started as Server).address() as AddressInfo).port;
+  logger.info(
+    { port, mode: socketMode ? 'socket' : 'http', store: config.redis ? 'redis' : 'memory', model: config.bedrock.modelId },
+    'bot started',
+  );
+
+  return {
+    port,
+    metrics,
+    store,
+    conversations,
+    async shutdown(timeoutMs = config.shutdownTimeoutMs) {
+      shuttingDown = true;
+      conversations.stopAccepting();
+      const drained = await conversations.drain(timeoutMs);
+      if (!drained) logger.warn({ inFlight: conversations.inFlight }, 'shutdown timed out with answers in flight');
+      await app.stop().catch((err: unknown) => logger.warn({ err }, 'error stopping Bolt'));
+      await store.close().catch((err: unknown) => logger.warn({ err }, 'error closing the store'));
+      logger.info({ drained }, 'bot stopped');
+      return { drained };
+    },
+  };
+}
+
+function createStore(config: Config, logger: Logger): ConversationStore {
+  if (!config.redis) {
+    logger.warn(
+      'REDIS_URL is not set: using the in-process store, which serves a single replica only and forgets everything on restart',
+    );
+    return new MemoryStore();
+  }
+  const client = createRedisClient({
+    url: config.redis.url,
+    cluster: config.redis.cluster,
+    commandTimeoutMs: 2_000,
+    connectTimeoutMs: 5_000,
+    logger,
+  });
+  return new RedisStore({ client, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: 2_000 });
+}
+
+function createModel(config: Config): AnswerModel {
+  const client = new BedrockRuntimeClient({
+    region: config.bedrock.region,
+    // The conversation service retries (also throttling inside a stream, which the SDK does not).
+    maxAttempts: 1,
+    requestHandler: { requestTimeout: config.bedrock.timeoutMs },
+  });
+  return new ConverseModel({
+    client,
+    modelId: config.bedrock.modelId,
+    region: config.bedrock.region,
+    systemPrompt: config.bedrock.systemPrompt,
+    maxTokens: config.bedrock.maxTokens,
+    temperature: config.bedrock.temperature,
+  });
+}

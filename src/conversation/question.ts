@@ -1,0 +1,64 @@
+/** What a Slack listener hands to the conversation service, and the ports the service answers through. */
+import type { CitedSource } from '../bedrock/answer-model.ts';
+
+/** A conversation is a Slack thread, keyed by workspace, channel and thread root ts. */
+export interface ThreadRef {
+  teamId: string;
+  channelId: string;
+  threadTs: string;
+}
+
+export type Surface = 'mention' | 'thread_reply' | 'dm' | 'command';
+
+export interface Question {
+  thread: ThreadRef;
+  /** Where the answer goes: the thread itself, or a slash command's response_url when the bot cannot post. */
+  replyTo: { kind: 'thread' } | { kind: 'response_url'; url: string };
+  /** ts of the message that asked (dedup and thread reading); for /ask, the posted question's ts. */
+  messageTs: string;
+  userId: string;
+  /** The question, bot mention removed, other mentions resolved to names. */
+  text: string;
+  surface: Surface;
+  isDm: boolean;
+  /** The person addressed the bot directly (mention, /ask, DM), as opposed to a plain thread reply. */
+  addressed: boolean;
+  /** One atomic store key per Slack message: retries and the mention/message pair share it. */
+  dedupKey: string;
+}
+
+export function threadId(thread: ThreadRef): string {
+  return `${thread.teamId}:${thread.channelId}:${thread.threadTs}`;
+}
+
+/** The Slack side of an answer in progress. Knows nothing of Bedrock. */
+export interface AnswerOutput {
+  /** Tells the person what the bot is doing until the first text arrives. */
+  showStatus(status: 'thinking' | 'searching'): void;
+  /** Adds model text (Markdown). Never blocks: writes are coalesced and flushed in the background. */
+  write(markdown: string): void;
+  /** Flushes everything; the thread then holds exactly the whole answer, then the appendix (notes, sources). */
+  finish(appendix: { notes: string[]; sources: CitedSource[] }): Promise<void>;
+  /** Keeps what was shown, adds the note, and closes the answer. */
+  fail(note: string): Promise<void>;
+}
+
+export interface AnswerSurface {
+  /** Opens an answer for `question`; the person sees that the bot is working at once. */
+  open(question: Question): AnswerOutput;
+  /** Posts a short notice where the answer would have gone. */
+  notice(question: Question, text: string): Promise<void>;
+  /** Shows `text` to the asker only. */
+  ephemeral(question: Question, text: string): Promise<void>;
+}
+
+export interface ThreadMessage {
+  author: string;
+  text: string;
+  fromBot: boolean;
+}
+
+export interface ThreadReader {
+  /** The thread's messages posted before `beforeTs`, oldest first, mentions resolved to names. */
+  read(thread: ThreadRef, beforeTs: string): Promise<ThreadMessage[]>;
+}

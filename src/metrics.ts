@@ -1,0 +1,87 @@
+/**
+ * Prometheus metrics (prom-client), one registry per bot instance so that several instances in one
+ * process (tests, the benchmark) do not share counters.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  events: Counter<'type'>;
+  answers: Counter<'outcome'>;
+  duplicatesIgnored: Counter;
+  answersInFlight: Gauge;
+  timeToFirstToken: Histogram;
+  answerDuration: Histogram;
+  modelTokens: Counter<'direction'>;
+  slackCalls: Counter<'method' | 'result'>;
+  slackRateLimited: Counter<'method'>;
+  storeLatency: Histogram<'operation'>;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'slackbot_' });
+  const registers = [registry];
+  return {
+    registry,
+    events: new Counter({
+      name: 'slackbot_events_total',
+      help: 'Slack events, commands and actions received, by type.',
+      labelNames: ['type'],
+      registers,
+    }),
+    answers: new Counter({
+      name: 'slackbot_answers_total',
+      help: 'Questions handled, by outcome (answered, failed, interrupted, refused_*, store_unavailable, …).',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    duplicatesIgnored: new Counter({
+      name: 'slackbot_duplicate_deliveries_total',
+      help: 'Slack deliveries ignored because the same message was already taken (retries, mention/message pairs).',
+      registers,
+    }),
+    answersInFlight: new Gauge({
+      name: 'slackbot_answers_in_flight',
+      help: 'Answers being generated right now.',
+      registers,
+    }),
+    timeToFirstToken: new Histogram({
+      name: 'slackbot_time_to_first_token_seconds',
+      help: 'From taking a question to the first text from the model.',
+      buckets: [0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30],
+      registers,
+    }),
+    answerDuration: new Histogram({
+      name: 'slackbot_answer_duration_seconds',
+      help: 'From taking a question to the answer being complete in Slack.',
+      buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300],
+      registers,
+    }),
+    modelTokens: new Counter({
+      name: 'slackbot_bedrock_tokens_total',
+      help: 'Tokens reported by Bedrock, by direction (input, output).',
+      labelNames: ['direction'],
+      registers,
+    }),
+    slackCalls: new Counter({
+      name: 'slackbot_slack_calls_total',
+      help: 'Slack Web API calls made by the bot, by method and result (ok, error code, rate_limited).',
+      labelNames: ['method', 'result'],
+      registers,
+    }),
+    slackRateLimited: new Counter({
+      name: 'slackbot_slack_rate_limited_total',
+      help: 'Slack Web API calls answered 429, by method.',
+      labelNames: ['method'],
+      registers,
+    }),
+    storeLatency: new Histogram({
+      name: 'slackbot_store_operation_seconds',
+      help: 'Store (Redis or in-process) call latency, by operation.',
+      labelNames: ['operation'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * `/ask <question>`: the question is posted in the channel as "<@user> asked: …" and answered in
+ * its thread. Where the bot cannot post (not a member, private channel, someone else's DM) the
+ * answer goes back through the command's response_url instead, with a hint to invite the bot.
+ */
+import type { ConversationService } from '../conversation/conversation-service.ts';
+import type { Logger } from '../logger.ts';
+import { type AskCommand, type BotIdentity, questionFromCommand } from './question-builder.ts';
+import { escapeSlackControl } from './render/slack-safe-text.ts';
+import { type SlackApi, SlackCallError } from './slack-api.ts';
+import type { SlackPeople } from './slack-people.ts';
+
+export const ASK_USAGE =
+  'Ask me anything: `/ask how do refunds work?` I post your question here and answer in its thread.';
+
+export interface AskDeps {
+  slack: SlackApi;
+  people: SlackPeople;
+  conversations: ConversationService;
+  logger: Logger;
+}
+
+export async function answerAskCommand(command: AskCommand, bot: BotIdentity, deps: AskDeps): Promise<void> {
+  let posted: { ts: string } | null = null;
+  try {
+    const result = await deps.slack.call<{ ts?: string }>('chat.postMessage', {
+      channel: command.channel_id,
+      text: `<@${command.user_id}> asked: ${escapeSlackControl(command.text)}`,
+      unfurl_links: false,
+    });
+    if (result.ts) posted = { ts: result.ts };
+  } catch (error) {
+    // Any refusal to post here (not_in_channel, channel_not_found, …) means: answer privately.
+    deps.logger.info(
+      { code: error instanceof SlackCallError ? error.code : 'unknown', channel: command.channel_id },
+      '/ask cannot post in the channel; answering through response_url',
+    );
+  }
+  const question = await questionFromCommand(command, posted, deps.people, bot);
+  await deps.conversations.submit(question);
+}

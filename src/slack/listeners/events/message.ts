@@ -1,0 +1,10 @@
+import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
+import { questionFromMessage, type SlackMessageEvent } from '../../question-builder.ts';
+import type { ListenerDeps } from '../index.ts';
+
+export function message(deps: ListenerDeps) {
+  return async ({ event, context, body }: SlackEventMiddlewareArgs<'message'> & AllMiddlewareArgs) => {
+    const question = await questionFromMessage(event as SlackMessageEvent, deps.identity(context, body), deps.people);
+    if (question) void deps.conversations.submit(question);
+  };
+}

@@ -1,0 +1,37 @@
+/** Registers the listeners. Each one only turns a Slack payload into a call on the conversation service. */
+import type { App, Context } from '@slack/bolt';
+import type { ConversationService } from '../../conversation/conversation-service.ts';
+import type { Logger } from '../../logger.ts';
+import type { Metrics } from '../../metrics.ts';
+import type { BotIdentity } from '../question-builder.ts';
+import type { SlackApi } from '../slack-api.ts';
+import type { SlackPeople } from '../slack-people.ts';
+import { ask } from './commands/ask.ts';
+import { appMention } from './events/app-mention.ts';
+import { message } from './events/message.ts';
+
+export interface ListenerDeps {
+  conversations: ConversationService;
+  people: SlackPeople;
+  slack: SlackApi;
+  logger: Logger;
+  metrics: Metrics;
+  identity: (context: Context, body: unknown) => BotIdentity;
+}
+
+export function registerListeners(app: App, deps: ListenerDeps): void {
+  app.use(async ({ body, next }) => {
+    deps.metrics.events.inc({ type: eventType(body) });
+    await next();
+  });
+  app.event('app_mention', appMention(deps));
+  app.event('message', message(deps));
+  app.command('/ask', ask(deps));
+}
+
+function eventType(body: unknown): string {
+  const b = body as { type?: string; event?: { type?: string }; command?: string };
+  if (b.event?.type) return b.event.type;
+  if (b.command) return 'slash_command';
+  return b.type ?? 'unknown';
+}

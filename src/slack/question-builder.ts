@@ -1,0 +1,131 @@
+/**
+ * Turns Slack payloads into questions for the conversation service, or null when the payload is
+ * not a person asking: bots (this one included), edits, deletions, joins and other subtypes, and
+ * channel chatter that is not in a thread the bot could be part of.
+ */
+import type { Question } from '../conversation/question.ts';
+import type { SlackPeople } from './slack-people.ts';
+
+/** Message subtypes that are still a person writing; every other subtype is ignored. */
+const PERSON_SUBTYPES = new Set([undefined, 'file_share', 'thread_broadcast']);
+
+export interface SlackMessageEvent {
+  type: string;
+  subtype?: string;
+  user?: string;
+  bot_id?: string;
+  bot_profile?: unknown;
+  text?: string;
+  ts?: string;
+  thread_ts?: string;
+  channel?: string;
+  channel_type?: string;
+  team?: string;
+  edited?: unknown;
+  hidden?: boolean;
+}
+
+export interface BotIdentity {
+  botUserId: string | null;
+  botId: string | null;
+  /** Workspace of the event envelope (team_id), used when the event itself has none. */
+  teamId: string;
+}
+
+function isPerson(event: SlackMessageEvent, bot: BotIdentity): event is SlackMessageEvent & {
+  user: string;
+  ts: string;
+  channel: string;
+} {
+  if (!PERSON_SUBTYPES.has(event.subtype) || event.hidden || event.edited) return false;
+  if (event.bot_id || event.bot_profile) return false;
+  if (!event.user || !event.ts || !event.channel || typeof event.text !== 'string') return false;
+  return event.user !== bot.botUserId;
+}
+
+function dedupKey(teamId: string, channel: string, ts: string): string {
+  return `msg:${teamId}:${channel}:${ts}`;
+}
+
+function mentions(text: string, botUserId: string | null): boolean {
+  return botUserId !== null && text.includes(`<@${botUserId}`);
+}
+
+export async function questionFromMention(
+  event: SlackMessageEvent,
+  bot: BotIdentity,
+  people: SlackPeople,
+): Promise<Question | null> {
+  if (!isPerson(event, bot)) return null;
+  const teamId = bot.teamId;
+  const isDm = event.channel.startsWith('D');
+  return {
+    thread: { teamId, channelId: event.channel, threadTs: event.thread_ts ?? event.ts },
+    replyTo: { kind: 'thread' },
+    messageTs: event.ts,
+    userId: event.user,
+    text: await people.readable(event.text ?? '', bot.botUserId),
+    surface: isDm ? 'dm' : 'mention',
+    isDm,
+    addressed: true,
+    dedupKey: dedupKey(teamId, event.channel, event.ts),
+  };
+}
+
+export async function questionFromMessage(
+  event: SlackMessageEvent,
+  bot: BotIdentity,
+  people: SlackPeople,
+): Promise<Question | null> {
+  if (!isPerson(event, bot)) return null;
+  const isDm = event.channel_type === 'im' || event.channel.startsWith('D');
+  const text = event.text ?? '';
+  // A channel message that mentions the bot also arrives as app_mention; both map to one question
+  // with one dedup key, so whichever lands first is answered and the other is dropped.
+  if (!isDm && mentions(text, bot.botUserId)) return questionFromMention(event, bot, people);
+  const inThread = event.thread_ts !== undefined && event.thread_ts !== event.ts;
+  if (!isDm && !inThread) return null; // channel chatter
+  const teamId = bot.teamId;
+  return {
+    thread: { teamId, channelId: event.channel, threadTs: event.thread_ts ?? event.ts },
+    replyTo: { kind: 'thread' },
+    messageTs: event.ts,
+    userId: event.user,
+    text: await people.readable(text, bot.botUserId),
+    surface: isDm ? 'dm' : 'thread_reply',
+    isDm,
+    addressed: isDm,
+    dedupKey: dedupKey(teamId, event.channel, event.ts),
+  };
+}
+
+export interface AskCommand {
+  text: string;
+  user_id: string;
+  channel_id: string;
+  team_id: string;
+  response_url: string;
+  trigger_id: string;
+}
+
+/** A question from /ask, once its text has been posted in the channel (or could not be). */
+export async function questionFromCommand(
+  command: AskCommand,
+  posted: { ts: string } | null,
+  people: SlackPeople,
+  bot: BotIdentity,
+): Promise<Question> {
+  const teamId = command.team_id || bot.teamId;
+  const threadTs = posted?.ts ?? `cmd-${command.trigger_id}`;
+  return {
+    thread: { teamId, channelId: command.channel_id, threadTs },
+    replyTo: posted ? { kind: 'thread' } : { kind: 'response_url', url: command.response_url },
+    messageTs: threadTs,
+    userId: command.user_id,
+    text: await people.readable(command.text, bot.botUserId),
+    surface: 'command',
+    isDm: command.channel_id.startsWith('D'),
+    addressed: true,
+    dedupKey: `cmd:${teamId}:${command.trigger_id}`,
+  };
+}

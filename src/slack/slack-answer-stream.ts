@@ -1,0 +1,408 @@
+/**
+ * Shows one answer in a Slack thread while it is generated.
+ *
+ * Model Markdown goes through one renderer (escaping, tables) and one paginator (Slack's 12,000
+ * character limit), then out through one of two paths that show the same text: Slack's native
+ * stream (`chat.startStream`/`appendStream`/`stopStream`) or a posted message edited with
+ * `chat.update`. Writes are coalesced to at most one per `flushIntervalMs` per message; a 429 waits
+ * its `Retry-After` while text keeps accumulating, so nothing is lost; a refused or rate-limited
+ * stream start falls back to post-and-edit at once; an expired stream continues in a new message.
+ */
+import type { CitedSource } from '../bedrock/answer-model.ts';
+import type { AnswerOutput } from '../conversation/question.ts';
+import type { Logger } from '../logger.ts';
+import { MarkdownRenderer } from './render/markdown-renderer.ts';
+import { MessagePaginator, type PageOp } from './render/message-paginator.ts';
+import { escapeSlackControl } from './render/slack-safe-text.ts';
+import { type SlackApi, SlackCallError } from './slack-api.ts';
+
+export const SLACK_MESSAGE_LIMIT_CHARS = 12_000;
+
+export interface AnswerTarget {
+  channelId: string;
+  threadTs: string;
+  /** Required by Slack for native streams outside DMs. */
+  recipientUserId: string;
+  recipientTeamId: string;
+  isDm: boolean;
+}
+
+export interface SlackAnswerStreamOptions {
+  slack: SlackApi;
+  target: AnswerTarget;
+  mode: 'native' | 'update';
+  flushIntervalMs: number;
+  logger: Logger;
+  limitChars?: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Called when Slack refuses native streaming outright, so later answers skip the attempt. */
+  onStreamingRefused?: (code: string) => void;
+}
+
+const STATUS_TITLES = { thinking: 'Thinking…', searching: 'Searching the knowledge base…' } as const;
+/** Errors that say native streaming cannot be used here at all: post and edit instead. */
+const STREAM_REFUSALS = new Set([
+  'unknown_method',
+  'not_allowed_token_type',
+  'missing_scope',
+  'channel_type_not_supported',
+  'feature_not_enabled',
+  'not_supported',
+  'invalid_arguments',
+  'missing_recipient_user_id',
+  'missing_recipient_team_id',
+  'method_deprecated',
+]);
+const TRANSIENT_RETRIES = 3;
+
+interface Page {
+  mode: 'stream' | 'post';
+  ts: string | null;
+  /** Text Slack shows for this message. */
+  sent: string;
+  /** Text this message must end up with. */
+  target: string;
+  /** No more text will be added (the paginator broke here, or the answer ended). */
+  closed: boolean;
+  /** Finalized in Slack: stream stopped, or last edit made. */
+  done: boolean;
+  lastWriteAtMs: number;
+  /** Pages after the first that are opened only for continuation need no status placeholder. */
+  statusShown: boolean;
+}
+
+type Status = keyof typeof STATUS_TITLES;
+
+export class SlackAnswerStream implements AnswerOutput {
+  readonly #options: SlackAnswerStreamOptions;
+  readonly #renderer = new MarkdownRenderer();
+  readonly #paginator: MessagePaginator;
+  readonly #pages: Page[] = [];
+  readonly #now: () => number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  #status: Status | null = null;
+  #statusChanged = false;
+  #finishing = false;
+  #wake: (() => void) | null = null;
+  #loop: Promise<void> | null = null;
+  #fatal: SlackCallError | null = null;
+
+  constructor(options: SlackAnswerStreamOptions) {
+    this.#options = options;
+    this.#paginator = new MessagePaginator({ limitChars: options.limitChars ?? SLACK_MESSAGE_LIMIT_CHARS });
+    this.#now = options.now ?? Date.now;
+    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#pages.push(this.#newPage(options.mode === 'native' ? 'stream' : 'post'));
+  }
+
+  showStatus(status: Status): void {
+    if (this.#status === status) return;
+    this.#status = status;
+    this.#statusChanged = true;
+    if (status === 'thinking' && this.#options.target.isDm) this.#setAssistantStatus('is thinking…');
+    this.#kick();
+  }
+
+  write(markdown: string): void {
+    if (this.#finishing || markdown.length === 0) return;
+    const rendered = this.#renderer.push(markdown);
+    if (rendered) this.#apply(this.#paginator.push(rendered));
+    this.#kick();
+  }
+
+  async finish(appendix: { notes: string[]; sources: CitedSource[] }): Promise<void> {
+    let tail = this.#renderer.finish();
+    const extra = renderAppendix(appendix.notes, appendix.sources);
+    if (extra) tail += `${this.#hasText(tail) ? '\n\n' : ''}${extra}`;
+    if (!this.#hasText(tail)) tail += '_(The model returned an empty answer.)_';
+    await this.#end(tail);
+  }
+
+  async fail(note: string): Promise<void> {
+    const tail = this.#renderer.finish();
+    const shown = this.#hasText(tail);
+    await this.#end(`${tail}${shown ? '\n\n' : ''}${escapeSlackControl(note)}`);
+  }
+
+  /** Whether any answer text exists so far (including `extra`). */
+  #hasText(extra: string): boolean {
+    return extra.trim().length > 0 || this.#pages.some((page) => page.target.length > 0);
+  }
+
+  async #end(tail: string): Promise<void> {
+    if (this.#finishing) return this.#loop ?? undefined;
+    if (tail) this.#apply(this.#paginator.push(tail));
+    this.#apply(this.#paginator.finish());
+    this.#finishing = true;
+    const last = this.#pages.at(-1);
+    if (last) last.closed = true;
+    this.#kick();
+    await this.#loop;
+    if (this.#fatal) throw this.#fatal;
+  }
+
+  #apply(ops: PageOp[]): void {
+    for (const op of ops) {
+      const page = this.#pages.at(-1);
+      if (!page) continue;
+      if (op.type === 'append') page.target += op.text;
+      else {
+        page.closed = true;
+        this.#pages.push(this.#newPage(page.mode));
+      }
+    }
+  }
+
+  #newPage(mode: Page['mode']): Page {
+    const first = this.#pages.length === 0;
+    return {
+      mode,
+      ts: null,
+      sent: '',
+      target: '',
+      closed: false,
+      done: false,
+      lastWriteAtMs: 0,
+      statusShown: !first,
+    };
+  }
+
+  #kick(): void {
+    if (this.#wake) {
+      const wake = this.#wake;
+      this.#wake = null;
+      wake();
+    }
+    if (!this.#loop) {
+      this.#loop = this.#run().finally(() => {
+        this.#loop = null;
+      });
+    }
+  }
+
+  async #run(): Promise<void> {
+    for (;;) {
+      const page = this.#pages.find((p) => !p.done);
+      if (!page || this.#fatal) return;
+      const waitMs = await this.#step(page);
+      if (waitMs === null) continue; // progress made, look again at once
+      if (this.#finishing && this.#pages.every((p) => p.done)) return;
+      await this.#pause(waitMs);
+    }
+  }
+
+  /** Sleeps up to `ms`, or until new text or the end arrives (Infinity: only until then). */
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = Number.isFinite(ms) ? setTimeout(done, ms) : null;
+      function done() {
+        if (timer) clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+
+  /** Makes one write for `page` if one is due. Returns null after a write, else how long to wait. */
+  async #step(page: Page): Promise<number | null> {
+    const pending = page.target.slice(page.sent.length);
+    if (page.ts === null) {
+      const wantsPlaceholder = !page.statusShown && this.#status !== null;
+      if (!pending && !wantsPlaceholder) {
+        if (!page.closed) return Number.POSITIVE_INFINITY;
+        page.done = true; // nothing to show in this message
+        return null;
+      }
+      return this.#attempt(page, () => this.#create(page));
+    }
+    const dueInMs = page.lastWriteAtMs + this.#options.flushIntervalMs - this.#now();
+    if (page.closed) {
+      // Final write of a message: send at once, whatever the coalescing interval says.
+      return this.#attempt(page, () => this.#finalize(page));
+    }
+    const statusDue = this.#statusChanged && page.sent.length === 0;
+    if (!pending && !statusDue) return Number.POSITIVE_INFINITY;
+    if (dueInMs > 0 && page.sent.length > 0) return dueInMs;
+    return this.#attempt(page, () => this.#update(page));
+  }
+
+  /** Runs one Slack write with the failure policy; null when something changed. */
+  async #attempt(page: Page, write: () => Promise<void>): Promise<number | null> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await write();
+        page.lastWriteAtMs = this.#now();
+        return null;
+      } catch (error) {
+        if (!(error instanceof SlackCallError)) throw error;
+        const handled = this.#recover(page, error);
+        if (handled === 'retry_now') return null;
+        if (handled === 'wait') return error.retryAfterMs ?? 1000;
+        if (handled === 'transient' && attempt < TRANSIENT_RETRIES) {
+          await this.#sleep(250 * 2 ** attempt);
+          continue;
+        }
+        this.#options.logger.error({ err: error, code: error.code }, 'could not show the answer in Slack');
+        this.#fatal = error;
+        return null;
+      }
+    }
+  }
+
+  /** Decides what a failed write means; may restructure pages so that no text is lost. */
+  #recover(page: Page, error: SlackCallError): 'retry_now' | 'wait' | 'transient' | 'fatal' {
+    const { code } = error;
+    if (page.mode === 'stream' && page.ts === null && (code === 'rate_limited' || STREAM_REFUSALS.has(code))) {
+      // Starting a stream is Tier 2; rather than wait a minute, post and edit.
+      if (code !== 'rate_limited') this.#options.onStreamingRefused?.(code);
+      this.#options.logger.info({ code }, 'native stream unavailable; posting and editing instead');
+      for (const p of this.#pages) if (p.ts === null) p.mode = 'post';
+      return 'retry_now';
+    }
+    if (code === 'rate_limited') return 'wait';
+    if (code === 'request_failed' || code === 'internal_error' || code === 'fatal_error') return 'transient';
+    if (page.ts !== null && ['message_not_in_streaming_state', 'message_not_found', 'msg_too_long'].includes(code)) {
+      // The message can take no more: keep what it shows and continue in a new one.
+      this.#continueInNewMessage(page);
+      return 'retry_now';
+    }
+    return 'fatal';
+  }
+
+  #continueInNewMessage(page: Page): void {
+    const rest = page.target.slice(page.sent.length);
+    page.target = page.sent;
+    page.done = true;
+    if (page.closed && rest.length === 0) return;
+    const next = this.#newPage('post');
+    next.target = reopenFence(page.sent) + rest;
+    next.closed = page.closed;
+    this.#pages.splice(this.#pages.indexOf(page) + 1, 0, next);
+  }
+
+  async #create(page: Page): Promise<void> {
+    const { slack, target } = this.#options;
+    const text = page.target;
+    const status = page.statusShown ? null : this.#status;
+    if (page.mode === 'stream') {
+      const chunks: unknown[] = [];
+      if (status && !text) chunks.push(statusChunk(status, 'in_progress'));
+      if (text) chunks.push({ type: 'markdown_text', text });
+      const result = await slack.call<{ ts?: string }>('chat.startStream', {
+        channel: target.channelId,
+        thread_ts: target.threadTs,
+        ...(target.isDm ? {} : { recipient_user_id: target.recipientUserId, recipient_team_id: target.recipientTeamId }),
+        ...(chunks.length ? { chunks } : {}),
+      });
+      page.ts = result.ts ?? null;
+    } else {
+      const result = await slack.call<{ ts?: string }>(
+        'chat.postMessage',
+        postArgs(target, text || placeholder(status ?? 'thinking')),
+      );
+      page.ts = result.ts ?? null;
+    }
+    if (!page.ts) throw new SlackCallError('chat.postMessage', 'missing_ts', null);
+    page.sent = text;
+    page.statusShown = true;
+    this.#statusChanged = false;
+  }
+
+  async #update(page: Page): Promise<void> {
+    const { slack, target } = this.#options;
+    const text = page.target;
+    if (page.mode === 'stream') {
+      const delta = text.slice(page.sent.length);
+      const chunks: unknown[] = [];
+      if (this.#status && page.sent.length === 0 && (delta || this.#statusChanged)) {
+        chunks.push(statusChunk(this.#status, delta ? 'complete' : 'in_progress'));
+      }
+      if (delta) chunks.push({ type: 'markdown_text', text: delta });
+      if (chunks.length === 0) return;
+      await slack.call('chat.appendStream', { channel: target.channelId, ts: page.ts, chunks });
+    } else {
+      await slack.call('chat.update', {
+        channel: target.channelId,
+        ts: page.ts,
+        ...messageBody(text || placeholder(this.#status ?? 'thinking')),
+      });
+    }
+    this.#statusChanged = false;
+    page.sent = text;
+  }
+
+  async #finalize(page: Page): Promise<void> {
+    const { slack, target } = this.#options;
+    const text = page.target;
+    if (page.mode === 'stream') {
+      const delta = text.slice(page.sent.length);
+      const chunks: unknown[] = [];
+      if (this.#status && page.sent.length === 0) chunks.push(statusChunk(this.#status, 'complete'));
+      if (delta) chunks.push({ type: 'markdown_text', text: delta });
+      await slack.call('chat.stopStream', {
+        channel: target.channelId,
+        ts: page.ts,
+        ...(chunks.length ? { chunks } : {}),
+      });
+    } else if (text !== page.sent || page.sent.length === 0) {
+      await slack.call('chat.update', { channel: target.channelId, ts: page.ts, ...messageBody(text) });
+    }
+    page.sent = text;
+    page.done = true;
+  }
+
+  #setAssistantStatus(status: string): void {
+    const { slack, target } = this.#options;
+    // Only the Messages tab / assistant threads show it; elsewhere Slack refuses and that is fine.
+    slack
+      .call('assistant.threads.setStatus', { channel_id: target.channelId, thread_ts: target.threadTs, status })
+      .catch(() => undefined);
+  }
+}
+
+function statusChunk(status: Status, state: 'in_progress' | 'complete') {
+  return { type: 'task_update', id: 'status', title: STATUS_TITLES[status], status: state };
+}
+
+function placeholder(status: Status): string {
+  return `_${STATUS_TITLES[status]}_`;
+}
+
+/** A message body for the post-and-edit path: the same Markdown, in a markdown block. */
+function messageBody(markdown: string): { text: string; blocks: unknown[] } {
+  const preview = markdown.length > 150 ? `${markdown.slice(0, 150)}…` : markdown;
+  return { text: preview, blocks: [{ type: 'markdown', text: markdown }] };
+}
+
+function postArgs(target: AnswerTarget, markdown: string): Record<string, unknown> {
+  return { channel: target.channelId, thread_ts: target.threadTs, ...messageBody(markdown) };
+}
+
+/** When a message ends inside a fenced code block, the next one must reopen it. */
+function reopenFence(text: string): string {
+  let open: string | null = null;
+  for (const line of text.split('\n')) {
+    const match = /^\s*(`{3,}|~{3,})(.*)$/.exec(line);
+    if (!match) continue;
+    if (open === null) open = line.trim();
+    else if (match[1] && open.startsWith(match[1]) && match[2]?.trim() === '') open = null;
+  }
+  return open === null ? '' : `${open}\n`;
+}
+
+/** Notes and the Sources list under an answer, as Markdown; titles and URLs are escaped. */
+export function renderAppendix(notes: string[], sources: CitedSource[]): string {
+  const parts: string[] = [];
+  if (sources.length > 0) {
+    const lines = sources.map((source, index) => {
+      const title = escapeSlackControl(source.title).replace(/[[\]]/g, (c) => `\\${c}`);
+      // Characters that would end a Markdown link target early are percent-encoded.
+      const url = source.url?.replace(/[\s()<>]/g, (c: string) => encodeURIComponent(c));
+      return url ? `${index + 1}. [${title}](${url})` : `${index + 1}. ${title}`;
+    });
+    parts.push(`**Sources**\n${lines.join('\n')}`);
+  }
+  parts.push(...notes.map((note) => escapeSlackControl(note)));
+  return parts.join('\n\n');
+}

@@ -1,0 +1,80 @@
+/**
+ * Names for Slack user ids, and questions cleaned for the model: the bot's own mention removed,
+ * other mentions (`<@U…>`, `<#C…|name>`, `<!here>`, links) turned into readable text.
+ * Names are cached for a while so a busy thread does not spend users.info calls.
+ */
+import type { ThreadMessage, ThreadReader, ThreadRef } from '../conversation/question.ts';
+import type { Logger } from '../logger.ts';
+import type { SlackApi } from './slack-api.ts';
+
+const NAME_TTL_MS = 60 * 60 * 1000;
+const MAX_CACHED_NAMES = 5_000;
+const THREAD_CONTEXT_MESSAGES = 50;
+
+interface UserInfo {
+  user?: { name?: string; real_name?: string; profile?: { display_name?: string; real_name?: string } };
+}
+
+export class SlackPeople implements ThreadReader {
+  readonly #slack: SlackApi;
+  readonly #logger: Logger;
+  readonly #names = new Map<string, { name: string; expiresAtMs: number }>();
+
+  constructor(slack: SlackApi, logger: Logger) {
+    this.#slack = slack;
+    this.#logger = logger;
+  }
+
+  async nameOf(userId: string): Promise<string> {
+    const cached = this.#names.get(userId);
+    if (cached && cached.expiresAtMs > Date.now()) return cached.name;
+    try {
+      const info = await this.#slack.call<UserInfo>('users.info', { user: userId });
+      const user = info.user;
+      const name = user?.profile?.display_name || user?.real_name || user?.name || userId;
+      if (this.#names.size >= MAX_CACHED_NAMES) this.#names.clear();
+      this.#names.set(userId, { name, expiresAtMs: Date.now() + NAME_TTL_MS });
+      return name;
+    } catch (error) {
+      this.#logger.debug({ err: error, userId }, 'users.info failed; using the id');
+      return userId;
+    }
+  }
+
+  /** Slack message text as a person reads it; the bot's own mention (if given) removed. */
+  async readable(text: string, botUserId: string | null): Promise<string> {
+    let result = text;
+    if (botUserId) result = result.replaceAll(new RegExp(`<@${botUserId}(\\|[^>]*)?>`, 'g'), ' ');
+    const ids = [...new Set([...result.matchAll(/<@([UW][A-Z0-9]+)(?:\|[^>]*)?>/g)].map((m) => m[1] ?? ''))];
+    const names = new Map(await Promise.all(ids.map(async (id) => [id, await this.nameOf(id)] as const)));
+    result = result
+      .replace(/<@([UW][A-Z0-9]+)(?:\|[^>]*)?>/g, (_m, id: string) => `@${names.get(id) ?? id}`)
+      .replace(/<#[CG][A-Z0-9]+\|([^>]*)>/g, '#$1')
+      .replace(/<#([CG][A-Z0-9]+)>/g, '#$1')
+      .replace(/<!subteam\^[A-Z0-9]+(?:\|([^>]*))?>/g, (_m, label?: string) => label ?? '@group')
+      .replace(/<!(here|channel|everyone)(?:\|[^>]*)?>/g, '@$1')
+      .replace(/<(https?:[^|>]+)\|([^>]+)>/g, '$2 ($1)')
+      .replace(/<(https?:[^>]+)>/g, '$1')
+      .replace(/<mailto:[^|>]+\|([^>]+)>/g, '$1')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&');
+    return result.replace(/[ \t]{2,}/g, ' ').trim();
+  }
+
+  async read(thread: ThreadRef, beforeTs: string): Promise<ThreadMessage[]> {
+    const result = await this.#slack.call<{
+      messages?: Array<{ user?: string; bot_id?: string; text?: string; ts?: string; subtype?: string }>;
+    }>('conversations.replies', { channel: thread.channelId, ts: thread.threadTs, limit: 200 });
+    const earlier = (result.messages ?? [])
+      .filter((m) => m.ts && Number(m.ts) < Number(beforeTs) && m.text)
+      .slice(-THREAD_CONTEXT_MESSAGES);
+    return Promise.all(
+      earlier.map(async (m) => ({
+        author: m.user ? await this.nameOf(m.user) : 'a bot',
+        text: await this.readable(m.text ?? '', null),
+        fromBot: Boolean(m.bot_id),
+      })),
+    );
+  }
+}

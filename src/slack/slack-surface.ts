@@ -1,0 +1,137 @@
+/** The conversation service's view of Slack: where answers, notices and ephemeral replies go. */
+import type { CitedSource } from '../bedrock/answer-model.ts';
+import type { AnswerOutput, AnswerSurface, Question } from '../conversation/question.ts';
+import type { Logger } from '../logger.ts';
+import { MarkdownRenderer } from './render/markdown-renderer.ts';
+import { escapeSlackControl } from './render/slack-safe-text.ts';
+import type { SlackApi } from './slack-api.ts';
+import { renderAppendix, SlackAnswerStream } from './slack-answer-stream.ts';
+
+export interface SlackSurfaceOptions {
+  slack: SlackApi;
+  logger: Logger;
+  streaming: 'native' | 'update';
+  flushIntervalMs: number;
+  /** Posts a slash command's deferred answer to its response_url. */
+  postToResponseUrl: (url: string, body: Record<string, unknown>) => Promise<void>;
+}
+
+export class SlackSurface implements AnswerSurface {
+  readonly #options: SlackSurfaceOptions;
+  /** Set once Slack refuses native streaming for this app (scope, plan): later answers skip it. */
+  #streamingRefused = false;
+
+  constructor(options: SlackSurfaceOptions) {
+    this.#options = options;
+  }
+
+  open(question: Question): AnswerOutput {
+    const { slack, logger, streaming, flushIntervalMs } = this.#options;
+    if (question.replyTo.kind === 'response_url') {
+      return new ResponseUrlAnswer(question.replyTo.url, this.#options.postToResponseUrl, logger);
+    }
+    return new SlackAnswerStream({
+      slack,
+      logger,
+      flushIntervalMs,
+      mode: streaming === 'native' && !this.#streamingRefused ? 'native' : 'update',
+      target: {
+        channelId: question.thread.channelId,
+        threadTs: question.thread.threadTs,
+        recipientUserId: question.userId,
+        recipientTeamId: question.thread.teamId,
+        isDm: question.isDm,
+      },
+      onStreamingRefused: (code) => {
+        if (['unknown_method', 'not_allowed_token_type', 'missing_scope', 'feature_not_enabled'].includes(code))
+          this.#streamingRefused = true;
+      },
+    });
+  }
+
+  async notice(question: Question, text: string): Promise<void> {
+    const safe = escapeSlackControl(text);
+    if (question.replyTo.kind === 'response_url') {
+      await this.#options.postToResponseUrl(question.replyTo.url, { response_type: 'ephemeral', text: safe });
+      return;
+    }
+    await this.#options.slack.call('chat.postMessage', {
+      channel: question.thread.channelId,
+      thread_ts: question.thread.threadTs,
+      text: safe,
+      blocks: [{ type: 'markdown', text: safe }],
+    });
+  }
+
+  async ephemeral(question: Question, text: string): Promise<void> {
+    const safe = escapeSlackControl(text);
+    if (question.replyTo.kind === 'response_url') {
+      await this.#options.postToResponseUrl(question.replyTo.url, { response_type: 'ephemeral', text: safe });
+      return;
+    }
+    await this.#options.slack.call('chat.postEphemeral', {
+      channel: question.thread.channelId,
+      user: question.userId,
+      text: safe,
+      ...(question.thread.threadTs !== question.messageTs || question.surface === 'command'
+        ? { thread_ts: question.thread.threadTs }
+        : {}),
+    });
+  }
+}
+
+/**
+ * Where the bot cannot post in the channel, a slash command's answer goes back through its
+ * response_url (at most 5 posts in 30 minutes): one "working" message, then the whole answer.
+ */
+class ResponseUrlAnswer implements AnswerOutput {
+  readonly #url: string;
+  readonly #post: SlackSurfaceOptions['postToResponseUrl'];
+  readonly #logger: Logger;
+  readonly #renderer = new MarkdownRenderer();
+  #text = '';
+  #statusShown = false;
+
+  constructor(url: string, post: SlackSurfaceOptions['postToResponseUrl'], logger: Logger) {
+    this.#url = url;
+    this.#post = post;
+    this.#logger = logger;
+  }
+
+  showStatus(): void {
+    if (this.#statusShown) return;
+    this.#statusShown = true;
+    this.#post(this.#url, { response_type: 'ephemeral', text: '_Thinking…_' }).catch((err: unknown) =>
+      this.#logger.warn({ err }, 'could not post to response_url'),
+    );
+  }
+
+  write(markdown: string): void {
+    this.#text += this.#renderer.push(markdown);
+  }
+
+  async finish(appendix: { notes: string[]; sources: CitedSource[] }): Promise<void> {
+    this.#text += this.#renderer.finish();
+    const extra = renderAppendix(
+      [...appendix.notes, INVITE_HINT],
+      appendix.sources,
+    );
+    await this.#send(`${this.#text}\n\n${extra}`);
+  }
+
+  async fail(note: string): Promise<void> {
+    this.#text += this.#renderer.finish();
+    await this.#send(`${this.#text}${this.#text ? '\n\n' : ''}${escapeSlackControl(note)}`);
+  }
+
+  async #send(markdown: string): Promise<void> {
+    await this.#post(this.#url, {
+      response_type: 'ephemeral',
+      replace_original: true,
+      text: markdown.slice(0, 3000),
+      blocks: [{ type: 'markdown', text: markdown.slice(0, 12_000) }],
+    });
+  }
+}
+
+const INVITE_HINT = '_I can’t post in this channel, so only you can see this answer. Invite me with `/invite` to answer here in a thread._';

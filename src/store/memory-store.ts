@@ -1,0 +1,131 @@
+/**
+ * In-process ConversationStore: Maps with expiry.
+ *
+ * ONE REPLICA ONLY, NOT FOR PRODUCTION. Nothing here is shared between processes, so de-duplication
+ * and thread locks only hold inside this process, and everything is lost on restart. It exists for
+ * local development without Redis and as the reference twin of the Redis adapter in the tests.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ConversationStore, ThreadState } from './conversation-store.ts';
+import { StoreUnavailableError } from './conversation-store.ts';
+
+export interface MemoryStoreOptions {
+  /** The clock, in epoch milliseconds; tests inject a fake one to step time. */
+  now?: () => number;
+  /** How often expired entries are swept out of memory (they read as absent before that anyway). */
+  sweepIntervalMs?: number;
+}
+
+interface Expiring<T> {
+  value: T;
+  expiresAtMs: number;
+}
+
+const defaultSweepIntervalMs = 60_000;
+
+export class MemoryStore implements ConversationStore {
+  private readonly now: () => number;
+  private readonly claims = new Map<string, Expiring<true>>();
+  private readonly locks = new Map<string, Expiring<string>>();
+  private readonly threads = new Map<string, Expiring<ThreadState>>();
+  private sweepTimer: NodeJS.Timeout | null;
+  private closed = false;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.now = options.now ?? Date.now;
+    this.sweepTimer = setInterval(() => this.sweep(), options.sweepIntervalMs ?? defaultSweepIntervalMs);
+    // The sweep is housekeeping only; it must never keep the process alive.
+    this.sweepTimer.unref();
+  }
+
+  async claimOnce(key: string, ttlMs: number): Promise<boolean> {
+    this.assertOpen();
+    assertTtl(ttlMs);
+    if (this.live(this.claims, key) !== undefined) return false;
+    this.claims.set(key, { value: true, expiresAtMs: this.now() + ttlMs });
+    return true;
+  }
+
+  async acquireLock(threadId: string, ttlMs: number): Promise<string | null> {
+    this.assertOpen();
+    assertTtl(ttlMs);
+    if (this.live(this.locks, threadId) !== undefined) return null;
+    const token = randomUUID();
+    this.locks.set(threadId, { value: token, expiresAtMs: this.now() + ttlMs });
+    return token;
+  }
+
+  async extendLock(threadId: string, token: string, ttlMs: number): Promise<boolean> {
+    this.assertOpen();
+    assertTtl(ttlMs);
+    if (this.live(this.locks, threadId) !== token) return false;
+    this.locks.set(threadId, { value: token, expiresAtMs: this.now() + ttlMs });
+    return true;
+  }
+
+  async releaseLock(threadId: string, token: string): Promise<boolean> {
+    this.assertOpen();
+    if (this.live(this.locks, threadId) !== token) return false;
+    this.locks.delete(threadId);
+    return true;
+  }
+
+  async getThread(threadId: string): Promise<ThreadState | null> {
+    this.assertOpen();
+    const state = this.live(this.threads, threadId);
+    // A copy, so that callers cannot change what is stored by mutating what they read.
+    return state === undefined ? null : structuredClone(state);
+  }
+
+  async commitThread(threadId: string, state: ThreadState, ttlMs: number, token: string): Promise<boolean> {
+    this.assertOpen();
+    assertTtl(ttlMs);
+    if (this.live(this.locks, threadId) !== token) return false;
+    this.threads.set(threadId, { value: structuredClone(state), expiresAtMs: this.now() + ttlMs });
+    this.locks.delete(threadId);
+    return true;
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    this.claims.clear();
+    this.locks.clear();
+    this.threads.clear();
+  }
+
+  /** The entry's value if it has not expired; an expired entry is deleted on the way. */
+  private live<T>(map: Map<string, Expiring<T>>, key: string): T | undefined {
+    const entry = map.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAtMs <= this.now()) {
+      map.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  private sweep(): void {
+    const nowMs = this.now();
+    for (const map of [this.claims, this.locks, this.threads] as Map<string, Expiring<unknown>>[]) {
+      for (const [key, entry] of map) {
+        if (entry.expiresAtMs <= nowMs) map.delete(key);
+      }
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreUnavailableError('The in-memory store is closed');
+  }
+}
+
+function assertTtl(ttlMs: number): void {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
+    throw new RangeError(`ttlMs must be a positive number of milliseconds, got ${ttlMs}`);
+  }
+}

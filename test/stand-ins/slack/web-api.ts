@@ -1,0 +1,530 @@
+/**
+ * The Web API methods the fake Slack answers, as pure functions over a Workspace: each takes the
+ * parsed arguments and returns the JSON body (`{ok: true, ...}` or `{ok: false, error}`).
+ * Authentication, fault injection, rate limits and `apps.connections.open` live in FakeSlack.
+ *
+ * @example
+ * const handler = webApiMethods['chat.postMessage'];
+ * const body = handler?.(context, { channel: 'C0001', text: 'hi' }); // { ok: true, ts, ... }
+ */
+import type { FakeChannel, FakeMessage, StreamTask, Workspace } from './workspace.ts';
+
+export interface WebApiContext {
+  workspace: Workspace;
+  teamId: string;
+  botUserId: string;
+  botId: string;
+}
+
+export type WebApiArgs = Record<string, unknown>;
+export type WebApiBody = { ok: boolean; error?: string; [key: string]: unknown };
+export type WebApiHandler = (context: WebApiContext, args: WebApiArgs) => WebApiBody;
+
+/** Limits from Slack's documentation (see PLATFORM-FACTS.md). */
+export const slackLimits = {
+  textChars: 40_000,
+  markdownChars: 12_000,
+  sectionTextChars: 3_000,
+  headerTextChars: 150,
+  blocksPerMessage: 50,
+  contextActionsElements: 5,
+  /** Reported as "about 13,200" for all block text of one message together (bolt-js #2509). */
+  blocksTotalTextChars: 13_200,
+} as const;
+
+const taskStatuses = new Set(['pending', 'in_progress', 'complete', 'error']);
+
+function fail(error: string, detail?: string): WebApiBody {
+  return detail === undefined
+    ? { ok: false, error }
+    : { ok: false, error, response_metadata: { messages: [`[ERROR] ${detail}`] } };
+}
+
+function optionalString(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+function present(value: unknown): boolean {
+  if (value === undefined || value === null || value === '') return false;
+  return !(Array.isArray(value) && value.length === 0);
+}
+
+function isTrue(value: unknown): boolean {
+  return value === true || value === 'true' || value === '1' || value === 1;
+}
+
+type ChannelCheck = { channel: FakeChannel } | { error: WebApiBody };
+
+/** The bot can write in DMs and in channels it is a member of. */
+function writableChannel(context: WebApiContext, channelId: unknown): ChannelCheck {
+  const channel = typeof channelId === 'string' ? context.workspace.channels.get(channelId) : undefined;
+  if (!channel || (channel.isPrivate && !channel.isMember && !channel.isIm)) {
+    return { error: fail('channel_not_found') };
+  }
+  if (!channel.isIm && !channel.isMember) return { error: fail('not_in_channel') };
+  return { channel };
+}
+
+function readableChannel(context: WebApiContext, channelId: unknown): ChannelCheck {
+  return writableChannel(context, channelId);
+}
+
+function collectTextLength(value: unknown): number {
+  if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + collectTextLength(item), 0);
+  if (typeof value !== 'object' || value === null) return 0;
+  let sum = 0;
+  for (const [key, inner] of Object.entries(value)) {
+    sum += key === 'text' && typeof inner === 'string' ? inner.length : collectTextLength(inner);
+  }
+  return sum;
+}
+
+/** Validates a blocks array the way chat.postMessage/chat.update/chat.stopStream do. */
+export function validateBlocks(blocks: unknown): WebApiBody | undefined {
+  if (!Array.isArray(blocks)) return fail('invalid_blocks', 'blocks must be a JSON array');
+  if (blocks.length > slackLimits.blocksPerMessage) {
+    return fail('invalid_blocks', `${blocks.length} blocks; at most ${slackLimits.blocksPerMessage}`);
+  }
+  let markdownChars = 0;
+  for (const [index, block] of blocks.entries()) {
+    if (typeof block !== 'object' || block === null || typeof (block as { type?: unknown }).type !== 'string') {
+      return fail('invalid_blocks', `block ${index} has no type`);
+    }
+    const { type, text, elements } = block as { type: string; text?: unknown; elements?: unknown };
+    const innerText =
+      typeof text === 'object' && text !== null ? optionalString((text as { text?: unknown }).text) : undefined;
+    if (type === 'section' && (innerText?.length ?? 0) > slackLimits.sectionTextChars) {
+      return fail('invalid_blocks', `section block ${index} text is longer than ${slackLimits.sectionTextChars}`);
+    }
+    if (type === 'header' && (innerText?.length ?? 0) > slackLimits.headerTextChars) {
+      return fail('invalid_blocks', `header block ${index} text is longer than ${slackLimits.headerTextChars}`);
+    }
+    if (type === 'markdown') {
+      const length = typeof text === 'string' ? text.length : 0;
+      markdownChars += length;
+      if (length > slackLimits.markdownChars || markdownChars > slackLimits.markdownChars) {
+        return fail('invalid_blocks', `markdown block text is longer than ${slackLimits.markdownChars} in total`);
+      }
+    }
+    if (
+      type === 'context_actions' &&
+      Array.isArray(elements) &&
+      elements.length > slackLimits.contextActionsElements
+    ) {
+      return fail('invalid_blocks', `context_actions block ${index} has more than 5 elements`);
+    }
+  }
+  if (collectTextLength(blocks) > slackLimits.blocksTotalTextChars) return fail('msg_blocks_too_long');
+  return undefined;
+}
+
+interface MessageContent {
+  text?: string;
+  blocks?: unknown[];
+  markdownText?: string;
+}
+
+/** The content checks shared by postMessage, update and postEphemeral. */
+function validateContent(args: WebApiArgs): { content: MessageContent } | { error: WebApiBody } {
+  const text = optionalString(args.text);
+  const markdownText = optionalString(args.markdown_text);
+  if (present(markdownText) && (present(text) || present(args.blocks))) {
+    return { error: fail('markdown_text_conflict') };
+  }
+  if (!present(text) && !present(args.blocks) && !present(markdownText)) return { error: fail('no_text') };
+  if ((text?.length ?? 0) > slackLimits.textChars) return { error: fail('msg_too_long') };
+  if ((markdownText?.length ?? 0) > slackLimits.markdownChars) return { error: fail('msg_too_long') };
+  if (present(args.blocks)) {
+    const blocksError = validateBlocks(args.blocks);
+    if (blocksError) return { error: blocksError };
+  }
+  return {
+    content: {
+      ...(present(text) ? { text } : {}),
+      ...(present(args.blocks) ? { blocks: args.blocks as unknown[] } : {}),
+      ...(present(markdownText) ? { markdownText } : {}),
+    },
+  };
+}
+
+/** The shape conversations.replies and chat.postMessage return for a message. */
+export function messageJson(message: FakeMessage, teamId: string, includeMetadata = false): WebApiBody {
+  return {
+    type: 'message',
+    ...(message.subtype ? { subtype: message.subtype } : {}),
+    ...(message.user ? { user: message.user } : {}),
+    ...(message.botId ? { bot_id: message.botId } : {}),
+    text: message.markdown ?? message.text,
+    ts: message.ts,
+    ...(message.threadTs ? { thread_ts: message.threadTs } : {}),
+    ...(message.blocks ? { blocks: message.blocks } : {}),
+    ...(includeMetadata && message.metadata !== undefined ? { metadata: message.metadata } : {}),
+    team: teamId,
+  } as WebApiBody;
+}
+
+type ChunkCheck = { markdown: string; apply: (message: FakeMessage) => void } | { error: WebApiBody };
+
+/** Validates markdown_text and chunks of one streaming call; `apply` writes them to the message. */
+function parseStreamContent(args: WebApiArgs): ChunkCheck {
+  const markdownText = optionalString(args.markdown_text) ?? '';
+  const rawChunks = args.chunks ?? [];
+  if (!Array.isArray(rawChunks)) return { error: fail('invalid_chunks', 'chunks must be a JSON array') };
+  let markdown = markdownText;
+  const tasks: StreamTask[] = [];
+  let plan: { title: string } | undefined;
+  const blocks: unknown[] = [];
+  for (const [index, chunk] of rawChunks.entries()) {
+    const c = (typeof chunk === 'object' && chunk !== null ? chunk : {}) as Record<string, unknown>;
+    if (c.type === 'markdown_text' && typeof c.text === 'string') {
+      markdown += c.text;
+    } else if (
+      c.type === 'task_update' &&
+      typeof c.id === 'string' &&
+      typeof c.title === 'string' &&
+      typeof c.status === 'string' &&
+      taskStatuses.has(c.status)
+    ) {
+      tasks.push(c as unknown as StreamTask);
+    } else if (c.type === 'plan_update' && typeof c.title === 'string') {
+      plan = { title: c.title };
+    } else if (c.type === 'blocks' && Array.isArray(c.blocks)) {
+      blocks.push(...c.blocks);
+    } else {
+      return { error: fail('invalid_chunks', `chunk ${index} is not a valid chunk`) };
+    }
+  }
+  if (markdown.length > slackLimits.markdownChars) return { error: fail('msg_too_long') };
+  return {
+    markdown,
+    apply: (message) => {
+      message.markdown = (message.markdown ?? '') + markdown;
+      message.text = message.markdown;
+      for (const task of tasks) {
+        const { type: _type, ...fields } = task as StreamTask & { type?: string };
+        const index = message.tasks.findIndex((t) => t.id === task.id);
+        if (index >= 0) message.tasks[index] = fields;
+        else message.tasks.push(fields);
+      }
+      if (plan) message.plan = plan;
+      if (blocks.length > 0) message.blocks = [...(message.blocks ?? []), ...blocks];
+    },
+  };
+}
+
+function openStream(context: WebApiContext, args: WebApiArgs): { message: FakeMessage } | { error: WebApiBody } {
+  const message =
+    typeof args.channel === 'string' && typeof args.ts === 'string'
+      ? context.workspace.findMessage(args.channel, args.ts)
+      : undefined;
+  if (!message) return { error: fail('message_not_found') };
+  context.workspace.refreshStreamState(message);
+  if (message.streamState !== 'open') return { error: fail('message_not_in_streaming_state') };
+  return { message };
+}
+
+function threadMessage(context: WebApiContext, args: WebApiArgs): FakeMessage | undefined {
+  const channel = optionalString(args.channel);
+  const ts = optionalString(args.timestamp) ?? optionalString(args.ts);
+  return channel && ts ? context.workspace.findMessage(channel, ts) : undefined;
+}
+
+function botMessageFields(context: WebApiContext): Pick<FakeMessage, 'user' | 'botId'> {
+  return { user: context.botUserId, botId: context.botId };
+}
+
+export const webApiMethods: Record<string, WebApiHandler> = {
+  'auth.test': (context) => ({
+    ok: true,
+    url: 'https://fake.slack/',
+    team: 'Fake Workspace',
+    user: context.workspace.users.get(context.botUserId)?.name ?? 'bot',
+    team_id: context.teamId,
+    user_id: context.botUserId,
+    bot_id: context.botId,
+    is_enterprise_install: false,
+  }),
+
+  'chat.postMessage': (context, args) => {
+    const checked = writableChannel(context, args.channel);
+    if ('error' in checked) return checked.error;
+    const validated = validateContent(args);
+    if ('error' in validated) return validated.error;
+    const { text, blocks, markdownText } = validated.content;
+    const threadTs = optionalString(args.thread_ts);
+    const { workspace } = context;
+    const message = workspace.insert({
+      channel: checked.channel.id,
+      ts: workspace.nextTs(),
+      text: markdownText ?? text ?? '',
+      ...botMessageFields(context),
+      ...(threadTs ? { threadTs } : {}),
+      ...(blocks ? { blocks } : {}),
+      ...(markdownText !== undefined ? { markdown: markdownText } : {}),
+      ...(args.metadata !== undefined ? { metadata: args.metadata } : {}),
+      ...(isTrue(args.reply_broadcast) ? { replyBroadcast: true } : {}),
+    });
+    if (threadTs) workspace.clearStatus(message.channel, threadTs);
+    return { ok: true, channel: message.channel, ts: message.ts, message: messageJson(message, context.teamId) };
+  },
+
+  'chat.update': (context, args) => {
+    const checked = writableChannel(context, args.channel);
+    if ('error' in checked) return checked.error;
+    const message = threadMessage(context, args);
+    if (!message) return fail('message_not_found');
+    if (message.botId !== context.botId) return fail('cant_update_message');
+    const validated = validateContent(args);
+    if ('error' in validated) return validated.error;
+    const { text, blocks, markdownText } = validated.content;
+    if (markdownText !== undefined) {
+      message.markdown = markdownText;
+      message.text = markdownText;
+      delete message.blocks;
+    } else {
+      delete message.markdown;
+      if (text !== undefined) message.text = text;
+      if (blocks !== undefined) message.blocks = blocks;
+    }
+    if (args.metadata !== undefined) message.metadata = args.metadata;
+    message.updates += 1;
+    context.workspace.changed(message);
+    return {
+      ok: true,
+      channel: message.channel,
+      ts: message.ts,
+      text: message.text,
+      message: messageJson(message, context.teamId),
+    };
+  },
+
+  'chat.postEphemeral': (context, args) => {
+    const checked = writableChannel(context, args.channel);
+    if ('error' in checked) return checked.error;
+    const user = optionalString(args.user);
+    if (!user || !context.workspace.users.has(user)) return fail('user_not_found');
+    const validated = validateContent(args);
+    if ('error' in validated) return validated.error;
+    const { text, blocks, markdownText } = validated.content;
+    const threadTs = optionalString(args.thread_ts);
+    const message = context.workspace.insert({
+      channel: checked.channel.id,
+      ts: context.workspace.nextTs(),
+      text: markdownText ?? text ?? '',
+      ...botMessageFields(context),
+      ...(threadTs ? { threadTs } : {}),
+      ...(blocks ? { blocks } : {}),
+      ...(markdownText !== undefined ? { markdown: markdownText } : {}),
+      ephemeral: { user },
+    });
+    return { ok: true, message_ts: message.ts };
+  },
+
+  'chat.delete': (context, args) => {
+    const checked = writableChannel(context, args.channel);
+    if ('error' in checked) return checked.error;
+    const message = threadMessage(context, args);
+    if (!message) return fail('message_not_found');
+    if (message.botId !== context.botId) return fail('cant_delete_message');
+    context.workspace.remove(message);
+    return { ok: true, channel: message.channel, ts: message.ts };
+  },
+
+  'chat.getPermalink': (context, args) => {
+    const channel = optionalString(args.channel);
+    const ts = optionalString(args.message_ts);
+    if (!channel || !context.workspace.channels.has(channel)) return fail('channel_not_found');
+    if (!ts || !context.workspace.findMessage(channel, ts)) return fail('message_not_found');
+    return { ok: true, channel, permalink: `https://fake.slack/archives/${channel}/p${ts.replace('.', '')}` };
+  },
+
+  'chat.startStream': (context, args) => {
+    const checked = writableChannel(context, args.channel);
+    if ('error' in checked) return checked.error;
+    const threadTs = optionalString(args.thread_ts);
+    if (!threadTs) return fail('invalid_arguments', 'thread_ts is required');
+    const recipientUserId = optionalString(args.recipient_user_id);
+    const recipientTeamId = optionalString(args.recipient_team_id);
+    if (!checked.channel.isIm) {
+      if (!recipientUserId) return fail('missing_recipient_user_id');
+      if (!recipientTeamId) return fail('missing_recipient_team_id');
+    }
+    const displayMode = optionalString(args.task_display_mode);
+    if (displayMode !== undefined && displayMode !== 'timeline' && displayMode !== 'plan') {
+      return fail('invalid_arguments', 'task_display_mode must be timeline or plan');
+    }
+    const content = parseStreamContent(args);
+    if ('error' in content) return content.error;
+    const { workspace } = context;
+    const message = workspace.insert({
+      channel: checked.channel.id,
+      ts: workspace.nextTs(),
+      text: '',
+      markdown: '',
+      threadTs,
+      ...botMessageFields(context),
+      streaming: true,
+      streamState: 'open',
+      streamRecipient: {
+        ...(recipientUserId ? { userId: recipientUserId } : {}),
+        ...(recipientTeamId ? { teamId: recipientTeamId } : {}),
+      },
+      ...(displayMode ? { taskDisplayMode: displayMode } : {}),
+    });
+    workspace.touchStream(message);
+    content.apply(message);
+    workspace.clearStatus(message.channel, threadTs);
+    workspace.changed(message);
+    return { ok: true, channel: message.channel, ts: message.ts };
+  },
+
+  'chat.appendStream': (context, args) => {
+    const content = parseStreamContent(args);
+    if ('error' in content) return content.error;
+    const stream = openStream(context, args);
+    if ('error' in stream) return stream.error;
+    const { message } = stream;
+    content.apply(message);
+    message.appends += 1;
+    context.workspace.touchStream(message);
+    context.workspace.changed(message);
+    return { ok: true, channel: message.channel, ts: message.ts };
+  },
+
+  'chat.stopStream': (context, args) => {
+    const content = parseStreamContent(args);
+    if ('error' in content) return content.error;
+    if (args.blocks !== undefined) {
+      const blocksError = validateBlocks(args.blocks);
+      if (blocksError) return blocksError;
+    }
+    const stream = openStream(context, args);
+    if ('error' in stream) return stream.error;
+    const { message } = stream;
+    if ((message.markdown?.length ?? 0) + content.markdown.length > slackLimits.markdownChars) {
+      return fail('msg_too_long', `a streamed message holds at most ${slackLimits.markdownChars} characters`);
+    }
+    content.apply(message);
+    if (Array.isArray(args.blocks)) message.blocks = [...(message.blocks ?? []), ...args.blocks];
+    if (args.metadata !== undefined) message.metadata = args.metadata;
+    message.streamState = 'stopped';
+    message.streaming = false;
+    context.workspace.changed(message);
+    return { ok: true, channel: message.channel, ts: message.ts, message: messageJson(message, context.teamId) };
+  },
+
+  'conversations.replies': (context, args) => {
+    const checked = readableChannel(context, args.channel);
+    if ('error' in checked) return checked.error;
+    const ts = optionalString(args.ts);
+    const thread = ts ? context.workspace.thread(checked.channel.id, ts) : undefined;
+    if (!thread) return fail('thread_not_found');
+    const includeMetadata = isTrue(args.include_all_metadata);
+    const all = [thread.root, ...thread.replies].map((m) => messageJson(m, context.teamId, includeMetadata));
+    const limit = Math.max(1, Number(optionalString(args.limit) ?? 1000) || 1000);
+    const offset = Number(Buffer.from(optionalString(args.cursor) ?? '', 'base64').toString().split(':')[1] ?? 0);
+    const page = all.slice(offset, offset + limit);
+    const hasMore = offset + limit < all.length;
+    return {
+      ok: true,
+      messages: page,
+      has_more: hasMore,
+      response_metadata: {
+        next_cursor: hasMore ? Buffer.from(`offset:${offset + limit}`).toString('base64') : '',
+      },
+    };
+  },
+
+  'conversations.info': (context, args) => {
+    const channel = typeof args.channel === 'string' ? context.workspace.channels.get(args.channel) : undefined;
+    if (!channel || (channel.isPrivate && !channel.isMember && !channel.isIm)) return fail('channel_not_found');
+    return {
+      ok: true,
+      channel: {
+        id: channel.id,
+        ...(channel.isIm ? { user: channel.user } : { name: channel.name }),
+        is_channel: !channel.isIm && !channel.isPrivate,
+        is_group: !channel.isIm && channel.isPrivate,
+        is_im: channel.isIm,
+        is_private: channel.isPrivate,
+        is_member: channel.isIm || channel.isMember,
+      },
+    };
+  },
+
+  'users.info': (context, args) => {
+    const user = typeof args.user === 'string' ? context.workspace.users.get(args.user) : undefined;
+    if (!user) return fail('user_not_found');
+    return {
+      ok: true,
+      user: {
+        id: user.id,
+        team_id: context.teamId,
+        name: user.name,
+        real_name: user.realName,
+        deleted: false,
+        is_bot: user.isBot,
+        tz: 'UTC',
+        profile: { display_name: user.displayName, real_name: user.realName },
+      },
+    };
+  },
+
+  'reactions.add': (context, args) => {
+    const message = threadMessage(context, args);
+    const name = optionalString(args.name);
+    if (!message) return fail('message_not_found');
+    if (!name) return fail('invalid_name');
+    if (message.reactions.includes(name)) return fail('already_reacted');
+    message.reactions.push(name);
+    context.workspace.changed(message);
+    return { ok: true };
+  },
+
+  'reactions.remove': (context, args) => {
+    const message = threadMessage(context, args);
+    const name = optionalString(args.name);
+    if (!message) return fail('message_not_found');
+    const index = name ? message.reactions.indexOf(name) : -1;
+    if (index < 0) return fail('no_reaction');
+    message.reactions.splice(index, 1);
+    context.workspace.changed(message);
+    return { ok: true };
+  },
+
+  'assistant.threads.setStatus': (context, args) => {
+    const channel = optionalString(args.channel_id);
+    const threadTs = optionalString(args.thread_ts);
+    if (!channel || !context.workspace.channels.has(channel)) return fail('channel_not_found');
+    if (!threadTs) return fail('invalid_arguments', 'thread_ts is required');
+    context.workspace.setStatus(channel, threadTs, optionalString(args.status) ?? '', args.loading_messages);
+    return { ok: true };
+  },
+
+  'assistant.threads.setSuggestedPrompts': (context, args) => {
+    const channel = optionalString(args.channel_id);
+    if (!channel || !context.workspace.channels.has(channel)) return fail('channel_not_found');
+    if (!Array.isArray(args.prompts) || args.prompts.length === 0 || args.prompts.length > 4) {
+      return fail('invalid_arguments', 'prompts must be an array of 1 to 4 prompts');
+    }
+    context.workspace.setSuggestedPrompts(
+      channel,
+      optionalString(args.thread_ts),
+      args.prompts,
+      optionalString(args.title),
+    );
+    return { ok: true };
+  },
+
+  'assistant.threads.setTitle': (context, args) => {
+    const channel = optionalString(args.channel_id);
+    const threadTs = optionalString(args.thread_ts);
+    const title = optionalString(args.title);
+    if (!channel || !context.workspace.channels.has(channel)) return fail('channel_not_found');
+    if (!threadTs || !title) return fail('invalid_arguments', 'thread_ts and title are required');
+    context.workspace.setTitle(channel, threadTs, title);
+    return { ok: true };
+  },
+};

@@ -1,0 +1,326 @@
+/**
+ * The state of the fake Slack workspace: channels, users, messages (including native streams),
+ * reactions and assistant-thread status. FakeSlack owns one and exposes it; the Web API handlers in
+ * `web-api.ts` read and change it.
+ *
+ * @example
+ * const workspace = new Workspace({ now: Date.now, streamIdleTimeoutMs: 120_000, onChange: () => {} });
+ * workspace.addChannel({ id: 'C0001', name: 'general' });
+ * const root = workspace.addMessage({ channel: 'C0001', user: 'U0001', text: 'hi' });
+ * workspace.threadReplies('C0001', root.ts); // []
+ */
+
+export interface FakeChannel {
+  id: string;
+  name: string;
+  isMember: boolean;
+  isPrivate: boolean;
+  /** Channel ids starting with 'D' are direct messages. */
+  isIm: boolean;
+  /** The other person in a DM. */
+  user?: string;
+}
+
+export interface FakeUser {
+  id: string;
+  name: string;
+  realName: string;
+  displayName: string;
+  isBot: boolean;
+}
+
+export interface StreamTask {
+  id: string;
+  title: string;
+  status: string;
+  details?: string;
+  output?: string;
+  sources?: unknown[];
+}
+
+export type StreamState = 'open' | 'stopped' | 'expired';
+
+export interface FakeMessage {
+  channel: string;
+  ts: string;
+  threadTs?: string;
+  user?: string;
+  botId?: string;
+  subtype?: string;
+  /** Plain text; for markdown messages (streamed or markdown_text) it mirrors `markdown`. */
+  text: string;
+  blocks?: unknown[];
+  /** Accumulated markdown_text of a stream, or the markdown_text of a posted message. */
+  markdown?: string;
+  metadata?: unknown;
+  replyBroadcast?: boolean;
+  streaming: boolean;
+  streamState: StreamState | null;
+  /** Set on start and every append: the idle expiry counts from here. */
+  streamTouchedAtMs?: number;
+  streamRecipient?: { userId?: string; teamId?: string };
+  taskDisplayMode?: string;
+  /** task_update chunks by id (latest wins, first-seen order). */
+  tasks: StreamTask[];
+  /** The latest plan_update chunk. */
+  plan?: { title: string };
+  /** chat.update calls applied to this message. */
+  updates: number;
+  /** chat.appendStream calls applied to this message. */
+  appends: number;
+  reactions: string[];
+  ephemeral?: { user: string };
+  createdAtMs: number;
+  deleted?: boolean;
+}
+
+export interface AddChannelInput {
+  id: string;
+  name: string;
+  isMember?: boolean;
+  isPrivate?: boolean;
+  user?: string;
+}
+
+export interface AddUserInput {
+  id: string;
+  name: string;
+  realName?: string;
+  displayName?: string;
+  isBot?: boolean;
+}
+
+export interface AddMessageInput {
+  channel: string;
+  user?: string;
+  text: string;
+  ts?: string;
+  threadTs?: string;
+  botId?: string;
+  subtype?: string;
+}
+
+export interface WorkspaceOptions {
+  now: () => number;
+  streamIdleTimeoutMs: number;
+  /** Slack clears an assistant thread's status after this long without a message. */
+  statusTtlMs?: number;
+  onChange: (message: FakeMessage) => void;
+}
+
+interface ThreadStatus {
+  status: string;
+  setAtMs: number;
+  loadingMessages?: unknown;
+}
+
+export function isImChannelId(channelId: string): boolean {
+  return channelId.startsWith('D');
+}
+
+export function tsToMicros(ts: string): number {
+  const [seconds = '0', fraction = ''] = ts.split('.');
+  return Number(seconds) * 1_000_000 + Number(fraction.padEnd(6, '0').slice(0, 6));
+}
+
+function microsToTs(micros: number): string {
+  return `${Math.floor(micros / 1_000_000)}.${String(micros % 1_000_000).padStart(6, '0')}`;
+}
+
+function threadKey(channel: string, threadTs: string | undefined): string {
+  return `${channel}:${threadTs ?? ''}`;
+}
+
+/** The text a person would read: markdown, else the markdown/section block text, else `text`. */
+export function displayText(message: FakeMessage): string {
+  if (message.markdown) return message.markdown;
+  const blockTexts: string[] = [];
+  for (const block of message.blocks ?? []) {
+    if (typeof block !== 'object' || block === null) continue;
+    const { type, text } = block as { type?: unknown; text?: unknown };
+    if (type === 'markdown' && typeof text === 'string') blockTexts.push(text);
+    if (type === 'section' && typeof text === 'object' && text !== null) {
+      const inner = (text as { text?: unknown }).text;
+      if (typeof inner === 'string') blockTexts.push(inner);
+    }
+  }
+  return blockTexts.length > 0 ? blockTexts.join('\n') : message.text;
+}
+
+export class Workspace {
+  readonly channels = new Map<string, FakeChannel>();
+  readonly users = new Map<string, FakeUser>();
+  readonly #messages: FakeMessage[] = [];
+  readonly #statuses = new Map<string, ThreadStatus>();
+  readonly #suggestedPrompts = new Map<string, { prompts: unknown; title?: string }>();
+  readonly #titles = new Map<string, string>();
+  readonly #now: () => number;
+  readonly #streamIdleTimeoutMs: number;
+  readonly #statusTtlMs: number;
+  readonly #onChange: (message: FakeMessage) => void;
+  #lastTsMicros = 0;
+
+  constructor(options: WorkspaceOptions) {
+    this.#now = options.now;
+    this.#streamIdleTimeoutMs = options.streamIdleTimeoutMs;
+    this.#statusTtlMs = options.statusTtlMs ?? 120_000;
+    this.#onChange = options.onChange;
+  }
+
+  /** Every live message (deleted ones are gone), with idle streams marked expired first. */
+  get messages(): FakeMessage[] {
+    this.sweepExpiredStreams();
+    return this.#messages;
+  }
+
+  /** A unique ts later than every earlier one, taken from the clock. */
+  nextTs(): string {
+    const micros = Math.max(Math.floor(this.#now()) * 1000, this.#lastTsMicros + 1);
+    this.#lastTsMicros = micros;
+    return microsToTs(micros);
+  }
+
+  addChannel(input: AddChannelInput): FakeChannel {
+    const isIm = isImChannelId(input.id);
+    const channel: FakeChannel = {
+      id: input.id,
+      name: input.name,
+      isMember: input.isMember ?? true,
+      isPrivate: input.isPrivate ?? isIm,
+      isIm,
+      ...(input.user === undefined ? {} : { user: input.user }),
+    };
+    this.channels.set(channel.id, channel);
+    return channel;
+  }
+
+  addUser(input: AddUserInput): FakeUser {
+    const user: FakeUser = {
+      id: input.id,
+      name: input.name,
+      realName: input.realName ?? input.name,
+      displayName: input.displayName ?? input.name,
+      isBot: input.isBot ?? false,
+    };
+    this.users.set(user.id, user);
+    return user;
+  }
+
+  addMessage(input: AddMessageInput): FakeMessage {
+    const ts = input.ts ?? this.nextTs();
+    this.#lastTsMicros = Math.max(this.#lastTsMicros, tsToMicros(ts));
+    return this.insert({
+      channel: input.channel,
+      ts,
+      text: input.text,
+      ...(input.threadTs === undefined ? {} : { threadTs: input.threadTs }),
+      ...(input.user === undefined ? {} : { user: input.user }),
+      ...(input.botId === undefined ? {} : { botId: input.botId }),
+      ...(input.subtype === undefined ? {} : { subtype: input.subtype }),
+    });
+  }
+
+  /** Stores a message with defaults for the bookkeeping fields and announces it. */
+  insert(fields: Pick<FakeMessage, 'channel' | 'ts' | 'text'> & Partial<FakeMessage>): FakeMessage {
+    const message: FakeMessage = {
+      streaming: false,
+      streamState: null,
+      tasks: [],
+      updates: 0,
+      appends: 0,
+      reactions: [],
+      createdAtMs: this.#now(),
+      ...fields,
+    };
+    this.#messages.push(message);
+    this.#onChange(message);
+    return message;
+  }
+
+  changed(message: FakeMessage): void {
+    this.#onChange(message);
+  }
+
+  remove(message: FakeMessage): void {
+    const index = this.#messages.indexOf(message);
+    if (index >= 0) this.#messages.splice(index, 1);
+    message.deleted = true;
+    this.#onChange(message);
+  }
+
+  /** A message people can see (ephemeral ones are not addressable by ts). */
+  findMessage(channel: string, ts: string): FakeMessage | undefined {
+    return this.messages.find((m) => m.channel === channel && m.ts === ts && !m.ephemeral);
+  }
+
+  /** Root and replies of the thread that `ts` belongs to, oldest first. */
+  thread(channel: string, ts: string): { root: FakeMessage; replies: FakeMessage[] } | undefined {
+    const found = this.findMessage(channel, ts);
+    if (!found) return undefined;
+    const rootTs = found.threadTs ?? found.ts;
+    const root = this.findMessage(channel, rootTs) ?? found;
+    return { root, replies: this.threadReplies(channel, root.ts) };
+  }
+
+  threadReplies(channel: string, threadTs: string): FakeMessage[] {
+    return this.messages
+      .filter((m) => m.channel === channel && m.threadTs === threadTs && m.ts !== threadTs && !m.ephemeral)
+      .sort((a, b) => tsToMicros(a.ts) - tsToMicros(b.ts));
+  }
+
+  /** Records a write to a stream: the idle expiry counts from the latest one. */
+  touchStream(message: FakeMessage): void {
+    message.streamTouchedAtMs = this.#now();
+  }
+
+  /** Marks a stream expired when it was not written to within the idle timeout. */
+  refreshStreamState(message: FakeMessage): void {
+    if (message.streamState !== 'open') return;
+    const idleMs = this.#now() - (message.streamTouchedAtMs ?? message.createdAtMs);
+    if (idleMs > this.#streamIdleTimeoutMs) {
+      message.streamState = 'expired';
+      message.streaming = false;
+      this.#onChange(message);
+    }
+  }
+
+  sweepExpiredStreams(): void {
+    for (const message of this.#messages) this.refreshStreamState(message);
+  }
+
+  setStatus(channel: string, threadTs: string, status: string, loadingMessages?: unknown): void {
+    this.#statuses.set(threadKey(channel, threadTs), { status, setAtMs: this.#now(), loadingMessages });
+  }
+
+  /** Slack clears the status when the app replies in the thread. */
+  clearStatus(channel: string, threadTs: string): void {
+    const current = this.#statuses.get(threadKey(channel, threadTs));
+    if (current) current.status = '';
+  }
+
+  /** The status shown now: '' once cleared or expired, undefined if never set. */
+  statusOf(channel: string, threadTs: string): string | undefined {
+    const current = this.#statuses.get(threadKey(channel, threadTs));
+    if (!current) return undefined;
+    return this.#now() - current.setAtMs > this.#statusTtlMs ? '' : current.status;
+  }
+
+  setSuggestedPrompts(channel: string, threadTs: string | undefined, prompts: unknown, title?: string): void {
+    this.#suggestedPrompts.set(threadKey(channel, threadTs), {
+      prompts,
+      ...(title === undefined ? {} : { title }),
+    });
+  }
+
+  suggestedPromptsOf(channel: string, threadTs?: string): { prompts: unknown; title?: string } | undefined {
+    return this.#suggestedPrompts.get(threadKey(channel, threadTs));
+  }
+
+  setTitle(channel: string, threadTs: string, title: string): void {
+    this.#titles.set(threadKey(channel, threadTs), title);
+  }
+
+  titleOf(channel: string, threadTs: string): string | undefined {
+    return this.#titles.get(threadKey(channel, threadTs));
+  }
+}

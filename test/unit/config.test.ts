@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+
+const minimal = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'secret', AWS_REGION: 'eu-west-1' };
+
+describe('configuration', () => {
+  it('names every missing required variable in one error', () => {
+    const error = (() => {
+      try {
+        loadConfig({});
+      } catch (thrown) {
+        return thrown;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).toContain('SLACK_BOT_TOKEN is required');
+    expect(message).toContain('SLACK_SIGNING_SECRET is required');
+    expect(message).toContain('AWS_REGION is required');
+  });
+
+  it('lists invalid values by name without echoing them', () => {
+    const env = { ...minimal, SLACK_BOT_TOKEN: 'xoxp-user-token-value', PORT: 'eighty', REDIS_URL: 'http://x' };
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    try {
+      loadConfig(env);
+    } catch (error) {
+      const { problems, message } = error as ConfigError;
+      expect(problems.map((p) => p.split(' ')[0])).toEqual(
+        expect.arrayContaining(['SLACK_BOT_TOKEN', 'PORT', 'REDIS_URL']),
+      );
+      expect(message).not.toContain('xoxp-user-token-value');
+    }
+  });
+
+  it('does not need a signing secret in Socket Mode', () => {
+    const config = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', AWS_REGION: 'us-east-1' });
+    expect(config.slack.appToken).toBe('xapp-1');
+    expect(config.slack.signingSecret).toBeNull();
+  });
+
+  it('applies the documented defaults', () => {
+    const config = loadConfig(minimal);
+    expect(config.port).toBe(3000);
+    expect(config.slack.apiUrl).toBe('https://slack.com/api/');
+    expect(config.redis).toBeNull();
+    expect(config.bedrock.modelId).toMatch(/^us\.anthropic\.claude-sonnet/);
+    expect(config.conversation.threadReplyPolicy).toBe('participants');
+    expect(config.bedrock.knowledgeBaseId).toBeNull();
+  });
+
+  it('parses lists, booleans and a Redis cluster URL', () => {
+    const config = loadConfig({
+      ...minimal,
+      ALLOWED_CHANNEL_IDS: 'C1, C2,,',
+      REDIS_URL: 'rediss://user:pw@cache:6379',
+      REDIS_CLUSTER: 'true',
+      SLACK_API_URL: 'http://127.0.0.1:9999/api',
+    });
+    expect(config.conversation.allowedChannelIds).toEqual(['C1', 'C2']);
+    expect(config.redis).toEqual({ url: 'rediss://user:pw@cache:6379', cluster: true, keyPrefix: 'slackbot:' });
+    expect(config.slack.apiUrl).toBe('http://127.0.0.1:9999/api/');
+  });
+});
