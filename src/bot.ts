@@ -5,10 +5,18 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { BedrockAgentRuntimeClient } from '@aws-sdk/client-bedrock-agent-runtime';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
 import type { AnswerModel } from './bedrock/answer-model.ts';
 import { ConverseModel } from './bedrock/converse-model.ts';
+import {
+  ManagedKnowledgeBaseModel,
+  modelArnResolver,
+  RetrieveThenConverseModel,
+} from './bedrock/knowledge-base-model.ts';
+import { SourceLinks } from './bedrock/source-links.ts';
 import type { Config } from './config.ts';
 import { ConversationService } from './conversation/conversation-service.ts';
 import { healthRoutes } from './http/health-routes.ts';
@@ -176,18 +184,64 @@ function createStore(config: Config, logger: Logger): ConversationStore {
 }
 
 function createModel(config: Config): AnswerModel {
-  const client = new BedrockRuntimeClient({
-    region: config.bedrock.region,
+  const { bedrock } = config;
+  const runtime = new BedrockRuntimeClient({
+    region: bedrock.region,
     // The conversation service retries (also throttling inside a stream, which the SDK does not).
     maxAttempts: 1,
-    requestHandler: { requestTimeout: config.bedrock.timeoutMs },
+    requestHandler: { requestTimeout: bedrock.timeoutMs },
   });
-  return new ConverseModel({
-    client,
-    modelId: config.bedrock.modelId,
-    region: config.bedrock.region,
-    systemPrompt: config.bedrock.systemPrompt,
-    maxTokens: config.bedrock.maxTokens,
-    temperature: config.bedrock.temperature,
+  const converse = new ConverseModel({
+    client: runtime,
+    modelId: bedrock.modelId,
+    region: bedrock.region,
+    systemPrompt: bedrock.systemPrompt,
+    maxTokens: bedrock.maxTokens,
+    temperature: bedrock.temperature,
   });
+  if (!bedrock.knowledgeBaseId) return converse;
+
+  const agent = new BedrockAgentRuntimeClient({
+    region: bedrock.region,
+    maxAttempts: 1,
+    requestHandler: { requestTimeout: bedrock.timeoutMs },
+  });
+  const kb = {
+    client: agent,
+    knowledgeBaseId: bedrock.knowledgeBaseId,
+    region: bedrock.region,
+    modelId: bedrock.modelId,
+    numberOfResults: bedrock.kbNumberOfResults,
+    links: new SourceLinks({
+      region: bedrock.region,
+      s3Links: bedrock.kbS3Links,
+      presignedUrlTtlSeconds: bedrock.kbPresignedUrlTtlSeconds,
+    }),
+  };
+  const retrieve = new RetrieveThenConverseModel({ ...kb, converse, systemPrompt: bedrock.systemPrompt });
+  if (bedrock.kbMode === 'retrieve') return retrieve;
+  return new ManagedKnowledgeBaseModel({
+    ...kb,
+    longQuestions: retrieve,
+    modelArn: modelArnResolver({
+      modelId: bedrock.modelId,
+      region: bedrock.region,
+      explicitArn: bedrock.modelArn,
+      accountId: () => accountIdOf(agent, bedrock.region),
+    }),
+  });
+}
+
+/** The caller's account: from the credentials when they carry it, else from STS. */
+async function accountIdOf(client: BedrockAgentRuntimeClient, region: string): Promise<string> {
+  const credentials = await client.config.credentials();
+  if (credentials.accountId) return credentials.accountId;
+  const sts = new STSClient({ region });
+  try {
+    const identity = await sts.send(new GetCallerIdentityCommand({}));
+    if (!identity.Account) throw new Error('STS returned no account');
+    return identity.Account;
+  } finally {
+    sts.destroy();
+  }
 }

@@ -66,6 +66,16 @@ const schema = z
     BEDROCK_MODEL_ID: z.preprocess(emptyToUndefined, z.string().default(DEFAULT_MODEL_ID)),
     BEDROCK_KNOWLEDGE_BASE_ID: optionalString,
     KB_MODE: z.preprocess(emptyToUndefined, z.enum(['managed', 'retrieve']).default('managed')),
+    KB_NUMBER_OF_RESULTS: int(5, 1, 100),
+    KB_S3_LINKS: z.preprocess(emptyToUndefined, z.enum(['console', 'presigned']).default('console')),
+    KB_PRESIGNED_URL_TTL_SECONDS: int(3600, 60, 7 * 24 * 3600),
+    BEDROCK_MODEL_ARN: z.preprocess(
+      emptyToUndefined,
+      z
+        .string()
+        .regex(/^arn:aws[a-z-]*:bedrock:/, 'must be a Bedrock model or inference-profile ARN')
+        .optional(),
+    ),
     SYSTEM_PROMPT: z.preprocess(emptyToUndefined, z.string().default(DEFAULT_SYSTEM_PROMPT)),
     BEDROCK_MAX_TOKENS: int(2048, 1, 200_000),
     BEDROCK_TEMPERATURE: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(1).optional()),
@@ -124,6 +134,11 @@ export interface Config {
     timeoutMs: number;
     knowledgeBaseId: string | null;
     kbMode: 'managed' | 'retrieve';
+    kbNumberOfResults: number;
+    kbS3Links: 'console' | 'presigned';
+    kbPresignedUrlTtlSeconds: number;
+    /** Overrides the ARN derived from the model id for RetrieveAndGenerate. */
+    modelArn: string | null;
   };
   conversation: {
     historyTokenBudget: number;
@@ -187,6 +202,10 @@ function toConfig(env: Env): Config {
       timeoutMs: env.BEDROCK_TIMEOUT_MS,
       knowledgeBaseId: env.BEDROCK_KNOWLEDGE_BASE_ID ?? null,
       kbMode: env.KB_MODE,
+      kbNumberOfResults: env.KB_NUMBER_OF_RESULTS,
+      kbS3Links: env.KB_S3_LINKS,
+      kbPresignedUrlTtlSeconds: env.KB_PRESIGNED_URL_TTL_SECONDS,
+      modelArn: env.BEDROCK_MODEL_ARN ?? null,
     },
     conversation: {
       historyTokenBudget: env.HISTORY_TOKEN_BUDGET,

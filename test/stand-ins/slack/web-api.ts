@@ -57,7 +57,7 @@ function isTrue(value: unknown): boolean {
 
 type ChannelCheck = { channel: FakeChannel } | { error: WebApiBody };
 
-/** The bot can write in DMs and in channels it is a member of. */
+/** The bot can read and write in DMs and in channels it is a member of. */
 function writableChannel(context: WebApiContext, channelId: unknown): ChannelCheck {
   const channel = typeof channelId === 'string' ? context.workspace.channels.get(channelId) : undefined;
   if (!channel || (channel.isPrivate && !channel.isMember && !channel.isIm)) {
@@ -65,10 +65,6 @@ function writableChannel(context: WebApiContext, channelId: unknown): ChannelChe
   }
   if (!channel.isIm && !channel.isMember) return { error: fail('not_in_channel') };
   return { channel };
-}
-
-function readableChannel(context: WebApiContext, channelId: unknown): ChannelCheck {
-  return writableChannel(context, channelId);
 }
 
 function collectTextLength(value: unknown): number {
@@ -89,23 +85,38 @@ export function validateBlocks(blocks: unknown): WebApiBody | undefined {
   }
   let markdownChars = 0;
   for (const [index, block] of blocks.entries()) {
-    if (typeof block !== 'object' || block === null || typeof (block as { type?: unknown }).type !== 'string') {
+    if (
+      typeof block !== 'object' ||
+      block === null ||
+      typeof (block as { type?: unknown }).type !== 'string'
+    ) {
       return fail('invalid_blocks', `block ${index} has no type`);
     }
     const { type, text, elements } = block as { type: string; text?: unknown; elements?: unknown };
     const innerText =
-      typeof text === 'object' && text !== null ? optionalString((text as { text?: unknown }).text) : undefined;
+      typeof text === 'object' && text !== null
+        ? optionalString((text as { text?: unknown }).text)
+        : undefined;
     if (type === 'section' && (innerText?.length ?? 0) > slackLimits.sectionTextChars) {
-      return fail('invalid_blocks', `section block ${index} text is longer than ${slackLimits.sectionTextChars}`);
+      return fail(
+        'invalid_blocks',
+        `section block ${index} text is longer than ${slackLimits.sectionTextChars}`,
+      );
     }
     if (type === 'header' && (innerText?.length ?? 0) > slackLimits.headerTextChars) {
-      return fail('invalid_blocks', `header block ${index} text is longer than ${slackLimits.headerTextChars}`);
+      return fail(
+        'invalid_blocks',
+        `header block ${index} text is longer than ${slackLimits.headerTextChars}`,
+      );
     }
     if (type === 'markdown') {
       const length = typeof text === 'string' ? text.length : 0;
       markdownChars += length;
       if (length > slackLimits.markdownChars || markdownChars > slackLimits.markdownChars) {
-        return fail('invalid_blocks', `markdown block text is longer than ${slackLimits.markdownChars} in total`);
+        return fail(
+          'invalid_blocks',
+          `markdown block text is longer than ${slackLimits.markdownChars} in total`,
+        );
       }
     }
     if (
@@ -150,7 +161,11 @@ function validateContent(args: WebApiArgs): { content: MessageContent } | { erro
 }
 
 /** The shape conversations.replies and chat.postMessage return for a message. */
-export function messageJson(message: FakeMessage, teamId: string, includeMetadata = false): WebApiBody {
+export function messageJson(
+  message: FakeMessage,
+  teamId: string,
+  includeMetadata = false,
+): Record<string, unknown> {
   return {
     type: 'message',
     ...(message.subtype ? { subtype: message.subtype } : {}),
@@ -162,7 +177,7 @@ export function messageJson(message: FakeMessage, teamId: string, includeMetadat
     ...(message.blocks ? { blocks: message.blocks } : {}),
     ...(includeMetadata && message.metadata !== undefined ? { metadata: message.metadata } : {}),
     team: teamId,
-  } as WebApiBody;
+  };
 }
 
 type ChunkCheck = { markdown: string; apply: (message: FakeMessage) => void } | { error: WebApiBody };
@@ -214,7 +229,10 @@ function parseStreamContent(args: WebApiArgs): ChunkCheck {
   };
 }
 
-function openStream(context: WebApiContext, args: WebApiArgs): { message: FakeMessage } | { error: WebApiBody } {
+function openStream(
+  context: WebApiContext,
+  args: WebApiArgs,
+): { message: FakeMessage } | { error: WebApiBody } {
   const message =
     typeof args.channel === 'string' && typeof args.ts === 'string'
       ? context.workspace.findMessage(args.channel, args.ts)
@@ -267,7 +285,12 @@ export const webApiMethods: Record<string, WebApiHandler> = {
       ...(isTrue(args.reply_broadcast) ? { replyBroadcast: true } : {}),
     });
     if (threadTs) workspace.clearStatus(message.channel, threadTs);
-    return { ok: true, channel: message.channel, ts: message.ts, message: messageJson(message, context.teamId) };
+    return {
+      ok: true,
+      channel: message.channel,
+      ts: message.ts,
+      message: messageJson(message, context.teamId),
+    };
   },
 
   'chat.update': (context, args) => {
@@ -412,11 +435,16 @@ export const webApiMethods: Record<string, WebApiHandler> = {
     message.streamState = 'stopped';
     message.streaming = false;
     context.workspace.changed(message);
-    return { ok: true, channel: message.channel, ts: message.ts, message: messageJson(message, context.teamId) };
+    return {
+      ok: true,
+      channel: message.channel,
+      ts: message.ts,
+      message: messageJson(message, context.teamId),
+    };
   },
 
   'conversations.replies': (context, args) => {
-    const checked = readableChannel(context, args.channel);
+    const checked = writableChannel(context, args.channel);
     if ('error' in checked) return checked.error;
     const ts = optionalString(args.ts);
     const thread = ts ? context.workspace.thread(checked.channel.id, ts) : undefined;
@@ -424,7 +452,11 @@ export const webApiMethods: Record<string, WebApiHandler> = {
     const includeMetadata = isTrue(args.include_all_metadata);
     const all = [thread.root, ...thread.replies].map((m) => messageJson(m, context.teamId, includeMetadata));
     const limit = Math.max(1, Number(optionalString(args.limit) ?? 1000) || 1000);
-    const offset = Number(Buffer.from(optionalString(args.cursor) ?? '', 'base64').toString().split(':')[1] ?? 0);
+    const offset = Number(
+      Buffer.from(optionalString(args.cursor) ?? '', 'base64')
+        .toString()
+        .split(':')[1] ?? 0,
+    );
     const page = all.slice(offset, offset + limit);
     const hasMore = offset + limit < all.length;
     return {
@@ -438,8 +470,10 @@ export const webApiMethods: Record<string, WebApiHandler> = {
   },
 
   'conversations.info': (context, args) => {
-    const channel = typeof args.channel === 'string' ? context.workspace.channels.get(args.channel) : undefined;
-    if (!channel || (channel.isPrivate && !channel.isMember && !channel.isIm)) return fail('channel_not_found');
+    const channel =
+      typeof args.channel === 'string' ? context.workspace.channels.get(args.channel) : undefined;
+    if (!channel || (channel.isPrivate && !channel.isMember && !channel.isIm))
+      return fail('channel_not_found');
     return {
       ok: true,
       channel: {

@@ -1,0 +1,218 @@
+/**
+ * Grounded answers from a Bedrock Knowledge Base, in two modes behind the same model port:
+ *
+ * - managed: RetrieveAndGenerateStream; Bedrock keeps the conversation in a KB session whose id
+ *   the thread stores. Its input takes at most 1,000 characters, so a longer question is answered
+ *   through retrieve mode instead of being refused.
+ * - retrieve: Retrieve the top passages, then ConverseStream with the configured model, the
+ *   passages as numbered sources and the thread's own history.
+ */
+import {
+  type BedrockAgentRuntimeClient,
+  RetrieveAndGenerateStreamCommand,
+  RetrieveCommand,
+} from '@aws-sdk/client-bedrock-agent-runtime';
+import type { AnswerEvent, AnswerModel, AnswerRequest, CitedSource } from './answer-model.ts';
+import { mapBedrockError } from './bedrock-errors.ts';
+import { MarkerRenumbering, SpanMarkers } from './citation-markers.ts';
+import type { SourceLinks, SourceReference } from './source-links.ts';
+
+/** RetrieveAndGenerate refuses longer input. */
+export const MANAGED_INPUT_LIMIT_CHARS = 1_000;
+
+export interface KnowledgeBaseOptions {
+  client: BedrockAgentRuntimeClient;
+  knowledgeBaseId: string;
+  region: string;
+  modelId: string;
+  links: SourceLinks;
+  numberOfResults: number;
+}
+
+function lastQuestion(request: AnswerRequest): string {
+  return request.turns.at(-1)?.text ?? '';
+}
+
+export class ManagedKnowledgeBaseModel implements AnswerModel {
+  readonly #options: KnowledgeBaseOptions;
+  readonly #modelArn: () => Promise<string>;
+  readonly #longQuestions: AnswerModel;
+
+  constructor(options: KnowledgeBaseOptions & { modelArn: () => Promise<string>; longQuestions: AnswerModel }) {
+    this.#options = options;
+    this.#modelArn = options.modelArn;
+    this.#longQuestions = options.longQuestions;
+  }
+
+  async *stream(request: AnswerRequest): AsyncIterable<AnswerEvent> {
+    const question = lastQuestion(request);
+    if (question.length > MANAGED_INPUT_LIMIT_CHARS) {
+      yield* this.#longQuestions.stream(request);
+      return;
+    }
+    const { client, knowledgeBaseId, links, region, modelId, numberOfResults } = this.#options;
+    const context = { modelId, region, knowledgeBaseId, knowledgeBase: true };
+    yield { type: 'status', status: 'searching' };
+    const markers = new SpanMarkers();
+    let stopReason = 'end_turn';
+    try {
+      const modelArn = await this.#modelArn();
+      const response = await client.send(
+        new RetrieveAndGenerateStreamCommand({
+          input: { text: question },
+          ...(request.kbSessionId ? { sessionId: request.kbSessionId } : {}),
+          retrieveAndGenerateConfiguration: {
+            type: 'KNOWLEDGE_BASE',
+            knowledgeBaseConfiguration: {
+              knowledgeBaseId,
+              modelArn,
+              retrievalConfiguration: { vectorSearchConfiguration: { numberOfResults } },
+            },
+          },
+        }),
+        { abortSignal: request.signal },
+      );
+      if (response.sessionId) yield { type: 'session', kbSessionId: response.sessionId };
+      let cited = 0;
+      for await (const event of response.stream ?? []) {
+        if (event.output?.text) {
+          const text = markers.pushText(event.output.text);
+          if (text) yield { type: 'text', text };
+        }
+        if (event.citation) {
+          // Newer API versions flatten the citation; older ones nest it under `citation`.
+          const citation = event.citation.citation ?? event.citation;
+          const span = citation.generatedResponsePart?.textResponsePart?.span;
+          const sources = await toSources(links, citation.retrievedReferences ?? []);
+          const text = markers.cite(span?.end ?? Number.MAX_SAFE_INTEGER, sources);
+          if (text) yield { type: 'text', text };
+          const fresh = markers.numbering.sources.slice(cited);
+          cited = markers.numbering.sources.length;
+          if (fresh.length > 0) yield { type: 'citation', start: span?.start ?? 0, end: span?.end ?? 0, sources: fresh };
+        }
+        if (event.guardrail?.action === 'INTERVENED') stopReason = 'guardrail_intervened';
+      }
+      const rest = markers.finish();
+      if (rest) yield { type: 'text', text: rest };
+      yield { type: 'stop', reason: stopReason };
+    } catch (error) {
+      throw mapBedrockError(error, context);
+    }
+  }
+}
+
+export class RetrieveThenConverseModel implements AnswerModel {
+  readonly #options: KnowledgeBaseOptions;
+  readonly #converse: AnswerModel;
+  readonly #systemPrompt: string;
+
+  constructor(options: KnowledgeBaseOptions & { converse: AnswerModel; systemPrompt: string }) {
+    this.#options = options;
+    this.#converse = options.converse;
+    this.#systemPrompt = options.systemPrompt;
+  }
+
+  async *stream(request: AnswerRequest): AsyncIterable<AnswerEvent> {
+    const { client, knowledgeBaseId, links, region, modelId, numberOfResults } = this.#options;
+    yield { type: 'status', status: 'searching' };
+    let results: Array<{ content?: { text?: string }; location?: SourceReference['location']; metadata?: Record<string, unknown> }>;
+    try {
+      const response = await client.send(
+        new RetrieveCommand({
+          knowledgeBaseId,
+          retrievalQuery: { text: lastQuestion(request).slice(-MANAGED_INPUT_LIMIT_CHARS) },
+          retrievalConfiguration: { vectorSearchConfiguration: { numberOfResults } },
+        }),
+        { abortSignal: request.signal },
+      );
+      results = (response.retrievalResults ?? []) as typeof results;
+    } catch (error) {
+      throw mapBedrockError(error, { modelId, region, knowledgeBaseId, knowledgeBase: true });
+    }
+
+    // One numbered source per distinct document; its passages go together.
+    const documents: CitedSource[] = [];
+    const passages: string[][] = [];
+    for (const result of results) {
+      const source = await links.toSource(result);
+      const text = result.content?.text?.trim();
+      if (!source || !text) continue;
+      let index = documents.findIndex((d) => d.id === source.id);
+      if (index < 0) {
+        documents.push(source);
+        passages.push([]);
+        index = documents.length - 1;
+      }
+      passages[index]?.push(text);
+    }
+
+    const markers = new MarkerRenumbering(documents);
+    let cited = 0;
+    for await (const event of this.#converse.stream({ ...request, system: groundedPrompt(this.#systemPrompt, documents, passages) })) {
+      if (event.type !== 'text') {
+        yield event;
+        continue;
+      }
+      const text = markers.pushText(event.text);
+      if (text) yield { type: 'text', text };
+      const fresh = markers.numbering.sources.slice(cited);
+      cited = markers.numbering.sources.length;
+      if (fresh.length > 0) yield { type: 'citation', start: 0, end: 0, sources: fresh };
+    }
+    const rest = markers.finish();
+    if (rest) yield { type: 'text', text: rest };
+    const fresh = markers.numbering.sources.slice(cited);
+    if (fresh.length > 0) yield { type: 'citation', start: 0, end: 0, sources: fresh };
+  }
+}
+
+async function toSources(links: SourceLinks, references: SourceReference[]): Promise<CitedSource[]> {
+  const sources = await Promise.all(references.map((reference) => links.toSource(reference)));
+  return sources.filter((source): source is CitedSource => source !== null);
+}
+
+function groundedPrompt(base: string, documents: CitedSource[], passages: string[][]): string {
+  if (documents.length === 0) {
+    return `${base}\n\nThe knowledge base returned nothing for this question. Say so, and answer only if you are sure.`;
+  }
+  const blocks = documents.map(
+    (doc, i) => `<source id="${i + 1}" title="${doc.title.replace(/"/g, "'")}">\n${(passages[i] ?? []).join('\n---\n')}\n</source>`,
+  );
+  return [
+    base,
+    '',
+    'Answer from the numbered sources below. After each statement that uses a source, write its number in',
+    'square brackets, like [1] or [2][3]. Do not list the sources at the end; they are shown separately.',
+    'If the sources do not contain the answer, say so.',
+    '',
+    ...blocks,
+  ].join('\n');
+}
+
+/**
+ * RetrieveAndGenerate wants a model ARN. A foundation-model id maps to its ARN directly; an
+ * inference profile id (us., eu., apac., jp., global.) needs the account, found once and cached.
+ */
+export function modelArnResolver(options: {
+  modelId: string;
+  region: string;
+  explicitArn: string | null;
+  accountId: () => Promise<string>;
+}): () => Promise<string> {
+  let cached: Promise<string> | null = null;
+  return () => {
+    cached ??= (async () => {
+      const { modelId, region, explicitArn } = options;
+      if (explicitArn) return explicitArn;
+      if (modelId.startsWith('arn:')) return modelId;
+      if (/^(us|eu|apac|jp|global|us-gov|ca|au)\./.test(modelId)) {
+        return `arn:aws:bedrock:${region}:${await options.accountId()}:inference-profile/${modelId}`;
+      }
+      return `arn:aws:bedrock:${region}::foundation-model/${modelId}`;
+    })().catch((error: unknown) => {
+      cached = null;
+      throw error;
+    });
+    return cached;
+  };
+}

@@ -1,0 +1,370 @@
+/**
+ * ConversationStore on Redis (standalone or Cluster), shared by every replica.
+ *
+ * Keys (one thread's keys share the `{t:…}` hash tag, so they live in one cluster slot and the
+ * commit script may touch both):
+ *   <prefix>{t:<threadId>}:state   JSON ThreadState, PX ttl
+ *   <prefix>{t:<threadId>}:lock    owner token, PX ttl
+ *   <prefix>claim:<key>            "1", PX ttl
+ *
+ * Every failure to reach Redis surfaces as StoreUnavailableError, within a bounded time.
+ */
+import { randomUUID } from 'node:crypto';
+import type { DNSLookupFunction } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import type { ConversationStore, ThreadState, Turn } from './conversation-store.ts';
+import { StoreUnavailableError } from './conversation-store.ts';
+
+/** The slice of a pino-style logger the store uses. */
+export interface StoreLogger {
+  info(details: Record<string, unknown>, message: string): void;
+  warn(details: Record<string, unknown>, message: string): void;
+}
+
+export interface RedisStoreOptions {
+  /** A client made by createRedisClient (or configured the same way); the store owns it from now on. */
+  client: Redis | Cluster;
+  /** Prepended to every key, e.g. `slackbot:`. Must not contain `{` or `}` (they would break hash tags). */
+  keyPrefix: string;
+  /** Bound on each store call: waiting for a connection, then again for the reply. */
+  commandTimeoutMs?: number;
+  /** Told about corrupt stored state. */
+  logger?: StoreLogger;
+}
+
+export interface RedisClientOptions {
+  /** `redis://` or `rediss://` (TLS), with optional `user:password@` and, standalone only, `/db`. */
+  url: string;
+  /** True: `url` is one node of a Redis Cluster; the other nodes are discovered. */
+  cluster: boolean;
+  /** A command without a reply after this long fails. */
+  commandTimeoutMs: number;
+  /** A connection attempt that has not completed after this long is abandoned (and retried). */
+  connectTimeoutMs: number;
+  /** Told when the connection is lost (once per outage) and when it is back. */
+  logger?: StoreLogger;
+}
+
+const defaultCommandTimeoutMs = 2_000;
+const maxReconnectDelayMs = 2_000;
+
+// Lua: compare the lock's token, then act; atomic on the server.
+const extendLockLua = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0`;
+
+const releaseLockLua = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`;
+
+// KEYS[1] lock, KEYS[2] state; ARGV[1] token, ARGV[2] state JSON, ARGV[3] ttl in ms.
+const commitThreadLua = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0`;
+
+/** The commands defineCommand adds to the client (ioredis runs them as EVALSHA). */
+interface StoreScripts {
+  slackbotExtendLock(lockKey: string, token: string, ttlMs: number): Promise<number>;
+  slackbotReleaseLock(lockKey: string, token: string): Promise<number>;
+  slackbotCommitThread(
+    lockKey: string,
+    stateKey: string,
+    token: string,
+    stateJson: string,
+    ttlMs: number,
+  ): Promise<number>;
+}
+
+export class RedisStore implements ConversationStore {
+  private readonly client: Redis | Cluster;
+  private readonly scripts: StoreScripts;
+  private readonly keyPrefix: string;
+  private readonly commandTimeoutMs: number;
+  private readonly logger: StoreLogger | undefined;
+  /** Settles on the client's next 'ready' (or 'end'); shared by every call waiting for a connection. */
+  private nextReady: { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | null =
+    null;
+  private closing: Promise<void> | null = null;
+
+  constructor(options: RedisStoreOptions) {
+    if (/[{}]/.test(options.keyPrefix)) {
+      throw new Error('The Redis key prefix must not contain "{" or "}"');
+    }
+    this.client = options.client;
+    this.keyPrefix = options.keyPrefix;
+    this.commandTimeoutMs = options.commandTimeoutMs ?? defaultCommandTimeoutMs;
+    this.logger = options.logger;
+
+    this.client.defineCommand('slackbotExtendLock', { numberOfKeys: 1, lua: extendLockLua });
+    this.client.defineCommand('slackbotReleaseLock', { numberOfKeys: 1, lua: releaseLockLua });
+    this.client.defineCommand('slackbotCommitThread', { numberOfKeys: 2, lua: commitThreadLua });
+    this.scripts = this.client as unknown as StoreScripts;
+
+    this.client.on('ready', () => {
+      this.nextReady?.resolve();
+      this.nextReady = null;
+    });
+    this.client.on('end', () => {
+      this.nextReady?.reject(new Error('Connection is closed.'));
+      this.nextReady = null;
+    });
+  }
+
+  async claimOnce(key: string, ttlMs: number): Promise<boolean> {
+    const px = toPx(ttlMs);
+    const reply = await this.run('claimOnce', () => this.client.set(this.claimKey(key), '1', 'PX', px, 'NX'));
+    return reply === 'OK';
+  }
+
+  async acquireLock(threadId: string, ttlMs: number): Promise<string | null> {
+    const px = toPx(ttlMs);
+    const token = randomUUID();
+    const reply = await this.run('acquireLock', () =>
+      this.client.set(this.lockKey(threadId), token, 'PX', px, 'NX'),
+    );
+    return reply === 'OK' ? token : null;
+  }
+
+  async extendLock(threadId: string, token: string, ttlMs: number): Promise<boolean> {
+    const px = toPx(ttlMs);
+    const reply = await this.run('extendLock', () =>
+      this.scripts.slackbotExtendLock(this.lockKey(threadId), token, px),
+    );
+    return reply === 1;
+  }
+
+  async releaseLock(threadId: string, token: string): Promise<boolean> {
+    const reply = await this.run('releaseLock', () =>
+      this.scripts.slackbotReleaseLock(this.lockKey(threadId), token),
+    );
+    return reply === 1;
+  }
+
+  async getThread(threadId: string): Promise<ThreadState | null> {
+    const key = this.stateKey(threadId);
+    const raw = await this.run('getThread', () => this.client.get(key));
+    if (raw === null) return null;
+    const state = parseThreadState(raw);
+    if (state === null) {
+      // Losing one thread's memory beats failing every answer in it; the value is overwritten on commit.
+      this.logger?.warn({ key, bytes: raw.length }, 'Corrupt thread state in Redis; treating it as absent');
+    }
+    return state;
+  }
+
+  async commitThread(threadId: string, state: ThreadState, ttlMs: number, token: string): Promise<boolean> {
+    const px = toPx(ttlMs);
+    const stateJson = JSON.stringify(state);
+    const reply = await this.run('commitThread', () =>
+      this.scripts.slackbotCommitThread(
+        this.lockKey(threadId),
+        this.stateKey(threadId),
+        token,
+        stateJson,
+        px,
+      ),
+    );
+    return reply === 1;
+  }
+
+  async ping(): Promise<void> {
+    await this.run('ping', () => this.client.ping());
+  }
+
+  async close(): Promise<void> {
+    this.closing ??= this.quit();
+    return this.closing;
+  }
+
+  private async quit(): Promise<void> {
+    try {
+      await withTimeout(this.client.quit(), this.commandTimeoutMs);
+    } catch {
+      // QUIT cannot reach a server that is down; drop the connection without it.
+      this.client.disconnect();
+    }
+  }
+
+  private stateKey(threadId: string): string {
+    return `${this.keyPrefix}{t:${threadId}}:state`;
+  }
+
+  private lockKey(threadId: string): string {
+    return `${this.keyPrefix}{t:${threadId}}:lock`;
+  }
+
+  private claimKey(key: string): string {
+    return `${this.keyPrefix}claim:${key}`;
+  }
+
+  /**
+   * Runs one command with a bounded wait: first for a connection (the client fails commands at once
+   * while disconnected, so nothing is queued to run after the caller gave up), then for the reply.
+   */
+  private async run<T>(operation: string, command: () => Promise<T>): Promise<T> {
+    try {
+      if (this.closing !== null) throw new Error('The store is closed');
+      await this.waitUntilReady();
+      return await withTimeout(command(), this.commandTimeoutMs);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new StoreUnavailableError(`Redis ${operation} failed: ${reason}`, { cause: error });
+    }
+  }
+
+  private waitUntilReady(): Promise<void> | undefined {
+    const status = this.client.status;
+    if (status === 'ready') return undefined;
+    if (status === 'end') return Promise.reject(new Error('Connection is closed.'));
+    if (this.nextReady === null) {
+      let resolve!: () => void;
+      let reject!: (error: Error) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      // Nobody may be waiting when 'end' rejects it; that must not become an unhandled rejection.
+      promise.catch(() => {});
+      this.nextReady = { promise, resolve, reject };
+    }
+    return withTimeout(this.nextReady.promise, this.commandTimeoutMs, `Redis is not connected (${status})`);
+  }
+}
+
+/**
+ * A Redis or Cluster client whose failures are bounded: commands fail fast while disconnected
+ * (no offline queue), each command times out, and it reconnects on its own forever with capped backoff.
+ */
+export function createRedisClient(options: RedisClientOptions): Redis | Cluster {
+  const target = parseRedisUrl(options.url);
+  const retryStrategy = (attempt: number): number =>
+    // Exponential up to a cap, with jitter so that replicas do not reconnect in lockstep.
+    Math.min(50 * 2 ** Math.min(attempt, 10), maxReconnectDelayMs) + Math.floor(Math.random() * 100);
+  const connectionOptions = {
+    username: target.username,
+    password: target.password,
+    tls: target.tls ? {} : undefined,
+    commandTimeout: options.commandTimeoutMs,
+    connectTimeout: options.connectTimeoutMs,
+    maxRetriesPerRequest: 1,
+  };
+
+  const client: Redis | Cluster = options.cluster
+    ? new Cluster([{ host: target.host, port: target.port }], {
+        enableOfflineQueue: false,
+        clusterRetryStrategy: retryStrategy,
+        redisOptions: connectionOptions,
+        // With TLS the certificate names the host, so it must not be replaced by its IP address.
+        dnsLookup: target.tls ? keepHostname : undefined,
+      })
+    : new Redis({
+        host: target.host,
+        port: target.port,
+        db: target.db,
+        ...connectionOptions,
+        enableOfflineQueue: false,
+        retryStrategy,
+      });
+
+  // Without an 'error' listener a refused connection would be an unhandled 'error' event and crash.
+  let outage = false;
+  client.on('error', (error: Error) => {
+    if (outage) return;
+    outage = true;
+    options.logger?.warn({ err: { name: error.name, message: error.message } }, 'Redis is unreachable');
+  });
+  client.on('ready', () => {
+    if (!outage) return;
+    outage = false;
+    options.logger?.info({}, 'Redis connection restored');
+  });
+  return client;
+}
+
+const keepHostname: DNSLookupFunction = (hostname, callback) => callback(null, hostname);
+
+interface RedisTarget {
+  host: string;
+  port: number;
+  username: string | undefined;
+  password: string | undefined;
+  db: number | undefined;
+  tls: boolean;
+}
+
+/** Parses a redis:// or rediss:// URL. Errors never repeat the URL: it may hold a password. */
+export function parseRedisUrl(url: string): RedisTarget {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error('REDIS_URL is not a valid URL (expected redis://host:port or rediss://host:port)');
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new Error(`REDIS_URL must start with redis:// or rediss://, not ${parsed.protocol}//`);
+  }
+  if (parsed.hostname === '') throw new Error('REDIS_URL has no host');
+  const dbText = parsed.pathname.replace(/^\//, '');
+  const db = dbText === '' ? undefined : Number(dbText);
+  if (db !== undefined && !Number.isInteger(db)) {
+    throw new Error('REDIS_URL path must be a database number, e.g. redis://host:6379/0');
+  }
+  return {
+    // URL keeps the brackets of an IPv6 host; the socket wants the bare address.
+    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: parsed.port === '' ? 6379 : Number(parsed.port),
+    username: parsed.username === '' ? undefined : decodeURIComponent(parsed.username),
+    password: parsed.password === '' ? undefined : decodeURIComponent(parsed.password),
+    db,
+    tls: parsed.protocol === 'rediss:',
+  };
+}
+
+function toPx(ttlMs: number): number {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
+    throw new RangeError(`ttlMs must be a positive number of milliseconds, got ${ttlMs}`);
+  }
+  // PX takes whole milliseconds; rounding up never shortens a TTL.
+  return Math.ceil(ttlMs);
+}
+
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number, message = 'Command timed out'): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), timeoutMs);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The stored JSON as ThreadState, or null when it is not one (corrupt, or written by something else). */
+function parseThreadState(raw: string): ThreadState | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const record = value as Record<string, unknown>;
+  // Fields other than turns may be missing in state written by an older version: default them.
+  const { turns, kbSessionId = null, participants = [], lastInputTokens = null } = record;
+  if (!Array.isArray(turns) || !turns.every(isTurn)) return null;
+  if (kbSessionId !== null && typeof kbSessionId !== 'string') return null;
+  if (!Array.isArray(participants) || !participants.every((id) => typeof id === 'string')) return null;
+  if (lastInputTokens !== null && typeof lastInputTokens !== 'number') return null;
+  return { turns, kbSessionId, participants, lastInputTokens };
+}
+
+function isTurn(value: unknown): value is Turn {
+  if (typeof value !== 'object' || value === null) return false;
+  const { role, text } = value as Record<string, unknown>;
+  return (role === 'user' || role === 'assistant') && typeof text === 'string';
+}

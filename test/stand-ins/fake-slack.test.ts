@@ -1,0 +1,492 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { LogLevel, SocketModeClient } from '@slack/socket-mode';
+import { ErrorCode, WebClient } from '@slack/web-api';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FakeSlack } from './fake-slack.ts';
+
+interface ReceivedRequest {
+  headers: IncomingHttpHeaders;
+  rawBody: string;
+  signatureValid: boolean;
+}
+
+/** A stand-in bot endpoint that checks Slack's signature itself and answers 200. */
+async function startReceiver(
+  signingSecret: string,
+): Promise<{ url: string; received: ReceivedRequest[]; server: Server }> {
+  const received: ReceivedRequest[] = [];
+  const server = createServer(async (request, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const rawBody = Buffer.concat(chunks).toString('utf8');
+    const timestamp = String(request.headers['x-slack-request-timestamp']);
+    const expected = `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${rawBody}`).digest('hex')}`;
+    const given = String(request.headers['x-slack-signature']);
+    const signatureValid =
+      given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
+    received.push({ headers: request.headers, rawBody, signatureValid });
+    response.writeHead(signatureValid ? 200 : 401).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/slack/events`, received, server };
+}
+
+const ignore = (): void => undefined;
+/** The WebClient logs Slack's error details; the refusals here are on purpose. */
+const quietLogger = {
+  debug: ignore,
+  info: ignore,
+  warn: ignore,
+  error: ignore,
+  setLevel: ignore,
+  setName: ignore,
+  getLevel: () => LogLevel.ERROR,
+};
+
+function slackError(error: unknown): string | undefined {
+  return (error as { data?: { error?: string } }).data?.error;
+}
+
+async function errorOf(call: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await call;
+  } catch (error) {
+    return slackError(error);
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('FakeSlack Web API', () => {
+  let fake: FakeSlack;
+  let client: WebClient;
+  let clockMs: number;
+
+  beforeEach(async () => {
+    clockMs = 1_700_000_000_000;
+    fake = await FakeSlack.start({ now: () => clockMs, grantedScopes: ['chat:write', 'app_mentions:read'] });
+    client = new WebClient('xoxb-test', {
+      slackApiUrl: fake.apiUrl,
+      retryConfig: { retries: 0 },
+      logger: quietLogger,
+    });
+  });
+
+  afterEach(async () => {
+    await fake.stop();
+  });
+
+  it('answers auth.test with the bot identity and the granted scopes', async () => {
+    const result = await client.auth.test();
+
+    expect(result).toMatchObject({ ok: true, team_id: 'T0001', user_id: 'UBOT', bot_id: 'BBOT' });
+    expect(result.response_metadata?.scopes).toEqual(['chat:write', 'app_mentions:read']);
+  });
+
+  it('refuses a wrong token and records the call', async () => {
+    const stranger = new WebClient('xoxb-wrong', {
+      slackApiUrl: fake.apiUrl,
+      retryConfig: { retries: 0 },
+      logger: quietLogger,
+    });
+
+    const error = await errorOf(stranger.chat.postMessage({ channel: 'C0001', text: 'hi' }));
+
+    expect(error).toBe('invalid_auth');
+    expect(fake.callsTo('chat.postMessage')).toMatchObject([
+      { ok: false, error: 'invalid_auth', token: 'xoxb-wrong' },
+    ]);
+  });
+
+  it('shows a posted reply in conversations.replies after the person’s root message', async () => {
+    const rootTs = fake.addMessage({ channel: 'C0001', user: 'U0001', text: 'how do refunds work?' });
+
+    const posted = await client.chat.postMessage({
+      channel: 'C0001',
+      thread_ts: rootTs,
+      text: 'fallback',
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '*Refunds* take 5 days' } }],
+    });
+    const replies = await client.conversations.replies({ channel: 'C0001', ts: rootTs });
+
+    expect(posted.ts && posted.ts > rootTs).toBe(true);
+    expect(replies.messages).toMatchObject([
+      { user: 'U0001', text: 'how do refunds work?', ts: rootTs },
+      { user: 'UBOT', bot_id: 'BBOT', text: 'fallback', ts: posted.ts, thread_ts: rootTs },
+    ]);
+    expect(fake.callsTo('chat.postMessage')[0]?.args.blocks).toEqual([
+      { type: 'section', text: { type: 'mrkdwn', text: '*Refunds* take 5 days' } },
+    ]);
+    const [reply] = fake.botReplies('C0001', rootTs);
+    expect(reply && fake.displayText(reply)).toBe('*Refunds* take 5 days');
+  });
+
+  it('refuses to post where Slack would', async () => {
+    expect(await errorOf(client.chat.postMessage({ channel: 'C0002', text: 'hi' }))).toBe('not_in_channel');
+    expect(await errorOf(client.chat.postMessage({ channel: 'C9999', text: 'hi' }))).toBe(
+      'channel_not_found',
+    );
+    expect(await errorOf(client.chat.postMessage({ channel: 'C0001', text: '' }))).toBe('no_text');
+    expect(
+      await errorOf(
+        client.chat.postMessage({ channel: 'C0001', text: 'a', markdown_text: '**a**' } as never),
+      ),
+    ).toBe('markdown_text_conflict');
+    await expect(
+      client.chat.postMessage({ channel: 'D0001', text: 'DMs need no membership' }),
+    ).resolves.toMatchObject({
+      ok: true,
+    });
+  });
+
+  it('enforces the markdown and block limits', async () => {
+    const markdownBlock = (length: number) => ({ type: 'markdown', text: 'x'.repeat(length) });
+    const post = (args: Record<string, unknown>) =>
+      errorOf(client.apiCall('chat.postMessage', { channel: 'C0001', ...args }));
+
+    expect(await post({ markdown_text: 'x'.repeat(12_001) })).toBe('msg_too_long');
+    expect(await post({ text: 'x'.repeat(40_001) })).toBe('msg_too_long');
+    expect(await post({ blocks: [markdownBlock(7000), markdownBlock(5001)] })).toBe('invalid_blocks');
+    expect(
+      await post({ blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'x'.repeat(3001) } }] }),
+    ).toBe('invalid_blocks');
+    expect(await post({ blocks: Array.from({ length: 51 }, () => ({ type: 'divider' })) })).toBe(
+      'invalid_blocks',
+    );
+    await expect(
+      client.apiCall('chat.postMessage', { channel: 'C0001', markdown_text: 'x'.repeat(12_000) }),
+    ).resolves.toMatchObject({ ok: true });
+  });
+
+  it('counts chat.update edits and checks the message exists', async () => {
+    const { ts } = await client.chat.postMessage({ channel: 'C0001', text: 'thinking…' });
+
+    await client.chat.update({ channel: 'C0001', ts: ts as string, text: 'done' });
+    const missing = await errorOf(client.chat.update({ channel: 'C0001', ts: '1.000001', text: 'x' }));
+
+    expect(fake.messages.find((m) => m.ts === ts)).toMatchObject({ text: 'done', updates: 1 });
+    expect(missing).toBe('message_not_found');
+  });
+
+  describe('streaming', () => {
+    it('needs both recipients in a channel but not in a DM', async () => {
+      const rootTs = fake.addMessage({ channel: 'C0001', user: 'U0001', text: 'q' });
+      const dmRootTs = fake.addMessage({ channel: 'D0001', user: 'U0001', text: 'q' });
+
+      const noUser = await errorOf(client.chat.startStream({ channel: 'C0001', thread_ts: rootTs }));
+      const noTeam = await errorOf(
+        client.chat.startStream({ channel: 'C0001', thread_ts: rootTs, recipient_user_id: 'U0001' }),
+      );
+      const inDm = await client.chat.startStream({ channel: 'D0001', thread_ts: dmRootTs });
+
+      expect(noUser).toBe('missing_recipient_user_id');
+      expect(noTeam).toBe('missing_recipient_team_id');
+      expect(inDm.ok).toBe(true);
+    });
+
+    it('accumulates appended markdown and refuses appends after stop', async () => {
+      const rootTs = fake.addMessage({ channel: 'C0001', user: 'U0001', text: 'q' });
+      const recipients = { recipient_user_id: 'U0001', recipient_team_id: 'T0001' };
+
+      const started = await client.chat.startStream({
+        channel: 'C0001',
+        thread_ts: rootTs,
+        markdown_text: 'Hello',
+        ...recipients,
+      });
+      const ts = started.ts as string;
+      await client.chat.appendStream({ channel: 'C0001', ts, markdown_text: ', **world**' });
+      await client.chat.appendStream({
+        channel: 'C0001',
+        ts,
+        chunks: [{ type: 'task_update', id: 't1', title: 'Searching', status: 'in_progress' }],
+      });
+      await client.chat.stopStream({
+        channel: 'C0001',
+        ts,
+        markdown_text: '!',
+        blocks: [{ type: 'context_actions', elements: [] }],
+      } as never);
+      const afterStop = await errorOf(
+        client.chat.appendStream({ channel: 'C0001', ts, markdown_text: 'late' }),
+      );
+      const replies = await client.conversations.replies({ channel: 'C0001', ts: rootTs });
+
+      expect(afterStop).toBe('message_not_in_streaming_state');
+      expect(fake.botReplies('C0001', rootTs)).toMatchObject([
+        {
+          markdown: 'Hello, **world**!',
+          streaming: false,
+          streamState: 'stopped',
+          appends: 2,
+          tasks: [{ id: 't1', title: 'Searching', status: 'in_progress' }],
+          blocks: [{ type: 'context_actions', elements: [] }],
+        },
+      ]);
+      expect(replies.messages?.[1]).toMatchObject({ ts, text: 'Hello, **world**!', bot_id: 'BBOT' });
+    });
+
+    it('works with the SDK’s own chatStream helper', async () => {
+      const rootTs = fake.addMessage({ channel: 'C0001', user: 'U0001', text: 'q' });
+      const streamer = client.chatStream({
+        channel: 'C0001',
+        thread_ts: rootTs,
+        recipient_user_id: 'U0001',
+        recipient_team_id: 'T0001',
+      });
+
+      await streamer.append({ markdown_text: 'a'.repeat(300) });
+      await streamer.append({ markdown_text: 'b' });
+      await streamer.stop();
+
+      expect(fake.botReplies('C0001', rootTs)).toMatchObject([
+        { markdown: `${'a'.repeat(300)}b`, streamState: 'stopped' },
+      ]);
+    });
+
+    it('expires a stream left idle longer than the timeout', async () => {
+      const rootTs = fake.addMessage({ channel: 'D0001', user: 'U0001', text: 'q' });
+      const { ts } = await client.chat.startStream({
+        channel: 'D0001',
+        thread_ts: rootTs,
+        markdown_text: 'a',
+      });
+
+      clockMs += 120_001;
+      const error = await errorOf(
+        client.chat.appendStream({ channel: 'D0001', ts: ts as string, markdown_text: 'b' }),
+      );
+
+      expect(error).toBe('message_not_in_streaming_state');
+      expect(fake.messages.find((m) => m.ts === ts)).toMatchObject({ streamState: 'expired', markdown: 'a' });
+    });
+
+    it('refuses to stop a stream holding more than 12000 characters and keeps it open', async () => {
+      const rootTs = fake.addMessage({ channel: 'D0001', user: 'U0001', text: 'q' });
+      const { ts } = await client.chat.startStream({
+        channel: 'D0001',
+        thread_ts: rootTs,
+        markdown_text: 'x'.repeat(8000),
+      });
+      await client.chat.appendStream({ channel: 'D0001', ts: ts as string, markdown_text: 'y'.repeat(4000) });
+
+      const error = await errorOf(
+        client.chat.stopStream({ channel: 'D0001', ts: ts as string, markdown_text: 'z' }),
+      );
+
+      expect(error).toBe('msg_too_long');
+      expect(fake.messages.find((m) => m.ts === ts)?.streamState).toBe('open');
+    });
+
+    it('rejects an unknown chunk type', async () => {
+      const rootTs = fake.addMessage({ channel: 'D0001', user: 'U0001', text: 'q' });
+
+      const error = await errorOf(
+        client.apiCall('chat.startStream', {
+          channel: 'D0001',
+          thread_ts: rootTs,
+          chunks: [{ type: 'poem' }],
+        }),
+      );
+
+      expect(error).toBe('invalid_chunks');
+    });
+  });
+
+  it('answers 429 with Retry-After once a method’s rate limit is used up', async () => {
+    const strict = new WebClient('xoxb-test', {
+      slackApiUrl: fake.apiUrl,
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      logger: quietLogger,
+    });
+    fake.setRateLimit('chat.postMessage', 0.5);
+
+    await strict.chat.postMessage({ channel: 'C0001', text: 'one' });
+    const limited = await strict.chat
+      .postMessage({ channel: 'C0001', text: 'two' })
+      .catch((error: unknown) => error);
+
+    expect(limited).toMatchObject({ code: ErrorCode.RateLimitedError, retryAfter: 2 });
+    expect(fake.callsTo('chat.postMessage').map((call) => call.status)).toEqual([200, 429]);
+    clockMs += 2000;
+    await expect(strict.chat.postMessage({ channel: 'C0001', text: 'three' })).resolves.toMatchObject({
+      ok: true,
+    });
+  });
+
+  it('fails the next calls as injected, then recovers', async () => {
+    fake.failNext('chat.update', { error: 'ratelimited' });
+    fake.failNext('chat.postMessage', { status: 500 });
+    const { ts } = await client.chat
+      .postMessage({ channel: 'C0001', text: 'a' })
+      .catch(() => ({ ts: undefined }));
+
+    const second = await client.chat.postMessage({ channel: 'C0001', text: 'b' });
+    const updateError = await errorOf(
+      client.chat.update({ channel: 'C0001', ts: second.ts as string, text: 'c' }),
+    );
+
+    expect(ts).toBeUndefined();
+    expect(fake.callsTo('chat.postMessage').map((call) => call.status)).toEqual([500, 200]);
+    expect(updateError).toBe('ratelimited');
+  });
+
+  it('clears a thread’s assistant status when the bot replies there', async () => {
+    const rootTs = fake.addMessage({ channel: 'D0001', user: 'U0001', text: 'q' });
+
+    await client.assistant.threads.setStatus({
+      channel_id: 'D0001',
+      thread_ts: rootTs,
+      status: 'is thinking…',
+    });
+    const before = fake.statusOf('D0001', rootTs);
+    await client.chat.postMessage({ channel: 'D0001', thread_ts: rootTs, text: 'answer' });
+
+    expect(before).toBe('is thinking…');
+    expect(fake.statusOf('D0001', rootTs)).toBe('');
+  });
+});
+
+describe('FakeSlack sending to the bot', () => {
+  let fake: FakeSlack;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+
+  beforeEach(async () => {
+    fake = await FakeSlack.start();
+    receiver = await startReceiver('test-signing-secret');
+    fake.setBotEndpoint(receiver.url);
+  });
+
+  afterEach(async () => {
+    await fake.stop();
+    receiver.server.close();
+  });
+
+  it('sends a mention as two signed events with different ids and the same ts', async () => {
+    const result = await fake.postUserMessage({
+      channel: 'C0001',
+      user: 'U0001',
+      text: '<@UBOT> how do refunds work?',
+    });
+
+    const bodies = receiver.received.map((request) => JSON.parse(request.rawBody));
+    expect(receiver.received.every((request) => request.signatureValid)).toBe(true);
+    expect(bodies.map((body) => body.event.type).sort()).toEqual(['app_mention', 'message']);
+    expect(new Set(bodies.map((body) => body.event_id)).size).toBe(2);
+    expect(bodies.every((body) => body.event.ts === result.ts && body.type === 'event_callback')).toBe(true);
+    expect(bodies[0]).toMatchObject({
+      team_id: 'T0001',
+      authorizations: [{ user_id: 'UBOT', is_bot: true }],
+    });
+    expect(result).toMatchObject({ status: 200, mention: { status: 200 } });
+    expect(fake.messages.find((m) => m.ts === result.ts)?.user).toBe('U0001');
+  });
+
+  it('marks retries with Slack’s headers and keeps the event id', async () => {
+    const first = await fake.sendEvent({ type: 'app_mention', text: 'hi' });
+
+    await fake.sendEvent({ type: 'app_mention', text: 'hi' }, { eventId: first.eventId, retryNum: 1 });
+
+    const retry = receiver.received[1];
+    expect(retry?.headers['x-slack-retry-num']).toBe('1');
+    expect(retry?.headers['x-slack-retry-reason']).toBe('http_timeout');
+    expect(JSON.parse(retry?.rawBody ?? '{}').event_id).toBe(first.eventId);
+  });
+
+  it('signs with another secret when asked, so the bot can refuse it', async () => {
+    const result = await fake.sendEvent({ type: 'app_mention', text: 'hi' }, { signingSecret: 'wrong' });
+
+    expect(result.status).toBe(401);
+    expect(receiver.received[0]?.signatureValid).toBe(false);
+  });
+
+  it('sends /ask as a signed form whose response_url takes five posts', async () => {
+    const result = await fake.sendCommand({ text: 'how do refunds work?', user: 'U0001', channel: 'C0002' });
+    const form = new URLSearchParams(receiver.received[0]?.rawBody);
+
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 6; attempt++) {
+      const response = await fetch(result.responseUrl, {
+        method: 'POST',
+        body: JSON.stringify({ text: `#${attempt}` }),
+      });
+      statuses.push(response.status);
+    }
+
+    expect(receiver.received[0]?.signatureValid).toBe(true);
+    expect(Object.fromEntries(form)).toMatchObject({
+      command: '/ask',
+      text: 'how do refunds work?',
+      user_id: 'U0001',
+      channel_id: 'C0002',
+      channel_name: 'random',
+      response_url: result.responseUrl,
+    });
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 404]);
+    expect(fake.responseUrlPosts.map((post) => post.body)).toHaveLength(5);
+  });
+});
+
+describe('FakeSlack Socket Mode', () => {
+  let fake: FakeSlack;
+  let socketClient: SocketModeClient;
+
+  beforeEach(async () => {
+    fake = await FakeSlack.start();
+    socketClient = new SocketModeClient({
+      appToken: 'xapp-test',
+      autoReconnectEnabled: false,
+      logger: quietLogger,
+      clientOptions: { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } },
+    });
+    await socketClient.start();
+  });
+
+  afterEach(async () => {
+    await socketClient.disconnect();
+    await fake.stop();
+  });
+
+  it('delivers an events_api envelope and resolves when the client acks it', async () => {
+    const seen: unknown[] = [];
+    socketClient.on('app_mention', async ({ ack, event, retry_num }) => {
+      seen.push({ event, retry_num });
+      await ack();
+    });
+
+    const result = await fake.sendEvent(
+      { type: 'app_mention', text: '<@UBOT> hi' },
+      { via: 'socket', retryNum: 2 },
+    );
+
+    expect(fake.socketConnected()).toBe(true);
+    expect(result.status).toBe(200);
+    expect(seen).toEqual([{ event: { type: 'app_mention', text: '<@UBOT> hi' }, retry_num: 2 }]);
+  });
+
+  it('passes a slash command’s ack payload back', async () => {
+    socketClient.on('slash_commands', async ({ ack, body }) => {
+      await ack({ text: `Thinking about: ${body.text}` });
+    });
+
+    const result = await fake.sendCommand(
+      { text: 'refunds?', user: 'U0001', channel: 'C0001' },
+      { via: 'socket' },
+    );
+
+    expect(result.body).toEqual({ text: 'Thinking about: refunds?' });
+  });
+
+  it('refuses apps.connections.open with the bot token', async () => {
+    const client = new WebClient('xoxb-test', {
+      slackApiUrl: fake.apiUrl,
+      retryConfig: { retries: 0 },
+      logger: quietLogger,
+    });
+
+    expect(await errorOf(client.apps.connections.open({}))).toBe('not_allowed_token_type');
+  });
+});

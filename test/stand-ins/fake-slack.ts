@@ -1,0 +1,653 @@
+/**
+ * A fake Slack for tests, the benchmark and the playground: one HTTP server on 127.0.0.1 that
+ * answers the Web API (`/api/<method>`), serves response_url posts (`/response/<id>`) and Socket
+ * Mode (`/socket`), keeps a small workspace model (channels, users, messages, native streams) and
+ * sends signed events, slash commands and actions to the bot, over HTTP or the socket.
+ *
+ * @example
+ * const fake = await FakeSlack.start();
+ * process.env.SLACK_API_URL = fake.apiUrl; // the bot's Web API calls now land here
+ * fake.setBotEndpoint('http://127.0.0.1:3000/slack/events');
+ * const { ts } = await fake.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> hi' });
+ * const reply = await fake.waitFor(() => fake.botReplies('C0001', ts).find((m) => m.streamState === 'stopped'));
+ * fake.displayText(reply); // what the person reads
+ * await fake.stop();
+ */
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  type DeliveryResult,
+  eventEnvelope,
+  postSigned,
+  richTextBlocks,
+  slackId,
+} from './slack/signed-delivery.ts';
+import { type EnvelopeType, SocketModeServer } from './slack/socket-mode-server.ts';
+import { TokenBucket } from './slack/token-bucket.ts';
+import { type WebApiArgs, type WebApiBody, type WebApiContext, webApiMethods } from './slack/web-api.ts';
+import {
+  type AddChannelInput,
+  type AddMessageInput,
+  type AddUserInput,
+  displayText,
+  type FakeMessage,
+  isImChannelId,
+  Workspace,
+} from './slack/workspace.ts';
+
+export { type DeliveryResult, postSigned, slackSignature } from './slack/signed-delivery.ts';
+export { slackLimits, validateBlocks } from './slack/web-api.ts';
+export type {
+  AddChannelInput,
+  AddMessageInput,
+  AddUserInput,
+  FakeChannel,
+  FakeMessage,
+  FakeUser,
+  StreamState,
+  StreamTask,
+} from './slack/workspace.ts';
+export { displayText };
+
+export interface FakeSlackOptions {
+  port?: number;
+  teamId?: string;
+  botUserId?: string;
+  botId?: string;
+  botToken?: string;
+  appToken?: string;
+  signingSecret?: string;
+  /** Returned by auth.test in the `x-oauth-scopes` header. */
+  grantedScopes?: string[];
+  /** An open stream not started or appended within this expires. */
+  streamIdleTimeoutMs?: number;
+  /** Token bucket per method, e.g. `{ 'chat.update': { perSecond: 1 } }`. */
+  rateLimits?: Record<string, { perSecond: number }>;
+  /** The workspace clock (ts values, stream expiry, status expiry, rate limits, response_url expiry). */
+  now?: () => number;
+  /** How long a Socket Mode envelope waits for its ack. */
+  socketAckTimeoutMs?: number;
+  socketPingIntervalMs?: number;
+  /** How long an HTTP delivery to the bot may take before it fails. */
+  deliveryTimeoutMs?: number;
+}
+
+export interface RecordedCall {
+  method: string;
+  /** Form fields (JSON-looking values parsed) or the JSON body, without the token. */
+  args: WebApiArgs;
+  status: number;
+  ok: boolean;
+  error?: string;
+  atMs: number;
+  token?: string;
+}
+
+export type FakeFailure = { error: string } | { status: 429; retryAfterS: number } | { status: 500 };
+
+export interface ResponseUrlPost {
+  id: string;
+  url: string;
+  body: unknown;
+  atMs: number;
+}
+
+export interface DeliveryOptions {
+  /** Defaults to HTTP when a bot endpoint is set, else the Socket Mode connection. */
+  via?: 'http' | 'socket';
+  retryNum?: number;
+  retryReason?: string;
+  /** Sign with another secret, to test refusal of bad signatures. */
+  signingSecret?: string;
+  /** Signature timestamp in seconds (defaults to the real wall clock), to test replay refusal. */
+  timestampS?: number;
+}
+
+export interface SendEventOptions extends DeliveryOptions {
+  eventId?: string;
+  teamId?: string;
+}
+
+export interface SendEventResult extends DeliveryResult {
+  eventId: string;
+}
+
+export interface UserMessageInput {
+  channel: string;
+  user: string;
+  text: string;
+  threadTs?: string;
+}
+
+export interface UserMessageResult extends SendEventResult {
+  ts: string;
+  /** The app_mention delivery, when the text mentions the bot outside a DM. */
+  mention?: SendEventResult;
+}
+
+export interface CommandInput {
+  command?: string;
+  text: string;
+  user: string;
+  channel: string;
+}
+
+export interface CommandResult extends DeliveryResult {
+  responseUrl: string;
+}
+
+interface FailureEntry {
+  failure: FakeFailure;
+  remaining: number;
+}
+
+interface ApiAnswer {
+  status: number;
+  body: WebApiBody;
+  headers?: Record<string, string>;
+}
+
+const appId = 'A0001';
+const verificationToken = 'fake-verification-token';
+const responseUrlMaxUses = 5;
+const responseUrlTtlMs = 30 * 60_000;
+/** Free-text fields are never JSON-parsed, even when they look like JSON ("[1] see…"). */
+const textFields = new Set(['text', 'markdown_text', 'title', 'status', 'name', 'query', 'fallback']);
+
+function parseFormArgs(params: URLSearchParams): WebApiArgs {
+  const args: WebApiArgs = {};
+  for (const [key, value] of params) {
+    args[key] = value;
+    if (!textFields.has(key) && /^\s*[[{]/.test(value)) {
+      try {
+        args[key] = JSON.parse(value);
+      } catch {
+        // Not JSON after all: keep the string, as Slack would then reject it.
+      }
+    }
+  }
+  return args;
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  response.end(JSON.stringify(body));
+}
+
+export class FakeSlack {
+  readonly teamId: string;
+  readonly botUserId: string;
+  readonly botId: string;
+  readonly botToken: string;
+  readonly appToken: string;
+  readonly signingSecret: string;
+  readonly appId = appId;
+  /** Emits 'call' (RecordedCall), 'message' (FakeMessage created or changed), 'response' (ResponseUrlPost). */
+  readonly events = new EventEmitter();
+  readonly calls: RecordedCall[] = [];
+  readonly responseUrlPosts: ResponseUrlPost[] = [];
+  readonly workspace: Workspace;
+  /** `http://127.0.0.1:<port>/api/`: the bot's SLACK_API_URL. */
+  apiUrl = '';
+  /** `http://127.0.0.1:<port>`. */
+  baseUrl = '';
+
+  readonly #options: FakeSlackOptions;
+  readonly #now: () => number;
+  readonly #server: Server;
+  readonly #sockets: SocketModeServer;
+  readonly #failures = new Map<string, FailureEntry[]>();
+  readonly #buckets = new Map<string, TokenBucket>();
+  readonly #responseUrls = new Map<string, { uses: number; createdAtMs: number }>();
+  #botEndpoint: string | undefined;
+  #stopped = false;
+
+  private constructor(options: FakeSlackOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.teamId = options.teamId ?? 'T0001';
+    this.botUserId = options.botUserId ?? 'UBOT';
+    this.botId = options.botId ?? 'BBOT';
+    this.botToken = options.botToken ?? 'xoxb-test';
+    this.appToken = options.appToken ?? 'xapp-test';
+    this.signingSecret = options.signingSecret ?? 'test-signing-secret';
+    this.events.setMaxListeners(100);
+    this.workspace = new Workspace({
+      now: this.#now,
+      streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? 120_000,
+      onChange: (message) => this.events.emit('message', message),
+    });
+    for (const [method, limit] of Object.entries(options.rateLimits ?? {})) {
+      this.setRateLimit(method, limit.perSecond);
+    }
+    this.#seed();
+    this.#sockets = new SocketModeServer({
+      appId,
+      ackTimeoutMs: options.socketAckTimeoutMs ?? 5000,
+      pingIntervalMs: options.socketPingIntervalMs ?? 10_000,
+    });
+    this.#server = createServer((request, response) => {
+      this.#onRequest(request, response).catch((error: unknown) => {
+        if (!response.headersSent)
+          sendJson(response, 500, { ok: false, error: 'fatal_error', detail: String(error) });
+      });
+    });
+    this.#server.on('upgrade', (request, socket, head) => {
+      if (new URL(request.url ?? '/', 'http://localhost').pathname === '/socket') {
+        this.#sockets.handleUpgrade(request, socket, head);
+      } else {
+        socket.destroy();
+      }
+    });
+  }
+
+  static async start(options: FakeSlackOptions = {}): Promise<FakeSlack> {
+    const fake = new FakeSlack(options);
+    await new Promise<void>((resolve, reject) => {
+      fake.#server.once('error', reject);
+      fake.#server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    });
+    const { port } = fake.#server.address() as AddressInfo;
+    fake.baseUrl = `http://127.0.0.1:${port}`;
+    fake.apiUrl = `${fake.baseUrl}/api/`;
+    return fake;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await this.#sockets.close();
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #seed(): void {
+    this.addUser({ id: 'U0001', name: 'alice', realName: 'Alice Example' });
+    this.addUser({ id: 'U0002', name: 'bob', realName: 'Bob Example' });
+    this.addUser({ id: this.botUserId, name: 'assistant', isBot: true });
+    this.addChannel({ id: 'C0001', name: 'general', isMember: true });
+    this.addChannel({ id: 'C0002', name: 'random', isMember: false });
+    this.addChannel({ id: 'D0001', name: '', user: 'U0001' });
+  }
+
+  // ---- workspace model ----
+
+  addChannel(input: AddChannelInput): void {
+    this.workspace.addChannel(input);
+  }
+
+  addUser(input: AddUserInput): void {
+    this.workspace.addUser(input);
+  }
+
+  /** Adds a message without sending any event (e.g. earlier thread history); returns its ts. */
+  addMessage(input: AddMessageInput): string {
+    return this.workspace.addMessage(input).ts;
+  }
+
+  get messages(): FakeMessage[] {
+    return this.workspace.messages;
+  }
+
+  get ephemerals(): FakeMessage[] {
+    return this.messages.filter((m) => m.ephemeral);
+  }
+
+  /** Replies in a thread, oldest first, without the root and without ephemeral messages. */
+  threadReplies(channel: string, threadTs: string): FakeMessage[] {
+    return this.workspace.threadReplies(channel, threadTs);
+  }
+
+  botReplies(channel: string, threadTs: string): FakeMessage[] {
+    return this.threadReplies(channel, threadTs).filter((m) => m.botId === this.botId);
+  }
+
+  displayText(message: FakeMessage): string {
+    return displayText(message);
+  }
+
+  /** The assistant status shown in a thread: '' once cleared (or 2 minutes old), undefined if never set. */
+  statusOf(channel: string, threadTs: string): string | undefined {
+    return this.workspace.statusOf(channel, threadTs);
+  }
+
+  suggestedPromptsOf(channel: string, threadTs?: string): { prompts: unknown; title?: string } | undefined {
+    return this.workspace.suggestedPromptsOf(channel, threadTs);
+  }
+
+  titleOf(channel: string, threadTs: string): string | undefined {
+    return this.workspace.titleOf(channel, threadTs);
+  }
+
+  // ---- recording, waiting, faults ----
+
+  callsTo(method: string): RecordedCall[] {
+    return this.calls.filter((call) => call.method === method);
+  }
+
+  clearCalls(): void {
+    this.calls.length = 0;
+  }
+
+  /** Polls until the predicate returns something other than undefined, null or false. */
+  async waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs = 5000): Promise<T> {
+    const deadlineMs = performance.now() + timeoutMs;
+    let lastError: unknown;
+    for (;;) {
+      try {
+        const value = predicate();
+        if (value !== undefined && value !== null && value !== false) return value;
+      } catch (error) {
+        lastError = error;
+      }
+      if (performance.now() >= deadlineMs) {
+        throw new Error(`FakeSlack.waitFor: condition not met within ${timeoutMs}ms`, { cause: lastError });
+      }
+      await delay(10);
+    }
+  }
+
+  /** The next `times` calls to `method` fail this way (after authentication, before rate limits). */
+  failNext(method: string, failure: FakeFailure, times = 1): void {
+    const queue = this.#failures.get(method) ?? [];
+    queue.push({ failure, remaining: times });
+    this.#failures.set(method, queue);
+  }
+
+  setRateLimit(method: string, perSecond: number | null): void {
+    if (perSecond === null) this.#buckets.delete(method);
+    else this.#buckets.set(method, new TokenBucket(perSecond, this.#now));
+  }
+
+  // ---- HTTP server ----
+
+  async #onRequest(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', this.baseUrl || 'http://127.0.0.1');
+    const rawBody = await readBody(request);
+    if (url.pathname.startsWith('/api/')) {
+      this.#onApiRequest(request, response, url, rawBody);
+    } else if (url.pathname.startsWith('/response/') && request.method === 'POST') {
+      this.#onResponseUrl(response, url, rawBody);
+    } else {
+      sendJson(response, 404, { ok: false, error: 'not_found' });
+    }
+  }
+
+  #onApiRequest(request: IncomingMessage, response: ServerResponse, url: URL, rawBody: string): void {
+    const method = decodeURIComponent(url.pathname.slice('/api/'.length));
+    let args: WebApiArgs;
+    if ((request.headers['content-type'] ?? '').includes('application/json')) {
+      try {
+        args = { ...parseFormArgs(url.searchParams), ...(JSON.parse(rawBody || '{}') as WebApiArgs) };
+      } catch {
+        args = {};
+      }
+    } else {
+      args = { ...parseFormArgs(url.searchParams), ...parseFormArgs(new URLSearchParams(rawBody)) };
+    }
+    const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    const token = bearer ?? (typeof args.token === 'string' ? args.token : undefined);
+    delete args.token;
+    const answer = this.#answer(method, args, token);
+    const call: RecordedCall = {
+      method,
+      args,
+      status: answer.status,
+      ok: answer.body.ok,
+      ...(answer.body.error === undefined ? {} : { error: answer.body.error }),
+      atMs: this.#now(),
+      ...(token === undefined ? {} : { token }),
+    };
+    this.calls.push(call);
+    this.events.emit('call', call);
+    sendJson(response, answer.status, answer.body, answer.headers);
+  }
+
+  #answer(method: string, args: WebApiArgs, token: string | undefined): ApiAnswer {
+    const isSocketOpen = method === 'apps.connections.open';
+    const handler = webApiMethods[method];
+    if (!handler && !isSocketOpen) return { status: 200, body: { ok: false, error: 'unknown_method' } };
+    const expectedToken = isSocketOpen ? this.appToken : this.botToken;
+    const otherToken = isSocketOpen ? this.botToken : this.appToken;
+    if (!token) return { status: 200, body: { ok: false, error: 'not_authed' } };
+    if (token === otherToken) return { status: 200, body: { ok: false, error: 'not_allowed_token_type' } };
+    if (token !== expectedToken) return { status: 200, body: { ok: false, error: 'invalid_auth' } };
+
+    const injected = this.#takeFailure(method);
+    if (injected) return injected;
+    const taken = this.#buckets.get(method)?.take();
+    if (taken && !taken.ok) {
+      return {
+        status: 429,
+        body: { ok: false, error: 'ratelimited' },
+        headers: { 'retry-after': String(taken.retryAfterS) },
+      };
+    }
+
+    if (isSocketOpen) {
+      const ticket = this.#sockets.issueTicket();
+      const wsUrl = `ws://127.0.0.1:${new URL(this.baseUrl).port}/socket?ticket=${ticket}&app_id=${appId}`;
+      return { status: 200, body: { ok: true, url: wsUrl } };
+    }
+    const context: WebApiContext = {
+      workspace: this.workspace,
+      teamId: this.teamId,
+      botUserId: this.botUserId,
+      botId: this.botId,
+    };
+    const body = handler?.(context, args) ?? { ok: false, error: 'unknown_method' };
+    const headers: Record<string, string> =
+      method === 'auth.test' && this.#options.grantedScopes
+        ? { 'x-oauth-scopes': this.#options.grantedScopes.join(',') }
+        : {};
+    return { status: 200, body, headers };
+  }
+
+  #takeFailure(method: string): ApiAnswer | undefined {
+    const queue = this.#failures.get(method);
+    const entry = queue?.[0];
+    if (!queue || !entry) return undefined;
+    entry.remaining -= 1;
+    if (entry.remaining <= 0) queue.shift();
+    const { failure } = entry;
+    if ('error' in failure) return { status: 200, body: { ok: false, error: failure.error } };
+    if (failure.status === 429) {
+      return {
+        status: 429,
+        body: { ok: false, error: 'ratelimited' },
+        headers: { 'retry-after': String(failure.retryAfterS) },
+      };
+    }
+    return { status: 500, body: { ok: false, error: 'internal_error' } };
+  }
+
+  #onResponseUrl(response: ServerResponse, url: URL, rawBody: string): void {
+    const id = url.pathname.slice('/response/'.length);
+    const record = this.#responseUrls.get(id);
+    if (!record || this.#now() - record.createdAtMs > responseUrlTtlMs) {
+      sendJson(response, 404, { ok: false, error: 'expired_url' });
+      return;
+    }
+    if (record.uses >= responseUrlMaxUses) {
+      sendJson(response, 404, { ok: false, error: 'used_url' });
+      return;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(rawBody);
+    } catch {
+      sendJson(response, 400, { ok: false, error: 'invalid_payload' });
+      return;
+    }
+    record.uses += 1;
+    const post: ResponseUrlPost = { id, url: `${this.baseUrl}${url.pathname}`, body, atMs: this.#now() };
+    this.responseUrlPosts.push(post);
+    this.events.emit('response', post);
+    sendJson(response, 200, { ok: true });
+  }
+
+  /** A fresh response_url on this server (5 uses within 30 minutes), e.g. for an action payload. */
+  createResponseUrl(): string {
+    const id = slackId('R', 12);
+    this.#responseUrls.set(id, { uses: 0, createdAtMs: this.#now() });
+    return `${this.baseUrl}/response/${id}`;
+  }
+
+  // ---- Slack → bot ----
+
+  setBotEndpoint(url: string | undefined): void {
+    this.#botEndpoint = url;
+  }
+
+  socketConnected(): boolean {
+    return this.#sockets.connectionCount > 0;
+  }
+
+  async waitForSocket(timeoutMs = 5000): Promise<void> {
+    await this.waitFor(() => this.socketConnected(), timeoutMs);
+  }
+
+  /** Sends `disconnect` and closes every Socket Mode connection; the client reconnects. */
+  disconnectSockets(reason?: string): void {
+    this.#sockets.disconnectAll(reason);
+  }
+
+  async #deliver(
+    type: EnvelopeType,
+    payload: unknown,
+    httpBody: { rawBody: string; contentType: 'application/json' | 'application/x-www-form-urlencoded' },
+    options: DeliveryOptions,
+  ): Promise<DeliveryResult> {
+    const via = options.via ?? (this.#botEndpoint ? 'http' : this.socketConnected() ? 'socket' : undefined);
+    if (via === 'socket') {
+      const delivery = await this.#sockets.deliver(type, payload, {
+        ...(options.retryNum === undefined ? {} : { retryAttempt: options.retryNum }),
+        ...(options.retryReason === undefined ? {} : { retryReason: options.retryReason }),
+      });
+      return { status: 200, body: delivery.ackPayload, elapsedMs: delivery.elapsedMs };
+    }
+    if (!this.#botEndpoint) {
+      throw new Error('FakeSlack: call setBotEndpoint() or connect a Socket Mode client before sending');
+    }
+    const retryHeaders: Record<string, string> =
+      options.retryNum === undefined
+        ? {}
+        : {
+            'x-slack-retry-num': String(options.retryNum),
+            'x-slack-retry-reason': options.retryReason ?? 'http_timeout',
+          };
+    return postSigned(this.#botEndpoint, {
+      ...httpBody,
+      signingSecret: options.signingSecret ?? this.signingSecret,
+      ...(options.timestampS === undefined ? {} : { timestampS: options.timestampS }),
+      headers: retryHeaders,
+      timeoutMs: this.#options.deliveryTimeoutMs ?? 10_000,
+    });
+  }
+
+  /** Wraps an inner event in an event_callback envelope and delivers it, signed. */
+  async sendEvent(event: object, options: SendEventOptions = {}): Promise<SendEventResult> {
+    const eventId = options.eventId ?? slackId('Ev');
+    const envelope = eventEnvelope({
+      event,
+      eventId,
+      eventTimeS: Math.floor(this.#now() / 1000),
+      teamId: options.teamId ?? this.teamId,
+      appId,
+      botUserId: this.botUserId,
+      verificationToken,
+    });
+    const result = await this.#deliver(
+      'events_api',
+      envelope,
+      { rawBody: JSON.stringify(envelope), contentType: 'application/json' },
+      options,
+    );
+    return { ...result, eventId };
+  }
+
+  /**
+   * A person writes a message: it joins the workspace (so conversations.replies sees it) and the
+   * `message` event is sent; a mention of the bot outside a DM also sends `app_mention`, like Slack.
+   */
+  async postUserMessage(input: UserMessageInput, options: DeliveryOptions = {}): Promise<UserMessageResult> {
+    const message = this.workspace.addMessage(input);
+    const channel = this.workspace.channels.get(input.channel);
+    const isIm = isImChannelId(input.channel);
+    const parent = input.threadTs ? this.workspace.findMessage(input.channel, input.threadTs) : undefined;
+    const common = {
+      user: input.user,
+      text: input.text,
+      ts: message.ts,
+      channel: input.channel,
+      event_ts: message.ts,
+      team: this.teamId,
+      client_msg_id: randomUUID(),
+      blocks: richTextBlocks(input.text),
+      ...(input.threadTs ? { thread_ts: input.threadTs } : {}),
+      ...(parent?.user ? { parent_user_id: parent.user } : {}),
+    };
+    const channelType = isIm ? 'im' : channel?.isPrivate ? 'group' : 'channel';
+    const mentionsBot = !isIm && input.text.includes(`<@${this.botUserId}>`);
+    const [messageResult, mention] = await Promise.all([
+      this.sendEvent({ type: 'message', ...common, channel_type: channelType }, options),
+      mentionsBot ? this.sendEvent({ type: 'app_mention', ...common }, options) : undefined,
+    ]);
+    return { ts: message.ts, ...messageResult, ...(mention ? { mention } : {}) };
+  }
+
+  /** Sends a slash command (form-encoded, signed) with a response_url on this server. */
+  async sendCommand(input: CommandInput, options: DeliveryOptions = {}): Promise<CommandResult> {
+    const channel = this.workspace.channels.get(input.channel);
+    const responseUrl = this.createResponseUrl();
+    const fields: Record<string, string> = {
+      token: verificationToken,
+      team_id: this.teamId,
+      team_domain: 'fake-workspace',
+      channel_id: input.channel,
+      channel_name: channel?.isIm ? 'directmessage' : (channel?.name ?? 'unknown'),
+      user_id: input.user,
+      user_name: this.workspace.users.get(input.user)?.name ?? input.user,
+      command: input.command ?? '/ask',
+      text: input.text,
+      api_app_id: appId,
+      is_enterprise_install: 'false',
+      response_url: responseUrl,
+      trigger_id: `${Math.floor(this.#now() / 1000)}.${slackId('', 8)}.${slackId('', 16).toLowerCase()}`,
+    };
+    const result = await this.#deliver(
+      'slash_commands',
+      fields,
+      { rawBody: new URLSearchParams(fields).toString(), contentType: 'application/x-www-form-urlencoded' },
+      options,
+    );
+    return { ...result, responseUrl };
+  }
+
+  /** Sends an interactivity payload (block_actions, view_submission…) as `payload=<json>`, signed. */
+  async sendAction(payload: object, options: DeliveryOptions = {}): Promise<DeliveryResult> {
+    return this.#deliver(
+      'interactive',
+      payload,
+      {
+        rawBody: new URLSearchParams({ payload: JSON.stringify(payload) }).toString(),
+        contentType: 'application/x-www-form-urlencoded',
+      },
+      options,
+    );
+  }
+}

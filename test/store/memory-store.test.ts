@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { StoreUnavailableError } from '../../src/store/conversation-store.ts';
+import { MemoryStore } from '../../src/store/memory-store.ts';
+import { describeStoreContract } from './store-contract.ts';
+
+function fakeClock(): { now: () => number; advanceMs: (ms: number) => void } {
+  let nowMs = 1_700_000_000_000;
+  return {
+    now: () => nowMs,
+    advanceMs: (ms) => {
+      nowMs += ms;
+    },
+  };
+}
+
+describeStoreContract('MemoryStore', async () => {
+  const clock = fakeClock();
+  const store = new MemoryStore({ now: clock.now });
+  return { store, advanceMs: clock.advanceMs, cleanup: () => store.close() };
+});
+
+describe('MemoryStore', () => {
+  it('keeps an entry until the very millisecond it expires', async () => {
+    const clock = fakeClock();
+    const store = new MemoryStore({ now: clock.now });
+    await store.claimOnce('event:Ev1', 100);
+
+    clock.advanceMs(99);
+    const beforeExpiry = await store.claimOnce('event:Ev1', 100);
+    clock.advanceMs(1);
+    const atExpiry = await store.claimOnce('event:Ev1', 100);
+
+    expect(beforeExpiry).toBe(false);
+    expect(atExpiry).toBe(true);
+    await store.close();
+  });
+
+  it('sweeps expired entries periodically, without being asked', async () => {
+    const clock = fakeClock();
+    const store = new MemoryStore({ now: clock.now, sweepIntervalMs: 10 });
+    const token = (await store.acquireLock('T1', 1_000)) as string;
+    await store.commitThread(
+      'T1',
+      { turns: [], kbSessionId: null, participants: [], lastInputTokens: null },
+      50,
+      token,
+    );
+
+    clock.advanceMs(60);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+
+    // Reaching into the Map is the only way to observe that memory was reclaimed.
+    const threads = (store as unknown as { threads: Map<string, unknown> }).threads;
+    expect(threads.size).toBe(0);
+    await store.close();
+  });
+
+  it('rejects every call with StoreUnavailableError once closed', async () => {
+    const store = new MemoryStore();
+    await store.close();
+
+    await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(store.getThread('T1')).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+});

@@ -1,0 +1,277 @@
+/**
+ * The behaviour every ConversationStore adapter must have, run against each of them.
+ * Time: adapters with a fake clock pass `advanceMs`; the others are tested with short real TTLs.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ConversationStore, ThreadState } from '../../src/store/conversation-store.ts';
+
+export interface StoreUnderTest {
+  store: ConversationStore;
+  /** Moves the store's clock forward; absent when the store runs on real time. */
+  advanceMs?: (ms: number) => void;
+  cleanup: () => Promise<void>;
+}
+
+/** Thread ids look like Slack's: workspace, channel and thread root ts. */
+const thread = 'T0AAAA:C0BBBB:1700000000.000100';
+const otherThread = 'T0AAAA:C0BBBB:1700000000.000200';
+const concurrentCallers = 20;
+const longTtlMs = 60_000;
+const shortTtlMs = 50;
+/** Longer than shortTtlMs with room for timer and server jitter. */
+const pastShortTtlMs = 120;
+
+export function describeStoreContract(name: string, makeStore: () => Promise<StoreUnderTest>): void {
+  describe(`${name}: the ConversationStore contract`, () => {
+    let subject: StoreUnderTest;
+    let store: ConversationStore;
+
+    beforeEach(async () => {
+      subject = await makeStore();
+      store = subject.store;
+    });
+
+    afterEach(async () => {
+      await subject.cleanup();
+    });
+
+    const elapse = async (ms: number): Promise<void> => {
+      if (subject.advanceMs) {
+        subject.advanceMs(ms);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    };
+
+    const sampleState = (): ThreadState => ({
+      turns: [
+        { role: 'user', text: 'How do refunds work?' },
+        { role: 'assistant', text: 'Refunds take *5 days*. 🚀 "quoted" \\ back\nslash' },
+      ],
+      kbSessionId: 'kb-session-1',
+      participants: ['U123', 'U456'],
+      lastInputTokens: 321,
+    });
+
+    describe('claimOnce', () => {
+      it('grants a key to the first caller and refuses it to the next', async () => {
+        const first = await store.claimOnce('event:Ev1', longTtlMs);
+        const second = await store.claimOnce('event:Ev1', longTtlMs);
+
+        expect(first).toBe(true);
+        expect(second).toBe(false);
+      });
+
+      it('keeps claims of different keys apart', async () => {
+        await store.claimOnce('event:Ev1', longTtlMs);
+
+        expect(await store.claimOnce('event:Ev2', longTtlMs)).toBe(true);
+      });
+
+      it('grants the key again once the claim has expired', async () => {
+        await store.claimOnce('event:Ev1', shortTtlMs);
+
+        await elapse(pastShortTtlMs);
+
+        expect(await store.claimOnce('event:Ev1', longTtlMs)).toBe(true);
+      });
+
+      it(`grants exactly one of ${concurrentCallers} concurrent claims of one key`, async () => {
+        const results = await Promise.all(
+          Array.from({ length: concurrentCallers }, () => store.claimOnce('event:race', longTtlMs)),
+        );
+
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+
+      it('rejects a TTL that is not positive', async () => {
+        await expect(store.claimOnce('event:Ev1', 0)).rejects.toThrow(RangeError);
+      });
+    });
+
+    describe('thread lock', () => {
+      it('gives a token to the first taker and null to the next while it is held', async () => {
+        const token = await store.acquireLock(thread, longTtlMs);
+        const second = await store.acquireLock(thread, longTtlMs);
+
+        expect(token).toEqual(expect.any(String));
+        expect(token).not.toBe('');
+        expect(second).toBeNull();
+      });
+
+      it('locks threads independently', async () => {
+        await store.acquireLock(thread, longTtlMs);
+
+        expect(await store.acquireLock(otherThread, longTtlMs)).toEqual(expect.any(String));
+      });
+
+      it(`gives exactly one of ${concurrentCallers} concurrent takers a token`, async () => {
+        const tokens = await Promise.all(
+          Array.from({ length: concurrentCallers }, () => store.acquireLock('T-race', longTtlMs)),
+        );
+
+        expect(tokens.filter((token) => token !== null)).toHaveLength(1);
+      });
+
+      it('hands out a different token each time the lock is taken', async () => {
+        const first = await store.acquireLock(thread, longTtlMs);
+        await store.releaseLock(thread, first as string);
+
+        const second = await store.acquireLock(thread, longTtlMs);
+
+        expect(second).not.toBeNull();
+        expect(second).not.toBe(first);
+      });
+
+      it('ignores a release by someone who does not own the lock', async () => {
+        await store.acquireLock(thread, longTtlMs);
+
+        const released = await store.releaseLock(thread, 'not-the-owner');
+
+        expect(released).toBe(false);
+        expect(await store.acquireLock(thread, longTtlMs)).toBeNull();
+      });
+
+      it('frees the lock when its owner releases it', async () => {
+        const token = (await store.acquireLock(thread, longTtlMs)) as string;
+
+        const released = await store.releaseLock(thread, token);
+
+        expect(released).toBe(true);
+        expect(await store.acquireLock(thread, longTtlMs)).toEqual(expect.any(String));
+      });
+
+      it('reports a second release by the owner as not owned', async () => {
+        const token = (await store.acquireLock(thread, longTtlMs)) as string;
+        await store.releaseLock(thread, token);
+
+        expect(await store.releaseLock(thread, token)).toBe(false);
+      });
+
+      it('frees the lock by itself when its TTL passes', async () => {
+        await store.acquireLock(thread, shortTtlMs);
+
+        await elapse(pastShortTtlMs);
+
+        expect(await store.acquireLock(thread, longTtlMs)).toEqual(expect.any(String));
+      });
+
+      it('keeps the lock past its first TTL when the owner extends it', async () => {
+        const token = (await store.acquireLock(thread, shortTtlMs)) as string;
+
+        const extended = await store.extendLock(thread, token, longTtlMs);
+        await elapse(pastShortTtlMs);
+
+        expect(extended).toBe(true);
+        expect(await store.acquireLock(thread, longTtlMs)).toBeNull();
+        expect(await store.releaseLock(thread, token)).toBe(true);
+      });
+
+      it('refuses to extend for someone who does not own the lock, and leaves its expiry alone', async () => {
+        await store.acquireLock(thread, shortTtlMs);
+
+        const extended = await store.extendLock(thread, 'not-the-owner', longTtlMs);
+        await elapse(pastShortTtlMs);
+
+        expect(extended).toBe(false);
+        expect(await store.acquireLock(thread, longTtlMs)).toEqual(expect.any(String));
+      });
+
+      it('refuses to extend a lock that has already expired', async () => {
+        const token = (await store.acquireLock(thread, shortTtlMs)) as string;
+        await elapse(pastShortTtlMs);
+
+        expect(await store.extendLock(thread, token, longTtlMs)).toBe(false);
+      });
+
+      it('refuses a release after the lock expired and was taken by someone else', async () => {
+        const stale = (await store.acquireLock(thread, shortTtlMs)) as string;
+        await elapse(pastShortTtlMs);
+        const current = (await store.acquireLock(thread, longTtlMs)) as string;
+
+        expect(await store.releaseLock(thread, stale)).toBe(false);
+        expect(await store.releaseLock(thread, current)).toBe(true);
+      });
+    });
+
+    describe('thread state', () => {
+      it('reads null for a thread it has never seen', async () => {
+        expect(await store.getThread('never-seen')).toBeNull();
+      });
+
+      it('round-trips the state committed by the lock owner and releases the lock', async () => {
+        const token = (await store.acquireLock(thread, longTtlMs)) as string;
+
+        const committed = await store.commitThread(thread, sampleState(), longTtlMs, token);
+
+        expect(committed).toBe(true);
+        expect(await store.getThread(thread)).toEqual(sampleState());
+        expect(await store.acquireLock(thread, longTtlMs)).toEqual(expect.any(String));
+      });
+
+      it('keeps state of different threads apart', async () => {
+        const token = (await store.acquireLock(thread, longTtlMs)) as string;
+        await store.commitThread(thread, sampleState(), longTtlMs, token);
+
+        expect(await store.getThread(otherThread)).toBeNull();
+      });
+
+      it('stores a copy: changing the committed or the read object changes nothing stored', async () => {
+        const token = (await store.acquireLock(thread, longTtlMs)) as string;
+        const state = sampleState();
+        await store.commitThread(thread, state, longTtlMs, token);
+
+        state.turns.push({ role: 'user', text: 'mutated after commit' });
+        state.participants.push('U999');
+        const read = (await store.getThread(thread)) as ThreadState;
+        read.turns.length = 0;
+        read.kbSessionId = 'mutated after read';
+
+        expect(await store.getThread(thread)).toEqual(sampleState());
+      });
+
+      it('writes nothing and answers false when the token no longer owns the lock', async () => {
+        const stale = (await store.acquireLock(thread, shortTtlMs)) as string;
+        await elapse(pastShortTtlMs);
+        const current = (await store.acquireLock(thread, longTtlMs)) as string;
+
+        const committed = await store.commitThread(thread, sampleState(), longTtlMs, stale);
+
+        expect(committed).toBe(false);
+        expect(await store.getThread(thread)).toBeNull();
+        expect(await store.releaseLock(thread, current)).toBe(true);
+      });
+
+      it('writes nothing when nobody holds the lock', async () => {
+        const committed = await store.commitThread(thread, sampleState(), longTtlMs, 'no-such-token');
+
+        expect(committed).toBe(false);
+        expect(await store.getThread(thread)).toBeNull();
+      });
+
+      it('replaces the earlier state on the next commit', async () => {
+        const first = (await store.acquireLock(thread, longTtlMs)) as string;
+        await store.commitThread(thread, sampleState(), longTtlMs, first);
+        const next: ThreadState = { ...sampleState(), kbSessionId: null, lastInputTokens: null };
+        const second = (await store.acquireLock(thread, longTtlMs)) as string;
+
+        await store.commitThread(thread, next, longTtlMs, second);
+
+        expect(await store.getThread(thread)).toEqual(next);
+      });
+
+      it('forgets the state once its TTL passes', async () => {
+        const token = (await store.acquireLock(thread, longTtlMs)) as string;
+        await store.commitThread(thread, sampleState(), shortTtlMs, token);
+
+        await elapse(pastShortTtlMs);
+
+        expect(await store.getThread(thread)).toBeNull();
+      });
+    });
+
+    it('answers ping', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+}
