@@ -60,7 +60,9 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     identity = await slack.call<{ user_id?: string; bot_id?: string; team_id?: string }>('auth.test', {});
   } catch (error) {
     await store.close().catch(() => undefined);
-    throw new Error(`Slack rejected SLACK_BOT_TOKEN at auth.test (${(error as Error).message}).`, { cause: error });
+    throw new Error(`Slack rejected SLACK_BOT_TOKEN at auth.test (${(error as Error).message}).`, {
+      cause: error,
+    });
   }
   const botUserId = identity.user_id ?? null;
   const botId = identity.bot_id ?? null;
@@ -99,7 +101,11 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   });
 
   let shuttingDown = false;
-  const customRoutes = healthRoutes({ ping: () => store.ping(), registry: metrics.registry, shuttingDown: () => shuttingDown });
+  const customRoutes = healthRoutes({
+    ping: () => store.ping(),
+    registry: metrics.registry,
+    shuttingDown: () => shuttingDown,
+  });
   const socketMode = config.slack.appToken !== null;
   const receiver = socketMode
     ? new SocketModeReceiver({
@@ -144,7 +150,12 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   const started = (await app.start(config.port)) as unknown;
   const port = socketMode ? config.port : ((started as Server).address() as AddressInfo).port;
   logger.info(
-    { port, mode: socketMode ? 'socket' : 'http', store: config.redis ? 'redis' : 'memory', model: config.bedrock.modelId },
+    {
+      port,
+      mode: socketMode ? 'socket' : 'http',
+      store: config.redis ? 'redis' : 'memory',
+      model: config.bedrock.modelId,
+    },
     'bot started',
   );
 
@@ -157,7 +168,8 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
       shuttingDown = true;
       conversations.stopAccepting();
       const drained = await conversations.drain(timeoutMs);
-      if (!drained) logger.warn({ inFlight: conversations.inFlight }, 'shutdown timed out with answers in flight');
+      if (!drained)
+        logger.warn({ inFlight: conversations.inFlight }, 'shutdown timed out with answers in flight');
       await app.stop().catch((err: unknown) => logger.warn({ err }, 'error stopping Bolt'));
       await store.close().catch((err: unknown) => logger.warn({ err }, 'error closing the store'));
       logger.info({ drained }, 'bot stopped');

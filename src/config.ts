@@ -37,79 +37,72 @@ const bool = (fallback: boolean) =>
 const int = (fallback: number, min: number, max: number) =>
   z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
 
-const schema = z
-  .object({
-    SLACK_BOT_TOKEN: z.string({ error: 'is required' }).regex(/^xoxb-/, 'must be a bot token (xoxb-…)'),
-    SLACK_SIGNING_SECRET: optionalString,
-    SLACK_APP_TOKEN: z.preprocess(
-      emptyToUndefined,
-      z.string().regex(/^xapp-/, 'must be an app-level token (xapp-…)').optional(),
-    ),
-    SLACK_API_URL: z.preprocess(
-      emptyToUndefined,
-      z
-        .url({ error: 'must be a URL' })
-        .default('https://slack.com/api/')
-        .transform((url) => (url.endsWith('/') ? url : `${url}/`)),
-    ),
-    PORT: int(3000, 0, 65535),
-    REDIS_URL: z.preprocess(
-      emptyToUndefined,
-      z
-        .string()
-        .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
-        .optional(),
-    ),
-    REDIS_CLUSTER: bool(false),
-    REDIS_KEY_PREFIX: z.preprocess(emptyToUndefined, z.string().default('slackbot:')),
-    AWS_REGION: z.string({ error: 'is required' }).min(1, 'is required'),
-    BEDROCK_MODEL_ID: z.preprocess(emptyToUndefined, z.string().default(DEFAULT_MODEL_ID)),
-    BEDROCK_KNOWLEDGE_BASE_ID: optionalString,
-    KB_MODE: z.preprocess(emptyToUndefined, z.enum(['managed', 'retrieve']).default('managed')),
-    KB_NUMBER_OF_RESULTS: int(5, 1, 100),
-    KB_S3_LINKS: z.preprocess(emptyToUndefined, z.enum(['console', 'presigned']).default('console')),
-    KB_PRESIGNED_URL_TTL_SECONDS: int(3600, 60, 7 * 24 * 3600),
-    BEDROCK_MODEL_ARN: z.preprocess(
-      emptyToUndefined,
-      z
-        .string()
-        .regex(/^arn:aws[a-z-]*:bedrock:/, 'must be a Bedrock model or inference-profile ARN')
-        .optional(),
-    ),
-    SYSTEM_PROMPT: z.preprocess(emptyToUndefined, z.string().default(DEFAULT_SYSTEM_PROMPT)),
-    BEDROCK_MAX_TOKENS: int(2048, 1, 200_000),
-    BEDROCK_TEMPERATURE: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(1).optional()),
-    BEDROCK_MAX_ATTEMPTS: int(4, 1, 10),
-    BEDROCK_TIMEOUT_MS: int(120_000, 1_000, 900_000),
-    HISTORY_TOKEN_BUDGET: int(12_000, 500, 1_000_000),
-    HISTORY_TTL_SECONDS: int(7 * 24 * 3600, 60, 365 * 24 * 3600),
-    MAX_QUESTION_CHARS: int(4_000, 1, 100_000),
-    ALLOWED_CHANNEL_IDS: idList,
-    ALLOWED_USER_IDS: idList,
-    THREAD_REPLY_POLICY: z.preprocess(
-      emptyToUndefined,
-      z.enum(['all', 'participants', 'mention-only']).default('participants'),
-    ),
-    SLACK_STREAMING: z.preprocess(emptyToUndefined, z.enum(['native', 'update']).default('native')),
-    STREAM_FLUSH_INTERVAL_MS: int(1_000, 50, 10_000),
-    LOCK_TTL_MS: int(30_000, 1_000, 600_000),
-    LOCK_WAIT_MS: int(600_000, 1_000, 3_600_000),
-    SHUTDOWN_TIMEOUT_MS: int(25_000, 0, 600_000),
-    LOG_LEVEL: z.preprocess(
-      emptyToUndefined,
-      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    ),
-    LOG_MESSAGE_TEXT: bool(false),
-  })
-  .superRefine((env, ctx) => {
-    if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['SLACK_SIGNING_SECRET'],
-        message: 'is required in HTTP mode (set it, or set SLACK_APP_TOKEN for Socket Mode)',
-      });
-    }
-  });
+const schema = z.object({
+  SLACK_BOT_TOKEN: z.string({ error: 'is required' }).regex(/^xoxb-/, 'must be a bot token (xoxb-…)'),
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_APP_TOKEN: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^xapp-/, 'must be an app-level token (xapp-…)')
+      .optional(),
+  ),
+  SLACK_API_URL: z.preprocess(
+    emptyToUndefined,
+    z
+      .url({ error: 'must be a URL' })
+      .default('https://slack.com/api/')
+      .transform((url) => (url.endsWith('/') ? url : `${url}/`)),
+  ),
+  PORT: int(3000, 0, 65535),
+  REDIS_URL: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+      .optional(),
+  ),
+  REDIS_CLUSTER: bool(false),
+  REDIS_KEY_PREFIX: z.preprocess(emptyToUndefined, z.string().default('slackbot:')),
+  AWS_REGION: z.string({ error: 'is required' }).min(1, 'is required'),
+  BEDROCK_MODEL_ID: z.preprocess(emptyToUndefined, z.string().default(DEFAULT_MODEL_ID)),
+  BEDROCK_KNOWLEDGE_BASE_ID: optionalString,
+  KB_MODE: z.preprocess(emptyToUndefined, z.enum(['managed', 'retrieve']).default('managed')),
+  KB_NUMBER_OF_RESULTS: int(5, 1, 100),
+  KB_S3_LINKS: z.preprocess(emptyToUndefined, z.enum(['console', 'presigned']).default('console')),
+  KB_PRESIGNED_URL_TTL_SECONDS: int(3600, 60, 7 * 24 * 3600),
+  BEDROCK_MODEL_ARN: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^arn:aws[a-z-]*:bedrock:/, 'must be a Bedrock model or inference-profile ARN')
+      .optional(),
+  ),
+  SYSTEM_PROMPT: z.preprocess(emptyToUndefined, z.string().default(DEFAULT_SYSTEM_PROMPT)),
+  BEDROCK_MAX_TOKENS: int(2048, 1, 200_000),
+  BEDROCK_TEMPERATURE: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(1).optional()),
+  BEDROCK_MAX_ATTEMPTS: int(4, 1, 10),
+  BEDROCK_TIMEOUT_MS: int(120_000, 1_000, 900_000),
+  HISTORY_TOKEN_BUDGET: int(12_000, 500, 1_000_000),
+  HISTORY_TTL_SECONDS: int(7 * 24 * 3600, 60, 365 * 24 * 3600),
+  MAX_QUESTION_CHARS: int(4_000, 1, 100_000),
+  ALLOWED_CHANNEL_IDS: idList,
+  ALLOWED_USER_IDS: idList,
+  THREAD_REPLY_POLICY: z.preprocess(
+    emptyToUndefined,
+    z.enum(['all', 'participants', 'mention-only']).default('participants'),
+  ),
+  SLACK_STREAMING: z.preprocess(emptyToUndefined, z.enum(['native', 'update']).default('native')),
+  STREAM_FLUSH_INTERVAL_MS: int(1_000, 50, 10_000),
+  LOCK_TTL_MS: int(30_000, 1_000, 600_000),
+  LOCK_WAIT_MS: int(600_000, 1_000, 3_600_000),
+  SHUTDOWN_TIMEOUT_MS: int(25_000, 0, 600_000),
+  LOG_LEVEL: z.preprocess(
+    emptyToUndefined,
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
+  LOG_MESSAGE_TEXT: bool(false),
+});
 
 type Env = z.infer<typeof schema>;
 
@@ -167,14 +160,18 @@ export class ConfigError extends Error {
 
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const name = String(issue.path[0] ?? 'environment');
-      const missing = issue.code === 'invalid_type' && env[name] === undefined;
-      return `${name} ${missing ? 'is required' : issue.message}`;
-    });
-    throw new ConfigError([...new Set(problems)]);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? 'environment');
+        const missing = issue.code === 'invalid_type' && env[name] === undefined;
+        return `${name} ${missing ? 'is required' : issue.message}`;
+      });
+  // Checked beside the schema so that it is reported together with every other problem.
+  if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
+    problems.push('SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
   }
+  if (!parsed.success || problems.length > 0) throw new ConfigError([...new Set(problems)]);
   return toConfig(parsed.data);
 }
 

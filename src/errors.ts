@@ -26,7 +26,11 @@ export class AnswerError extends Error {
   readonly retryable: boolean;
   /** A short message for the person in Slack; never contains a secret. */
   readonly userMessage: string;
-  constructor(code: AnswerErrorCode, userMessage: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+  constructor(
+    code: AnswerErrorCode,
+    userMessage: string,
+    options: { retryable?: boolean; cause?: unknown } = {},
+  ) {
     super(`${code}: ${userMessage}`, { cause: options.cause });
     this.code = code;
     this.userMessage = userMessage;

@@ -13,7 +13,8 @@ export interface BedrockErrorContext {
   knowledgeBase?: boolean;
 }
 
-const INPUT_TOO_LONG = /too long|too many (input )?tokens|context (length|window)|input is too large|prompt is too long/i;
+const INPUT_TOO_LONG =
+  /too long|too many (input )?tokens|context (length|window)|input is too large|prompt is too long/i;
 const SESSION_INVALID = /session with id .* is not valid|session .*(expired|not found|invalid)/i;
 
 export function mapBedrockError(error: unknown, context: BedrockErrorContext): AnswerError {
@@ -37,17 +38,24 @@ export function mapBedrockError(error: unknown, context: BedrockErrorContext): A
           );
     case 'resourcenotfoundexception':
       return kb
-        ? make('kb_not_found', `The knowledge base ${context.knowledgeBaseId ?? ''} was not found in ${context.region}.`)
+        ? make(
+            'kb_not_found',
+            `The knowledge base ${context.knowledgeBaseId ?? ''} was not found in ${context.region}.`,
+          )
         : make(
             'model_not_found',
             `The model id ${context.modelId} is not known in ${context.region}. Check BEDROCK_MODEL_ID.`,
           );
     case 'validationexception':
-      if (SESSION_INVALID.test(message)) return make('kb_session_invalid', 'The knowledge base session expired.');
+      if (SESSION_INVALID.test(message))
+        return make('kb_session_invalid', 'The knowledge base session expired.');
       if (INPUT_TOO_LONG.test(message))
         return make('input_too_long', 'This conversation is too long for the model. Start a new thread.');
       if (/model identifier is invalid|model id|invalid model/i.test(message))
-        return make('model_not_found', `The model id ${context.modelId} is not valid. Check BEDROCK_MODEL_ID.`);
+        return make(
+          'model_not_found',
+          `The model id ${context.modelId} is not valid. Check BEDROCK_MODEL_ID.`,
+        );
       return make('invalid_request', 'The model refused the request as invalid.');
     case 'throttlingexception':
     case 'servicequotaexceededexception':

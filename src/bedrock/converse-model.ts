@@ -1,5 +1,9 @@
 /** Plain model answers through Bedrock's ConverseStream. */
-import { type BedrockRuntimeClient, ConverseStreamCommand, type Message } from '@aws-sdk/client-bedrock-runtime';
+import {
+  type BedrockRuntimeClient,
+  ConverseStreamCommand,
+  type Message,
+} from '@aws-sdk/client-bedrock-runtime';
 import type { AnswerEvent, AnswerModel, AnswerRequest } from './answer-model.ts';
 import { mapBedrockError } from './bedrock-errors.ts';
 
@@ -21,7 +25,10 @@ export class ConverseModel implements AnswerModel {
 
   async *stream(request: AnswerRequest): AsyncIterable<AnswerEvent> {
     const { client, modelId, region, systemPrompt, maxTokens, temperature } = this.#options;
-    const messages: Message[] = request.turns.map((turn) => ({ role: turn.role, content: [{ text: turn.text }] }));
+    const messages: Message[] = request.turns.map((turn) => ({
+      role: turn.role,
+      content: [{ text: turn.text }],
+    }));
     const system = request.system ?? systemPrompt;
     try {
       const response = await client.send(
@@ -38,7 +45,8 @@ export class ConverseModel implements AnswerModel {
         if (text) yield { type: 'text', text };
         if (event.messageStop) yield { type: 'stop', reason: event.messageStop.stopReason ?? 'end_turn' };
         const usage = event.metadata?.usage;
-        if (usage) yield { type: 'usage', inputTokens: usage.inputTokens ?? 0, outputTokens: usage.outputTokens ?? 0 };
+        if (usage)
+          yield { type: 'usage', inputTokens: usage.inputTokens ?? 0, outputTokens: usage.outputTokens ?? 0 };
       }
     } catch (error) {
       throw mapBedrockError(error, { modelId, region });

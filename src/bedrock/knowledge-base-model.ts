@@ -38,7 +38,9 @@ export class ManagedKnowledgeBaseModel implements AnswerModel {
   readonly #modelArn: () => Promise<string>;
   readonly #longQuestions: AnswerModel;
 
-  constructor(options: KnowledgeBaseOptions & { modelArn: () => Promise<string>; longQuestions: AnswerModel }) {
+  constructor(
+    options: KnowledgeBaseOptions & { modelArn: () => Promise<string>; longQuestions: AnswerModel },
+  ) {
     this.#options = options;
     this.#modelArn = options.modelArn;
     this.#longQuestions = options.longQuestions;
@@ -88,7 +90,8 @@ export class ManagedKnowledgeBaseModel implements AnswerModel {
           if (text) yield { type: 'text', text };
           const fresh = markers.numbering.sources.slice(cited);
           cited = markers.numbering.sources.length;
-          if (fresh.length > 0) yield { type: 'citation', start: span?.start ?? 0, end: span?.end ?? 0, sources: fresh };
+          if (fresh.length > 0)
+            yield { type: 'citation', start: span?.start ?? 0, end: span?.end ?? 0, sources: fresh };
         }
         if (event.guardrail?.action === 'INTERVENED') stopReason = 'guardrail_intervened';
       }
@@ -115,7 +118,11 @@ export class RetrieveThenConverseModel implements AnswerModel {
   async *stream(request: AnswerRequest): AsyncIterable<AnswerEvent> {
     const { client, knowledgeBaseId, links, region, modelId, numberOfResults } = this.#options;
     yield { type: 'status', status: 'searching' };
-    let results: Array<{ content?: { text?: string }; location?: SourceReference['location']; metadata?: Record<string, unknown> }>;
+    let results: Array<{
+      content?: { text?: string };
+      location?: SourceReference['location'];
+      metadata?: Record<string, unknown>;
+    }>;
     try {
       const response = await client.send(
         new RetrieveCommand({
@@ -148,7 +155,10 @@ export class RetrieveThenConverseModel implements AnswerModel {
 
     const markers = new MarkerRenumbering(documents);
     let cited = 0;
-    for await (const event of this.#converse.stream({ ...request, system: groundedPrompt(this.#systemPrompt, documents, passages) })) {
+    for await (const event of this.#converse.stream({
+      ...request,
+      system: groundedPrompt(this.#systemPrompt, documents, passages),
+    })) {
       if (event.type !== 'text') {
         yield event;
         continue;
@@ -176,7 +186,8 @@ function groundedPrompt(base: string, documents: CitedSource[], passages: string
     return `${base}\n\nThe knowledge base returned nothing for this question. Say so, and answer only if you are sure.`;
   }
   const blocks = documents.map(
-    (doc, i) => `<source id="${i + 1}" title="${doc.title.replace(/"/g, "'")}">\n${(passages[i] ?? []).join('\n---\n')}\n</source>`,
+    (doc, i) =>
+      `<source id="${i + 1}" title="${doc.title.replace(/"/g, "'")}">\n${(passages[i] ?? []).join('\n---\n')}\n</source>`,
   );
   return [
     base,

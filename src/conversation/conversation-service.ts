@@ -4,10 +4,15 @@
  * lock → load and trim history → stream the model's answer to the surface → commit the turn.
  */
 import type { AnswerModel, CitedSource } from '../bedrock/answer-model.ts';
-import { AnswerError, asAnswerError, newReferenceId } from '../errors.ts';
+import { type AnswerError, asAnswerError, newReferenceId } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { type ConversationStore, StoreUnavailableError, type ThreadState } from '../store/conversation-store.ts';
+import {
+  type ConversationStore,
+  StoreUnavailableError,
+  type ThreadState,
+  type Turn,
+} from '../store/conversation-store.ts';
 import { type AnswerSurface, type Question, type ThreadReader, threadId } from './question.ts';
 import { estimateScale, trimToBudget, withThreadContext } from './thread-history.ts';
 
@@ -78,7 +83,10 @@ export class ConversationService {
   /** Answers in the background; never rejects. Returns the promise for callers that want to wait. */
   submit(question: Question): Promise<void> {
     const work = this.#handle(question).catch((error: unknown) => {
-      this.#deps.logger.error({ err: error, thread: threadId(question.thread) }, 'unexpected failure answering');
+      this.#deps.logger.error(
+        { err: error, thread: threadId(question.thread) },
+        'unexpected failure answering',
+      );
     });
     this.#inFlight.add(work);
     this.#deps.metrics.answersInFlight.set(this.#inFlight.size);
@@ -163,7 +171,10 @@ export class ConversationService {
 
   #refusal(question: Question): { reason: string; text: string } | null {
     const { settings } = this.#deps;
-    if (settings.allowedChannelIds.length > 0 && !settings.allowedChannelIds.includes(question.thread.channelId))
+    if (
+      settings.allowedChannelIds.length > 0 &&
+      !settings.allowedChannelIds.includes(question.thread.channelId)
+    )
       return { reason: 'channel', text: MESSAGES.notAllowedChannel };
     if (settings.allowedUserIds.length > 0 && !settings.allowedUserIds.includes(question.userId))
       return { reason: 'user', text: MESSAGES.notAllowedUser };
@@ -178,9 +189,11 @@ export class ConversationService {
     this.#deps.metrics.answers.inc({ outcome: 'store_unavailable' });
     // A plain reply in a thread is not known to be for the bot: stay quiet rather than guess.
     if (!question.addressed && !question.isDm) return;
-    await this.#deps.surface.notice(question, MESSAGES.failed(STORE_DOWN_MESSAGE, ref)).catch((err: unknown) => {
-      log.warn({ err }, 'could not post the store notice');
-    });
+    await this.#deps.surface
+      .notice(question, MESSAGES.failed(STORE_DOWN_MESSAGE, ref))
+      .catch((err: unknown) => {
+        log.warn({ err }, 'could not post the store notice');
+      });
   }
 
   async #answerUnderLock(question: Question, log: Logger): Promise<void> {
@@ -197,7 +210,10 @@ export class ConversationService {
       log.error({ ref }, 'gave up waiting for the thread lock');
       this.#deps.metrics.answers.inc({ outcome: 'lock_timeout' });
       await this.#deps.surface
-        .notice(question, MESSAGES.failed('I was still busy with an earlier question here. Please ask again.', ref))
+        .notice(
+          question,
+          MESSAGES.failed('I was still busy with an earlier question here. Please ask again.', ref),
+        )
         .catch(() => undefined);
       return;
     }
@@ -220,7 +236,9 @@ export class ConversationService {
     } finally {
       clearInterval(keepAlive);
       if (!released) {
-        await store.releaseLock(id, lockToken).catch((err: unknown) => log.warn({ err }, 'could not release lock'));
+        await store
+          .releaseLock(id, lockToken)
+          .catch((err: unknown) => log.warn({ err }, 'could not release lock'));
       }
     }
   }
@@ -257,10 +275,12 @@ export class ConversationService {
     let questionText = question.text;
     if (!state && question.thread.threadTs !== question.messageTs && question.surface !== 'command') {
       // First time the bot is asked in an existing thread: give the model what was said so far.
-      const earlier = await this.#deps.threadReader.read(question.thread, question.messageTs).catch((err: unknown) => {
-        log.warn({ err }, 'could not read the thread; answering without its context');
-        return [];
-      });
+      const earlier = await this.#deps.threadReader
+        .read(question.thread, question.messageTs)
+        .catch((err: unknown) => {
+          log.warn({ err }, 'could not read the thread; answering without its context');
+          return [];
+        });
       questionText = withThreadContext(question.text, earlier);
     }
 
@@ -298,7 +318,8 @@ export class ConversationService {
               output.showStatus(event.status);
               break;
             case 'citation':
-              for (const source of event.sources) if (!citations.some((c) => c.id === source.id)) citations.push(source);
+              for (const source of event.sources)
+                if (!citations.some((c) => c.id === source.id)) citations.push(source);
               break;
             case 'session':
               kbSessionId = event.kbSessionId;
@@ -328,7 +349,9 @@ export class ConversationService {
           continue;
         }
         if (error.retryable && attempt < settings.modelAttempts) {
-          await this.#sleep(this.#deps.retryDelayMs?.(attempt) ?? 250 * 2 ** (attempt - 1) * (1 + Math.random() / 2));
+          await this.#sleep(
+            this.#deps.retryDelayMs?.(attempt) ?? 250 * 2 ** (attempt - 1) * (1 + Math.random() / 2),
+          );
           continue;
         }
         break;
@@ -341,17 +364,32 @@ export class ConversationService {
       const note =
         outcome === 'interrupted' ? MESSAGES.interrupted(ref) : MESSAGES.failed(error.userMessage, ref);
       await output.fail(note).catch((err: unknown) => log.warn({ err }, 'could not show the failure'));
+      // History stays as it was; only the asker joins the thread's participants.
+      committed = await this.#commit(
+        question,
+        state,
+        [],
+        state?.kbSessionId ?? null,
+        { inputTokens: 0 },
+        lockToken,
+        log,
+      );
     } else {
       const notes: string[] = [];
       if (trimmed.droppedTurns > 0) notes.push(MESSAGES.trimmed(trimmed.droppedTurns));
       if (stopReason === 'max_tokens') notes.push(MESSAGES.maxTokens);
-      if (stopReason === 'guardrail_intervened' || stopReason === 'content_filtered') notes.push(MESSAGES.guardrail);
+      if (stopReason === 'guardrail_intervened' || stopReason === 'content_filtered')
+        notes.push(MESSAGES.guardrail);
       try {
         await output.finish({ notes, sources: citations });
       } catch (err) {
         log.warn({ err }, 'could not finish the answer in Slack');
       }
-      committed = await this.#commit(question, state, questionText, answer, kbSessionId, usage, lockToken, log);
+      const turns: Turn[] = [
+        { role: 'user', text: questionText },
+        { role: 'assistant', text: answer.length > 0 ? answer : '(no answer)' },
+      ];
+      committed = await this.#commit(question, state, turns, kbSessionId, usage, lockToken, log);
     }
 
     const durationMs = this.#now() - startedAtMs;
@@ -378,12 +416,11 @@ export class ConversationService {
     return committed;
   }
 
-  /** Saves the finished turn and releases the lock in one step; re-takes the lock if it was lost. */
+  /** Saves the turn (if any) and releases the lock in one step; re-takes the lock if it was lost. */
   async #commit(
     question: Question,
     before: ThreadState | null,
-    questionText: string,
-    answer: string,
+    newTurns: Turn[],
     kbSessionId: string | null,
     usage: { inputTokens: number },
     lockToken: string,
@@ -392,11 +429,7 @@ export class ConversationService {
     const { store, settings } = this.#deps;
     const id = threadId(question.thread);
     const build = (base: ThreadState | null): ThreadState => ({
-      turns: [
-        ...(base?.turns ?? []),
-        { role: 'user', text: questionText },
-        { role: 'assistant', text: answer.length > 0 ? answer : '(no answer)' },
-      ],
+      turns: [...(base?.turns ?? []), ...newTurns],
       kbSessionId,
       participants:
         question.addressed && !base?.participants.includes(question.userId)

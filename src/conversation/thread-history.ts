@@ -64,7 +64,10 @@ export function trimToBudget(history: Turn[], question: Turn, budgetTokens: numb
 export function withThreadContext(question: string, messages: ThreadMessage[]): string {
   if (messages.length === 0) return question;
   const quoted = messages
-    .map((message) => `${message.fromBot ? 'assistant' : message.author}: ${message.text.replace(/\n/g, '\n  ')}`)
+    .map(
+      (message) =>
+        `${message.fromBot ? 'assistant' : message.author}: ${message.text.replace(/\n/g, '\n  ')}`,
+    )
     .join('\n');
   return [
     'Earlier messages in this Slack thread, quoted for context. They were written by other people;',

@@ -33,10 +33,12 @@ export function healthRoutes(deps: HealthDeps): CustomRoute[] {
         const timeout = new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error('store ping timed out')), timeoutMs);
         });
-        Promise.race([deps.ping(), timeout]).then(
-          () => send(res, 200, '{"status":"ready"}'),
-          () => send(res, 503, '{"status":"store_unreachable"}'),
-        ).finally(() => clearTimeout(timer));
+        Promise.race([deps.ping(), timeout])
+          .then(
+            () => send(res, 200, '{"status":"ready"}'),
+            () => send(res, 503, '{"status":"store_unreachable"}'),
+          )
+          .finally(() => clearTimeout(timer));
       },
     },
     {

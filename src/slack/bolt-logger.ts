@@ -5,7 +5,11 @@ import type { Logger } from '../logger.ts';
 export function boltLogger(logger: Logger): BoltLogger {
   const child = logger.child({ component: 'bolt' });
   const text = (args: unknown[]) =>
-    args.map((arg) => (typeof arg === 'string' ? arg : arg instanceof Error ? arg.message : JSON.stringify(arg))).join(' ');
+    args
+      .map((arg) =>
+        typeof arg === 'string' ? arg : arg instanceof Error ? arg.message : JSON.stringify(arg),
+      )
+      .join(' ');
   return {
     debug: (...args) => child.debug(text(args)),
     info: (...args) => child.info(text(args)),

@@ -32,7 +32,10 @@ export interface BotIdentity {
   teamId: string;
 }
 
-function isPerson(event: SlackMessageEvent, bot: BotIdentity): event is SlackMessageEvent & {
+function isPerson(
+  event: SlackMessageEvent,
+  bot: BotIdentity,
+): event is SlackMessageEvent & {
   user: string;
   ts: string;
   channel: string;

@@ -253,7 +253,11 @@ export class SlackAnswerStream implements AnswerOutput {
   /** Decides what a failed write means; may restructure pages so that no text is lost. */
   #recover(page: Page, error: SlackCallError): 'retry_now' | 'wait' | 'transient' | 'fatal' {
     const { code } = error;
-    if (page.mode === 'stream' && page.ts === null && (code === 'rate_limited' || STREAM_REFUSALS.has(code))) {
+    if (
+      page.mode === 'stream' &&
+      page.ts === null &&
+      (code === 'rate_limited' || STREAM_REFUSALS.has(code))
+    ) {
       // Starting a stream is Tier 2; rather than wait a minute, post and edit.
       if (code !== 'rate_limited') this.#options.onStreamingRefused?.(code);
       this.#options.logger.info({ code }, 'native stream unavailable; posting and editing instead');
@@ -262,7 +266,10 @@ export class SlackAnswerStream implements AnswerOutput {
     }
     if (code === 'rate_limited') return 'wait';
     if (code === 'request_failed' || code === 'internal_error' || code === 'fatal_error') return 'transient';
-    if (page.ts !== null && ['message_not_in_streaming_state', 'message_not_found', 'msg_too_long'].includes(code)) {
+    if (
+      page.ts !== null &&
+      ['message_not_in_streaming_state', 'message_not_found', 'msg_too_long'].includes(code)
+    ) {
       // The message can take no more: keep what it shows and continue in a new one.
       this.#continueInNewMessage(page);
       return 'retry_now';
@@ -292,7 +299,9 @@ export class SlackAnswerStream implements AnswerOutput {
       const result = await slack.call<{ ts?: string }>('chat.startStream', {
         channel: target.channelId,
         thread_ts: target.threadTs,
-        ...(target.isDm ? {} : { recipient_user_id: target.recipientUserId, recipient_team_id: target.recipientTeamId }),
+        ...(target.isDm
+          ? {}
+          : { recipient_user_id: target.recipientUserId, recipient_team_id: target.recipientTeamId }),
         ...(chunks.length ? { chunks } : {}),
       });
       page.ts = result.ts ?? null;
@@ -356,7 +365,11 @@ export class SlackAnswerStream implements AnswerOutput {
     const { slack, target } = this.#options;
     // Only the Messages tab / assistant threads show it; elsewhere Slack refuses and that is fine.
     slack
-      .call('assistant.threads.setStatus', { channel_id: target.channelId, thread_ts: target.threadTs, status })
+      .call('assistant.threads.setStatus', {
+        channel_id: target.channelId,
+        thread_ts: target.threadTs,
+        status,
+      })
       .catch(() => undefined);
   }
 }

@@ -37,13 +37,22 @@ export class SlackApi {
   readonly #metrics: Metrics;
   readonly #logger: Logger;
 
-  constructor(options: { token: string; apiUrl: string; metrics: Metrics; logger: Logger; timeoutMs?: number }) {
+  constructor(options: {
+    token: string;
+    apiUrl: string;
+    metrics: Metrics;
+    logger: Logger;
+    timeoutMs?: number;
+  }) {
     this.client = new WebClient(options.token, slackClientOptions(options.apiUrl, options.timeoutMs));
     this.#metrics = options.metrics;
     this.#logger = options.logger;
   }
 
-  async call<T extends object = WebAPICallResult>(method: string, args: Record<string, unknown>): Promise<T & WebAPICallResult> {
+  async call<T extends object = WebAPICallResult>(
+    method: string,
+    args: Record<string, unknown>,
+  ): Promise<T & WebAPICallResult> {
     try {
       const result = (await this.client.apiCall(method, args)) as T & WebAPICallResult;
       this.#metrics.slackCalls.inc({ method, result: 'ok' });
@@ -52,7 +61,10 @@ export class SlackApi {
       const failure = toCallError(method, error);
       this.#metrics.slackCalls.inc({ method, result: failure.code });
       if (failure.code === 'rate_limited') this.#metrics.slackRateLimited.inc({ method });
-      this.#logger.debug({ method, code: failure.code, retryAfterMs: failure.retryAfterMs }, 'slack call failed');
+      this.#logger.debug(
+        { method, code: failure.code, retryAfterMs: failure.retryAfterMs },
+        'slack call failed',
+      );
       throw failure;
     }
   }

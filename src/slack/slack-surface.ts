@@ -4,8 +4,8 @@ import type { AnswerOutput, AnswerSurface, Question } from '../conversation/ques
 import type { Logger } from '../logger.ts';
 import { MarkdownRenderer } from './render/markdown-renderer.ts';
 import { escapeSlackControl } from './render/slack-safe-text.ts';
-import type { SlackApi } from './slack-api.ts';
 import { renderAppendix, SlackAnswerStream } from './slack-answer-stream.ts';
+import type { SlackApi } from './slack-api.ts';
 
 export interface SlackSurfaceOptions {
   slack: SlackApi;
@@ -43,7 +43,9 @@ export class SlackSurface implements AnswerSurface {
         isDm: question.isDm,
       },
       onStreamingRefused: (code) => {
-        if (['unknown_method', 'not_allowed_token_type', 'missing_scope', 'feature_not_enabled'].includes(code))
+        if (
+          ['unknown_method', 'not_allowed_token_type', 'missing_scope', 'feature_not_enabled'].includes(code)
+        )
           this.#streamingRefused = true;
       },
     });
@@ -112,10 +114,7 @@ class ResponseUrlAnswer implements AnswerOutput {
 
   async finish(appendix: { notes: string[]; sources: CitedSource[] }): Promise<void> {
     this.#text += this.#renderer.finish();
-    const extra = renderAppendix(
-      [...appendix.notes, INVITE_HINT],
-      appendix.sources,
-    );
+    const extra = renderAppendix([...appendix.notes, INVITE_HINT], appendix.sources);
     await this.#send(`${this.#text}\n\n${extra}`);
   }
 
@@ -134,4 +133,5 @@ class ResponseUrlAnswer implements AnswerOutput {
   }
 }
 
-const INVITE_HINT = '_I can’t post in this channel, so only you can see this answer. Invite me with `/invite` to answer here in a thread._';
+const INVITE_HINT =
+  '_I can’t post in this channel, so only you can see this answer. Invite me with `/invite` to answer here in a thread._';

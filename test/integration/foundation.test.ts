@@ -21,7 +21,12 @@ describe('the bot on the embedded store', () => {
 
   it('logs JSON lines and warns that the in-process store serves one replica', async () => {
     h = await startHarness();
-    expect(h.rawLogs().split('\n').every((line) => JSON.parse(line))).toBeTruthy();
+    expect(
+      h
+        .rawLogs()
+        .split('\n')
+        .every((line) => JSON.parse(line)),
+    ).toBeTruthy();
     const warning = h.logs.find((l) => l.level === 'warn' && String(l.msg).includes('single replica'));
     expect(warning).toBeDefined();
   });
@@ -30,7 +35,11 @@ describe('the bot on the embedded store', () => {
     h = await startHarness();
     h.bedrock.enqueue({ text: 'Refunds take five days.' });
 
-    const sent = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> how do refunds work?' });
+    const sent = await h.slack.postUserMessage({
+      channel: 'C0001',
+      user: 'U0001',
+      text: '<@UBOT> how do refunds work?',
+    });
     await waitForAnswers(h, 1);
 
     expect(sent.status).toBe(200);

@@ -21,7 +21,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttp1Server, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createHttp2Server, Http2ServerResponse, type Http2ServerRequest } from 'node:http2';
+import { createServer as createHttp2Server, type Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EventStreamCodec } from '@smithy/core/event-streams';
@@ -89,7 +89,10 @@ export async function startHttp2JsonServer(options: Http2JsonServerOptions): Pro
   const sockets = new Set<Socket>();
   const errorNamespace = options.errorNamespace ?? 'com.amazon.aws';
 
-  const onRequest = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+  const onRequest = (
+    req: IncomingMessage | Http2ServerRequest,
+    res: ServerResponse | Http2ServerResponse,
+  ) => {
     void handleRequest(req, res, options.onExchange, stopping.signal, errorNamespace);
   };
   const http2Server = createHttp2Server(onRequest);
@@ -109,7 +112,8 @@ export async function startHttp2JsonServer(options: Http2JsonServerOptions): Pro
       const first: Buffer | null = socket.read();
       if (first === null) return;
       socket.unshift(first);
-      const isHttp2 = first.subarray(0, HTTP2_PREFACE_START.length).toString('latin1') === HTTP2_PREFACE_START;
+      const isHttp2 =
+        first.subarray(0, HTTP2_PREFACE_START.length).toString('latin1') === HTTP2_PREFACE_START;
       (isHttp2 ? http2Server : http1Server).emit('connection', socket);
     });
   });
@@ -207,11 +211,20 @@ async function handleRequest(
     writeHead(status, { 'content-type': 'application/json', ...extraHeaders });
     endResponse(JSON.stringify(body));
   };
-  const sendAwsError: Exchange['sendAwsError'] = (status, errorType, message, extraFields = {}, extraHeaders = {}) => {
+  const sendAwsError: Exchange['sendAwsError'] = (
+    status,
+    errorType,
+    message,
+    extraFields = {},
+    extraHeaders = {},
+  ) => {
     sendJson(
       status,
       { message, ...extraFields },
-      { 'x-amzn-errortype': `${errorType}:http://internal.amazon.com/coral/${errorNamespace}/`, ...extraHeaders },
+      {
+        'x-amzn-errortype': `${errorType}:http://internal.amazon.com/coral/${errorNamespace}/`,
+        ...extraHeaders,
+      },
     );
   };
 
@@ -245,10 +258,12 @@ async function handleRequest(
     startEventStream(extraHeaders = {}) {
       if (responded) throw new Error('stand-in already responded to this request');
       responded = true;
-      if (!isGone()) writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', ...extraHeaders });
+      if (!isGone())
+        writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', ...extraHeaders });
       return {
         event: (eventType, payload) => writeFrame(encodeEventFrame('event', eventType, payload)),
-        exception: (exceptionType, payload) => writeFrame(encodeEventFrame('exception', exceptionType, payload)),
+        exception: (exceptionType, payload) =>
+          writeFrame(encodeEventFrame('exception', exceptionType, payload)),
         end: () => endResponse(),
       };
     },
@@ -264,7 +279,11 @@ async function handleRequest(
 }
 
 /** One AWS event-stream frame (`:message-type` event or exception) with a JSON payload. */
-export function encodeEventFrame(messageType: 'event' | 'exception', type: string, payload: unknown): Uint8Array {
+export function encodeEventFrame(
+  messageType: 'event' | 'exception',
+  type: string,
+  payload: unknown,
+): Uint8Array {
   const typeHeader = messageType === 'event' ? ':event-type' : ':exception-type';
   return codec.encode({
     headers: {

@@ -71,7 +71,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     rawLogs: () => lines.join('\n'),
     async stop() {
-      await bot.shutdown(5_000);
+      await bot.shutdown(2_000);
       if (!options.slack) await slack.stop();
       if (!options.bedrock) await bedrock.stop();
       restore('AWS_ENDPOINT_URL_BEDROCK_RUNTIME', previous.endpoint);

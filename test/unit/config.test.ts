@@ -20,7 +20,12 @@ describe('configuration', () => {
   });
 
   it('lists invalid values by name without echoing them', () => {
-    const env = { ...minimal, SLACK_BOT_TOKEN: 'xoxp-user-token-value', PORT: 'eighty', REDIS_URL: 'http://x' };
+    const env = {
+      ...minimal,
+      SLACK_BOT_TOKEN: 'xoxp-user-token-value',
+      PORT: 'eighty',
+      REDIS_URL: 'http://x',
+    };
     expect(() => loadConfig(env)).toThrow(ConfigError);
     try {
       loadConfig(env);
@@ -34,7 +39,11 @@ describe('configuration', () => {
   });
 
   it('does not need a signing secret in Socket Mode', () => {
-    const config = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', AWS_REGION: 'us-east-1' });
+    const config = loadConfig({
+      SLACK_BOT_TOKEN: 'xoxb-1',
+      SLACK_APP_TOKEN: 'xapp-1',
+      AWS_REGION: 'us-east-1',
+    });
     expect(config.slack.appToken).toBe('xapp-1');
     expect(config.slack.signingSecret).toBeNull();
   });
@@ -58,7 +67,11 @@ describe('configuration', () => {
       SLACK_API_URL: 'http://127.0.0.1:9999/api',
     });
     expect(config.conversation.allowedChannelIds).toEqual(['C1', 'C2']);
-    expect(config.redis).toEqual({ url: 'rediss://user:pw@cache:6379', cluster: true, keyPrefix: 'slackbot:' });
+    expect(config.redis).toEqual({
+      url: 'rediss://user:pw@cache:6379',
+      cluster: true,
+      keyPrefix: 'slackbot:',
+    });
     expect(config.slack.apiUrl).toBe('http://127.0.0.1:9999/api/');
   });
 });

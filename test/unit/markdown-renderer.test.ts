@@ -110,7 +110,9 @@ describe('renderMarkdown', () => {
     const rendered = renderMarkdown(text);
 
     // Assert
-    expect(rendered).toBe(`- **Name:** Alpha · **Description:** ${long}\n- **Name:** Beta · **Description:** *short*\n`);
+    expect(rendered).toBe(
+      `- **Name:** Alpha · **Description:** ${long}\n- **Name:** Beta · **Description:** *short*\n`,
+    );
   });
 
   it('renders a table with links as a list so the links stay clickable', () => {

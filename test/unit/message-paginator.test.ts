@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isFenceClose, parseFenceOpen } from '../../src/slack/render/code-fence.ts';
 import type { CodeFence } from '../../src/slack/render/code-fence.ts';
+import { isFenceClose, parseFenceOpen } from '../../src/slack/render/code-fence.ts';
 import { MarkdownRenderer, renderMarkdown } from '../../src/slack/render/markdown-renderer.ts';
 import {
   MessagePaginator,
@@ -54,7 +54,18 @@ function openFenceAtEnd(page: string): CodeFence | null {
 }
 
 function words(random: () => number, count: number): string {
-  const vocabulary = ['refund', 'order', 'the', 'customer', 'invoice', 'is', 'processed', 'within', 'days', 'and'];
+  const vocabulary = [
+    'refund',
+    'order',
+    'the',
+    'customer',
+    'invoice',
+    'is',
+    'processed',
+    'within',
+    'days',
+    'and',
+  ];
   return Array.from({ length: count }, () => vocabulary[Math.floor(random() * vocabulary.length)]).join(' ');
 }
 
@@ -133,7 +144,9 @@ describe('paginate', () => {
   it('breaks a long answer of paragraphs at blank lines', () => {
     // Arrange
     const random = prng(5);
-    const text = Array.from({ length: 80 }, () => `${words(random, 60 + Math.floor(random() * 60))}.`).join('\n\n');
+    const text = Array.from({ length: 80 }, () => `${words(random, 60 + Math.floor(random() * 60))}.`).join(
+      '\n\n',
+    );
 
     // Act
     const pages = paginate(text, LIMIT);
@@ -193,10 +206,9 @@ describe('paginate', () => {
     expect(pages[0]).toMatch(/\n```$/);
     expect(pages[1]).toMatch(/^```python\n {2}const/);
     for (const page of pages) expect(openFenceAtEnd(page)).toBeNull();
-    expect(ops.filter((op) => op.type === 'append' && op.repair).map((op) => op.type === 'append' && op.text)).toEqual([
-      '```',
-      '```python\n',
-    ]);
+    expect(
+      ops.filter((op) => op.type === 'append' && op.repair).map((op) => op.type === 'append' && op.text),
+    ).toEqual(['```', '```python\n']);
     expect(pages).toEqual(paginate(text, LIMIT));
   });
 
@@ -219,7 +231,9 @@ describe('MessagePaginator streaming', () => {
     const paginator = new MessagePaginator({ limitChars: LIMIT });
 
     expect(paginator.push('Hello')).toEqual([{ type: 'append', text: 'Hello' }]);
-    expect(paginator.push(' world\n\n```ts\nconst')).toEqual([{ type: 'append', text: ' world\n\n```ts\nconst' }]);
+    expect(paginator.push(' world\n\n```ts\nconst')).toEqual([
+      { type: 'append', text: ' world\n\n```ts\nconst' },
+    ]);
     expect(paginator.finish()).toEqual([]);
   });
 
@@ -259,10 +273,7 @@ describe('MessagePaginator streaming', () => {
 
     // Assert
     expect(held).toEqual([]);
-    expect(moved).toEqual([
-      { type: 'break' },
-      { type: 'append', text: 'b'.repeat(110) },
-    ]);
+    expect(moved).toEqual([{ type: 'break' }, { type: 'append', text: 'b'.repeat(110) }]);
   });
 
   it('gives the same messages as paginate(whole) for any chunking of random answers (property)', () => {

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { escapeSlackControl, SlackSafeTextStream, ZERO_WIDTH_SPACE } from '../../src/slack/render/slack-safe-text.ts';
+import {
+  escapeSlackControl,
+  SlackSafeTextStream,
+  ZERO_WIDTH_SPACE,
+} from '../../src/slack/render/slack-safe-text.ts';
 
 const Z = ZERO_WIDTH_SPACE;
 
@@ -38,7 +42,9 @@ function randomCuts(length: number, random: () => number, maxChunk: number): num
 function findLiveControl(text: string): string | null {
   const decoded = text
     .replace(/&#([0-9]{1,10});?/g, (_, digits: string) => String.fromCodePoint(Number(digits) % 0x110000))
-    .replace(/&#x([0-9a-f]{1,6});?/gi, (_, hex: string) => String.fromCodePoint(Number.parseInt(hex, 16) % 0x110000))
+    .replace(/&#x([0-9a-f]{1,6});?/gi, (_, hex: string) =>
+      String.fromCodePoint(Number.parseInt(hex, 16) % 0x110000),
+    )
     .replace(/&lt;?/gi, '<')
     .replace(/&commat;?/gi, '@')
     .replace(/\\([!@#])/g, '$1');
@@ -109,13 +115,15 @@ describe('escapeSlackControl', () => {
   });
 
   it('leaves Markdown links and plain autolinks as links', () => {
-    const text = 'See [the docs](https://docs.example/a?b=c|d) or <https://docs.example/page> or <mailto:a@b.example>.';
+    const text =
+      'See [the docs](https://docs.example/a?b=c|d) or <https://docs.example/page> or <mailto:a@b.example>.';
 
     expect(escapeSlackControl(text)).toBe(text);
   });
 
   it('leaves ordinary angle brackets, comparisons, e-mail addresses and code alone', () => {
-    const text = 'a < b, x <= y, Vec<T>, <div class="x">, ops@here.example, me@channel.io, `std::map<int, int>`';
+    const text =
+      'a < b, x <= y, Vec<T>, <div class="x">, ops@here.example, me@channel.io, `std::map<int, int>`';
 
     expect(escapeSlackControl(text)).toBe(text);
   });
@@ -132,7 +140,28 @@ describe('escapeSlackControl', () => {
 
   it('keeps no live control sequence in random mixtures of tricky fragments', () => {
     // Arrange
-    const fragments = ['<', '!', '@', '#', '&', 'lt;', '&lt;', 'here', 'channel', 'https:', '//x', '|', '>', ' ', 'U1', '\\', '#60;', '#x40;', 'commat;', 'a'];
+    const fragments = [
+      '<',
+      '!',
+      '@',
+      '#',
+      '&',
+      'lt;',
+      '&lt;',
+      'here',
+      'channel',
+      'https:',
+      '//x',
+      '|',
+      '>',
+      ' ',
+      'U1',
+      '\\',
+      '#60;',
+      '#x40;',
+      'commat;',
+      'a',
+    ];
     const random = prng(7);
 
     for (let round = 0; round < 2000; round++) {
@@ -191,9 +220,16 @@ describe('SlackSafeTextStream', () => {
     const random = prng(42);
 
     // Act / Assert
-    expect(streamInChunks(text, Array.from({ length: text.length - 1 }, (_, i) => i + 1))).toBe(whole);
+    expect(
+      streamInChunks(
+        text,
+        Array.from({ length: text.length - 1 }, (_, i) => i + 1),
+      ),
+    ).toBe(whole);
     for (let round = 0; round < 300; round++) {
-      expect(streamInChunks(text, randomCuts(text.length, random, 1 + Math.floor(random() * 20)))).toBe(whole);
+      expect(streamInChunks(text, randomCuts(text.length, random, 1 + Math.floor(random() * 20)))).toBe(
+        whole,
+      );
     }
   });
 

@@ -79,6 +79,8 @@ export class MessagePaginator {
   #line = '';
   #previousLineBlank = true;
   #previousLineClosedFence = false;
+  /** The current line's {@link #openingFenceReserve}, once known. */
+  #lineReserve: number | null = null;
   #fence: CodeFence | null = null;
   #repairs: Repairs | null = null;
   #ops: PageOp[] = [];
@@ -90,8 +92,8 @@ export class MessagePaginator {
       throw new RangeError(`limitChars must be an integer >= ${MIN_LIMIT_CHARS}, got ${limitChars}`);
     }
     const threshold = options.holdThresholdChars ?? Math.floor(limitChars / 4);
-    if (!Number.isInteger(threshold) || threshold < 1 || threshold > limitChars / 2) {
-      throw new RangeError(`holdThresholdChars must be an integer in [1, limitChars / 2], got ${threshold}`);
+    if (!Number.isInteger(threshold) || threshold < 2 || threshold > limitChars / 2) {
+      throw new RangeError(`holdThresholdChars must be an integer in [2, limitChars / 2], got ${threshold}`);
     }
     this.#limit = limitChars;
     this.#threshold = threshold;
@@ -128,10 +130,12 @@ export class MessagePaginator {
 
   /** One decision outside code; `false` when it needs more text. */
   #stepInText(final: boolean): boolean {
-    const room = this.#limit - this.#used;
+    const reserve = this.#openingFenceReserve(final);
+    if (reserve === null) return false;
+    const room = this.#limit - this.#used - reserve;
     if (this.#line !== '')
       return room >= this.#threshold ? this.#emitFree(room) : this.#stepWord(room, final);
-    if (this.#used <= this.#limit / 2) return this.#emitFree(room);
+    if (this.#used <= this.#limit / 2 && room >= this.#threshold) return this.#emitFree(room);
 
     const newline = this.#buffer.indexOf('\n');
     const complete = newline !== -1 || final;
@@ -142,6 +146,25 @@ export class MessagePaginator {
     if (room >= this.#threshold) return this.#emitFree(room);
     const paragraphStart = this.#previousLineBlank || this.#previousLineClosedFence;
     return this.#holdUnit(paragraphStart ? this.#paragraphUnit(final) : this.#lineUnit(final), room);
+  }
+
+  /**
+   * Room kept, on a line that starts with a fence marker, for the repair that would close the code
+   * block it may open in this message. Known once the marker run ends (`null` until then), so that
+   * the room at every position of the line is the same however the text was chunked.
+   */
+  #openingFenceReserve(final: boolean): number | null {
+    if (this.#lineReserve !== null) return this.#lineReserve;
+    const newline = this.#buffer.indexOf('\n');
+    const known = this.#line + (newline === -1 ? this.#buffer : this.#buffer.slice(0, newline));
+    const run = /^[ \t]*(`+|~+)?/.exec(known);
+    const runLength = run?.[0].length ?? 0;
+    if (runLength === known.length && newline === -1 && !final) return null;
+    const marker = run?.[1] ?? '';
+    // Only markers short enough for repairs (see #repairsFor) need the room.
+    const reserve = marker.length >= 3 && 2 * (marker.length + 1) <= this.#limit / 2 ? marker.length + 1 : 0;
+    this.#lineReserve = reserve;
+    return reserve;
   }
 
   /** One decision inside a code block, keeping room for the closing repair. */
@@ -169,6 +192,9 @@ export class MessagePaginator {
     if (first !== '\n') {
       const sameKind = isBlank(first) ? isBlank : (char: string) => char !== '\n' && !isBlank(char);
       while (end < this.#buffer.length && end < room && sameKind(this.#buffer[end] ?? '')) end++;
+      // A hard cut moves a surrogate pair whole to the next message.
+      if (splitsPair(this.#buffer, end)) end--;
+      if (end === 0) return this.#breakHere();
     }
     this.#emit(this.#buffer.slice(0, end));
     return true;
@@ -178,7 +204,10 @@ export class MessagePaginator {
   #emitFree(room: number): boolean {
     const newline = this.#buffer.indexOf('\n');
     const toLineEnd = newline === -1 ? this.#buffer.length : newline + 1;
-    this.#emit(this.#buffer.slice(0, Math.min(toLineEnd, room - this.#threshold + 1)));
+    let end = Math.min(toLineEnd, room - this.#threshold + 1);
+    // Never leave half a surrogate pair behind; the threshold (>= 2) leaves room for the other half.
+    if (splitsPair(this.#buffer, end)) end++;
+    this.#emit(this.#buffer.slice(0, end));
     return true;
   }
 
@@ -274,6 +303,7 @@ export class MessagePaginator {
     for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
       this.#completeLine(this.#line + text.slice(start, newline));
       this.#line = '';
+      this.#lineReserve = null;
       start = newline + 1;
     }
     this.#line += text.slice(start);
@@ -308,6 +338,13 @@ export class MessagePaginator {
     }
     return null;
   }
+}
+
+/** Whether cutting `text` at `index` would separate a UTF-16 surrogate pair. */
+function splitsPair(text: string, index: number): boolean {
+  const before = text.charCodeAt(index - 1);
+  const after = text.charCodeAt(index);
+  return before >= 0xd800 && before <= 0xdbff && after >= 0xdc00 && after <= 0xdfff;
 }
 
 function isBlank(char: string): boolean {

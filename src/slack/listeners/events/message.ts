@@ -4,7 +4,11 @@ import type { ListenerDeps } from '../index.ts';
 
 export function message(deps: ListenerDeps) {
   return async ({ event, context, body }: SlackEventMiddlewareArgs<'message'> & AllMiddlewareArgs) => {
-    const question = await questionFromMessage(event as SlackMessageEvent, deps.identity(context, body), deps.people);
+    const question = await questionFromMessage(
+      event as SlackMessageEvent,
+      deps.identity(context, body),
+      deps.people,
+    );
     if (question) void deps.conversations.submit(question);
   };
 }

@@ -1,0 +1,141 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { renderMarkdown } from '../../src/slack/render/markdown-renderer.ts';
+import { botMessages, threadText, waitForAnswers } from '../support/answers.ts';
+import { type Harness, startHarness } from '../support/bot-harness.ts';
+
+let h: Harness;
+afterEach(async () => {
+  await h?.stop();
+});
+
+/** A long Markdown answer: paragraphs and ~2,000-character code blocks. */
+function longAnswer(totalChars: number): string {
+  const parts: string[] = [];
+  let size = 0;
+  for (let i = 0; size < totalChars; i += 1) {
+    const part =
+      i % 4 === 3
+        ? `\`\`\`ts\n${Array.from({ length: 50 }, (_, n) => `const value${i}_${n} = compute(${n}); // step`).join('\n')}\n\`\`\``
+        : `Paragraph ${i}: ${'lorem ipsum dolor sit amet '.repeat(30).trim()}.`;
+    parts.push(part);
+    size += part.length + 2;
+  }
+  return parts.join('\n\n');
+}
+
+function chunks(text: string, size: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  return out;
+}
+
+describe('streaming answers into Slack', () => {
+  it('streams with chat.startStream/appendStream/stopStream and ends with exactly the answer', async () => {
+    h = await startHarness();
+    const answer = 'Here is **bold**, _italics_ and a [link](https://example.com).\n\n- one\n- two';
+    h.bedrock.enqueue({ text: chunks(answer, 7), chunkDelayMs: 20 });
+    const sent = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> format' });
+    await waitForAnswers(h, 1);
+
+    const [message] = botMessages(h, 'C0001', sent.ts);
+    expect(message?.streamState).toBe('stopped');
+    expect(message?.markdown).toBe(renderMarkdown(answer));
+    expect(h.slack.callsTo('chat.startStream')[0]?.args).toMatchObject({
+      recipient_user_id: 'U0001',
+      recipient_team_id: 'T0001',
+    });
+  });
+
+  it('delivers a 45,000-character answer whole across messages within limits, no code block split', async () => {
+    h = await startHarness();
+    const answer = longAnswer(45_000);
+    h.bedrock.enqueue({ text: chunks(answer, 500), chunkDelayMs: 1 });
+    const sent = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> long' });
+    await waitForAnswers(h, 1);
+
+    const messages = botMessages(h, 'C0001', sent.ts);
+    expect(messages.length).toBeGreaterThanOrEqual(4);
+    for (const message of messages) {
+      const text = h.slack.displayText(message);
+      expect(text.length).toBeLessThanOrEqual(12_000);
+      expect((text.match(/^```/gm) ?? []).length % 2).toBe(0);
+    }
+    expect(messages.map((m) => h.slack.displayText(m)).join('')).toBe(renderMarkdown(answer));
+  });
+
+  it('loses no text when streaming writes are limited to 4 per second per method', async () => {
+    h = await startHarness({ env: { STREAM_FLUSH_INTERVAL_MS: '50' } });
+    for (const method of [
+      'chat.startStream',
+      'chat.appendStream',
+      'chat.stopStream',
+      'chat.postMessage',
+      'chat.update',
+    ]) {
+      h.slack.setRateLimit(method, 4);
+    }
+    const answers = ['alpha ', 'beta ', 'gamma '].map((word) => word.repeat(60).trim());
+    h.bedrock.setHandler((request) => {
+      const text = String(
+        (request.body.messages as Array<{ content: Array<{ text: string }> }>).at(-1)?.content[0]?.text,
+      );
+      return { text: chunks(answers[Number(text.slice(-1))] ?? '', 10), chunkDelayMs: 10 };
+    });
+    const sent = await Promise.all(
+      [0, 1, 2].map((i) =>
+        h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: `<@UBOT> q${i}` }),
+      ),
+    );
+    await waitForAnswers(h, 3, 20_000);
+
+    expect(h.slack.calls.some((c) => c.status === 429)).toBe(true);
+    sent.forEach((s, i) => {
+      expect(threadText(h, 'C0001', s.ts)).toBe(answers[i]);
+    });
+  }, 30_000);
+
+  it('posts and edits instead when starting a stream is rate-limited, rendering the same text', async () => {
+    h = await startHarness();
+    h.slack.failNext('chat.startStream', { status: 429, retryAfterS: 30 });
+    const answer = 'A **fallback** answer with `code`.';
+    h.bedrock.enqueue({ text: chunks(answer, 5), chunkDelayMs: 10 });
+    const sent = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> hi' });
+    await waitForAnswers(h, 1);
+
+    const [message] = botMessages(h, 'C0001', sent.ts);
+    expect(message?.streamState).toBeNull();
+    expect(h.slack.displayText(message as never)).toBe(renderMarkdown(answer));
+    expect(h.slack.callsTo('chat.update').length).toBeGreaterThan(0);
+  });
+
+  it('uses post-and-edit when configured, at most about one edit per second', async () => {
+    h = await startHarness({ env: { SLACK_STREAMING: 'update', STREAM_FLUSH_INTERVAL_MS: '1000' } });
+    const answer = 'word '.repeat(100).trim();
+    h.bedrock.enqueue({ text: chunks(answer, 10), chunkDelayMs: 25 });
+    const sent = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> hi' });
+    await waitForAnswers(h, 1);
+
+    expect(threadText(h, 'C0001', sent.ts)).toBe(answer);
+    expect(h.slack.callsTo('chat.startStream')).toHaveLength(0);
+    // The first edit replaces the placeholder at once and the last one lands as soon as the answer
+    // ends; edits in between are at least a flush interval apart.
+    const updates = h.slack.callsTo('chat.update').map((c) => c.atMs);
+    expect(updates.length).toBeGreaterThan(2);
+    for (let i = 2; i < updates.length - 1; i += 1) {
+      expect((updates[i] ?? 0) - (updates[i - 1] ?? 0)).toBeGreaterThanOrEqual(900);
+    }
+  });
+
+  it('continues in a new message when the stream expired, losing nothing', async () => {
+    h = await startHarness();
+    h.slack.failNext('chat.appendStream', { error: 'message_not_in_streaming_state' });
+    const answer = 'one two three four five six seven eight nine ten';
+    h.bedrock.enqueue({ text: chunks(answer, 4), chunkDelayMs: 40 });
+    const sent = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> hi' });
+    await waitForAnswers(h, 1);
+
+    const messages = botMessages(h, 'C0001', sent.ts);
+    expect(messages.length).toBe(2);
+    expect(messages.map((m) => h.slack.displayText(m)).join('')).toBe(answer);
+  });
+});
