@@ -24,10 +24,13 @@ import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { boltLogger } from './slack/bolt-logger.ts';
 import { registerListeners } from './slack/listeners/index.ts';
+import { missingScopes } from './slack/required-scopes.ts';
 import { SlackApi, slackClientOptions } from './slack/slack-api.ts';
 import { SlackPeople } from './slack/slack-people.ts';
 import { SlackSurface } from './slack/slack-surface.ts';
+import { MemoryWriteBudget, RedisWriteBudget, UNLIMITED_BUDGET, type WriteBudget } from './slack/write-budget.ts';
 import type { ConversationStore } from './store/conversation-store.ts';
+import { InstrumentedStore } from './store/instrumented-store.ts';
 import { MemoryStore } from './store/memory-store.ts';
 import { createRedisClient, RedisStore } from './store/redis-store.ts';
 
@@ -52,17 +55,26 @@ export interface BotOptions {
 export async function startBot(config: Config, options: BotOptions): Promise<RunningBot> {
   const { logger } = options;
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics });
-  const store = createStore(config, logger);
+  const created = createStore(config, logger);
+  const store = new InstrumentedStore(created.store, metrics.storeLatency);
   const slack = new SlackApi({ token: config.slack.botToken, apiUrl: config.slack.apiUrl, metrics, logger });
 
-  let identity: { user_id?: string; bot_id?: string; team_id?: string };
+  type AuthTest = { user_id?: string; bot_id?: string; team_id?: string; response_metadata?: { scopes?: string[] } };
+  let identity: AuthTest;
   try {
-    identity = await slack.call<{ user_id?: string; bot_id?: string; team_id?: string }>('auth.test', {});
+    identity = await slack.call<AuthTest>('auth.test', {});
   } catch (error) {
     await store.close().catch(() => undefined);
     throw new Error(`Slack rejected SLACK_BOT_TOKEN at auth.test (${(error as Error).message}).`, {
       cause: error,
     });
+  }
+  const missing = missingScopes(identity.response_metadata?.scopes);
+  if (missing && missing.length > 0) {
+    logger.warn(
+      { missingScopes: missing },
+      `The bot token lacks scopes that manifest.yml asks for: ${missing.join(', ')}. Reinstall the app to grant them.`,
+    );
   }
   const botUserId = identity.user_id ?? null;
   const botId = identity.bot_id ?? null;
@@ -75,6 +87,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     logger,
     streaming: config.slack.streaming,
     flushIntervalMs: config.slack.flushIntervalMs,
+    budget: created.budget,
     postToResponseUrl: async (url, body) => {
       const response = await fetch(url, {
         method: 'POST',
@@ -178,12 +191,13 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   };
 }
 
-function createStore(config: Config, logger: Logger): ConversationStore {
+function createStore(config: Config, logger: Logger): { store: ConversationStore; budget: WriteBudget } {
+  const scale = config.slack.writeBudgetScale;
   if (!config.redis) {
     logger.warn(
       'REDIS_URL is not set: using the in-process store, which serves a single replica only and forgets everything on restart',
     );
-    return new MemoryStore();
+    return { store: new MemoryStore(), budget: scale > 0 ? new MemoryWriteBudget({ scale }) : UNLIMITED_BUDGET };
   }
   const client = createRedisClient({
     url: config.redis.url,
@@ -192,7 +206,16 @@ function createStore(config: Config, logger: Logger): ConversationStore {
     connectTimeoutMs: 5_000,
     logger,
   });
-  return new RedisStore({ client, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: 2_000 });
+  const budget =
+    scale > 0
+      ? new RedisWriteBudget({
+          client,
+          keyPrefix: config.redis.keyPrefix,
+          scale,
+          onError: (err) => logger.debug({ err }, 'shared Slack write budget unavailable; writing anyway'),
+        })
+      : UNLIMITED_BUDGET;
+  return { store: new RedisStore({ client, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: 2_000, logger }), budget };
 }
 
 function createModel(config: Config): AnswerModel {

@@ -94,6 +94,7 @@ const schema = z.object({
   ),
   SLACK_STREAMING: z.preprocess(emptyToUndefined, z.enum(['native', 'update']).default('native')),
   STREAM_FLUSH_INTERVAL_MS: int(1_000, 50, 10_000),
+  SLACK_WRITE_BUDGET_SCALE: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(1_000).default(1)),
   LOCK_TTL_MS: int(30_000, 1_000, 600_000),
   LOCK_WAIT_MS: int(600_000, 1_000, 3_600_000),
   SHUTDOWN_TIMEOUT_MS: int(25_000, 0, 600_000),
@@ -114,6 +115,8 @@ export interface Config {
     apiUrl: string;
     streaming: 'native' | 'update';
     flushIntervalMs: number;
+    /** Multiplier on Slack's per-method tiers for the shared write budget; 0 turns the budget off. */
+    writeBudgetScale: number;
   };
   port: number;
   redis: { url: string; cluster: boolean; keyPrefix: string } | null;
@@ -184,6 +187,7 @@ function toConfig(env: Env): Config {
       apiUrl: env.SLACK_API_URL,
       streaming: env.SLACK_STREAMING,
       flushIntervalMs: env.STREAM_FLUSH_INTERVAL_MS,
+      writeBudgetScale: env.SLACK_WRITE_BUDGET_SCALE,
     },
     port: env.PORT,
     redis: env.REDIS_URL

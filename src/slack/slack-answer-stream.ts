@@ -15,6 +15,7 @@ import { MarkdownRenderer } from './render/markdown-renderer.ts';
 import { MessagePaginator, type PageOp } from './render/message-paginator.ts';
 import { escapeSlackControl } from './render/slack-safe-text.ts';
 import { type SlackApi, SlackCallError } from './slack-api.ts';
+import { UNLIMITED_BUDGET, type WriteBudget } from './write-budget.ts';
 
 export const SLACK_MESSAGE_LIMIT_CHARS = 12_000;
 
@@ -36,6 +37,8 @@ export interface SlackAnswerStreamOptions {
   limitChars?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** Slack's per-workspace write budget shared with other answers and replicas. */
+  budget?: WriteBudget;
   /** Called when Slack refuses native streaming outright, so later answers skip the attempt. */
   onStreamingRefused?: (code: string) => void;
 }
@@ -214,17 +217,38 @@ export class SlackAnswerStream implements AnswerOutput {
         page.done = true; // nothing to show in this message
         return null;
       }
+      const method = page.mode === 'stream' ? 'chat.startStream' : 'chat.postMessage';
+      const budgetWaitMs = await this.#takeBudget(method);
+      if (budgetWaitMs > 0 && page.mode === 'stream') {
+        // Stream starts are scarce (Tier 2): post and edit rather than wait for one.
+        this.#options.logger.debug({ budgetWaitMs }, 'no stream start in the budget; posting instead');
+        for (const p of this.#pages) if (p.ts === null) p.mode = 'post';
+        return null;
+      }
+      if (budgetWaitMs > 0) return budgetWaitMs;
       return this.#attempt(page, () => this.#create(page));
     }
-    const dueInMs = page.lastWriteAtMs + this.#options.flushIntervalMs - this.#now();
     if (page.closed) {
       // Final write of a message: send at once, whatever the coalescing interval says.
+      const needsWrite = page.mode === 'stream' || page.target !== page.sent || page.sent.length === 0;
+      const budgetWaitMs = needsWrite ? await this.#takeBudget(page.mode === 'stream' ? 'chat.stopStream' : 'chat.update') : 0;
+      if (budgetWaitMs > 0) return budgetWaitMs;
       return this.#attempt(page, () => this.#finalize(page));
     }
     const statusDue = this.#statusChanged && page.sent.length === 0;
     if (!pending && !statusDue) return Number.POSITIVE_INFINITY;
+    const dueInMs = page.lastWriteAtMs + this.#options.flushIntervalMs - this.#now();
     if (dueInMs > 0 && page.sent.length > 0) return dueInMs;
+    // When the budget is tight this write waits and the next one carries more text: answers in
+    // flight flush less often instead of queueing behind each other.
+    const budgetWaitMs = await this.#takeBudget(page.mode === 'stream' ? 'chat.appendStream' : 'chat.update');
+    if (budgetWaitMs > 0) return Math.max(budgetWaitMs, this.#options.flushIntervalMs);
     return this.#attempt(page, () => this.#update(page));
+  }
+
+  #takeBudget(method: string): Promise<number> {
+    const { budget = UNLIMITED_BUDGET, target } = this.#options;
+    return budget.take(target.recipientTeamId, method, target.channelId);
   }
 
   /** Runs one Slack write with the failure policy; null when something changed. */

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.ts';
 import { MarkdownRenderer } from './render/markdown-renderer.ts';
 import { escapeSlackControl } from './render/slack-safe-text.ts';
 import { renderAppendix, SlackAnswerStream } from './slack-answer-stream.ts';
+import type { WriteBudget } from './write-budget.ts';
 import type { SlackApi } from './slack-api.ts';
 
 export interface SlackSurfaceOptions {
@@ -12,6 +13,7 @@ export interface SlackSurfaceOptions {
   logger: Logger;
   streaming: 'native' | 'update';
   flushIntervalMs: number;
+  budget: WriteBudget;
   /** Posts a slash command's deferred answer to its response_url. */
   postToResponseUrl: (url: string, body: Record<string, unknown>) => Promise<void>;
 }
@@ -26,7 +28,7 @@ export class SlackSurface implements AnswerSurface {
   }
 
   open(question: Question): AnswerOutput {
-    const { slack, logger, streaming, flushIntervalMs } = this.#options;
+    const { slack, logger, streaming, flushIntervalMs, budget } = this.#options;
     if (question.replyTo.kind === 'response_url') {
       return new ResponseUrlAnswer(question.replyTo.url, this.#options.postToResponseUrl, logger);
     }
@@ -34,6 +36,7 @@ export class SlackSurface implements AnswerSurface {
       slack,
       logger,
       flushIntervalMs,
+      budget,
       mode: streaming === 'native' && !this.#streamingRefused ? 'native' : 'update',
       target: {
         channelId: question.thread.channelId,

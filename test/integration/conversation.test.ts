@@ -127,8 +127,8 @@ describe('surfaces', () => {
     await h.slack.sendEvent({ ...base, subtype: 'message_changed', message: { text: '<@UBOT> edit' } });
     await h.slack.sendEvent({ ...base, subtype: 'channel_join', user: 'U0001', text: '<@U0001> has joined' });
     await h.slack.sendEvent({
-      type: 'app_mention',
       ...base,
+      type: 'app_mention',
       text: '<@UBOT> hi',
       user: 'U0009',
       bot_id: 'B999',

@@ -36,8 +36,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  type Exchange,
   type EventStreamWriter,
+  type Exchange,
   nowMs,
   type RunningHttp2JsonServer,
   startHttp2JsonServer,
@@ -196,7 +196,9 @@ const defaultHandler: AgentHandler = (request) => {
     metadata: { 'x-amz-bedrock-kb-source-uri': 's3://stand-in-knowledge-base/doc-1.md' },
   };
   if (request.operation === 'Retrieve') return { retrievalResults: [{ ...source, score: 0.9 }] };
-  return FakeBedrockAgentRuntime.groundedReply([{ text: `Answer to: ${request.text}`, references: [source] }]);
+  return FakeBedrockAgentRuntime.groundedReply([
+    { text: `Answer to: ${request.text}`, references: [source] },
+  ]);
 };
 
 export class FakeBedrockAgentRuntime {
@@ -222,7 +224,7 @@ export class FakeBedrockAgentRuntime {
     const server = await startHttp2JsonServer({
       port: options.port ?? 0,
       errorNamespace: 'com.amazon.bedrock.agent.runtime',
-      onExchange: (exchange) => fake?.#onExchange(exchange),
+      onExchange: (exchange) => (fake ? fake.#onExchange(exchange) : undefined),
     });
     fake = new FakeBedrockAgentRuntime(server, options);
     return fake;
@@ -288,7 +290,11 @@ export class FakeBedrockAgentRuntime {
   async #onExchange(exchange: Exchange): Promise<void> {
     const operation = routeOf(exchange);
     if (operation === undefined) {
-      exchange.sendAwsError(404, 'UnknownOperationException', `No Agent Runtime operation at ${exchange.path}`);
+      exchange.sendAwsError(
+        404,
+        'UnknownOperationException',
+        `No Agent Runtime operation at ${exchange.path}`,
+      );
       return;
     }
     const body = isObject(exchange.body) ? exchange.body : {};
@@ -324,16 +330,22 @@ export class FakeBedrockAgentRuntime {
 
     const reply = this.#queue.shift() ?? (await this.#handler(request));
     if ('error' in reply) {
-      if (!(await waitUnlessAborted(reply.delayMs ?? 0, exchange.signal))) return this.#finish(request, 'cancelled');
+      if (!(await waitUnlessAborted(reply.delayMs ?? 0, exchange.signal))) {
+        return this.#finish(request, 'cancelled');
+      }
       this.#sendError(exchange, request, reply.error, reply.message);
       return;
     }
     if (operation === 'Retrieve') {
-      if (!('retrievalResults' in reply)) return this.#misuse(exchange, request, 'Retrieve needs { retrievalResults }');
+      if (!('retrievalResults' in reply)) {
+        return this.#misuse(exchange, request, 'Retrieve needs { retrievalResults }');
+      }
       await this.#retrieve(exchange, request, reply);
       return;
     }
-    if (!('outputs' in reply)) return this.#misuse(exchange, request, `${operation} needs { outputs, citations }`);
+    if (!('outputs' in reply)) {
+      return this.#misuse(exchange, request, `${operation} needs { outputs, citations }`);
+    }
     if (operation === 'RetrieveAndGenerate') await this.#retrieveAndGenerate(exchange, request, reply);
     else await this.#retrieveAndGenerateStream(exchange, request, reply);
   }
@@ -349,7 +361,8 @@ export class FakeBedrockAgentRuntime {
     if (!request.knowledgeBaseId) {
       return {
         name: 'ValidationException',
-        message: 'The stand-in serves only KNOWLEDGE_BASE requests: knowledgeBaseConfiguration.knowledgeBaseId is required.',
+        message:
+          'The stand-in serves only KNOWLEDGE_BASE requests: knowledgeBaseConfiguration.knowledgeBaseId is required.',
       };
     }
     if (this.#knowledgeBaseIds && !this.#knowledgeBaseIds.has(request.knowledgeBaseId)) {
@@ -368,7 +381,9 @@ export class FakeBedrockAgentRuntime {
   }
 
   async #retrieve(exchange: Exchange, request: RecordedAgentRequest, reply: RetrieveReply): Promise<void> {
-    if (!(await waitUnlessAborted(reply.delayMs ?? 0, exchange.signal))) return this.#finish(request, 'cancelled');
+    if (!(await waitUnlessAborted(reply.delayMs ?? 0, exchange.signal))) {
+      return this.#finish(request, 'cancelled');
+    }
     exchange.sendJson(200, {
       retrievalResults: reply.retrievalResults.map((result) => ({
         content: { text: result.text, type: 'TEXT' },
@@ -380,9 +395,14 @@ export class FakeBedrockAgentRuntime {
     this.#finish(request, exchange.cancelled ? 'cancelled' : 'completed');
   }
 
-  async #retrieveAndGenerate(exchange: Exchange, request: RecordedAgentRequest, reply: GenerateReply): Promise<void> {
+  async #retrieveAndGenerate(
+    exchange: Exchange,
+    request: RecordedAgentRequest,
+    reply: GenerateReply,
+  ): Promise<void> {
     const chunksToSend = reply.failAfterChunks ?? reply.outputs.length;
-    const generationMs = (reply.firstTokenDelayMs ?? 0) + Math.max(0, chunksToSend - 1) * (reply.chunkDelayMs ?? 0);
+    const generationMs =
+      (reply.firstTokenDelayMs ?? 0) + Math.max(0, chunksToSend - 1) * (reply.chunkDelayMs ?? 0);
     if (!(await waitUnlessAborted(generationMs, exchange.signal))) return this.#finish(request, 'cancelled');
     if (reply.failAfterChunks !== undefined) {
       const name = STREAM_ERROR_AS_HTTP_ERROR[reply.streamError ?? 'dependencyFailedException'];
@@ -415,8 +435,11 @@ export class FakeBedrockAgentRuntime {
     const lastIndex = reply.outputs.length - 1;
     const sendCitationsAfter = async (index: number): Promise<boolean> => {
       for (const citation of citations) {
-        const due = index === lastIndex ? citation.afterOutputIndex >= lastIndex : citation.afterOutputIndex === index;
-        if (due && !(await stream.event('citation', citationEvent(citation, reply.citationEventStyle)))) return false;
+        const due =
+          index === lastIndex ? citation.afterOutputIndex >= lastIndex : citation.afterOutputIndex === index;
+        if (due && !(await stream.event('citation', citationEvent(citation, reply.citationEventStyle)))) {
+          return false;
+        }
       }
       return true;
     };
@@ -434,7 +457,9 @@ export class FakeBedrockAgentRuntime {
       if (!(await sendCitationsAfter(index))) return this.#finish(request, 'cancelled');
     }
     if (reply.failAfterChunks !== undefined) return this.#failStream(stream, request, reply);
-    if (reply.outputs.length === 0 && !(await sendCitationsAfter(-1))) return this.#finish(request, 'cancelled');
+    if (reply.outputs.length === 0 && !(await sendCitationsAfter(-1))) {
+      return this.#finish(request, 'cancelled');
+    }
     if (reply.guardrailAction && !(await stream.event('guardrail', { action: reply.guardrailAction }))) {
       return this.#finish(request, 'cancelled');
     }
@@ -442,7 +467,11 @@ export class FakeBedrockAgentRuntime {
     this.#finish(request, exchange.cancelled ? 'cancelled' : 'completed');
   }
 
-  async #failStream(stream: EventStreamWriter, request: RecordedAgentRequest, reply: GenerateReply): Promise<void> {
+  async #failStream(
+    stream: EventStreamWriter,
+    request: RecordedAgentRequest,
+    reply: GenerateReply,
+  ): Promise<void> {
     const name = reply.streamError ?? 'dependencyFailedException';
     request.error = name;
     const message = reply.streamErrorMessage ?? AGENT_ERROR_MESSAGES[STREAM_ERROR_AS_HTTP_ERROR[name]];
@@ -457,7 +486,12 @@ export class FakeBedrockAgentRuntime {
     return sessionId;
   }
 
-  #sendError(exchange: Exchange, request: RecordedAgentRequest, name: AgentErrorName, message?: string): void {
+  #sendError(
+    exchange: Exchange,
+    request: RecordedAgentRequest,
+    name: AgentErrorName,
+    message?: string,
+  ): void {
     request.error = name;
     exchange.sendAwsError(AGENT_ERROR_STATUS[name], name, message ?? AGENT_ERROR_MESSAGES[name]);
     this.#finish(request, exchange.cancelled ? 'cancelled' : 'failed');

@@ -174,7 +174,7 @@ export class FakeBedrockRuntime {
     const server = await startHttp2JsonServer({
       port: options.port ?? 0,
       errorNamespace: 'com.amazon.bedrock',
-      onExchange: (exchange) => fake?.#onExchange(exchange),
+      onExchange: (exchange) => (fake ? fake.#onExchange(exchange) : undefined),
     });
     fake = new FakeBedrockRuntime(server, options);
     return fake;

@@ -258,8 +258,9 @@ async function handleRequest(
     startEventStream(extraHeaders = {}) {
       if (responded) throw new Error('stand-in already responded to this request');
       responded = true;
-      if (!isGone())
+      if (!isGone()) {
         writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', ...extraHeaders });
+      }
       return {
         event: (eventType, payload) => writeFrame(encodeEventFrame('event', eventType, payload)),
         exception: (exceptionType, payload) =>

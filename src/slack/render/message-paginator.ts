@@ -75,6 +75,7 @@ export class MessagePaginator {
   #content = 0;
   /** Input not yet appended. */
   #buffer = '';
+  #highSurrogate = '';
   /** The appended part of the current input line, without "\n"; empty at a line start. */
   #line = '';
   #previousLineBlank = true;
@@ -102,7 +103,12 @@ export class MessagePaginator {
   /** Takes more rendered text; returns what to do with the messages now. */
   push(text: string): PageOp[] {
     if (this.#finished) throw new Error('MessagePaginator: push after finish');
-    this.#buffer += text;
+    // A chunk may end inside a surrogate pair; its first half waits, so no append ends in half a character.
+    const joined = this.#highSurrogate + text;
+    const last = joined.charCodeAt(joined.length - 1);
+    const cut = last >= 0xd800 && last <= 0xdbff ? joined.length - 1 : joined.length;
+    this.#highSurrogate = joined.slice(cut);
+    this.#buffer += joined.slice(0, cut);
     this.#advance(false);
     return this.#takeOps();
   }
@@ -111,6 +117,8 @@ export class MessagePaginator {
   finish(): PageOp[] {
     if (this.#finished) return [];
     this.#finished = true;
+    this.#buffer += this.#highSurrogate;
+    this.#highSurrogate = '';
     this.#advance(true);
     return this.#takeOps();
   }

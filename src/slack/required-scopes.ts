@@ -1,0 +1,21 @@
+/**
+ * The bot scopes manifest.yml asks for (a test keeps the two equal). At start-up the bot compares
+ * them with the scopes its token was granted and names any that are missing in one warning.
+ */
+export const REQUIRED_BOT_SCOPES = [
+  'app_mentions:read',
+  'assistant:write',
+  'channels:history',
+  'chat:write',
+  'commands',
+  'groups:history',
+  'im:history',
+  'mpim:history',
+  'users:read',
+] as const;
+
+/** Scopes the manifest asks for that the token lacks; null when Slack did not report scopes. */
+export function missingScopes(granted: string[] | undefined): string[] | null {
+  if (!granted || granted.length === 0) return null;
+  return REQUIRED_BOT_SCOPES.filter((scope) => !granted.includes(scope));
+}

@@ -1,0 +1,136 @@
+/**
+ * Slack's write budget, shared by every replica. Slack limits each method per workspace (and
+ * chat.postMessage per channel) however many replicas the bot runs, so replicas take tokens from
+ * one bucket per workspace and method (in Redis when there is one) and stay under the limit
+ * instead of discovering it through 429s. Callers decide what a refusal means: a coalescable write
+ * (append, edit) simply happens later with more text; a stream start falls back to posting.
+ */
+import type { Cluster, Redis } from 'ioredis';
+
+/** Sustained rate per method (writes a minute) from Slack's tiers; see PLATFORM-FACTS. */
+export const SLACK_WRITE_TIERS_PER_MINUTE: Record<string, number> = {
+  'chat.startStream': 20,
+  'chat.stopStream': 20,
+  'chat.appendStream': 100,
+  'chat.update': 50,
+  'chat.postMessage': 60, // about one a second, per channel
+};
+
+/** Methods whose budget Slack counts per channel rather than per workspace. */
+const PER_CHANNEL = new Set(['chat.postMessage']);
+/** Seconds of sustained rate a bucket may spend at once (Slack tolerates short bursts). */
+const BURST_SECONDS = 20;
+
+export interface WriteBudget {
+  /** Takes one write token; 0 when granted, else the milliseconds until one is available (nothing taken). */
+  take(teamId: string, method: string, channelId: string): Promise<number>;
+}
+
+/** No shared budget: every write is allowed (429 handling still applies). */
+export const UNLIMITED_BUDGET: WriteBudget = { take: async () => 0 };
+
+interface BucketSpec {
+  key: string;
+  ratePerMs: number;
+  capacity: number;
+}
+
+function bucketFor(teamId: string, method: string, channelId: string, scale: number): BucketSpec | null {
+  const perMinute = SLACK_WRITE_TIERS_PER_MINUTE[method];
+  if (!perMinute) return null;
+  const ratePerMs = (perMinute * scale) / 60_000;
+  return {
+    key: PER_CHANNEL.has(method) ? `${teamId}:${method}:${channelId}` : `${teamId}:${method}`,
+    ratePerMs,
+    capacity: Math.max(1, Math.floor(ratePerMs * BURST_SECONDS * 1000)),
+  };
+}
+
+/** Tokens in a bucket after refilling it from `lastMs` to `nowMs` (the Lua script does the same). */
+function refill(tokens: number, lastMs: number, nowMs: number, spec: BucketSpec): number {
+  return Math.min(spec.capacity, tokens + Math.max(0, nowMs - lastMs) * spec.ratePerMs);
+}
+
+/** In-process budget: right for one replica (and the tests of the mechanism). */
+export class MemoryWriteBudget implements WriteBudget {
+  readonly #scale: number;
+  readonly #now: () => number;
+  readonly #buckets = new Map<string, { tokens: number; lastMs: number }>();
+
+  constructor(options: { scale: number; now?: () => number }) {
+    this.#scale = options.scale;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async take(teamId: string, method: string, channelId: string): Promise<number> {
+    const spec = bucketFor(teamId, method, channelId, this.#scale);
+    if (!spec) return 0;
+    const nowMs = this.#now();
+    const bucket = this.#buckets.get(spec.key) ?? { tokens: spec.capacity, lastMs: nowMs };
+    bucket.tokens = refill(bucket.tokens, bucket.lastMs, nowMs, spec);
+    bucket.lastMs = nowMs;
+    this.#buckets.set(spec.key, bucket);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil((1 - bucket.tokens) / spec.ratePerMs);
+  }
+}
+
+// KEYS[1] bucket; ARGV: rate per ms, capacity, ttl ms. Redis's clock is the one clock all replicas share.
+const takeTokenLua = `
+local now = redis.call('TIME')
+local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local rate = tonumber(ARGV[1])
+local capacity = tonumber(ARGV[2])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ms')
+local tokens = tonumber(state[1]) or capacity
+local last = tonumber(state[2]) or nowMs
+tokens = math.min(capacity, tokens + math.max(0, nowMs - last) * rate)
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = math.ceil((1 - tokens) / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ms', nowMs)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return wait`;
+
+interface BudgetScripts {
+  slackbotTakeWriteToken(key: string, ratePerMs: string, capacity: number, ttlMs: number): Promise<number>;
+}
+
+/** Budget shared by every replica on one Redis (or Redis Cluster: one key per bucket). */
+export class RedisWriteBudget implements WriteBudget {
+  readonly #client: (Redis | Cluster) & BudgetScripts;
+  readonly #prefix: string;
+  readonly #scale: number;
+  readonly #onError: (error: unknown) => void;
+
+  constructor(options: { client: Redis | Cluster; keyPrefix: string; scale: number; onError: (error: unknown) => void }) {
+    options.client.defineCommand('slackbotTakeWriteToken', { numberOfKeys: 1, lua: takeTokenLua });
+    this.#client = options.client as (Redis | Cluster) & BudgetScripts;
+    this.#prefix = options.keyPrefix;
+    this.#scale = options.scale;
+    this.#onError = options.onError;
+  }
+
+  async take(teamId: string, method: string, channelId: string): Promise<number> {
+    const spec = bucketFor(teamId, method, channelId, this.#scale);
+    if (!spec) return 0;
+    try {
+      return await this.#client.slackbotTakeWriteToken(
+        `${this.#prefix}{budget:${spec.key}}`,
+        spec.ratePerMs.toString(),
+        spec.capacity,
+        120_000,
+      );
+    } catch (error) {
+      // Without Redis the budget cannot be shared; writes go ahead and 429s still slow them.
+      this.#onError(error);
+      return 0;
+    }
+  }
+}

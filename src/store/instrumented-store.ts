@@ -1,0 +1,47 @@
+/** Times every store call into the `slackbot_store_operation_seconds` histogram. */
+import type { Histogram } from 'prom-client';
+import type { ConversationStore, ThreadState } from './conversation-store.ts';
+
+export class InstrumentedStore implements ConversationStore {
+  readonly #inner: ConversationStore;
+  readonly #latency: Histogram<'operation'>;
+
+  constructor(inner: ConversationStore, latency: Histogram<'operation'>) {
+    this.#inner = inner;
+    this.#latency = latency;
+  }
+
+  async #timed<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    const end = this.#latency.startTimer({ operation });
+    try {
+      return await call();
+    } finally {
+      end();
+    }
+  }
+
+  claimOnce(key: string, ttlMs: number) {
+    return this.#timed('claim_once', () => this.#inner.claimOnce(key, ttlMs));
+  }
+  acquireLock(threadId: string, ttlMs: number) {
+    return this.#timed('acquire_lock', () => this.#inner.acquireLock(threadId, ttlMs));
+  }
+  extendLock(threadId: string, token: string, ttlMs: number) {
+    return this.#timed('extend_lock', () => this.#inner.extendLock(threadId, token, ttlMs));
+  }
+  releaseLock(threadId: string, token: string) {
+    return this.#timed('release_lock', () => this.#inner.releaseLock(threadId, token));
+  }
+  getThread(threadId: string) {
+    return this.#timed('get_thread', () => this.#inner.getThread(threadId));
+  }
+  commitThread(threadId: string, state: ThreadState, ttlMs: number, token: string) {
+    return this.#timed('commit_thread', () => this.#inner.commitThread(threadId, state, ttlMs, token));
+  }
+  ping() {
+    return this.#timed('ping', () => this.#inner.ping());
+  }
+  close() {
+    return this.#inner.close();
+  }
+}
