@@ -1,7 +1,7 @@
 /**
  * Maps AWS SDK errors from Bedrock (Runtime and Agent Runtime) to the answer vocabulary, once.
- * The SDK names errors after the service's `x-amzn-errortype`; exceptions inside a stream keep their
- * event name (`modelStreamErrorException`, …), so names are compared case-insensitively.
+ * The SDK names errors after the service's `x-amzn-errortype` (PascalCase, also for exceptions
+ * inside a stream); names are compared case-insensitively to be safe.
  */
 import { AnswerError } from '../errors.ts';
 

@@ -5,6 +5,7 @@ import {
   type Message,
 } from '@aws-sdk/client-bedrock-runtime';
 import type { AnswerEvent, AnswerModel, AnswerRequest } from './answer-model.ts';
+import { AnswerError } from '../errors.ts';
 import { mapBedrockError } from './bedrock-errors.ts';
 
 export interface ConverseModelOptions {
@@ -40,14 +41,20 @@ export class ConverseModel implements AnswerModel {
         }),
         { abortSignal: request.signal },
       );
+      let stopped = false;
       for await (const event of response.stream ?? []) {
         const text = event.contentBlockDelta?.delta?.text;
         if (text) yield { type: 'text', text };
-        if (event.messageStop) yield { type: 'stop', reason: event.messageStop.stopReason ?? 'end_turn' };
+        if (event.messageStop) {
+          stopped = true;
+          yield { type: 'stop', reason: event.messageStop.stopReason ?? 'end_turn' };
+        }
         const usage = event.metadata?.usage;
         if (usage)
           yield { type: 'usage', inputTokens: usage.inputTokens ?? 0, outputTokens: usage.outputTokens ?? 0 };
       }
+      // A dropped connection can end the iterator quietly: without messageStop the answer is incomplete.
+      if (!stopped) throw new AnswerError('stream_interrupted', 'The answer was interrupted.');
     } catch (error) {
       throw mapBedrockError(error, { modelId, region });
     }

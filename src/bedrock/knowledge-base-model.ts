@@ -84,9 +84,10 @@ export class ManagedKnowledgeBaseModel implements AnswerModel {
         if (event.citation) {
           // Newer API versions flatten the citation; older ones nest it under `citation`.
           const citation = event.citation.citation ?? event.citation;
-          const span = citation.generatedResponsePart?.textResponsePart?.span;
+          const part = citation.generatedResponsePart?.textResponsePart;
+          const span = part?.span;
           const sources = await toSources(links, citation.retrievedReferences ?? []);
-          const text = markers.cite(span?.end ?? Number.MAX_SAFE_INTEGER, sources);
+          const text = markers.cite(citedEnd(span, part?.text), sources);
           if (text) yield { type: 'text', text };
           const fresh = markers.numbering.sources.slice(cited);
           cited = markers.numbering.sources.length;
@@ -174,6 +175,16 @@ export class RetrieveThenConverseModel implements AnswerModel {
     const fresh = markers.numbering.sources.slice(cited);
     if (fresh.length > 0) yield { type: 'citation', start: 0, end: 0, sources: fresh };
   }
+}
+
+/**
+ * Where a cited span ends, as an exclusive offset. Bedrock's `span.end` is the last character's
+ * index; the cited text's own length confirms it when present.
+ */
+function citedEnd(span: { start?: number; end?: number } | undefined, text: string | undefined): number {
+  if (span?.start !== undefined && text) return span.start + text.length;
+  if (span?.end !== undefined) return span.end + 1;
+  return Number.MAX_SAFE_INTEGER;
 }
 
 async function toSources(links: SourceLinks, references: SourceReference[]): Promise<CitedSource[]> {

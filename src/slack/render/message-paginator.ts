@@ -22,6 +22,7 @@
  */
 
 import type { CodeFence } from './code-fence.ts';
+import { ZERO_WIDTH_SPACE } from './slack-safe-text.ts';
 import { isFenceClose, parseFenceOpen } from './code-fence.ts';
 
 /** Slack's limit for `markdown_text` (per call) and for a `markdown` block. */
@@ -93,8 +94,9 @@ export class MessagePaginator {
       throw new RangeError(`limitChars must be an integer >= ${MIN_LIMIT_CHARS}, got ${limitChars}`);
     }
     const threshold = options.holdThresholdChars ?? Math.floor(limitChars / 4);
-    if (!Number.isInteger(threshold) || threshold < 2 || threshold > limitChars / 2) {
-      throw new RangeError(`holdThresholdChars must be an integer in [2, limitChars / 2], got ${threshold}`);
+    // At most a quarter, so that a fresh message (after repairs) always starts with more room than that.
+    if (!Number.isInteger(threshold) || threshold < 2 || threshold > limitChars / 4) {
+      throw new RangeError(`holdThresholdChars must be an integer in [2, limitChars / 4], got ${threshold}`);
     }
     this.#limit = limitChars;
     this.#threshold = threshold;
@@ -283,18 +285,23 @@ export class MessagePaginator {
       throw new Error('MessagePaginator: cannot break an empty message');
     }
     const repairs = this.#fence === null ? null : this.#repairs;
+    const midLine = this.#line !== '';
     if (repairs !== null) {
       const marker = (this.#fence as CodeFence).marker;
-      this.#ops.push({ type: 'append', text: this.#line === '' ? marker : `\n${marker}`, repair: true });
+      this.#ops.push({ type: 'append', text: midLine ? `\n${marker}` : marker, repair: true });
     }
     this.#ops.push({ type: 'break' });
     this.#used = 0;
     this.#content = 0;
-    if (repairs !== null) {
-      this.#ops.push({ type: 'append', text: repairs.reopen, repair: true });
-      this.#used = repairs.reopen.length;
-    }
+    if (repairs !== null) this.#appendRepair(repairs.reopen);
+    // The rest of a line cut in two must not read as a line start (a fence, heading or list item).
+    if (midLine) this.#appendRepair(ZERO_WIDTH_SPACE);
     return true;
+  }
+
+  #appendRepair(text: string): void {
+    this.#ops.push({ type: 'append', text, repair: true });
+    this.#used += text.length;
   }
 
   /** Appends input text and follows its lines (fences, blank lines). */
