@@ -6,12 +6,15 @@ import { Writable } from 'node:stream';
 import { type BotOptions, type RunningBot, startBot } from '../../src/bot.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
+import { FakeBedrockAgentRuntime } from '../stand-ins/fake-bedrock-agent-runtime.ts';
 import { FakeBedrockRuntime } from '../stand-ins/fake-bedrock-runtime.ts';
 import { FakeSlack } from '../stand-ins/fake-slack.ts';
 
 export interface Harness {
   slack: FakeSlack;
   bedrock: FakeBedrockRuntime;
+  /** The Knowledge Base stand-in (used when BEDROCK_KNOWLEDGE_BASE_ID is set). */
+  agent: FakeBedrockAgentRuntime;
   bot: RunningBot;
   botUrl: string;
   logs: Array<Record<string, unknown>>;
@@ -24,12 +27,14 @@ export interface HarnessOptions {
   /** Stand-ins to reuse (several bots on one fake workspace). */
   slack?: FakeSlack;
   bedrock?: FakeBedrockRuntime;
+  agent?: FakeBedrockAgentRuntime;
   botOptions?: Partial<BotOptions>;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const slack = options.slack ?? (await FakeSlack.start());
   const bedrock = options.bedrock ?? (await FakeBedrockRuntime.start());
+  const agent = options.agent ?? (await FakeBedrockAgentRuntime.start());
   const lines: string[] = [];
   const destination = new Writable({
     write(chunk, _encoding, callback) {
@@ -51,11 +56,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const logger = createLogger({ level: config.log.level, destination });
   const previous = {
     endpoint: process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME,
+    agentEndpoint: process.env.AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME,
+    account: process.env.AWS_ACCOUNT_ID,
     key: process.env.AWS_ACCESS_KEY_ID,
     secret: process.env.AWS_SECRET_ACCESS_KEY,
   };
   // The SDK finds the stand-in the way it finds any endpoint override: its standard variables.
   process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME = bedrock.url;
+  process.env.AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME = agent.url;
+  process.env.AWS_ACCOUNT_ID = '123456789012';
   process.env.AWS_ACCESS_KEY_ID = 'AKIDEXAMPLE';
   process.env.AWS_SECRET_ACCESS_KEY = 'test-aws-secret';
   const bot = await startBot(config, { logger, defaultMetrics: false, ...options.botOptions });
@@ -64,6 +73,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   return {
     slack,
     bedrock,
+    agent,
     bot,
     botUrl,
     get logs() {
@@ -74,7 +84,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await bot.shutdown(2_000);
       if (!options.slack) await slack.stop();
       if (!options.bedrock) await bedrock.stop();
+      if (!options.agent) await agent.stop();
       restore('AWS_ENDPOINT_URL_BEDROCK_RUNTIME', previous.endpoint);
+      restore('AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME', previous.agentEndpoint);
+      restore('AWS_ACCOUNT_ID', previous.account);
       restore('AWS_ACCESS_KEY_ID', previous.key);
       restore('AWS_SECRET_ACCESS_KEY', previous.secret);
     },

@@ -9,8 +9,10 @@ import {
   paginate,
   SLACK_MESSAGE_LIMIT_CHARS,
 } from '../../src/slack/render/message-paginator.ts';
+import { ZERO_WIDTH_SPACE } from '../../src/slack/render/slack-safe-text.ts';
 
 const LIMIT = SLACK_MESSAGE_LIMIT_CHARS;
+const Z = ZERO_WIDTH_SPACE;
 
 /** Seeded PRNG (mulberry32), so property loops are reproducible. */
 function prng(seed: number): () => number {
@@ -171,24 +173,55 @@ describe('paginate', () => {
     for (const page of pages.slice(0, -1)) expect(page.endsWith('\n')).toBe(true);
   });
 
-  it('breaks a single huge line at whitespace', () => {
+  it('breaks a single huge line at whitespace, marking the continued line with a zero-width space', () => {
+    // Arrange
     const text = words(prng(7), 6000);
 
-    const pages = paginate(text, LIMIT);
+    // Act
+    const ops = streamPages([text], LIMIT);
 
+    // Assert
+    const pages = expectValidPages(ops, text, LIMIT);
     expect(pages.length).toBeGreaterThan(1);
-    expect(pages.join('')).toBe(text);
-    for (const [i, page] of pages.slice(0, -1).entries()) {
-      expect(page.length).toBeLessThanOrEqual(LIMIT);
+    for (const [i, page] of pages.entries()) {
       // A word that fills the message exactly leaves its following space for the next one.
-      expect(page.endsWith(' ') || pages[i + 1]?.startsWith(' ')).toBe(true);
+      if (i < pages.length - 1) expect(page.endsWith(' ') || pages[i + 1]?.startsWith(`${Z} `)).toBe(true);
+      if (i > 0) expect(page.startsWith(Z)).toBe(true);
     }
   });
 
   it('cuts a word longer than a message hard, at the limit', () => {
     const text = 'x'.repeat(30_000);
 
-    expect(paginate(text, LIMIT)).toEqual(['x'.repeat(12_000), 'x'.repeat(12_000), 'x'.repeat(6_000)]);
+    expect(paginate(text, LIMIT)).toEqual(['x'.repeat(12_000), `${Z}${'x'.repeat(11_999)}`, `${Z}${'x'.repeat(6_001)}`]);
+  });
+
+  it('never cuts a surrogate pair, even when a chunk ends inside one', () => {
+    // Arrange
+    const text = '😀'.repeat(100);
+    const pieces = randomPieces(text, prng(12), 7);
+
+    // Act
+    const ops = streamPages(pieces, 33);
+
+    // Assert
+    expectValidPages(ops, text, 33);
+    for (const op of ops) {
+      if (op.type === 'append') expect(op.text).not.toMatch(/[\ud800-\udbff]$|^[\udc00-\udfff]/);
+    }
+  });
+
+  it('keeps a mid-line remainder that looks like a fence from opening one in the next message', () => {
+    // Arrange: a long line whose break lands right before "```".
+    const text = `${'word '.repeat(30)}\`\`\` and more words after it
+`;
+
+    // Act
+    const pages = paginate(text, 100);
+
+    // Assert
+    for (const page of pages) expect(openFenceAtEnd(page)).toBeNull();
+    expect(pages.some((page) => page.startsWith(`${Z}\`\`\``))).toBe(true);
   });
 
   it('splits a 15,000-character code block with fence repairs, each message balanced', () => {
@@ -210,6 +243,16 @@ describe('paginate', () => {
       ops.filter((op) => op.type === 'append' && op.repair).map((op) => op.type === 'append' && op.text),
     ).toEqual(['```', '```python\n']);
     expect(pages).toEqual(paginate(text, LIMIT));
+  });
+
+  it('reopens a fence whose info string starts with the fence character without lengthening the marker', () => {
+    const text = `~~~ ~weird\n${'line of code\n'.repeat(20)}~~~\n`;
+
+    const pages = paginate(text, 100);
+
+    expect(pages.length).toBeGreaterThan(1);
+    expect(pages[1]).toMatch(/^~~~ ~weird\n/);
+    for (const page of pages) expect(openFenceAtEnd(page)).toBeNull();
   });
 
   it('closes a fence split mid-line with a newline first', () => {

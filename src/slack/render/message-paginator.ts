@@ -15,7 +15,10 @@
  * A code block is never split unless it cannot fit in the room it started in: a block that opened in
  * a message at most half full streams at once and, if it outgrows the message, continues in the next
  * one. Then the fence is closed at the end of one message and reopened with the same marker and info
- * string at the start of the next; these repairs (`repair: true`) count toward the limit.
+ * string at the start of the next. A message that starts in the middle of a line (a line longer than
+ * the threshold, cut at whitespace or hard) starts with a zero-width space, so the rest of the line
+ * cannot read as a fence, heading or list item. These repairs (`repair: true`) count toward the
+ * limit; without them the appends are exactly the input.
  *
  * Every decision depends only on the text, never on how it was chunked, so the messages are the
  * same as `paginate(wholeText)`.
@@ -30,7 +33,10 @@ export const SLACK_MESSAGE_LIMIT_CHARS = 12_000;
 /** Smallest limit the paginator accepts: room for fence repairs and some text. */
 export const MIN_LIMIT_CHARS = 16;
 
-/** `append` adds text to the current message; `break` closes it (the next append starts a new one). */
+/**
+ * `append` adds text to the current message; `break` closes it (the next append starts a new one).
+ * `repair` marks text that is not part of the input: fence close/reopen, or the mid-line ZWSP.
+ */
 export type PageOp = { type: 'append'; text: string; repair?: true } | { type: 'break' };
 
 export type MessagePaginatorOptions = {
@@ -348,7 +354,9 @@ export class MessagePaginator {
   #repairsFor(fence: CodeFence): Repairs | null {
     const reserve = fence.marker.length + 1;
     // After a break the code must still have at least half a message of room (>= the threshold).
-    for (const reopen of [`${fence.marker}${fence.info}\n`, `${fence.marker}\n`]) {
+    // A space keeps an info string like "~~~x" from lengthening a "~~~" marker.
+    const info = fence.info.startsWith(fence.marker[0] ?? '') ? ` ${fence.info}` : fence.info;
+    for (const reopen of [`${fence.marker}${info}\n`, `${fence.marker}\n`]) {
       if (reopen.length + reserve <= this.#limit / 2) return { reopen, reserve };
     }
     return null;

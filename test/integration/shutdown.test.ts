@@ -1,0 +1,136 @@
+/**
+ * The bot as a process (`node src/main.ts`, what `npm start` runs after its build): start-up with a
+ * bad environment, and SIGTERM while an answer streams. The child runs in an empty temporary
+ * directory, so a developer's `.env` (read from the working directory) cannot leak in, and gets
+ * only the environment given here.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeBedrockRuntime } from '../stand-ins/fake-bedrock-runtime.ts';
+import { FakeSlack } from '../stand-ins/fake-slack.ts';
+
+const mainPath = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+
+interface BotProcess {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `node src/main.ts` in an empty temporary directory with exactly `env` (plus PATH). */
+async function spawnBot(env: Record<string, string>): Promise<BotProcess> {
+  const cwd = await mkdtemp(join(tmpdir(), 'bot-process-'));
+  const child = spawn(process.execPath, [mainPath], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: cwd, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    await rm(cwd, { recursive: true, force: true });
+  });
+  return { child, output: () => output, exited };
+}
+
+async function waitUntilHealthy(url: string, bot: BotProcess, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (bot.child.exitCode !== null) throw new Error(`the bot exited early:\n${bot.output()}`);
+    const status = await fetch(url, { signal: AbortSignal.timeout(1_000) }).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the bot did not answer ${url} within ${timeoutMs} ms:\n${bot.output()}`);
+}
+
+describe('the bot process', () => {
+  it('exits non-zero with one message naming every missing variable when the environment is empty', async () => {
+    const bot = await spawnBot({});
+
+    const { code } = await bot.exited;
+
+    const output = bot.output();
+    expect(code).not.toBe(0);
+    expect(output.match(/Invalid configuration/g)).toHaveLength(1);
+    expect(output).toContain('SLACK_BOT_TOKEN');
+    expect(output).toContain('SLACK_SIGNING_SECRET');
+    expect(output).toContain('AWS_REGION');
+  });
+
+  it('finishes the answer it is streaming when it gets SIGTERM, then exits 0', async () => {
+    const slack = await FakeSlack.start();
+    const bedrock = await FakeBedrockRuntime.start();
+    cleanups.push(
+      () => slack.stop(),
+      () => bedrock.stop(),
+    );
+    const port = await freePort();
+    const bot = await spawnBot({
+      SLACK_BOT_TOKEN: slack.botToken,
+      SLACK_SIGNING_SECRET: slack.signingSecret,
+      SLACK_API_URL: slack.apiUrl,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'test-aws-secret',
+      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
+      PORT: String(port),
+      STREAM_FLUSH_INTERVAL_MS: '100',
+      SHUTDOWN_TIMEOUT_MS: '15000',
+    });
+    await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, bot);
+    slack.setBotEndpoint(`http://127.0.0.1:${port}/slack/events`);
+    // About two seconds of streaming.
+    const answer = Array.from({ length: 20 }, (_, i) => `part ${i + 1}`).join(', ');
+    bedrock.enqueue({ text: FakeBedrockRuntime.chunksOf(answer, 8), chunkDelayMs: 100 });
+
+    const sent = await slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> go slowly' });
+    await slack.waitFor(() => bedrock.requests[0]?.firstTokenAtMs, 10_000);
+    bot.child.kill('SIGTERM');
+    const { code } = await bot.exited;
+
+    const replies = slack.botReplies('C0001', sent.ts);
+    expect(code, bot.output()).toBe(0);
+    expect(bedrock.requests[0]?.outcome).toBe('completed');
+    expect(bedrock.requests[0]?.endedAtMs).toBeGreaterThan(bedrock.requests[0]?.firstTokenAtMs ?? 0);
+    expect(replies.map((m) => slack.displayText(m)).join('\n')).toBe(answer);
+    expect(replies.every((m) => m.streamState !== 'open')).toBe(true);
+  }, 60_000);
+});
