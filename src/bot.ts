@@ -28,7 +28,12 @@ import { missingScopes } from './slack/required-scopes.ts';
 import { SlackApi, slackClientOptions } from './slack/slack-api.ts';
 import { SlackPeople } from './slack/slack-people.ts';
 import { SlackSurface } from './slack/slack-surface.ts';
-import { MemoryWriteBudget, RedisWriteBudget, UNLIMITED_BUDGET, type WriteBudget } from './slack/write-budget.ts';
+import {
+  MemoryWriteBudget,
+  RedisWriteBudget,
+  UNLIMITED_BUDGET,
+  type WriteBudget,
+} from './slack/write-budget.ts';
 import type { ConversationStore } from './store/conversation-store.ts';
 import { InstrumentedStore } from './store/instrumented-store.ts';
 import { MemoryStore } from './store/memory-store.ts';
@@ -59,7 +64,12 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   const store = new InstrumentedStore(created.store, metrics.storeLatency);
   const slack = new SlackApi({ token: config.slack.botToken, apiUrl: config.slack.apiUrl, metrics, logger });
 
-  type AuthTest = { user_id?: string; bot_id?: string; team_id?: string; response_metadata?: { scopes?: string[] } };
+  type AuthTest = {
+    user_id?: string;
+    bot_id?: string;
+    team_id?: string;
+    response_metadata?: { scopes?: string[] };
+  };
   let identity: AuthTest;
   try {
     identity = await slack.call<AuthTest>('auth.test', {});
@@ -197,7 +207,10 @@ function createStore(config: Config, logger: Logger): { store: ConversationStore
     logger.warn(
       'REDIS_URL is not set: using the in-process store, which serves a single replica only and forgets everything on restart',
     );
-    return { store: new MemoryStore(), budget: scale > 0 ? new MemoryWriteBudget({ scale }) : UNLIMITED_BUDGET };
+    return {
+      store: new MemoryStore(),
+      budget: scale > 0 ? new MemoryWriteBudget({ scale }) : UNLIMITED_BUDGET,
+    };
   }
   const client = createRedisClient({
     url: config.redis.url,
@@ -215,7 +228,10 @@ function createStore(config: Config, logger: Logger): { store: ConversationStore
           onError: (err) => logger.debug({ err }, 'shared Slack write budget unavailable; writing anyway'),
         })
       : UNLIMITED_BUDGET;
-  return { store: new RedisStore({ client, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: 2_000, logger }), budget };
+  return {
+    store: new RedisStore({ client, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: 2_000, logger }),
+    budget,
+  };
 }
 
 function createModel(config: Config): AnswerModel {

@@ -4,8 +4,8 @@ import {
   ConverseStreamCommand,
   type Message,
 } from '@aws-sdk/client-bedrock-runtime';
-import type { AnswerEvent, AnswerModel, AnswerRequest } from './answer-model.ts';
 import { AnswerError } from '../errors.ts';
+import type { AnswerEvent, AnswerModel, AnswerRequest } from './answer-model.ts';
 import { mapBedrockError } from './bedrock-errors.ts';
 
 export interface ConverseModelOptions {

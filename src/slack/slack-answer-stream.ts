@@ -231,7 +231,9 @@ export class SlackAnswerStream implements AnswerOutput {
     if (page.closed) {
       // Final write of a message: send at once, whatever the coalescing interval says.
       const needsWrite = page.mode === 'stream' || page.target !== page.sent || page.sent.length === 0;
-      const budgetWaitMs = needsWrite ? await this.#takeBudget(page.mode === 'stream' ? 'chat.stopStream' : 'chat.update') : 0;
+      const budgetWaitMs = needsWrite
+        ? await this.#takeBudget(page.mode === 'stream' ? 'chat.stopStream' : 'chat.update')
+        : 0;
       if (budgetWaitMs > 0) return budgetWaitMs;
       return this.#attempt(page, () => this.#finalize(page));
     }

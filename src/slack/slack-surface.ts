@@ -5,8 +5,8 @@ import type { Logger } from '../logger.ts';
 import { MarkdownRenderer } from './render/markdown-renderer.ts';
 import { escapeSlackControl } from './render/slack-safe-text.ts';
 import { renderAppendix, SlackAnswerStream } from './slack-answer-stream.ts';
-import type { WriteBudget } from './write-budget.ts';
 import type { SlackApi } from './slack-api.ts';
+import type { WriteBudget } from './write-budget.ts';
 
 export interface SlackSurfaceOptions {
   slack: SlackApi;

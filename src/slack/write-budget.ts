@@ -109,7 +109,12 @@ export class RedisWriteBudget implements WriteBudget {
   readonly #scale: number;
   readonly #onError: (error: unknown) => void;
 
-  constructor(options: { client: Redis | Cluster; keyPrefix: string; scale: number; onError: (error: unknown) => void }) {
+  constructor(options: {
+    client: Redis | Cluster;
+    keyPrefix: string;
+    scale: number;
+    onError: (error: unknown) => void;
+  }) {
     options.client.defineCommand('slackbotTakeWriteToken', { numberOfKeys: 1, lua: takeTokenLua });
     this.#client = options.client as (Redis | Cluster) & BudgetScripts;
     this.#prefix = options.keyPrefix;

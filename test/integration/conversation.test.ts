@@ -86,7 +86,7 @@ describe('surfaces', () => {
     await waitForAnswers(h, 2);
 
     expect(threadText(h, 'D0001', dm.ts)).toBe('Hello in DM.\nStill here.');
-    expect((h.bedrock.requests.at(-1)?.body.messages as unknown[]).length).toBe(3);
+    expect(h.bedrock.requests.at(-1)?.body.messages).toHaveLength(3);
   });
 
   it('reads the thread the first time it is mentioned inside one, quoting it as context', async () => {

@@ -1,5 +1,4 @@
-import { inject } from 'vitest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { FakeBedrockAgentRuntime, type RetrievedPassage } from '../stand-ins/fake-bedrock-agent-runtime.ts';
 import { threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
@@ -17,13 +16,21 @@ const webPage: RetrievedPassage = {
 };
 const confluencePage: RetrievedPassage = {
   text: 'Finance approves refunds over 500 EUR.',
-  location: { type: 'CONFLUENCE', confluenceLocation: { url: 'https://example.atlassian.net/wiki/spaces/FIN/pages/42/Approvals' } },
+  location: {
+    type: 'CONFLUENCE',
+    confluenceLocation: { url: 'https://example.atlassian.net/wiki/spaces/FIN/pages/42/Approvals' },
+  },
   metadata: { title: 'Approvals' },
 };
 
 let harnesses: Harness[] = [];
 async function start(env: Record<string, string> = {}, shared: Partial<Harness> = {}): Promise<Harness> {
-  const h = await startHarness({ env: { ...KB, ...env }, slack: shared.slack, bedrock: shared.bedrock, agent: shared.agent });
+  const h = await startHarness({
+    env: { ...KB, ...env },
+    slack: shared.slack,
+    bedrock: shared.bedrock,
+    agent: shared.agent,
+  });
   harnesses.push(h);
   return h;
 }
@@ -46,7 +53,11 @@ describe('Knowledge Base answers (managed mode)', () => {
         { text: ' That is all.' },
       ]),
     );
-    const sent = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> how do refunds work?' });
+    const sent = await h.slack.postUserMessage({
+      channel: 'C0001',
+      user: 'U0001',
+      text: '<@UBOT> how do refunds work?',
+    });
     await waitForAnswers(h, 1);
 
     const text = threadText(h, 'C0001', sent.ts);
@@ -54,16 +65,21 @@ describe('Knowledge Base answers (managed mode)', () => {
     expect(text).toContain('Use the form in the portal.[2][1]');
     expect(text).toContain('Big refunds need finance approval.[3]');
     const sources = text.slice(text.indexOf('**Sources**'));
-    expect(sources).toMatch(/1\. \[Refund policy\]\(https:\/\/console\.aws\.amazon\.com\/s3\/object\/company-docs\?region=us-east-1&prefix=policies%2Frefund-policy\.pdf\)/);
+    expect(sources).toMatch(
+      /1\. \[Refund policy\]\(https:\/\/console\.aws\.amazon\.com\/s3\/object\/company-docs\?region=us-east-1&prefix=policies%2Frefund-policy\.pdf\)/,
+    );
     expect(sources).toContain('2. [form](https://help.example.com/refunds/form)');
-    expect(sources).toContain('3. [Approvals](https://example.atlassian.net/wiki/spaces/FIN/pages/42/Approvals)');
+    expect(sources).toContain(
+      '3. [Approvals](https://example.atlassian.net/wiki/spaces/FIN/pages/42/Approvals)',
+    );
     expect(sources.match(/refund-policy/g)).toHaveLength(1);
     const request = h.agent.requests[0];
     expect(request?.body).toMatchObject({
       retrieveAndGenerateConfiguration: {
         knowledgeBaseConfiguration: {
           knowledgeBaseId: 'KB12345678',
-          modelArn: 'arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+          modelArn:
+            'arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-5-20250929-v1:0',
         },
       },
     });
@@ -71,10 +87,16 @@ describe('Knowledge Base answers (managed mode)', () => {
 
   it('shows that it is searching the knowledge base until the answer arrives', async () => {
     const h = await start();
-    h.agent.enqueue(FakeBedrockAgentRuntime.groundedReply([{ text: 'Found it.', references: [s3Doc] }], { firstTokenDelayMs: 400 }));
+    h.agent.enqueue(
+      FakeBedrockAgentRuntime.groundedReply([{ text: 'Found it.', references: [s3Doc] }], {
+        firstTokenDelayMs: 400,
+      }),
+    );
     const sent = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> search' });
     const searching = await h.slack.waitFor(() =>
-      h.slack.botReplies('C0001', sent.ts).find((m) => m.tasks.some((t) => /Searching the knowledge base/.test(t.title))),
+      h.slack
+        .botReplies('C0001', sent.ts)
+        .find((m) => m.tasks.some((t) => /Searching the knowledge base/.test(t.title))),
     );
     expect(searching).toBeDefined();
     await waitForAnswers(h, 1);
@@ -82,7 +104,9 @@ describe('Knowledge Base answers (managed mode)', () => {
 
   it('offers S3 sources as presigned https links when configured', async () => {
     const h = await start({ KB_S3_LINKS: 'presigned', KB_PRESIGNED_URL_TTL_SECONDS: '900' });
-    h.agent.enqueue(FakeBedrockAgentRuntime.groundedReply([{ text: 'Paid in five days.', references: [s3Doc] }]));
+    h.agent.enqueue(
+      FakeBedrockAgentRuntime.groundedReply([{ text: 'Paid in five days.', references: [s3Doc] }]),
+    );
     const sent = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> refunds?' });
     await waitForAnswers(h, 1);
     const link = /\[Refund policy\]\((https:[^)]+)\)/.exec(threadText(h, 'C0001', sent.ts))?.[1] ?? '';
@@ -97,12 +121,16 @@ describe('Knowledge Base answers (managed mode)', () => {
     const cited = 'Refunds are paid within five days.';
     h.agent.enqueue({
       outputs: ['Refunds are pa', 'id within fi', 've days. Other', ' text follows.'],
-      citations: [{ afterOutputIndex: 3, text: cited, span: { start: 0, end: cited.length - 1 }, references: [s3Doc] }],
+      citations: [
+        { afterOutputIndex: 3, text: cited, span: { start: 0, end: cited.length - 1 }, references: [s3Doc] },
+      ],
       chunkDelayMs: 30,
     });
     const sent = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> refunds?' });
     await waitForAnswers(h, 1);
-    expect(threadText(h, 'C0001', sent.ts)).toContain('Refunds are paid within five days.[1] Other text follows.');
+    expect(threadText(h, 'C0001', sent.ts)).toContain(
+      'Refunds are paid within five days.[1] Other text follows.',
+    );
   });
 
   it('keeps the KB session per thread, across a restart, and replaces an expired one', async () => {
@@ -146,7 +174,11 @@ describe('Knowledge Base answers (managed mode)', () => {
     const h = await start();
     h.agent.enqueue({ retrievalResults: [{ ...s3Doc, score: 0.8 }] });
     h.bedrock.enqueue({ text: 'Long question answered [1].' });
-    const sent = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: `<@UBOT> ${'why '.repeat(300)}` });
+    const sent = await h.slack.postUserMessage({
+      channel: 'C0001',
+      user: 'U0001',
+      text: `<@UBOT> ${'why '.repeat(300)}`,
+    });
     await waitForAnswers(h, 1);
     expect(h.agent.requests.map((r) => r.operation)).toEqual(['Retrieve']);
     expect(threadText(h, 'C0001', sent.ts)).toContain('Long question answered [1].');
@@ -167,7 +199,9 @@ describe('Knowledge Base answers (managed mode)', () => {
     const h = await start();
     h.agent.enqueue(
       { error: 'ThrottlingException' },
-      FakeBedrockAgentRuntime.groundedReply([{ text: 'Partly blocked.', references: [s3Doc] }], { guardrailAction: 'INTERVENED' }),
+      FakeBedrockAgentRuntime.groundedReply([{ text: 'Partly blocked.', references: [s3Doc] }], {
+        guardrailAction: 'INTERVENED',
+      }),
     );
     const sent = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> q' });
     await waitForAnswers(h, 1);

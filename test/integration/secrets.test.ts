@@ -116,20 +116,22 @@ describe('secrets', () => {
 
     await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, child, output);
     slack.setBotEndpoint(`http://127.0.0.1:${port}/slack/events`);
-    bedrock.enqueue(
-      { text: 'An answer to the mention.' },
-      { text: 'An answer to the command.' },
-      { error: 'AccessDeniedException' },
-    );
+    bedrock.setHandler((request) => {
+      const last = JSON.stringify(request.body.messages?.at(-1) ?? '');
+      return last.includes('fail please') ? { error: 'AccessDeniedException' } : { text: `Answer to ${last}` };
+    });
     await slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> hello' });
+    await slack.waitFor(() => answerLines() >= 1, 10_000);
     await slack.sendCommand({ channel: 'C0001', user: 'U0001', text: 'what is new?' });
+    await slack.waitFor(() => answerLines() >= 2, 10_000);
     await slack.postUserMessage({ channel: 'C0001', user: 'U0002', text: '<@UBOT> fail please' });
-    await slack.waitFor(() => answerLines() >= 3, 20_000);
+    await slack.waitFor(() => answerLines() >= 3, 10_000);
     child.kill('SIGTERM');
     const code = await exited;
 
     expect(code, output()).toBe(0);
-    expect(slack.messages.some((m) => m.text?.includes('An answer to the command.'))).toBe(true);
+    expect(stdout).toContain('"surface":"command","outcome":"answered"');
+    expect(stdout).toContain('"outcome":"failed"');
     const lines = stdout.split('\n').filter((line) => line.trim() !== '');
     expect(lines.length).toBeGreaterThan(5);
     for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
@@ -137,4 +139,48 @@ describe('secrets', () => {
       expect(output().includes(value), `${name} appears in the output`).toBe(false);
     }
   }, 60_000);
+
+  it('names no secret when Slack rejects the bot token at start-up and Redis refuses the password', async () => {
+    const secrets = { botToken: secret('xoxb-'), signingSecret: secret(), redisPassword: secret() };
+    const redisServer = await startRedisServer();
+    cleanups.push(() => redisServer.stop());
+    const admin = new Redis(redisServer.url);
+    await admin.config('SET', 'requirepass', secret());
+    admin.disconnect();
+    const slack = await FakeSlack.start(); // knows another bot token: auth.test answers invalid_auth
+    cleanups.push(() => slack.stop());
+    const cwd = await mkdtemp(join(tmpdir(), 'bot-secrets-'));
+    cleanups.push(() => rm(cwd, { recursive: true, force: true }));
+    const child = spawn(process.execPath, [mainPath], {
+      cwd,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: cwd,
+        SLACK_BOT_TOKEN: secrets.botToken,
+        SLACK_SIGNING_SECRET: secrets.signingSecret,
+        SLACK_API_URL: slack.apiUrl,
+        AWS_REGION: 'us-east-1',
+        REDIS_URL: `redis://default:${secrets.redisPassword}@127.0.0.1:${redisServer.port}`,
+        PORT: String(await freePort()),
+        LOG_LEVEL: 'debug',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    clearTimeout(timer);
+
+    expect(code).not.toBe(0);
+    expect(output).toContain('SLACK_BOT_TOKEN');
+    for (const [name, value] of Object.entries(secrets)) {
+      expect(output.includes(value), `${name} appears in the output`).toBe(false);
+    }
+  }, 30_000);
 });

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.ts';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../../src/config.ts';
 
 const minimal = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 'secret', AWS_REGION: 'eu-west-1' };
 
@@ -73,5 +74,13 @@ describe('configuration', () => {
       keyPrefix: 'slackbot:',
     });
     expect(config.slack.apiUrl).toBe('http://127.0.0.1:9999/api/');
+  });
+});
+
+describe('the README', () => {
+  it('documents every configuration variable the bot reads', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const undocumented = CONFIG_VARIABLES.filter((name) => !readme.includes(`| \`${name}\` |`));
+    expect(undocumented).toEqual([]);
   });
 });

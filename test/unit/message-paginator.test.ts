@@ -193,7 +193,11 @@ describe('paginate', () => {
   it('cuts a word longer than a message hard, at the limit', () => {
     const text = 'x'.repeat(30_000);
 
-    expect(paginate(text, LIMIT)).toEqual(['x'.repeat(12_000), `${Z}${'x'.repeat(11_999)}`, `${Z}${'x'.repeat(6_001)}`]);
+    expect(paginate(text, LIMIT)).toEqual([
+      'x'.repeat(12_000),
+      `${Z}${'x'.repeat(11_999)}`,
+      `${Z}${'x'.repeat(6_001)}`,
+    ]);
   });
 
   it('never cuts a surrogate pair, even when a chunk ends inside one', () => {
@@ -213,8 +217,7 @@ describe('paginate', () => {
 
   it('keeps a mid-line remainder that looks like a fence from opening one in the next message', () => {
     // Arrange: a long line whose break lands right before "```".
-    const text = `${'word '.repeat(30)}\`\`\` and more words after it
-`;
+    const text = `${'word '.repeat(20)}\`\`\` and more words after it\n`;
 
     // Act
     const pages = paginate(text, 100);

@@ -25,8 +25,8 @@
  */
 
 import type { CodeFence } from './code-fence.ts';
-import { ZERO_WIDTH_SPACE } from './slack-safe-text.ts';
 import { isFenceClose, parseFenceOpen } from './code-fence.ts';
+import { ZERO_WIDTH_SPACE } from './slack-safe-text.ts';
 
 /** Slack's limit for `markdown_text` (per call) and for a `markdown` block. */
 export const SLACK_MESSAGE_LIMIT_CHARS = 12_000;
@@ -149,8 +149,9 @@ export class MessagePaginator {
     const reserve = this.#openingFenceReserve(final);
     if (reserve === null) return false;
     const room = this.#limit - this.#used - reserve;
-    if (this.#line !== '')
+    if (this.#line !== '') {
       return room >= this.#threshold ? this.#emitFree(room) : this.#stepWord(room, final);
+    }
     if (this.#used <= this.#limit / 2 && room >= this.#threshold) return this.#emitFree(room);
 
     const newline = this.#buffer.indexOf('\n');
