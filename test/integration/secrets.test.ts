@@ -1,8 +1,9 @@
 /**
- * No secret in the logs: the bot runs as a process at LOG_LEVEL=debug with known secret values
- * (Slack bot token and signing secret, AWS secret key and session token, a Redis password in
- * REDIS_URL), answers a mention, a /ask and a failing model call; then none of those values may
- * appear anywhere in what it wrote to stdout or stderr.
+ * No secret in the logs: the bot runs as a process (`node src/main.ts`) at LOG_LEVEL=debug with
+ * known secret values (Slack bot token and signing secret, AWS secret key and session token, a Redis
+ * password in REDIS_URL); after it has worked, and failed, none of those values may appear anywhere
+ * in what it wrote to stdout or stderr. The child runs in an empty temporary directory so that no
+ * `.env` is read, with exactly the environment given here.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startRedisServer } from '../support/redis-server-process.ts';
+import { type RedisServerProcess, startRedisServer } from '../support/redis-server-process.ts';
 import { FakeBedrockRuntime } from '../stand-ins/fake-bedrock-runtime.ts';
 import { FakeSlack } from '../stand-ins/fake-slack.ts';
 
@@ -25,6 +26,14 @@ afterEach(async () => {
 });
 
 const secret = (prefix = '') => `${prefix}${randomBytes(16).toString('hex')}`;
+
+interface BotProcess {
+  child: ChildProcess;
+  port: number;
+  stdout: () => string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -38,10 +47,38 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function waitUntilHealthy(url: string, child: ChildProcess, output: () => string): Promise<void> {
+async function spawnBot(env: Record<string, string>): Promise<BotProcess> {
+  const port = await freePort();
+  const cwd = await mkdtemp(join(tmpdir(), 'bot-secrets-'));
+  const child = spawn(process.execPath, [mainPath], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: cwd, PORT: String(port), LOG_LEVEL: 'debug', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    await rm(cwd, { recursive: true, force: true });
+  });
+  return { child, port, stdout: () => stdout, output: () => `${stdout}\n${stderr}`, exited };
+}
+
+async function waitUntilHealthy(bot: BotProcess): Promise<void> {
+  const url = `http://127.0.0.1:${bot.port}/healthz`;
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the bot exited early:\n${output()}`);
+    if (bot.child.exitCode !== null) throw new Error(`the bot exited early:\n${bot.output()}`);
     const status = await fetch(url, { signal: AbortSignal.timeout(1_000) }).then(
       (response) => response.status,
       () => 0,
@@ -49,11 +86,37 @@ async function waitUntilHealthy(url: string, child: ChildProcess, output: () => 
     if (status === 200) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`the bot did not answer ${url}:\n${output()}`);
+  throw new Error(`the bot did not answer ${url}:\n${bot.output()}`);
+}
+
+/** A throwaway redis-server that only takes `password`. */
+async function redisWithPassword(password: string): Promise<RedisServerProcess> {
+  const server = await startRedisServer();
+  cleanups.push(() => server.stop());
+  const admin = new Redis(server.url);
+  await admin.config('SET', 'requirepass', password);
+  admin.disconnect();
+  return server;
+}
+
+async function standIns(options: { botToken?: string; signingSecret?: string } = {}) {
+  const slack = await FakeSlack.start(options);
+  const bedrock = await FakeBedrockRuntime.start();
+  cleanups.push(
+    () => slack.stop(),
+    () => bedrock.stop(),
+  );
+  return { slack, bedrock };
+}
+
+function expectNoSecret(output: string, secrets: Record<string, string>): void {
+  for (const [name, value] of Object.entries(secrets)) {
+    expect(output.includes(value), `${name} appears in the output`).toBe(false);
+  }
 }
 
 describe('secrets', () => {
-  it('never writes a secret to stdout or stderr, even at debug level, and logs JSON lines', async () => {
+  it('never writes a secret to stdout or stderr at debug level, and logs only JSON lines', async () => {
     const secrets = {
       botToken: secret('xoxb-'),
       signingSecret: secret(),
@@ -61,126 +124,94 @@ describe('secrets', () => {
       awsSessionToken: secret(),
       redisPassword: secret(),
     };
-    const redisServer = await startRedisServer();
-    cleanups.push(() => redisServer.stop());
-    const admin = new Redis(redisServer.url);
-    await admin.config('SET', 'requirepass', secrets.redisPassword);
-    admin.disconnect();
-    const slack = await FakeSlack.start({ botToken: secrets.botToken, signingSecret: secrets.signingSecret });
-    const bedrock = await FakeBedrockRuntime.start();
-    cleanups.push(
-      () => slack.stop(),
-      () => bedrock.stop(),
-    );
-    const port = await freePort();
-    const cwd = await mkdtemp(join(tmpdir(), 'bot-secrets-'));
-    const child = spawn(process.execPath, [mainPath], {
-      cwd,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: cwd,
-        SLACK_BOT_TOKEN: secrets.botToken,
-        SLACK_SIGNING_SECRET: secrets.signingSecret,
-        SLACK_API_URL: slack.apiUrl,
-        AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-        AWS_SECRET_ACCESS_KEY: secrets.awsSecretKey,
-        AWS_SESSION_TOKEN: secrets.awsSessionToken,
-        AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
-        REDIS_URL: `redis://default:${secrets.redisPassword}@127.0.0.1:${redisServer.port}`,
-        REDIS_KEY_PREFIX: 'test:secrets:',
-        PORT: String(port),
-        LOG_LEVEL: 'debug',
-        STREAM_FLUSH_INTERVAL_MS: '100',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const redis = await redisWithPassword(secrets.redisPassword);
+    const { slack, bedrock } = await standIns(secrets);
+    const bot = await spawnBot({
+      SLACK_BOT_TOKEN: secrets.botToken,
+      SLACK_SIGNING_SECRET: secrets.signingSecret,
+      SLACK_API_URL: slack.apiUrl,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: secrets.awsSecretKey,
+      AWS_SESSION_TOKEN: secrets.awsSessionToken,
+      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
+      REDIS_URL: `redis://default:${secrets.redisPassword}@127.0.0.1:${redis.port}`,
+      REDIS_KEY_PREFIX: 'test:secrets:',
+      STREAM_FLUSH_INTERVAL_MS: '100',
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    cleanups.push(async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-      await rm(cwd, { recursive: true, force: true });
-    });
-    const output = () => `${stdout}\n${stderr}`;
-    const answerLines = () => stdout.split('\n').filter((line) => line.includes('"msg":"answer"')).length;
-
-    await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, child, output);
-    slack.setBotEndpoint(`http://127.0.0.1:${port}/slack/events`);
+    const answerLines = () => bot.stdout().split('\n').filter((l) => l.includes('"msg":"answer"')).length;
+    await waitUntilHealthy(bot);
+    slack.setBotEndpoint(`http://127.0.0.1:${bot.port}/slack/events`);
     bedrock.setHandler((request) => {
       const last = JSON.stringify(request.body.messages?.at(-1) ?? '');
       return last.includes('fail please') ? { error: 'AccessDeniedException' } : { text: `Answer to ${last}` };
     });
+
     await slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> hello' });
     await slack.waitFor(() => answerLines() >= 1, 10_000);
     await slack.sendCommand({ channel: 'C0001', user: 'U0001', text: 'what is new?' });
     await slack.waitFor(() => answerLines() >= 2, 10_000);
     await slack.postUserMessage({ channel: 'C0001', user: 'U0002', text: '<@UBOT> fail please' });
     await slack.waitFor(() => answerLines() >= 3, 10_000);
-    child.kill('SIGTERM');
-    const code = await exited;
+    bot.child.kill('SIGTERM');
+    const code = await bot.exited;
 
-    expect(code, output()).toBe(0);
-    expect(stdout).toContain('"surface":"command","outcome":"answered"');
-    expect(stdout).toContain('"outcome":"failed"');
-    const lines = stdout.split('\n').filter((line) => line.trim() !== '');
+    expect(code, bot.output()).toBe(0);
+    expect(bot.stdout()).toContain('"surface":"command","outcome":"answered"');
+    expect(bot.stdout()).toContain('"outcome":"failed"');
+    const lines = bot
+      .stdout()
+      .split('\n')
+      .filter((line) => line.trim() !== '');
     expect(lines.length).toBeGreaterThan(5);
     for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
-    for (const [name, value] of Object.entries(secrets)) {
-      expect(output().includes(value), `${name} appears in the output`).toBe(false);
-    }
+    expectNoSecret(bot.output(), secrets);
   }, 60_000);
 
-  it('names no secret when Slack rejects the bot token at start-up and Redis refuses the password', async () => {
+  it('names no secret while Redis refuses its password', async () => {
     const secrets = { botToken: secret('xoxb-'), signingSecret: secret(), redisPassword: secret() };
-    const redisServer = await startRedisServer();
-    cleanups.push(() => redisServer.stop());
-    const admin = new Redis(redisServer.url);
-    await admin.config('SET', 'requirepass', secret());
-    admin.disconnect();
-    const slack = await FakeSlack.start(); // knows another bot token: auth.test answers invalid_auth
-    cleanups.push(() => slack.stop());
-    const cwd = await mkdtemp(join(tmpdir(), 'bot-secrets-'));
-    cleanups.push(() => rm(cwd, { recursive: true, force: true }));
-    const child = spawn(process.execPath, [mainPath], {
-      cwd,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: cwd,
-        SLACK_BOT_TOKEN: secrets.botToken,
-        SLACK_SIGNING_SECRET: secrets.signingSecret,
-        SLACK_API_URL: slack.apiUrl,
-        AWS_REGION: 'us-east-1',
-        REDIS_URL: `redis://default:${secrets.redisPassword}@127.0.0.1:${redisServer.port}`,
-        PORT: String(await freePort()),
-        LOG_LEVEL: 'debug',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const redis = await redisWithPassword(secret());
+    const { slack } = await standIns(secrets);
+    const bot = await spawnBot({
+      SLACK_BOT_TOKEN: secrets.botToken,
+      SLACK_SIGNING_SECRET: secrets.signingSecret,
+      SLACK_API_URL: slack.apiUrl,
+      AWS_REGION: 'us-east-1',
+      REDIS_URL: `redis://default:${secrets.redisPassword}@127.0.0.1:${redis.port}`,
     });
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
+    await waitUntilHealthy(bot);
+    slack.setBotEndpoint(`http://127.0.0.1:${bot.port}/slack/events`);
+
+    const sent = await slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> hello' });
+    await slack.waitFor(
+      () => slack.botReplies('C0001', sent.ts).some((m) => /can't reach my memory/.test(m.text)),
+      15_000,
+    );
+    bot.child.kill('SIGTERM');
+    await bot.exited;
+
+    expect(bot.output()).toContain('store unavailable');
+    expectNoSecret(bot.output(), secrets);
+    expectNoSecret(
+      slack.messages.map((m) => m.text).join('\n'),
+      secrets,
+    );
+  }, 60_000);
+
+  it('names no secret when Slack rejects the bot token at start-up', async () => {
+    const secrets = { botToken: secret('xoxb-'), signingSecret: secret() };
+    const { slack } = await standIns(); // knows another token: auth.test answers invalid_auth
+    const bot = await spawnBot({
+      SLACK_BOT_TOKEN: secrets.botToken,
+      SLACK_SIGNING_SECRET: secrets.signingSecret,
+      SLACK_API_URL: slack.apiUrl,
+      AWS_REGION: 'us-east-1',
     });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-    clearTimeout(timer);
+
+    const code = await bot.exited;
 
     expect(code).not.toBe(0);
-    expect(output).toContain('SLACK_BOT_TOKEN');
-    for (const [name, value] of Object.entries(secrets)) {
-      expect(output.includes(value), `${name} appears in the output`).toBe(false);
-    }
+    expect(bot.output()).toContain('SLACK_BOT_TOKEN');
+    expectNoSecret(bot.output(), secrets);
   }, 30_000);
 });
