@@ -16,6 +16,7 @@ export interface Metrics {
   slackCalls: Counter<'method' | 'result'>;
   slackRateLimited: Counter<'method'>;
   storeLatency: Histogram<'operation'>;
+  feedback: Counter<'value'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -81,6 +82,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       help: 'Store (Redis or in-process) call latency, by operation.',
       labelNames: ['operation'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    feedback: new Counter({
+      name: 'slackbot_answer_feedback_total',
+      help: 'Feedback button clicks under answers, by value (positive, negative).',
+      labelNames: ['value'],
       registers,
     }),
   };

@@ -37,6 +37,8 @@ export interface SlackAnswerStreamOptions {
   limitChars?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** Adds thumbs up/down buttons under a finished answer (default true). */
+  feedback?: boolean;
   /** Slack's per-workspace write budget shared with other answers and replicas. */
   budget?: WriteBudget;
   /** Called when Slack refuses native streaming outright, so later answers skip the attempt. */
@@ -230,7 +232,7 @@ export class SlackAnswerStream implements AnswerOutput {
     }
     if (page.closed) {
       // Final write of a message: send at once, whatever the coalescing interval says.
-      const needsWrite = page.mode === 'stream' || page.target !== page.sent || page.sent.length === 0;
+      const needsWrite = page.mode === 'stream' || this.#postNeedsFinalEdit(page);
       const budgetWaitMs = needsWrite
         ? await this.#takeBudget(page.mode === 'stream' ? 'chat.stopStream' : 'chat.update')
         : 0;
@@ -379,12 +381,24 @@ export class SlackAnswerStream implements AnswerOutput {
         channel: target.channelId,
         ts: page.ts,
         ...(chunks.length ? { chunks } : {}),
+        ...(this.#isLastPage(page) ? { blocks: [FEEDBACK_BLOCK] } : {}),
       });
-    } else if (text !== page.sent || page.sent.length === 0) {
-      await slack.call('chat.update', { channel: target.channelId, ts: page.ts, ...messageBody(text) });
+    } else if (this.#postNeedsFinalEdit(page)) {
+      const body = messageBody(text);
+      if (this.#isLastPage(page)) body.blocks.push(FEEDBACK_BLOCK);
+      await slack.call('chat.update', { channel: target.channelId, ts: page.ts, ...body });
     }
     page.sent = text;
     page.done = true;
+  }
+
+  #postNeedsFinalEdit(page: Page): boolean {
+    return page.target !== page.sent || page.sent.length === 0 || this.#isLastPage(page);
+  }
+
+  /** The answer's last message carries the feedback buttons, once the answer is complete. */
+  #isLastPage(page: Page): boolean {
+    return this.#finishing && this.#pages.at(-1) === page && this.#options.feedback !== false;
   }
 
   #setAssistantStatus(status: string): void {
@@ -400,6 +414,20 @@ export class SlackAnswerStream implements AnswerOutput {
   }
 }
 
+/** Slack's feedback buttons; clicks arrive as block_actions with action_id `answer_feedback`. */
+export const FEEDBACK_ACTION_ID = 'answer_feedback';
+const FEEDBACK_BLOCK = {
+  type: 'context_actions',
+  elements: [
+    {
+      type: 'feedback_buttons',
+      action_id: FEEDBACK_ACTION_ID,
+      positive_button: { text: { type: 'plain_text', text: 'Good answer' }, value: 'positive' },
+      negative_button: { text: { type: 'plain_text', text: 'Bad answer' }, value: 'negative' },
+    },
+  ],
+};
+
 function statusChunk(status: Status, state: 'in_progress' | 'complete') {
   return { type: 'task_update', id: 'status', title: STATUS_TITLES[status], status: state };
 }
@@ -409,7 +437,7 @@ function placeholder(status: Status): string {
 }
 
 /** A message body for the post-and-edit path: the same Markdown, in a markdown block. */
-function messageBody(markdown: string): { text: string; blocks: unknown[] } {
+function messageBody(markdown: string): { text: string; blocks: object[] } {
   const preview = markdown.length > 150 ? `${markdown.slice(0, 150)}…` : markdown;
   return { text: preview, blocks: [{ type: 'markdown', text: markdown }] };
 }

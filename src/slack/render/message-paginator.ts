@@ -12,13 +12,13 @@
  * So breaks fall at paragraph boundaries where possible, else at line boundaries, else at
  * whitespace, else (a word longer than the threshold) anywhere.
  *
- * A code block is never split unless it cannot fit in the room it started in: a block that opened in
- * a message at most half full streams at once and, if it outgrows the message, continues in the next
- * one. Then the fence is closed at the end of one message and reopened with the same marker and info
- * string at the start of the next. A message that starts in the middle of a line (a line longer than
- * the threshold, cut at whitespace or hard) starts with a zero-width space, so the rest of the line
- * cannot read as a fence, heading or list item. These repairs (`repair: true`) count toward the
- * limit; without them the appends are exactly the input.
+ * A code block is split only when it is longer than a whole message, or when it opened in a message
+ * at most half full (it streams at once) and outgrew the room left there. Then the fence is closed at
+ * the end of one message and reopened with the same marker and info string at the start of the next.
+ * A message that starts in the middle of a line (a line longer than the threshold, cut at whitespace
+ * or hard) starts with a zero-width space, so the rest of the line cannot read as a fence, heading or
+ * list item. These repairs (`repair: true`) count toward the limit; without them the appends are
+ * exactly the input.
  *
  * Every decision depends only on the text, never on how it was chunked, so the messages are the
  * same as `paginate(wholeText)`.
@@ -40,7 +40,7 @@ export const MIN_LIMIT_CHARS = 16;
 export type PageOp = { type: 'append'; text: string; repair?: true } | { type: 'break' };
 
 export type MessagePaginatorOptions = {
-  /** Largest message, in characters (UTF-16 code units, as Slack counts `markdown_text`). */
+  /** Largest message, in UTF-16 code units (JS string length); Slack's own unit is assumed no smaller. */
   limitChars: number;
   /** Remaining room below which paragraphs, lines and words are held. Default: a quarter of the limit. */
   holdThresholdChars?: number;
@@ -246,9 +246,9 @@ export class MessagePaginator {
         // The unfinished last line may open a fence, and then it does not belong to the paragraph.
         const rest = buffer.slice(start);
         const opensFence = start > 0 && (final ? parseFenceOpen(rest) !== null : couldOpenFence(rest));
-        if (final)
-          return opensFence ? { end: start, known: start } : { end: buffer.length, known: buffer.length };
-        return { end: null, known: opensFence ? start : buffer.length };
+        if (!final) return { end: null, known: opensFence ? start : buffer.length };
+        const end = opensFence ? start : buffer.length;
+        return { end, known: end };
       }
       const line = buffer.slice(start, newline);
       if (start > 0 && parseFenceOpen(line) !== null) return { end: start, known: start };
@@ -279,8 +279,9 @@ export class MessagePaginator {
 
   #wordUnit(final: boolean): Unit {
     let end = 0;
-    while (end < this.#buffer.length && this.#buffer[end] !== '\n' && !isBlank(this.#buffer[end] ?? ''))
+    while (end < this.#buffer.length && this.#buffer[end] !== '\n' && !isBlank(this.#buffer[end] ?? '')) {
       end++;
+    }
     if (end < this.#buffer.length || final) return { end, known: end };
     return { end: null, known: end };
   }
@@ -354,10 +355,10 @@ export class MessagePaginator {
   /** Reopen string and reserved room; simplified or dropped when they would crowd out the text. */
   #repairsFor(fence: CodeFence): Repairs | null {
     const reserve = fence.marker.length + 1;
-    // After a break the code must still have at least half a message of room (>= the threshold).
     // A space keeps an info string like "~~~x" from lengthening a "~~~" marker.
     const info = fence.info.startsWith(fence.marker[0] ?? '') ? ` ${fence.info}` : fence.info;
     for (const reopen of [`${fence.marker}${info}\n`, `${fence.marker}\n`]) {
+      // After a break the code must still have at least half a message of room (> the threshold).
       if (reopen.length + reserve <= this.#limit / 2) return { reopen, reserve };
     }
     return null;
