@@ -6,7 +6,7 @@
 import type { ConversationService } from '../conversation/conversation-service.ts';
 import type { Logger } from '../logger.ts';
 import { type AskCommand, type BotIdentity, questionFromCommand } from './question-builder.ts';
-import { escapeSlackControl } from './render/slack-safe-text.ts';
+import { escapeMrkdwn } from './render/slack-safe-text.ts';
 import { type SlackApi, SlackCallError } from './slack-api.ts';
 import type { SlackPeople } from './slack-people.ts';
 
@@ -22,10 +22,12 @@ export interface AskDeps {
 
 export async function answerAskCommand(command: AskCommand, bot: BotIdentity, deps: AskDeps): Promise<void> {
   let posted: { ts: string } | null = null;
+  // Mentions become names and every control character is escaped: the repost pings nobody.
+  const readable = await deps.people.readable(command.text, bot.botUserId);
   try {
     const result = await deps.slack.call<{ ts?: string }>('chat.postMessage', {
       channel: command.channel_id,
-      text: `<@${command.user_id}> asked: ${escapeSlackControl(command.text)}`,
+      text: `<@${command.user_id}> asked: ${escapeMrkdwn(readable)}`,
       unfurl_links: false,
     });
     if (result.ts) posted = { ts: result.ts };
@@ -36,6 +38,6 @@ export async function answerAskCommand(command: AskCommand, bot: BotIdentity, de
       '/ask cannot post in the channel; answering through response_url',
     );
   }
-  const question = await questionFromCommand(command, posted, deps.people, bot);
+  const question = questionFromCommand(command, readable, posted, bot);
   await deps.conversations.submit(question);
 }

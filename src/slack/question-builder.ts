@@ -112,12 +112,12 @@ export interface AskCommand {
 }
 
 /** A question from /ask, once its text has been posted in the channel (or could not be). */
-export async function questionFromCommand(
+export function questionFromCommand(
   command: AskCommand,
+  readableText: string,
   posted: { ts: string } | null,
-  people: SlackPeople,
   bot: BotIdentity,
-): Promise<Question> {
+): Question {
   const teamId = command.team_id || bot.teamId;
   const threadTs = posted?.ts ?? `cmd-${command.trigger_id}`;
   return {
@@ -125,7 +125,7 @@ export async function questionFromCommand(
     replyTo: posted ? { kind: 'thread' } : { kind: 'response_url', url: command.response_url },
     messageTs: threadTs,
     userId: command.user_id,
-    text: await people.readable(command.text, bot.botUserId),
+    text: readableText,
     surface: 'command',
     isDm: command.channel_id.startsWith('D'),
     addressed: true,

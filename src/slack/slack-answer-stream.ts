@@ -12,12 +12,10 @@ import type { CitedSource } from '../bedrock/answer-model.ts';
 import type { AnswerOutput } from '../conversation/question.ts';
 import type { Logger } from '../logger.ts';
 import { MarkdownRenderer } from './render/markdown-renderer.ts';
-import { MessagePaginator, type PageOp } from './render/message-paginator.ts';
+import { MessagePaginator, type PageOp, SLACK_MESSAGE_LIMIT_CHARS } from './render/message-paginator.ts';
 import { escapeSlackControl } from './render/slack-safe-text.ts';
 import { type SlackApi, SlackCallError } from './slack-api.ts';
 import { UNLIMITED_BUDGET, type WriteBudget } from './write-budget.ts';
-
-export const SLACK_MESSAGE_LIMIT_CHARS = 12_000;
 
 export interface AnswerTarget {
   channelId: string;

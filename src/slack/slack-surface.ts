@@ -3,7 +3,8 @@ import type { CitedSource } from '../bedrock/answer-model.ts';
 import type { AnswerOutput, AnswerSurface, Question } from '../conversation/question.ts';
 import type { Logger } from '../logger.ts';
 import { MarkdownRenderer } from './render/markdown-renderer.ts';
-import { escapeSlackControl } from './render/slack-safe-text.ts';
+import { paginate, SLACK_MESSAGE_LIMIT_CHARS } from './render/message-paginator.ts';
+import { escapeMrkdwn, escapeSlackControl } from './render/slack-safe-text.ts';
 import { renderAppendix, SlackAnswerStream } from './slack-answer-stream.ts';
 import type { SlackApi } from './slack-api.ts';
 import type { WriteBudget } from './write-budget.ts';
@@ -55,32 +56,31 @@ export class SlackSurface implements AnswerSurface {
   }
 
   async notice(question: Question, text: string): Promise<void> {
-    const safe = escapeSlackControl(text);
-    if (question.replyTo.kind === 'response_url') {
-      await this.#options.postToResponseUrl(question.replyTo.url, { response_type: 'ephemeral', text: safe });
-      return;
-    }
+    if (question.replyTo.kind === 'response_url') return this.#privately(question.replyTo.url, text);
     await this.#options.slack.call('chat.postMessage', {
       channel: question.thread.channelId,
       thread_ts: question.thread.threadTs,
-      text: safe,
-      blocks: [{ type: 'markdown', text: safe }],
+      text: escapeMrkdwn(text),
+      blocks: [{ type: 'markdown', text: escapeSlackControl(text) }],
     });
   }
 
   async ephemeral(question: Question, text: string): Promise<void> {
-    const safe = escapeSlackControl(text);
-    if (question.replyTo.kind === 'response_url') {
-      await this.#options.postToResponseUrl(question.replyTo.url, { response_type: 'ephemeral', text: safe });
-      return;
-    }
+    if (question.replyTo.kind === 'response_url') return this.#privately(question.replyTo.url, text);
     await this.#options.slack.call('chat.postEphemeral', {
       channel: question.thread.channelId,
       user: question.userId,
-      text: safe,
+      text: escapeMrkdwn(text),
       ...(question.thread.threadTs !== question.messageTs || question.surface === 'command'
         ? { thread_ts: question.thread.threadTs }
         : {}),
+    });
+  }
+
+  #privately(responseUrl: string, text: string): Promise<void> {
+    return this.#options.postToResponseUrl(responseUrl, {
+      response_type: 'ephemeral',
+      text: escapeMrkdwn(text),
     });
   }
 }
@@ -126,13 +126,18 @@ class ResponseUrlAnswer implements AnswerOutput {
     await this.#send(`${this.#text}${this.#text ? '\n\n' : ''}${escapeSlackControl(note)}`);
   }
 
+  /** The answer in at most four posts (a response_url takes five; one showed "Thinking…"). */
   async #send(markdown: string): Promise<void> {
-    await this.#post(this.#url, {
-      response_type: 'ephemeral',
-      replace_original: true,
-      text: markdown.slice(0, 3000),
-      blocks: [{ type: 'markdown', text: markdown.slice(0, 12_000) }],
-    });
+    const pages = paginate(markdown, SLACK_MESSAGE_LIMIT_CHARS);
+    const posts = pages.length <= 4 ? pages : [...pages.slice(0, 3), pages.slice(3).join('\n\n')];
+    for (const [index, page] of posts.entries()) {
+      await this.#post(this.#url, {
+        response_type: 'ephemeral',
+        replace_original: index === 0,
+        text: page.length > 3000 ? `${page.slice(0, 2999)}…` : page,
+        blocks: [{ type: 'markdown', text: page.slice(0, SLACK_MESSAGE_LIMIT_CHARS) }],
+      });
+    }
   }
 }
 

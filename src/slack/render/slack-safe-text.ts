@@ -43,6 +43,14 @@ export function escapeSlackControl(text: string): string {
 }
 
 /**
+ * For mrkdwn fields (`text`, section blocks), where `&`, `<` and `>` are Slack's own escapes: the
+ * text then shows exactly as written and no control sequence can form.
+ */
+export function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
  * Streaming form of {@link escapeSlackControl}: holds back only a trailing candidate that the next
  * characters decide (`<`, `&l`, `@ch`, an unfinished `<https://…`), so that the concatenation of
  * every `push` and the final `finish` equals `escapeSlackControl` of the whole text.

@@ -4,12 +4,12 @@ import type { ListenerDeps } from '../index.ts';
 /** Thumbs up/down under an answer: counted and logged, so operators see how answers land. */
 export function answerFeedback(deps: ListenerDeps) {
   return async ({ ack, body, action }: SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs) => {
-    await ack();
     const value = (action as { value?: string }).value === 'positive' ? 'positive' : 'negative';
     deps.metrics.feedback.inc({ value });
     deps.logger.info(
       { feedback: value, channel: body.channel?.id, messageTs: body.message?.ts, user: body.user.id },
       'answer feedback',
     );
+    await ack();
   };
 }
