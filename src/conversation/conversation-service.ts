@@ -14,7 +14,7 @@ import {
   type Turn,
 } from '../store/conversation-store.ts';
 import { type AnswerSurface, type Question, type ThreadReader, threadId } from './question.ts';
-import { estimateScale, trimToBudget, withThreadContext } from './thread-history.ts';
+import { estimateScale, estimateTokens, trimToBudget, withThreadContext } from './thread-history.ts';
 
 export interface ConversationSettings {
   systemPrompt: string;
@@ -338,8 +338,10 @@ export class ConversationService {
         error = asAnswerError(thrown);
         if (answer.length > 0) break; // text was shown: keep it, do not start over
         if (error.code === 'input_too_long' && !trimmedHarder) {
+          // Our estimate was too low for this model: keep at most half of what was just sent.
           trimmedHarder = true;
-          budget = Math.floor(budget / 3);
+          const sentTokens = trimmed.turns.reduce((sum, turn) => sum + estimateTokens(turn.text, scale), 0);
+          budget = Math.min(Math.floor(budget / 2), Math.floor(sentTokens / 2));
           trimmed = trimToBudget(history, { role: 'user', text: questionText }, budget, scale);
           continue;
         }

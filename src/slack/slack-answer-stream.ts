@@ -90,6 +90,7 @@ export class SlackAnswerStream implements AnswerOutput {
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
   #fatal: SlackCallError | null = null;
+  #holdUntilMs = 0;
 
   constructor(options: SlackAnswerStreamOptions) {
     this.#options = options;
@@ -188,6 +189,12 @@ export class SlackAnswerStream implements AnswerOutput {
     for (;;) {
       const page = this.#pages.find((p) => !p.done);
       if (!page || this.#fatal) return;
+      // New text must not cut a Retry-After or budget wait short; it just waits along.
+      const heldMs = this.#holdUntilMs - this.#now();
+      if (heldMs > 0) {
+        await this.#pause(heldMs);
+        continue;
+      }
       const waitMs = await this.#step(page);
       if (waitMs === null) continue; // progress made, look again at once
       if (this.#finishing && this.#pages.every((p) => p.done)) return;
@@ -225,7 +232,7 @@ export class SlackAnswerStream implements AnswerOutput {
         for (const p of this.#pages) if (p.ts === null) p.mode = 'post';
         return null;
       }
-      if (budgetWaitMs > 0) return budgetWaitMs;
+      if (budgetWaitMs > 0) return this.#holdFor(budgetWaitMs);
       return this.#attempt(page, () => this.#create(page));
     }
     if (page.closed) {
@@ -234,7 +241,7 @@ export class SlackAnswerStream implements AnswerOutput {
       const budgetWaitMs = needsWrite
         ? await this.#takeBudget(page.mode === 'stream' ? 'chat.stopStream' : 'chat.update')
         : 0;
-      if (budgetWaitMs > 0) return budgetWaitMs;
+      if (budgetWaitMs > 0) return this.#holdFor(budgetWaitMs);
       return this.#attempt(page, () => this.#finalize(page));
     }
     const statusDue = this.#statusChanged && page.sent.length === 0;
@@ -244,8 +251,14 @@ export class SlackAnswerStream implements AnswerOutput {
     // When the budget is tight this write waits and the next one carries more text: answers in
     // flight flush less often instead of queueing behind each other.
     const budgetWaitMs = await this.#takeBudget(page.mode === 'stream' ? 'chat.appendStream' : 'chat.update');
-    if (budgetWaitMs > 0) return Math.max(budgetWaitMs, this.#options.flushIntervalMs);
+    if (budgetWaitMs > 0) return this.#holdFor(Math.max(budgetWaitMs, this.#options.flushIntervalMs));
     return this.#attempt(page, () => this.#update(page));
+  }
+
+  /** No write before `ms` from now. */
+  #holdFor(ms: number): number {
+    this.#holdUntilMs = this.#now() + ms;
+    return ms;
   }
 
   #takeBudget(method: string): Promise<number> {
@@ -264,7 +277,7 @@ export class SlackAnswerStream implements AnswerOutput {
         if (!(error instanceof SlackCallError)) throw error;
         const handled = this.#recover(page, error);
         if (handled === 'retry_now') return null;
-        if (handled === 'wait') return error.retryAfterMs ?? 1000;
+        if (handled === 'wait') return this.#holdFor(error.retryAfterMs ?? 1000);
         if (handled === 'transient' && attempt < TRANSIENT_RETRIES) {
           await this.#sleep(250 * 2 ** attempt);
           continue;

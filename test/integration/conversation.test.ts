@@ -288,6 +288,34 @@ describe('model errors', () => {
     expect(threadText(h, 'C0001', sent.ts)).toContain('Clean answer.');
   });
 
+  it('trims harder and retries once when the input is too long for the model', async () => {
+    h = await startHarness();
+    h.bedrock.enqueue(
+      { text: 'First.' },
+      { error: 'ValidationException', message: 'Input is too long for requested model.' },
+      { text: 'Fits now.' },
+    );
+    const sent = await h.slack.postUserMessage({
+      channel: 'C0001',
+      user: 'U0001',
+      text: `<@UBOT> ${'a'.repeat(3_000)}`,
+    });
+    await waitForAnswers(h, 1);
+    await h.slack.postUserMessage({
+      channel: 'C0001',
+      user: 'U0001',
+      text: 'short follow-up',
+      threadTs: sent.ts,
+    });
+    await waitForAnswers(h, 2);
+
+    const [, tooLong, retried] = h.bedrock.requests;
+    expect(tooLong?.body.messages).toHaveLength(3);
+    expect(retried?.body.messages).toEqual([{ role: 'user', content: [{ text: 'short follow-up' }] }]);
+    expect(threadText(h, 'C0001', sent.ts)).toContain('Fits now.');
+    expect(threadText(h, 'C0001', sent.ts)).toContain('left out');
+  });
+
   it('says when the answer hit the token limit, and "continue" carries on', async () => {
     h = await startHarness();
     h.bedrock.enqueue({ text: 'Part one', stopReason: 'max_tokens' }, { text: ' and part two.' });

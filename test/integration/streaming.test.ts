@@ -94,6 +94,25 @@ describe('streaming answers into Slack', () => {
     });
   }, 30_000);
 
+  it('lets other threads carry on while one answer waits out a 429', async () => {
+    h = await startHarness();
+    h.bedrock.setHandler(() => ({ text: ['one ', 'two ', 'three'], chunkDelayMs: 30 }));
+    h.slack.failNext('chat.appendStream', { status: 429, retryAfterS: 3 });
+    const slow = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> first' });
+    await h.slack.waitFor(() => h.slack.calls.some((c) => c.status === 429));
+    const fast = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0002', text: '<@UBOT> second' });
+    await h.slack.waitFor(
+      () =>
+        threadText(h, 'C0001', fast.ts) === 'one two three' &&
+        botMessages(h, 'C0001', fast.ts)[0]?.streamState === 'stopped',
+      2_500,
+    );
+
+    expect(botMessages(h, 'C0001', slow.ts)[0]?.streamState).toBe('open');
+    await waitForAnswers(h, 2);
+    expect(threadText(h, 'C0001', slow.ts)).toBe('one two three');
+  });
+
   it('posts and edits instead when starting a stream is rate-limited, rendering the same text', async () => {
     h = await startHarness();
     h.slack.failNext('chat.startStream', { status: 429, retryAfterS: 30 });

@@ -82,9 +82,22 @@ export interface RecordedCall {
   status: number;
   ok: boolean;
   error?: string;
+  /** The Retry-After of a 429, in seconds. */
+  retryAfterS?: number;
   atMs: number;
   token?: string;
 }
+
+/**
+ * Serves the playground's page: FakeSlack hands it every request for `/` and `/playground/...`
+ * (see `slack/page/playground-page.ts`).
+ */
+export type PageHandler = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+  rawBody: string,
+) => Promise<void> | void;
 
 export type FakeFailure = { error: string } | { status: 429; retryAfterS: number } | { status: 500 };
 
@@ -214,6 +227,7 @@ export class FakeSlack {
   readonly #buckets = new Map<string, TokenBucket>();
   readonly #responseUrls = new Map<string, { uses: number; createdAtMs: number }>();
   #botEndpoint: string | undefined;
+  #pageHandler: PageHandler | undefined;
   #stopped = false;
 
   private constructor(options: FakeSlackOptions) {
@@ -368,6 +382,12 @@ export class FakeSlack {
     this.#failures.set(method, queue);
   }
 
+  /** Drops the failures queued with `failNext` for `method` (or for every method). */
+  clearFailures(method?: string): void {
+    if (method === undefined) this.#failures.clear();
+    else this.#failures.delete(method);
+  }
+
   setRateLimit(method: string, perSecond: number | null): void {
     if (perSecond === null) this.#buckets.delete(method);
     else this.#buckets.set(method, new TokenBucket(perSecond, this.#now));
@@ -382,6 +402,8 @@ export class FakeSlack {
       this.#onApiRequest(request, response, url, rawBody);
     } else if (url.pathname.startsWith('/response/') && request.method === 'POST') {
       this.#onResponseUrl(response, url, rawBody);
+    } else if (this.#pageHandler && (url.pathname === '/' || url.pathname.startsWith('/playground/'))) {
+      await this.#pageHandler(request, response, url, rawBody);
     } else {
       sendJson(response, 404, { ok: false, error: 'not_found' });
     }
@@ -403,12 +425,14 @@ export class FakeSlack {
     const token = bearer ?? (typeof args.token === 'string' ? args.token : undefined);
     delete args.token;
     const answer = this.#answer(method, args, token);
+    const retryAfter = answer.headers?.['retry-after'];
     const call: RecordedCall = {
       method,
       args,
       status: answer.status,
       ok: answer.body.ok,
       ...(answer.body.error === undefined ? {} : { error: answer.body.error }),
+      ...(retryAfter === undefined ? {} : { retryAfterS: Number(retryAfter) }),
       atMs: this.#now(),
       ...(token === undefined ? {} : { token }),
     };
@@ -505,6 +529,11 @@ export class FakeSlack {
     const id = slackId('R', 12);
     this.#responseUrls.set(id, { uses: 0, createdAtMs: this.#now() });
     return `${this.baseUrl}/response/${id}`;
+  }
+
+  /** Serves `/` and `/playground/...` with this handler (the playground's page); undefined: 404 again. */
+  setPageHandler(handler: PageHandler | undefined): void {
+    this.#pageHandler = handler;
   }
 
   // ---- Slack → bot ----
