@@ -63,6 +63,9 @@ export const MESSAGES = {
   shuttingDown: "I'm restarting and can't take new questions for a moment. Please ask again shortly.",
 };
 
+/** A thread lock held by this answer, with the state read when it was taken. */
+type Held = { token: string; state: ThreadState | null };
+
 type Outcome = 'answered' | 'failed' | 'interrupted' | 'store_unavailable' | 'lock_timeout';
 
 export class ConversationService {
@@ -199,13 +202,13 @@ export class ConversationService {
   async #answerUnderLock(question: Question, log: Logger): Promise<void> {
     const { store, settings } = this.#deps;
     const id = threadId(question.thread);
-    let token: string | null;
+    let held: Held | null;
     try {
-      token = await this.#acquire(id);
+      held = await this.#acquire(id);
     } catch (error) {
       return this.#storeDown(question, error, log);
     }
-    if (!token) {
+    if (!held) {
       const ref = newReferenceId();
       log.error({ ref }, 'gave up waiting for the thread lock');
       this.#deps.metrics.answers.inc({ outcome: 'lock_timeout' });
@@ -217,7 +220,7 @@ export class ConversationService {
         .catch(() => undefined);
       return;
     }
-    const lockToken = token;
+    const lockToken = held.token;
     let released = false;
     const keepAlive = setInterval(
       () => {
@@ -232,7 +235,7 @@ export class ConversationService {
     );
     keepAlive.unref();
     try {
-      released = await this.#answer(question, lockToken, log);
+      released = await this.#answer(question, held, log);
     } finally {
       clearInterval(keepAlive);
       if (!released) {
@@ -243,14 +246,14 @@ export class ConversationService {
     }
   }
 
-  /** Waits for the thread's lock, polling with backoff; null after `lockWaitMs`. */
-  async #acquire(id: string): Promise<string | null> {
+  /** Waits for the thread's lock (and reads its state with it), polling with backoff; null after `lockWaitMs`. */
+  async #acquire(id: string): Promise<Held | null> {
     const { store, settings } = this.#deps;
     const deadline = this.#now() + settings.lockWaitMs;
     let delayMs = 25;
     for (;;) {
-      const token = await store.acquireLock(id, settings.lockTtlMs);
-      if (token) return token;
+      const held = await store.acquireLockAndGetThread(id, settings.lockTtlMs);
+      if (held) return held;
       if (this.#now() >= deadline) return null;
       await this.#sleep(delayMs);
       delayMs = Math.min(delayMs * 2, 500);
@@ -258,19 +261,11 @@ export class ConversationService {
   }
 
   /** Runs one answer while holding the lock. Returns true when the commit released the lock. */
-  async #answer(question: Question, lockToken: string, log: Logger): Promise<boolean> {
-    const { store, model, surface, settings, metrics } = this.#deps;
-    const id = threadId(question.thread);
+  async #answer(question: Question, held: Held, log: Logger): Promise<boolean> {
+    const { model, surface, settings, metrics } = this.#deps;
+    const { token: lockToken, state } = held;
     const startedAtMs = this.#now();
     const ref = newReferenceId();
-
-    let state: ThreadState | null;
-    try {
-      state = await store.getThread(id);
-    } catch (error) {
-      await this.#storeDown(question, error, log);
-      return false;
-    }
 
     let questionText = question.text;
     if (!state && question.thread.threadTs !== question.messageTs && question.surface !== 'command') {
@@ -443,11 +438,10 @@ export class ConversationService {
       if (await store.commitThread(id, build(before), settings.historyTtlMs, lockToken)) return true;
       // The lock expired under us (a very long answer, or a stalled replica): merge onto what is there now.
       log.warn('thread lock was lost before commit; re-taking it to save the turn');
-      const token = await this.#acquire(id);
-      if (!token) return false;
-      const current = await store.getThread(id);
-      const saved = await store.commitThread(id, build(current), settings.historyTtlMs, token);
-      if (!saved) await store.releaseLock(id, token);
+      const again = await this.#acquire(id);
+      if (!again) return false;
+      const saved = await store.commitThread(id, build(again.state), settings.historyTtlMs, again.token);
+      if (!saved) await store.releaseLock(id, again.token);
       return false; // our own token's lock is gone either way; the caller's release is a harmless no-op
     } catch (error) {
       if (error instanceof StoreUnavailableError) log.error({ err: error }, 'could not save the turn');

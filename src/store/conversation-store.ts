@@ -29,6 +29,14 @@ export interface ConversationStore {
   claimOnce(key: string, ttlMs: number): Promise<boolean>;
   /** Takes the thread's lock if it is free and returns the owner token, or null when someone holds it. */
   acquireLock(threadId: string, ttlMs: number): Promise<string | null>;
+  /**
+   * Takes the thread's lock if it is free and, in the same atomic step, reads the thread's state:
+   * null when someone else holds the lock. Saves a round trip on every answer.
+   */
+  acquireLockAndGetThread(
+    threadId: string,
+    ttlMs: number,
+  ): Promise<{ token: string; state: ThreadState | null } | null>;
   /** Pushes the lock's expiry to `ttlMs` from now if `token` still owns it; false when it does not. */
   extendLock(threadId: string, token: string, ttlMs: number): Promise<boolean>;
   /** Deletes the lock if `token` owns it; false when it does not (expired or taken over). */

@@ -26,6 +26,11 @@ export class InstrumentedStore implements ConversationStore {
   acquireLock(threadId: string, ttlMs: number) {
     return this.#timed('acquire_lock', () => this.#inner.acquireLock(threadId, ttlMs));
   }
+  acquireLockAndGetThread(threadId: string, ttlMs: number) {
+    return this.#timed('acquire_lock_and_get_thread', () =>
+      this.#inner.acquireLockAndGetThread(threadId, ttlMs),
+    );
+  }
   extendLock(threadId: string, token: string, ttlMs: number) {
     return this.#timed('extend_lock', () => this.#inner.extendLock(threadId, token, ttlMs));
   }

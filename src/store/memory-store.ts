@@ -55,6 +55,14 @@ export class MemoryStore implements ConversationStore {
     return token;
   }
 
+  async acquireLockAndGetThread(
+    threadId: string,
+    ttlMs: number,
+  ): Promise<{ token: string; state: ThreadState | null } | null> {
+    const token = await this.acquireLock(threadId, ttlMs);
+    return token === null ? null : { token, state: await this.getThread(threadId) };
+  }
+
   async extendLock(threadId: string, token: string, ttlMs: number): Promise<boolean> {
     this.assertOpen();
     assertTtl(ttlMs);

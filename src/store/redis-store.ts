@@ -61,6 +61,13 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 
+// KEYS[1] lock, KEYS[2] state; ARGV[1] token, ARGV[2] ttl in ms. {1, state or nil} when taken, {0} when held.
+const acquireLockAndGetLua = `
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+  return {1, redis.call('GET', KEYS[2])}
+end
+return {0}`;
+
 // KEYS[1] lock, KEYS[2] state; ARGV[1] token, ARGV[2] state JSON, ARGV[3] ttl in ms.
 const commitThreadLua = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -72,6 +79,12 @@ return 0`;
 
 /** The commands defineCommand adds to the client (ioredis runs them as EVALSHA). */
 interface StoreScripts {
+  slackbotAcquireLockAndGet(
+    lockKey: string,
+    stateKey: string,
+    token: string,
+    ttlMs: number,
+  ): Promise<[number, (string | null)?]>;
   slackbotExtendLock(lockKey: string, token: string, ttlMs: number): Promise<number>;
   slackbotReleaseLock(lockKey: string, token: string): Promise<number>;
   slackbotCommitThread(
@@ -103,6 +116,7 @@ export class RedisStore implements ConversationStore {
     this.commandTimeoutMs = options.commandTimeoutMs ?? defaultCommandTimeoutMs;
     this.logger = options.logger;
 
+    this.client.defineCommand('slackbotAcquireLockAndGet', { numberOfKeys: 2, lua: acquireLockAndGetLua });
     this.client.defineCommand('slackbotExtendLock', { numberOfKeys: 1, lua: extendLockLua });
     this.client.defineCommand('slackbotReleaseLock', { numberOfKeys: 1, lua: releaseLockLua });
     this.client.defineCommand('slackbotCommitThread', { numberOfKeys: 2, lua: commitThreadLua });
@@ -133,6 +147,19 @@ export class RedisStore implements ConversationStore {
     return reply === 'OK' ? token : null;
   }
 
+  async acquireLockAndGetThread(
+    threadId: string,
+    ttlMs: number,
+  ): Promise<{ token: string; state: ThreadState | null } | null> {
+    const px = toPx(ttlMs);
+    const token = randomUUID();
+    const [taken, raw] = await this.run('acquireLockAndGetThread', () =>
+      this.scripts.slackbotAcquireLockAndGet(this.lockKey(threadId), this.stateKey(threadId), token, px),
+    );
+    if (taken !== 1) return null;
+    return { token, state: raw ? this.parseState(this.stateKey(threadId), raw) : null };
+  }
+
   async extendLock(threadId: string, token: string, ttlMs: number): Promise<boolean> {
     const px = toPx(ttlMs);
     const reply = await this.run('extendLock', () =>
@@ -152,6 +179,10 @@ export class RedisStore implements ConversationStore {
     const key = this.stateKey(threadId);
     const raw = await this.run('getThread', () => this.client.get(key));
     if (raw === null) return null;
+    return this.parseState(key, raw);
+  }
+
+  private parseState(key: string, raw: string): ThreadState | null {
     const state = parseThreadState(raw);
     if (state === null) {
       // Losing one thread's memory beats failing every answer in it; the value is overwritten on commit.

@@ -270,6 +270,32 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       });
     });
 
+    describe('acquireLockAndGetThread', () => {
+      it('takes a free lock and reads the state in one step', async () => {
+        const first = await store.acquireLock('T-both', longTtlMs);
+        await store.commitThread('T-both', sampleState(), longTtlMs, first ?? '');
+
+        const taken = await store.acquireLockAndGetThread('T-both', longTtlMs);
+
+        expect(taken?.state).toEqual(sampleState());
+        expect(await store.acquireLock('T-both', longTtlMs)).toBeNull();
+        expect(await store.releaseLock('T-both', taken?.token ?? '')).toBe(true);
+      });
+
+      it('gives null state for a new thread, and null while another owner holds the lock', async () => {
+        const taken = await store.acquireLockAndGetThread('T-new', longTtlMs);
+        expect(taken).toEqual({ token: expect.any(String), state: null });
+        expect(await store.acquireLockAndGetThread('T-new', longTtlMs)).toBeNull();
+      });
+
+      it('lets exactly one of many concurrent callers in', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () => store.acquireLockAndGetThread('T-both-race', longTtlMs)),
+        );
+        expect(results.filter((r) => r !== null)).toHaveLength(1);
+      });
+    });
+
     it('answers ping', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });

@@ -1,0 +1,513 @@
+/**
+ * Runs one scenario against the bot or the naive baseline and turns what the stand-ins recorded into
+ * figures. Layout of one run:
+ *
+ *   this process: the Slack stand-in (events out, Web API in) and the measuring
+ *   child: the bot (src/bot.ts via bench/bot-process.ts) or the naive baseline, with the probe
+ *   child: the Bedrock Runtime stand-in (shared by every run)
+ *   redis-server: a private one when the machine has redis-server, else REDIS_URL, else none
+ *
+ * Each run gets a fresh Slack stand-in and a fresh app process, warms it up with two answers, then
+ * measures only the scenario's window.
+ */
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { paginate } from '../src/slack/render/message-paginator.ts';
+import { renderMarkdown } from '../src/slack/render/markdown-renderer.ts';
+import { FakeSlack } from '../test/stand-ins/fake-slack.ts';
+import { type AnswerSpec, answerText, questionText } from './answers.ts';
+import type { ModelRequestTiming } from './bedrock-process.ts';
+import { CHILD_FILES, type ChildHandle, closeWindow, modelTimings, openWindow, startChild } from './children.ts';
+import { type Distribution, distribution, round } from './metrics.ts';
+import type { ProcessStats } from './probe.ts';
+import type { QuestionPlan, ScenarioDef } from './scenarios.ts';
+import { type MessageTrack, nowMs, SlackObserver } from './slack-observer.ts';
+
+export type Target = 'bot' | 'naive';
+
+export interface RedisTarget {
+  url: string;
+  /** Our own server: it may be flushed between runs. */
+  private: boolean;
+  stop(): Promise<void>;
+}
+
+export interface BenchContext {
+  bedrock: ChildHandle;
+  redis: RedisTarget | null;
+  /** Extra environment for the bot (`--env KEY=VALUE`). */
+  botEnv: Record<string, string>;
+  log(line: string): void;
+}
+
+export interface AnswerFigures {
+  id: string;
+  complete: boolean;
+  ackMs: number[];
+  sentAtMs: number;
+  modelTtftMs: number | null;
+  /** Event sent → model request arrived. */
+  preModelMs: number | null;
+  /** First text in Slack − event sent − the model's own time to first token. */
+  overheadMs: number | null;
+  /** Model's last token → final Slack write. */
+  finalDelayMs: number | null;
+  /** Event sent → final Slack write. */
+  completionMs: number | null;
+  /** The first text shown was a prefix of the final answer. */
+  firstTextConsistent: boolean | null;
+}
+
+export interface RunResult {
+  scenario: string;
+  target: Target;
+  questions: number;
+  complete: number;
+  incompleteIds: string[];
+  deliveriesFailed: number;
+  ackMs: Distribution;
+  overheadMs: Distribution;
+  preModelMs: Distribution;
+  modelTtftMs: Distribution;
+  finalDelayMs: Distribution;
+  completionMs: Distribution;
+  /** Slack write calls (including the ones answered 429) per answer. */
+  writesPerAnswer: number;
+  writesPerAnswerMax: number;
+  /** Accepted writes per answer (not 429). */
+  acceptedWritesPerAnswer: number;
+  writesByMethod: Record<string, number>;
+  rateLimited: number;
+  failedWrites: number;
+  /** Threads whose write calls exceeded 2 + the answer's duration in seconds (per answer). */
+  writeBudgetExceeded: number;
+  worstWriteBudget: { threadTs: string; writes: number; budget: number } | null;
+  otherCalls: Record<string, number>;
+  storeRoundTripsPerTurn: number | null;
+  storeCommands: Record<string, number> | null;
+  storeCallsPerTurn: Record<string, number> | null;
+  unexpectedMessages: number;
+  unexpectedSamples: string[];
+  inconsistentFirstText: number;
+  modelRequests: number;
+  process: ProcessStats;
+  cpuMsPerAnswer: number;
+  wallMs: number;
+  logProblems: string[];
+  answers: AnswerFigures[];
+}
+
+/** What the person should end up reading, message by message. */
+export function expectedPages(target: Target, spec: AnswerSpec): string[] {
+  const text = answerText(spec);
+  return target === 'bot' ? paginate(renderMarkdown(text)) : [text];
+}
+
+export async function startRedis(log: (line: string) => void): Promise<RedisTarget | null> {
+  if (process.env.REDIS_URL) {
+    log(`store: Redis at REDIS_URL (shared; not flushed)`);
+    return { url: process.env.REDIS_URL, private: false, stop: async () => undefined };
+  }
+  try {
+    const { startRedisServer } = await import('../test/support/redis-server-process.ts');
+    const server = await startRedisServer();
+    log(`store: private redis-server on ${server.url}`);
+    return { url: server.url, private: true, stop: () => server.stop() };
+  } catch (error) {
+    log(`store: in-process (no redis-server: ${(error as Error).message.split('\n')[0]})`);
+    return null;
+  }
+}
+
+export async function startContext(
+  options: { botEnv?: Record<string, string>; log?: (line: string) => void } = {},
+): Promise<BenchContext & { stop(): Promise<void> }> {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const redis = await startRedis(log);
+  const bedrock = await startChild('bedrock stand-in', CHILD_FILES.bedrock, {});
+  return {
+    bedrock,
+    redis,
+    botEnv: options.botEnv ?? {},
+    log,
+    async stop() {
+      await bedrock.stop();
+      await redis?.stop();
+    },
+  };
+}
+
+interface Sent {
+  plan: QuestionPlan;
+  sentAtMs: number;
+  ackMs: number[];
+  failed: boolean;
+  done: Promise<void>;
+}
+
+/** Counts the store's round trips at the Redis server: commands from clients (not from scripts) on our keys. */
+async function redisMonitor(url: string, keyPrefix: string) {
+  const admin = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await admin.connect();
+  const monitor = await admin.monitor();
+  const commands: Record<string, number> = {};
+  let counting = false;
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    if (!counting || source === 'lua') return;
+    if (!args.some((arg) => typeof arg === 'string' && arg.startsWith(keyPrefix))) return;
+    const name = String(args[0]).toLowerCase();
+    commands[name] = (commands[name] ?? 0) + 1;
+  });
+  return {
+    start() {
+      for (const key of Object.keys(commands)) delete commands[key];
+      counting = true;
+    },
+    stop() {
+      counting = false;
+      return { ...commands };
+    },
+    async close() {
+      monitor.disconnect();
+      admin.disconnect();
+    },
+  };
+}
+
+export async function runScenario(def: ScenarioDef, target: Target, ctx: BenchContext): Promise<RunResult> {
+  const slack = await FakeSlack.start({
+    deliveryTimeoutMs: 30_000,
+    rateLimits: Object.fromEntries(
+      Object.entries(def.rateLimits).map(([method, perSecond]) => [method, { perSecond }]),
+    ),
+    streamIdleTimeoutMs: 300_000,
+  });
+  const observer = new SlackObserver(slack);
+  await ctx.bedrock.request('reset');
+  const keyPrefix = `bench-${def.name}-${randomBytes(3).toString('hex')}:`;
+  if (ctx.redis?.private && target === 'bot') {
+    const client = new Redis(ctx.redis.url);
+    await client.flushall();
+    client.disconnect();
+  }
+  const common = {
+    SLACK_BOT_TOKEN: slack.botToken,
+    SLACK_SIGNING_SECRET: slack.signingSecret,
+    SLACK_API_URL: slack.apiUrl,
+    AWS_REGION: 'us-east-1',
+    PORT: '0',
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: String(ctx.bedrock.ready.url),
+    AWS_ACCESS_KEY_ID: 'AKIDBENCHMARK',
+    AWS_SECRET_ACCESS_KEY: 'bench-secret',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    NODE_ENV: 'production',
+  };
+  const env: Record<string, string> =
+    target === 'bot'
+      ? {
+          ...common,
+          LOG_LEVEL: 'info',
+          ...(ctx.redis ? { REDIS_URL: ctx.redis.url, REDIS_KEY_PREFIX: keyPrefix } : {}),
+          ...ctx.botEnv,
+        }
+      : common;
+  const app = await startChild(target, target === 'bot' ? CHILD_FILES.bot : CHILD_FILES.naive, env);
+  const monitor = target === 'bot' && ctx.redis ? await redisMonitor(ctx.redis.url, keyPrefix) : null;
+  try {
+    slack.setBotEndpoint(`http://127.0.0.1:${String(app.ready.port)}/slack/events`);
+    await warmUp(slack, observer, target, def.name);
+    await sleep(1_100); // let the rate-limit buckets refill
+    observer.resetCounts();
+    await ctx.bedrock.request('reset');
+
+    await openWindow(app);
+    monitor?.start();
+    const startedAtMs = nowMs();
+    const sent = await sendAll(slack, observer, def.questions);
+    const lastSentAtMs = Math.max(...sent.map((s) => s.sentAtMs));
+    const pages = new Map(sent.map((s) => [s.plan.spec.id, expectedPages(target, s.plan.spec)]));
+    const deadlineMs = lastSentAtMs + def.maxWaitMs[target];
+    for (;;) {
+      const pendingIds = sent.filter((s) => !isComplete(observer, s.plan.spec.id, pages)).length;
+      if (pendingIds === 0 || nowMs() >= deadlineMs) break;
+      await sleep(100);
+    }
+    await Promise.all(sent.map((s) => s.done));
+    const wallMs = nowMs() - startedAtMs;
+    // Let the last log lines and writes land before the window closes.
+    await sleep(200);
+    const processStats = await closeWindow(app);
+    const storeCommands = monitor?.stop() ?? null;
+    const timings = await modelTimings(ctx.bedrock);
+    return figures({
+      def,
+      target,
+      sent,
+      pages,
+      observer,
+      timings,
+      processStats,
+      storeCommands,
+      wallMs,
+      logProblems: app.problems.slice(0, 10),
+    });
+  } finally {
+    observer.detach();
+    await monitor?.close();
+    await app.stop();
+    await slack.stop();
+  }
+}
+
+async function warmUp(slack: FakeSlack, observer: SlackObserver, target: Target, name: string): Promise<void> {
+  const specs = [1, 2].map((index) => ({
+    id: `warm-${name}-${index}`,
+    words: 12,
+    firstTokenDelayMs: 20,
+    chunksPerSecond: 50,
+    wordsPerChunk: 2,
+  }));
+  const pages = new Map(specs.map((spec) => [spec.id, expectedPages(target, spec)]));
+  await Promise.all(
+    specs.map((spec) => slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: questionText(spec) })),
+  );
+  await slack.waitFor(() => specs.every((spec) => isComplete(observer, spec.id, pages)), 15_000);
+}
+
+async function sendAll(slack: FakeSlack, observer: SlackObserver, plans: QuestionPlan[]): Promise<Sent[]> {
+  const ordered = [...plans].sort((a, b) => a.atMs - b.atMs);
+  const start = performance.now();
+  const sent: Sent[] = [];
+  for (const plan of ordered) {
+    const waitMs = plan.atMs - (performance.now() - start);
+    if (waitMs > 1) await sleep(waitMs);
+    const threadTs = plan.inThreadOf ? observer.questionTs.get(plan.inThreadOf)?.threadTs : undefined;
+    const entry: Sent = {
+      plan,
+      sentAtMs: nowMs(),
+      ackMs: [],
+      failed: false,
+      done: Promise.resolve(),
+    };
+    entry.done = slack
+      .postUserMessage({
+        channel: 'C0001',
+        user: 'U0001',
+        text: questionText(plan.spec),
+        ...(threadTs ? { threadTs } : {}),
+      })
+      .then(
+        (result) => {
+          for (const delivery of [result, result.mention]) {
+            if (!delivery) continue;
+            if (delivery.status === 200) entry.ackMs.push(delivery.elapsedMs);
+            else entry.failed = true;
+          }
+        },
+        () => {
+          entry.failed = true;
+        },
+      );
+    sent.push(entry);
+  }
+  return sent;
+}
+
+function threadOf(observer: SlackObserver, id: string) {
+  const question = observer.questionTs.get(id);
+  return question ? observer.threads.get(question.threadTs) : undefined;
+}
+
+/** Every page of the answer is shown exactly, in a message that is not an open stream. */
+function isComplete(observer: SlackObserver, id: string, pages: Map<string, string[]>): boolean {
+  const thread = threadOf(observer, id);
+  const expected = pages.get(id);
+  if (!thread || !expected) return false;
+  return expected.every((page) => thread.messages.some((m) => !m.open && m.text === page));
+}
+
+/** The messages of each answer, page by page: exact matches first, then prefixes of unfinished ones. */
+function assignMessages(
+  observer: SlackObserver,
+  ids: string[],
+  pages: Map<string, string[]>,
+): { byAnswer: Map<string, Array<MessageTrack | null>>; unexpected: MessageTrack[] } {
+  const byAnswer = new Map<string, Array<MessageTrack | null>>();
+  const used = new Set<MessageTrack>();
+  const threads = new Set<string>();
+  for (const id of ids) {
+    const expected = pages.get(id) ?? [];
+    const thread = threadOf(observer, id);
+    if (thread) threads.add(thread.threadTs);
+    byAnswer.set(
+      id,
+      expected.map((page) => {
+        const match = thread?.messages.find((m) => !used.has(m) && m.text === page);
+        if (match) used.add(match);
+        return match ?? null;
+      }),
+    );
+  }
+  for (const id of ids) {
+    const expected = pages.get(id) ?? [];
+    const assigned = byAnswer.get(id) ?? [];
+    const thread = threadOf(observer, id);
+    expected.forEach((page, index) => {
+      if (assigned[index]) return;
+      const partial = thread?.messages.find(
+        (m) => !used.has(m) && m.firstText !== null && m.text !== '' && page.startsWith(m.text),
+      );
+      if (partial) {
+        used.add(partial);
+        assigned[index] = partial;
+      }
+    });
+  }
+  const unexpected: MessageTrack[] = [];
+  for (const threadTs of threads) {
+    for (const message of observer.threads.get(threadTs)?.messages ?? []) {
+      if (!used.has(message)) unexpected.push(message);
+    }
+  }
+  return { byAnswer, unexpected };
+}
+
+function figures(input: {
+  def: ScenarioDef;
+  target: Target;
+  sent: Sent[];
+  pages: Map<string, string[]>;
+  observer: SlackObserver;
+  timings: ModelRequestTiming[];
+  processStats: ProcessStats;
+  storeCommands: Record<string, number> | null;
+  wallMs: number;
+  logProblems: string[];
+}): RunResult {
+  const { def, target, sent, pages, observer, timings, processStats } = input;
+  const ids = sent.map((s) => s.plan.spec.id);
+  const { byAnswer, unexpected } = assignMessages(observer, ids, pages);
+  const requestOf = new Map<string, ModelRequestTiming>();
+  for (const timing of timings) {
+    if (timing.id && (timing.firstTokenAtMs !== null || !requestOf.has(timing.id))) requestOf.set(timing.id, timing);
+  }
+
+  const answers: AnswerFigures[] = sent.map((s) => {
+    const id = s.plan.spec.id;
+    const messages = byAnswer.get(id) ?? [];
+    const expected = pages.get(id) ?? [];
+    const complete = messages.length > 0 && messages.every((m, index) => m !== null && m.text === expected[index] && !m.open);
+    const request = requestOf.get(id);
+    const modelTtftMs =
+      request?.firstTokenAtMs != null ? request.firstTokenAtMs - request.atMs : null;
+    const first = messages[0] ?? null;
+    const firstTextAtMs = first?.firstTextAtMs ?? null;
+    const finalWriteAtMs = complete ? Math.max(...messages.map((m) => m?.lastChangeAtMs ?? 0)) : null;
+    return {
+      id,
+      complete,
+      ackMs: s.ackMs,
+      sentAtMs: s.sentAtMs,
+      modelTtftMs,
+      preModelMs: request ? request.atMs - s.sentAtMs : null,
+      overheadMs:
+        firstTextAtMs !== null && modelTtftMs !== null ? firstTextAtMs - s.sentAtMs - modelTtftMs : null,
+      finalDelayMs:
+        finalWriteAtMs !== null && request?.lastTokenAtMs != null ? finalWriteAtMs - request.lastTokenAtMs : null,
+      completionMs: finalWriteAtMs !== null ? finalWriteAtMs - s.sentAtMs : null,
+      firstTextConsistent:
+        first?.firstText != null ? (expected[0] ?? '').startsWith(first.firstText) : null,
+    };
+  });
+
+  // Writes, per thread (a thread may hold several answers), against 2 + duration per answer.
+  const threadAnswers = new Map<string, AnswerFigures[]>();
+  for (const answer of answers) {
+    const threadTs = observer.questionTs.get(answer.id)?.threadTs;
+    if (!threadTs) continue;
+    threadAnswers.set(threadTs, [...(threadAnswers.get(threadTs) ?? []), answer]);
+  }
+  let writes = 0;
+  let rateLimited = 0;
+  let failedWrites = 0;
+  let writeBudgetExceeded = 0;
+  let worstWriteBudget: RunResult['worstWriteBudget'] = null;
+  let writesPerAnswerMax = 0;
+  const writesByMethod: Record<string, number> = {};
+  for (const [threadTs, list] of threadAnswers) {
+    const thread = observer.threads.get(threadTs);
+    if (!thread) continue;
+    writes += thread.writes;
+    rateLimited += thread.rateLimited;
+    failedWrites += thread.failed;
+    writesPerAnswerMax = Math.max(writesPerAnswerMax, thread.writes / list.length);
+    for (const [method, count] of Object.entries(thread.byMethod)) {
+      writesByMethod[method] = (writesByMethod[method] ?? 0) + count;
+    }
+    // The answer's duration: from the model request (queueing in a busy thread excluded) to its final write.
+    let budget = 0;
+    for (const answer of list) {
+      const request = requestOf.get(answer.id);
+      const endMs = answer.completionMs !== null ? answer.sentAtMs + answer.completionMs : nowMs();
+      const fromMs = request?.atMs ?? answer.sentAtMs;
+      budget += 2 + Math.max(0, endMs - fromMs) / 1000;
+    }
+    if (thread.writes > budget) {
+      writeBudgetExceeded += 1;
+      if (!worstWriteBudget || thread.writes - budget > worstWriteBudget.writes - worstWriteBudget.budget) {
+        worstWriteBudget = { threadTs, writes: thread.writes, budget: round(budget, 2) ?? budget };
+      }
+    }
+  }
+  const otherCalls: Record<string, number> = {};
+  for (const [method, stats] of observer.calls) {
+    if (!(method in writesByMethod)) otherCalls[method] = stats.total;
+  }
+  const questions = sent.length;
+  const extraStoreCalls = processStats.extra.storeCalls as Record<string, number> | undefined;
+  const storeTotal = input.storeCommands
+    ? Object.values(input.storeCommands).reduce((total, count) => total + count, 0)
+    : null;
+  const cpuMs = processStats.cpuUserMs + processStats.cpuSystemMs;
+  const complete = answers.filter((a) => a.complete);
+  return {
+    scenario: def.name,
+    target,
+    questions,
+    complete: complete.length,
+    incompleteIds: answers.filter((a) => !a.complete).map((a) => a.id).slice(0, 20),
+    deliveriesFailed: sent.filter((s) => s.failed).length,
+    ackMs: distribution(answers.flatMap((a) => a.ackMs)),
+    overheadMs: distribution(answers.flatMap((a) => (a.overheadMs === null ? [] : [a.overheadMs]))),
+    preModelMs: distribution(answers.flatMap((a) => (a.preModelMs === null ? [] : [a.preModelMs]))),
+    modelTtftMs: distribution(answers.flatMap((a) => (a.modelTtftMs === null ? [] : [a.modelTtftMs]))),
+    finalDelayMs: distribution(answers.flatMap((a) => (a.finalDelayMs === null ? [] : [a.finalDelayMs]))),
+    completionMs: distribution(answers.flatMap((a) => (a.completionMs === null ? [] : [a.completionMs]))),
+    writesPerAnswer: round(writes / questions, 2) ?? 0,
+    writesPerAnswerMax: round(writesPerAnswerMax, 2) ?? 0,
+    acceptedWritesPerAnswer: round((writes - rateLimited) / questions, 2) ?? 0,
+    writesByMethod,
+    rateLimited,
+    failedWrites,
+    writeBudgetExceeded,
+    worstWriteBudget,
+    otherCalls,
+    storeRoundTripsPerTurn: storeTotal === null ? null : round(storeTotal / questions, 2),
+    storeCommands: input.storeCommands,
+    storeCallsPerTurn: extraStoreCalls
+      ? Object.fromEntries(
+          Object.entries(extraStoreCalls).map(([operation, count]) => [operation, round(count / questions, 2) ?? 0]),
+        )
+      : null,
+    unexpectedMessages: unexpected.length,
+    unexpectedSamples: unexpected.slice(0, 3).map((m) => m.text.slice(0, 200)),
+    inconsistentFirstText: answers.filter((a) => a.firstTextConsistent === false).length,
+    modelRequests: timings.length,
+    process: processStats,
+    cpuMsPerAnswer: round(cpuMs / questions, 2) ?? 0,
+    wallMs: round(input.wallMs, 0) ?? 0,
+    logProblems: input.logProblems,
+    answers,
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * The benchmark's scenarios. Each is a list of questions with the time to send each one (from the
+ * scenario's start), the thread it goes in, and the answer the model gives (size and pace; see
+ * answers.ts), plus the Slack rate limits in force. `quick` shrinks every scenario for a short run.
+ *
+ * Model pace: Bedrock sends an answer as `contentBlockDelta` events of a few tokens each; here a
+ * delta is `wordsPerChunk` words, `chunksPerSecond` of them a second.
+ */
+import type { AnswerSpec } from './answers.ts';
+
+export interface QuestionPlan {
+  spec: AnswerSpec;
+  /** When to send it, from the scenario's start. */
+  atMs: number;
+  /** The id of an earlier question whose thread this one is asked in; a new thread when absent. */
+  inThreadOf?: string;
+}
+
+export interface ScenarioDef {
+  name: string;
+  title: string;
+  /** Slack Web API limits, calls per second per method (token bucket, 429 + Retry-After). */
+  rateLimits: Record<string, number>;
+  questions: QuestionPlan[];
+  /** How long to wait for answers after the last question was sent, before giving up on them. */
+  maxWaitMs: { bot: number; naive: number };
+  /** Also run the naive baseline. */
+  naive: boolean;
+  /** Answers streaming at once (the concurrency sweep), for the chart. */
+  concurrency?: number;
+  notes: string;
+}
+
+export const SCENARIO_NAMES = [
+  'burst',
+  'sustained',
+  'long',
+  'rate-limited',
+  'one-thread',
+  'concurrency',
+  'tiers-30x',
+] as const;
+export type ScenarioGroup = (typeof SCENARIO_NAMES)[number];
+
+export const CONCURRENCY_LEVELS = { full: [10, 50, 100, 250, 500], quick: [10, 50, 100] } as const;
+
+/** Slack's tiers scaled up 30 times (Tier 2 ≈ 20/min → 10/s, Tier 3 ≈ 50/min → 25/s, Tier 4 ≈ 100/min → 50/s). */
+export const TIERS_30X: Record<string, number> = {
+  'chat.startStream': 10,
+  'chat.stopStream': 10,
+  'chat.update': 25,
+  'chat.appendStream': 50,
+  'chat.postMessage': 25,
+};
+
+const FOUR_PER_SECOND: Record<string, number> = {
+  'chat.startStream': 4,
+  'chat.appendStream': 4,
+  'chat.stopStream': 4,
+  'chat.update': 4,
+  'chat.postMessage': 4,
+};
+
+function spec(id: string, words: number, firstTokenDelayMs: number, chunksPerSecond: number, wordsPerChunk = 2): AnswerSpec {
+  return { id, words, firstTokenDelayMs, chunksPerSecond, wordsPerChunk };
+}
+
+/** `count` questions in new threads, sent at `perSecond` (all at once when Infinity). */
+function newThreads(
+  prefix: string,
+  count: number,
+  perSecond: number,
+  make: (id: string) => AnswerSpec,
+): QuestionPlan[] {
+  return Array.from({ length: count }, (_, index) => ({
+    spec: make(`${prefix}-${index + 1}`),
+    atMs: Number.isFinite(perSecond) ? Math.round((index * 1000) / perSecond) : 0,
+  }));
+}
+
+export function buildScenarios(groups: readonly ScenarioGroup[], quick: boolean): ScenarioDef[] {
+  const scenarios: ScenarioDef[] = [];
+  const q = <T>(full: T, short: T) => (quick ? short : full);
+  for (const group of groups) {
+    switch (group) {
+      case 'burst': {
+        const n = q(50, 20);
+        scenarios.push({
+          name: 'burst',
+          title: `Burst: ${n} mentions in ${n} threads at once`,
+          rateLimits: {},
+          questions: newThreads('burst', n, Number.POSITIVE_INFINITY, (id) => spec(id, 120, 400, 20)),
+          maxWaitMs: { bot: 20_000, naive: 30_000 },
+          naive: true,
+          notes: 'model: 400 ms to first token, 20 deltas/s of 2 words, ~120 words (about 3 s); no Slack limits',
+        });
+        break;
+      }
+      case 'sustained': {
+        const seconds = q(8, 3);
+        // 50 mentions a second; each arrives as two events (message + app_mention): 100 events/s.
+        scenarios.push({
+          name: 'sustained',
+          title: `Sustained: 100 events/s (50 mentions/s) for ${seconds} s`,
+          rateLimits: {},
+          questions: newThreads('sustained', seconds * 50, 50, (id) => spec(id, 40, 200, 20)),
+          maxWaitMs: { bot: 20_000, naive: 30_000 },
+          naive: true,
+          notes: 'each mention is delivered twice (message and app_mention); model: 200 ms to first token, ~40 words',
+        });
+        break;
+      }
+      case 'long': {
+        const n = q(8, 3);
+        const words = q(2_400, 900);
+        scenarios.push({
+          name: 'long',
+          title: `Long answers: ${n} threads, ~${words} words each`,
+          rateLimits: {},
+          questions: newThreads('long', n, Number.POSITIVE_INFINITY, (id) => spec(id, words, 500, 60, 3)),
+          maxWaitMs: { bot: 40_000, naive: 60_000 },
+          naive: true,
+          notes: 'answers over 12,000 characters continue in a second message; model: 60 deltas/s of 3 words',
+        });
+        break;
+      }
+      case 'rate-limited': {
+        const n = q(12, 6);
+        scenarios.push({
+          name: 'rate-limited',
+          title: `Rate-limited: ${n} answers, every write method at 4 calls/s`,
+          rateLimits: FOUR_PER_SECOND,
+          questions: newThreads('limited', n, Number.POSITIVE_INFINITY, (id) => spec(id, 150, 300, 10)),
+          maxWaitMs: { bot: 30_000, naive: q(25_000, 10_000) },
+          naive: true,
+          notes: 'startStream, appendStream, stopStream, postMessage and update each 4/s; model ~7.5 s per answer',
+        });
+        break;
+      }
+      case 'one-thread': {
+        const n = q(8, 3);
+        const questions: QuestionPlan[] = Array.from({ length: n }, (_, index) => ({
+          spec: spec(`thread-${index + 1}`, 60, 300, 20),
+          atMs: index * 250,
+          ...(index === 0 ? {} : { inThreadOf: 'thread-1' }),
+        }));
+        scenarios.push({
+          name: 'one-thread',
+          title: `One thread: ${n} questions, 250 ms apart`,
+          rateLimits: {},
+          questions,
+          maxWaitMs: { bot: 40_000, naive: 30_000 },
+          naive: true,
+          notes:
+            'the bot answers them one after the other (thread lock), so the time to first text includes waiting for the earlier answers',
+        });
+        break;
+      }
+      case 'concurrency': {
+        for (const n of quick ? CONCURRENCY_LEVELS.quick : CONCURRENCY_LEVELS.full) {
+          scenarios.push({
+            name: `concurrency-${n}`,
+            title: `${n} answers streaming at once`,
+            rateLimits: {},
+            // Sent at 250/s so that the last arrives while the first still streams (~6 s answers).
+            questions: newThreads(`c${n}`, n, 250, (id) => spec(id, 120, 500, 10)),
+            maxWaitMs: { bot: 30_000, naive: q(40_000, 20_000) },
+            naive: true,
+            concurrency: n,
+            notes: 'model: 500 ms to first token, 10 deltas/s of 2 words, ~120 words (about 6.5 s); no Slack limits',
+          });
+        }
+        break;
+      }
+      case 'tiers-30x': {
+        const seconds = q(4, 2);
+        scenarios.push({
+          name: 'tiers-30x',
+          title: `30 questions/s for ${seconds} s, Slack tiers scaled 30×`,
+          rateLimits: TIERS_30X,
+          questions: newThreads('tiers', seconds * 30, 30, (id) => spec(id, 100, 400, 20)),
+          maxWaitMs: { bot: 30_000, naive: q(30_000, 10_000) },
+          naive: true,
+          notes:
+            'startStream/stopStream 10/s, update 25/s, appendStream 50/s, postMessage 25/s; model: 400 ms to first token, ~100 words (2.5 s)',
+        });
+        break;
+      }
+    }
+  }
+  return scenarios;
+}
