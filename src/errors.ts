@@ -3,6 +3,8 @@
  * AnswerError once, at their edge (`asAnswerError`); the conversation service shows `userMessage`
  * in the thread with the reference id that is also in the log line.
  */
+import { randomBytes } from 'node:crypto';
+
 export type AnswerErrorCode =
   | 'model_access_denied'
   | 'model_not_found'
@@ -46,5 +48,5 @@ export function asAnswerError(error: unknown): AnswerError {
 
 /** A short reference id people can quote to an operator; it appears in the log line too. */
 export function newReferenceId(): string {
-  return Math.random().toString(36).slice(2, 8).toUpperCase();
+  return randomBytes(4).toString('hex').toUpperCase();
 }
