@@ -138,7 +138,9 @@ export function answerText(spec: AnswerSpec): string {
       );
       words += 10;
     } else if (kind === 6 && spec.words >= 400) {
-      blocks.push('| step | owner | days |\n| --- | --- | --- |\n| review | support | 1 |\n| approve | finance | 2 |');
+      blocks.push(
+        '| step | owner | days |\n| --- | --- | --- |\n| review | support | 1 |\n| approve | finance | 2 |',
+      );
       words += 12;
     } else {
       const count = Math.min(3, Math.max(1, Math.ceil((spec.words - words) / 12)));

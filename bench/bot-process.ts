@@ -12,19 +12,17 @@ import { MemoryStore } from '../src/store/memory-store.ts';
 import { RedisStore } from '../src/store/redis-store.ts';
 import { installProbe } from './probe.ts';
 
-const STORE_OPERATIONS = [
-  'claimOnce',
-  'acquireLock',
-  'extendLock',
-  'releaseLock',
-  'getThread',
-  'commitThread',
-] as const;
+/** The store port's methods: the ones both adapters have, except connection housekeeping. */
+const storeOperations = Object.getOwnPropertyNames(MemoryStore.prototype).filter(
+  (name) =>
+    !['constructor', 'ping', 'close'].includes(name) &&
+    Object.getOwnPropertyNames(RedisStore.prototype).includes(name),
+);
 
 const storeCalls = new Map<string, number>();
 for (const adapter of [MemoryStore, RedisStore]) {
   const prototype = adapter.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
-  for (const operation of STORE_OPERATIONS) {
+  for (const operation of storeOperations) {
     const original = prototype[operation];
     if (typeof original !== 'function') continue;
     prototype[operation] = function (this: unknown, ...args: unknown[]) {

@@ -52,10 +52,12 @@ export function fmt(value: number | null | undefined, digits = 1): string {
   return value.toFixed(digits);
 }
 
+/** `×0.25`; '' when there is no ratio. */
 export function fmtRatio(value: number | null): string {
   if (value === null) return '';
-  if (value === 0) return ' (×0)';
-  return value >= 10 || value < 0.1 ? ` (×${value.toPrecision(2)})` : ` (×${value.toFixed(2)})`;
+  if (value === 0) return '×0';
+  if (value >= 100) return `×${Math.round(value)}`;
+  return value >= 10 || value < 0.1 ? `×${Number(value.toPrecision(2))}` : `×${value.toFixed(2)}`;
 }
 
 /** A plain-text table with aligned columns. */
@@ -64,14 +66,20 @@ export function textTable(header: string[], rows: string[][]): string {
     Math.max(cell.length, ...rows.map((row) => (row[index] ?? '').length)),
   );
   const line = (cells: string[]) =>
-    cells.map((cell, index) => (index === 0 ? cell.padEnd(widths[index] ?? 0) : cell.padStart(widths[index] ?? 0))).join('  ');
+    cells
+      .map((cell, index) =>
+        index === 0 ? cell.padEnd(widths[index] ?? 0) : cell.padStart(widths[index] ?? 0),
+      )
+      .join('  ');
   return [line(header), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n');
 }
 
 /** A Markdown table. */
 export function markdownTable(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(header.map((_, index) => (index === 0 ? '---' : '---:'))), ...rows.map(line)].join(
-    '\n',
-  );
+  return [
+    line(header),
+    line(header.map((_, index) => (index === 0 ? '---' : '---:'))),
+    ...rows.map(line),
+  ].join('\n');
 }

@@ -29,7 +29,11 @@ app.event('app_mention', async ({ event, client }) => {
   const threadTs = event.thread_ts ?? event.ts;
   const key = `${event.channel}:${threadTs}`;
   const question = event.text.replace(/<@[A-Z0-9]+>/g, '').trim();
-  const posted = await client.chat.postMessage({ channel: event.channel, thread_ts: threadTs, text: '_Thinking…_' });
+  const posted = await client.chat.postMessage({
+    channel: event.channel,
+    thread_ts: threadTs,
+    text: '_Thinking…_',
+  });
   const ts = posted.ts as string;
   const messages: Message[] = [...(history.get(key) ?? []), { role: 'user', content: [{ text: question }] }];
   const response = await bedrock.send(

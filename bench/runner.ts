@@ -13,12 +13,19 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { paginate } from '../src/slack/render/message-paginator.ts';
 import { renderMarkdown } from '../src/slack/render/markdown-renderer.ts';
+import { paginate } from '../src/slack/render/message-paginator.ts';
 import { FakeSlack } from '../test/stand-ins/fake-slack.ts';
-import { type AnswerSpec, answerText, questionText } from './answers.ts';
+import { type AnswerSpec, answerChunks, answerText, questionText } from './answers.ts';
 import type { ModelRequestTiming } from './bedrock-process.ts';
-import { CHILD_FILES, type ChildHandle, closeWindow, modelTimings, openWindow, startChild } from './children.ts';
+import {
+  CHILD_FILES,
+  type ChildHandle,
+  closeWindow,
+  modelTimings,
+  openWindow,
+  startChild,
+} from './children.ts';
 import { type Distribution, distribution, round } from './metrics.ts';
 import type { ProcessStats } from './probe.ts';
 import type { QuestionPlan, ScenarioDef } from './scenarios.ts';
@@ -72,8 +79,16 @@ export interface RunResult {
   modelTtftMs: Distribution;
   finalDelayMs: Distribution;
   completionMs: Distribution;
-  /** Slack write calls (including the ones answered 429) per answer. */
+  /**
+   * Slack write calls (including the ones answered 429) per answer. For answers left unfinished at
+   * the cut-off, at least the writes the app's code must still make (the naive baseline: one post,
+   * then one update per model chunk); see `writesLowerBound`.
+   */
   writesPerAnswer: number;
+  /** Write calls actually seen per answer, until the cut-off. */
+  writesSeenPerAnswer: number;
+  /** Some answers were unfinished, so `writesPerAnswer` is a lower bound. */
+  writesLowerBound: boolean;
   writesPerAnswerMax: number;
   /** Accepted writes per answer (not 429). */
   acceptedWritesPerAnswer: number;
@@ -84,8 +99,12 @@ export interface RunResult {
   writeBudgetExceeded: number;
   worstWriteBudget: { threadTs: string; writes: number; budget: number } | null;
   otherCalls: Record<string, number>;
+  /** Redis commands per question on the conversation store's keys (claims, locks, thread state). */
   storeRoundTripsPerTurn: number | null;
+  /** Redis commands per question on the shared Slack write budget's keys. */
+  budgetRoundTripsPerTurn: number | null;
   storeCommands: Record<string, number> | null;
+  budgetCommands: Record<string, number> | null;
   storeCallsPerTurn: Record<string, number> | null;
   unexpectedMessages: number;
   unexpectedSamples: string[];
@@ -146,27 +165,34 @@ interface Sent {
   done: Promise<void>;
 }
 
-/** Counts the store's round trips at the Redis server: commands from clients (not from scripts) on our keys. */
+/**
+ * Counts round trips at the Redis server: commands sent by clients (not the ones scripts run) on
+ * the run's keys, split into the conversation store's and the shared Slack write budget's.
+ */
 async function redisMonitor(url: string, keyPrefix: string) {
   const admin = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await admin.connect();
   const monitor = await admin.monitor();
-  const commands: Record<string, number> = {};
+  const store: Record<string, number> = {};
+  const budget: Record<string, number> = {};
   let counting = false;
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
     if (!counting || source === 'lua') return;
-    if (!args.some((arg) => typeof arg === 'string' && arg.startsWith(keyPrefix))) return;
+    const keys = args.filter((arg) => typeof arg === 'string' && arg.startsWith(keyPrefix));
+    if (keys.length === 0) return;
+    const bucket = keys.some((key) => key.includes('{budget:')) ? budget : store;
     const name = String(args[0]).toLowerCase();
-    commands[name] = (commands[name] ?? 0) + 1;
+    bucket[name] = (bucket[name] ?? 0) + 1;
   });
   return {
     start() {
-      for (const key of Object.keys(commands)) delete commands[key];
+      for (const key of Object.keys(store)) delete store[key];
+      for (const key of Object.keys(budget)) delete budget[key];
       counting = true;
     },
     stop() {
       counting = false;
-      return { ...commands };
+      return { store: { ...store }, budget: { ...budget } };
     },
     async close() {
       monitor.disconnect();
@@ -209,6 +235,7 @@ export async function runScenario(def: ScenarioDef, target: Target, ctx: BenchCo
           ...common,
           LOG_LEVEL: 'info',
           ...(ctx.redis ? { REDIS_URL: ctx.redis.url, REDIS_KEY_PREFIX: keyPrefix } : {}),
+          ...def.botEnv,
           ...ctx.botEnv,
         }
       : common;
@@ -238,7 +265,7 @@ export async function runScenario(def: ScenarioDef, target: Target, ctx: BenchCo
     // Let the last log lines and writes land before the window closes.
     await sleep(200);
     const processStats = await closeWindow(app);
-    const storeCommands = monitor?.stop() ?? null;
+    const redisCommands = monitor?.stop() ?? null;
     const timings = await modelTimings(ctx.bedrock);
     return figures({
       def,
@@ -248,7 +275,7 @@ export async function runScenario(def: ScenarioDef, target: Target, ctx: BenchCo
       observer,
       timings,
       processStats,
-      storeCommands,
+      redisCommands,
       wallMs,
       logProblems: app.problems.slice(0, 10),
     });
@@ -260,7 +287,12 @@ export async function runScenario(def: ScenarioDef, target: Target, ctx: BenchCo
   }
 }
 
-async function warmUp(slack: FakeSlack, observer: SlackObserver, target: Target, name: string): Promise<void> {
+async function warmUp(
+  slack: FakeSlack,
+  observer: SlackObserver,
+  target: Target,
+  name: string,
+): Promise<void> {
   const specs = [1, 2].map((index) => ({
     id: `warm-${name}-${index}`,
     words: 12,
@@ -381,7 +413,7 @@ function figures(input: {
   observer: SlackObserver;
   timings: ModelRequestTiming[];
   processStats: ProcessStats;
-  storeCommands: Record<string, number> | null;
+  redisCommands: { store: Record<string, number>; budget: Record<string, number> } | null;
   wallMs: number;
   logProblems: string[];
 }): RunResult {
@@ -390,17 +422,19 @@ function figures(input: {
   const { byAnswer, unexpected } = assignMessages(observer, ids, pages);
   const requestOf = new Map<string, ModelRequestTiming>();
   for (const timing of timings) {
-    if (timing.id && (timing.firstTokenAtMs !== null || !requestOf.has(timing.id))) requestOf.set(timing.id, timing);
+    if (timing.id && (timing.firstTokenAtMs !== null || !requestOf.has(timing.id)))
+      requestOf.set(timing.id, timing);
   }
 
   const answers: AnswerFigures[] = sent.map((s) => {
     const id = s.plan.spec.id;
     const messages = byAnswer.get(id) ?? [];
     const expected = pages.get(id) ?? [];
-    const complete = messages.length > 0 && messages.every((m, index) => m !== null && m.text === expected[index] && !m.open);
+    const complete =
+      messages.length > 0 &&
+      messages.every((m, index) => m !== null && m.text === expected[index] && !m.open);
     const request = requestOf.get(id);
-    const modelTtftMs =
-      request?.firstTokenAtMs != null ? request.firstTokenAtMs - request.atMs : null;
+    const modelTtftMs = request?.firstTokenAtMs != null ? request.firstTokenAtMs - request.atMs : null;
     const first = messages[0] ?? null;
     const firstTextAtMs = first?.firstTextAtMs ?? null;
     const finalWriteAtMs = complete ? Math.max(...messages.map((m) => m?.lastChangeAtMs ?? 0)) : null;
@@ -414,14 +448,16 @@ function figures(input: {
       overheadMs:
         firstTextAtMs !== null && modelTtftMs !== null ? firstTextAtMs - s.sentAtMs - modelTtftMs : null,
       finalDelayMs:
-        finalWriteAtMs !== null && request?.lastTokenAtMs != null ? finalWriteAtMs - request.lastTokenAtMs : null,
+        finalWriteAtMs !== null && request?.lastTokenAtMs != null
+          ? finalWriteAtMs - request.lastTokenAtMs
+          : null,
       completionMs: finalWriteAtMs !== null ? finalWriteAtMs - s.sentAtMs : null,
-      firstTextConsistent:
-        first?.firstText != null ? (expected[0] ?? '').startsWith(first.firstText) : null,
+      firstTextConsistent: first?.firstText != null ? (expected[0] ?? '').startsWith(first.firstText) : null,
     };
   });
 
   // Writes, per thread (a thread may hold several answers), against 2 + duration per answer.
+  const specOf = new Map(sent.map((s) => [s.plan.spec.id, s.plan.spec]));
   const threadAnswers = new Map<string, AnswerFigures[]>();
   for (const answer of answers) {
     const threadTs = observer.questionTs.get(answer.id)?.threadTs;
@@ -429,6 +465,7 @@ function figures(input: {
     threadAnswers.set(threadTs, [...(threadAnswers.get(threadTs) ?? []), answer]);
   }
   let writes = 0;
+  let projectedWrites = 0;
   let rateLimited = 0;
   let failedWrites = 0;
   let writeBudgetExceeded = 0;
@@ -439,6 +476,16 @@ function figures(input: {
     const thread = observer.threads.get(threadTs);
     if (!thread) continue;
     writes += thread.writes;
+    // What an unfinished answer must still write: known for the naive baseline's plain loop.
+    const minimum = list.reduce(
+      (total, answer) =>
+        total +
+        (target === 'naive' && !answer.complete
+          ? 1 + answerChunks(specOf.get(answer.id) as AnswerSpec).length
+          : 0),
+      0,
+    );
+    projectedWrites += Math.max(thread.writes, minimum);
     rateLimited += thread.rateLimited;
     failedWrites += thread.failed;
     writesPerAnswerMax = Math.max(writesPerAnswerMax, thread.writes / list.length);
@@ -466,9 +513,10 @@ function figures(input: {
   }
   const questions = sent.length;
   const extraStoreCalls = processStats.extra.storeCalls as Record<string, number> | undefined;
-  const storeTotal = input.storeCommands
-    ? Object.values(input.storeCommands).reduce((total, count) => total + count, 0)
-    : null;
+  const sum = (counts: Record<string, number> | undefined) =>
+    counts ? Object.values(counts).reduce((total, count) => total + count, 0) : null;
+  const storeTotal = sum(input.redisCommands?.store);
+  const budgetTotal = sum(input.redisCommands?.budget);
   const cpuMs = processStats.cpuUserMs + processStats.cpuSystemMs;
   const complete = answers.filter((a) => a.complete);
   return {
@@ -476,7 +524,10 @@ function figures(input: {
     target,
     questions,
     complete: complete.length,
-    incompleteIds: answers.filter((a) => !a.complete).map((a) => a.id).slice(0, 20),
+    incompleteIds: answers
+      .filter((a) => !a.complete)
+      .map((a) => a.id)
+      .slice(0, 20),
     deliveriesFailed: sent.filter((s) => s.failed).length,
     ackMs: distribution(answers.flatMap((a) => a.ackMs)),
     overheadMs: distribution(answers.flatMap((a) => (a.overheadMs === null ? [] : [a.overheadMs]))),
@@ -484,7 +535,9 @@ function figures(input: {
     modelTtftMs: distribution(answers.flatMap((a) => (a.modelTtftMs === null ? [] : [a.modelTtftMs]))),
     finalDelayMs: distribution(answers.flatMap((a) => (a.finalDelayMs === null ? [] : [a.finalDelayMs]))),
     completionMs: distribution(answers.flatMap((a) => (a.completionMs === null ? [] : [a.completionMs]))),
-    writesPerAnswer: round(writes / questions, 2) ?? 0,
+    writesPerAnswer: round(projectedWrites / questions, 2) ?? 0,
+    writesSeenPerAnswer: round(writes / questions, 2) ?? 0,
+    writesLowerBound: projectedWrites > writes,
     writesPerAnswerMax: round(writesPerAnswerMax, 2) ?? 0,
     acceptedWritesPerAnswer: round((writes - rateLimited) / questions, 2) ?? 0,
     writesByMethod,
@@ -494,10 +547,15 @@ function figures(input: {
     worstWriteBudget,
     otherCalls,
     storeRoundTripsPerTurn: storeTotal === null ? null : round(storeTotal / questions, 2),
-    storeCommands: input.storeCommands,
+    budgetRoundTripsPerTurn: budgetTotal === null ? null : round(budgetTotal / questions, 2),
+    storeCommands: input.redisCommands?.store ?? null,
+    budgetCommands: input.redisCommands?.budget ?? null,
     storeCallsPerTurn: extraStoreCalls
       ? Object.fromEntries(
-          Object.entries(extraStoreCalls).map(([operation, count]) => [operation, round(count / questions, 2) ?? 0]),
+          Object.entries(extraStoreCalls).map(([operation, count]) => [
+            operation,
+            round(count / questions, 2) ?? 0,
+          ]),
         )
       : null,
     unexpectedMessages: unexpected.length,

@@ -21,6 +21,8 @@ export interface ScenarioDef {
   title: string;
   /** Slack Web API limits, calls per second per method (token bucket, 429 + Retry-After). */
   rateLimits: Record<string, number>;
+  /** Bot settings for this scenario (beyond the defaults), e.g. its shared write budget's scale. */
+  botEnv: Record<string, string>;
   questions: QuestionPlan[];
   /** How long to wait for answers after the last question was sent, before giving up on them. */
   maxWaitMs: { bot: number; naive: number };
@@ -42,7 +44,7 @@ export const SCENARIO_NAMES = [
 ] as const;
 export type ScenarioGroup = (typeof SCENARIO_NAMES)[number];
 
-export const CONCURRENCY_LEVELS = { full: [10, 50, 100, 250, 500], quick: [10, 50, 100] } as const;
+export const CONCURRENCY_LEVELS = { full: [10, 50, 100, 250, 500], quick: [10, 100] } as const;
 
 /** Slack's tiers scaled up 30 times (Tier 2 ≈ 20/min → 10/s, Tier 3 ≈ 50/min → 25/s, Tier 4 ≈ 100/min → 50/s). */
 export const TIERS_30X: Record<string, number> = {
@@ -53,6 +55,19 @@ export const TIERS_30X: Record<string, number> = {
   'chat.postMessage': 25,
 };
 
+/**
+ * The bot budgets its Slack writes by Slack's real tiers (SLACK_WRITE_BUDGET_SCALE, default 1).
+ * Where the stand-in imposes no limits the budget is scaled out of the way (1000×, still taking a
+ * token per write, so its cost is measured); where the stand-in applies the tiers ×30, so does the
+ * budget; under the flat 4/s limits, which no single scale matches, the budget is off and the bot
+ * meets the limits through 429 + Retry-After.
+ */
+export const BUDGET = {
+  unlimited: { SLACK_WRITE_BUDGET_SCALE: '1000' },
+  tiers30x: { SLACK_WRITE_BUDGET_SCALE: '30' },
+  off: { SLACK_WRITE_BUDGET_SCALE: '0' },
+} as const;
+
 const FOUR_PER_SECOND: Record<string, number> = {
   'chat.startStream': 4,
   'chat.appendStream': 4,
@@ -61,7 +76,13 @@ const FOUR_PER_SECOND: Record<string, number> = {
   'chat.postMessage': 4,
 };
 
-function spec(id: string, words: number, firstTokenDelayMs: number, chunksPerSecond: number, wordsPerChunk = 2): AnswerSpec {
+function spec(
+  id: string,
+  words: number,
+  firstTokenDelayMs: number,
+  chunksPerSecond: number,
+  wordsPerChunk = 2,
+): AnswerSpec {
   return { id, words, firstTokenDelayMs, chunksPerSecond, wordsPerChunk };
 }
 
@@ -78,7 +99,11 @@ function newThreads(
   }));
 }
 
-export function buildScenarios(groups: readonly ScenarioGroup[], quick: boolean): ScenarioDef[] {
+export function buildScenarios(
+  groups: readonly ScenarioGroup[],
+  quick: boolean,
+  concurrencyLevels?: readonly number[],
+): ScenarioDef[] {
   const scenarios: ScenarioDef[] = [];
   const q = <T>(full: T, short: T) => (quick ? short : full);
   for (const group of groups) {
@@ -89,10 +114,12 @@ export function buildScenarios(groups: readonly ScenarioGroup[], quick: boolean)
           name: 'burst',
           title: `Burst: ${n} mentions in ${n} threads at once`,
           rateLimits: {},
+          botEnv: BUDGET.unlimited,
           questions: newThreads('burst', n, Number.POSITIVE_INFINITY, (id) => spec(id, 120, 400, 20)),
           maxWaitMs: { bot: 20_000, naive: 30_000 },
           naive: true,
-          notes: 'model: 400 ms to first token, 20 deltas/s of 2 words, ~120 words (about 3 s); no Slack limits',
+          notes:
+            'model: 400 ms to first token, 20 deltas/s of 2 words, ~120 words (about 3 s); no Slack limits',
         });
         break;
       }
@@ -103,20 +130,23 @@ export function buildScenarios(groups: readonly ScenarioGroup[], quick: boolean)
           name: 'sustained',
           title: `Sustained: 100 events/s (50 mentions/s) for ${seconds} s`,
           rateLimits: {},
+          botEnv: BUDGET.unlimited,
           questions: newThreads('sustained', seconds * 50, 50, (id) => spec(id, 40, 200, 20)),
           maxWaitMs: { bot: 20_000, naive: 30_000 },
           naive: true,
-          notes: 'each mention is delivered twice (message and app_mention); model: 200 ms to first token, ~40 words',
+          notes:
+            'each mention is delivered twice (message and app_mention); model: 200 ms to first token, ~40 words',
         });
         break;
       }
       case 'long': {
         const n = q(8, 3);
-        const words = q(2_400, 900);
+        const words = q(2_400, 600);
         scenarios.push({
           name: 'long',
           title: `Long answers: ${n} threads, ~${words} words each`,
           rateLimits: {},
+          botEnv: BUDGET.unlimited,
           questions: newThreads('long', n, Number.POSITIVE_INFINITY, (id) => spec(id, words, 500, 60, 3)),
           maxWaitMs: { bot: 40_000, naive: 60_000 },
           naive: true,
@@ -125,15 +155,19 @@ export function buildScenarios(groups: readonly ScenarioGroup[], quick: boolean)
         break;
       }
       case 'rate-limited': {
-        const n = q(12, 6);
+        const n = q(12, 4);
         scenarios.push({
           name: 'rate-limited',
           title: `Rate-limited: ${n} answers, every write method at 4 calls/s`,
           rateLimits: FOUR_PER_SECOND,
-          questions: newThreads('limited', n, Number.POSITIVE_INFINITY, (id) => spec(id, 150, 300, 10)),
-          maxWaitMs: { bot: 30_000, naive: q(25_000, 10_000) },
+          botEnv: BUDGET.off,
+          questions: newThreads('limited', n, Number.POSITIVE_INFINITY, (id) =>
+            spec(id, q(150, 80), 300, 10),
+          ),
+          maxWaitMs: { bot: 30_000, naive: q(25_000, 5_000) },
           naive: true,
-          notes: 'startStream, appendStream, stopStream, postMessage and update each 4/s; model ~7.5 s per answer',
+          notes:
+            'startStream, appendStream, stopStream, postMessage and update each 4/s; model ~7.5 s per answer (quick: ~4 s)',
         });
         break;
       }
@@ -148,6 +182,7 @@ export function buildScenarios(groups: readonly ScenarioGroup[], quick: boolean)
           name: 'one-thread',
           title: `One thread: ${n} questions, 250 ms apart`,
           rateLimits: {},
+          botEnv: BUDGET.unlimited,
           questions,
           maxWaitMs: { bot: 40_000, naive: 30_000 },
           naive: true,
@@ -157,17 +192,19 @@ export function buildScenarios(groups: readonly ScenarioGroup[], quick: boolean)
         break;
       }
       case 'concurrency': {
-        for (const n of quick ? CONCURRENCY_LEVELS.quick : CONCURRENCY_LEVELS.full) {
+        for (const n of concurrencyLevels ?? (quick ? CONCURRENCY_LEVELS.quick : CONCURRENCY_LEVELS.full)) {
           scenarios.push({
             name: `concurrency-${n}`,
             title: `${n} answers streaming at once`,
             rateLimits: {},
+            botEnv: BUDGET.unlimited,
             // Sent at 250/s so that the last arrives while the first still streams (~6 s answers).
-            questions: newThreads(`c${n}`, n, 250, (id) => spec(id, 120, 500, 10)),
-            maxWaitMs: { bot: 30_000, naive: q(40_000, 20_000) },
+            questions: newThreads(`c${n}`, n, 250, (id) => spec(id, q(120, 60), 500, 10)),
+            maxWaitMs: { bot: 30_000, naive: q(40_000, 15_000) },
             naive: true,
             concurrency: n,
-            notes: 'model: 500 ms to first token, 10 deltas/s of 2 words, ~120 words (about 6.5 s); no Slack limits',
+            notes:
+              'model: 500 ms to first token, 10 deltas/s of 2 words, ~120 words (about 6.5 s); no Slack limits',
           });
         }
         break;
@@ -178,8 +215,9 @@ export function buildScenarios(groups: readonly ScenarioGroup[], quick: boolean)
           name: 'tiers-30x',
           title: `30 questions/s for ${seconds} s, Slack tiers scaled 30×`,
           rateLimits: TIERS_30X,
+          botEnv: BUDGET.tiers30x,
           questions: newThreads('tiers', seconds * 30, 30, (id) => spec(id, 100, 400, 20)),
-          maxWaitMs: { bot: 30_000, naive: q(30_000, 10_000) },
+          maxWaitMs: { bot: 30_000, naive: q(30_000, 5_000) },
           naive: true,
           notes:
             'startStream/stopStream 10/s, update 25/s, appendStream 50/s, postMessage 25/s; model: 400 ms to first token, ~100 words (2.5 s)',

@@ -4,7 +4,12 @@
  * became visible. Times are epoch milliseconds from `performance.timeOrigin + performance.now()`,
  * the clock the Bedrock stand-in also stamps its tokens with.
  */
-import { displayText, type FakeMessage, type FakeSlack, type RecordedCall } from '../test/stand-ins/fake-slack.ts';
+import {
+  displayText,
+  type FakeMessage,
+  type FakeSlack,
+  type RecordedCall,
+} from '../test/stand-ins/fake-slack.ts';
 
 export const WRITE_METHODS = new Set([
   'chat.postMessage',

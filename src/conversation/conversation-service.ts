@@ -107,14 +107,19 @@ export class ConversationService {
 
   /** Resolves when every answer in flight has ended, or after `timeoutMs`; true when all ended. */
   async drain(timeoutMs: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-    });
-    const all = Promise.allSettled([...this.#inFlight]).then(() => true as const);
-    const drained = await Promise.race([all, timeout]);
-    clearTimeout(timer);
-    return drained;
+    const deadline = this.#now() + timeoutMs;
+    // Loop: work that started while draining (a "restarting" notice) is waited for too.
+    while (this.#inFlight.size > 0) {
+      const remainingMs = deadline - this.#now();
+      if (remainingMs <= 0) return false;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, remainingMs);
+      });
+      await Promise.race([Promise.allSettled([...this.#inFlight]), timeout]);
+      clearTimeout(timer);
+    }
+    return true;
   }
 
   get inFlight(): number {

@@ -107,7 +107,9 @@ describe('/metrics', () => {
       sample(after, 'slackbot_slack_calls_total', { method: 'chat.startStream', result: 'rate_limited' }),
     ).toBe(1);
     expect(sample(after, 'slackbot_slack_rate_limited_total', { method: 'chat.startStream' })).toBe(1);
-    expect(total(after, 'slackbot_slack_calls_total')).toBeGreaterThan(total(before, 'slackbot_slack_calls_total'));
+    expect(total(after, 'slackbot_slack_calls_total')).toBeGreaterThan(
+      total(before, 'slackbot_slack_calls_total'),
+    );
   });
 
   it('shows an answer in flight while it streams, and none once it is done', async () => {

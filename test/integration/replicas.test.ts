@@ -6,11 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { FakeBedrockRuntime } from '../stand-ins/fake-bedrock-runtime.ts';
+import { FakeSlack } from '../stand-ins/fake-slack.ts';
 import { answerLogs, threadText } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
 import { deleteKeysWithPrefix } from '../support/redis-server-process.ts';
-import { FakeBedrockRuntime } from '../stand-ins/fake-bedrock-runtime.ts';
-import { FakeSlack } from '../stand-ins/fake-slack.ts';
 
 interface Replicas {
   slack: FakeSlack;
@@ -60,7 +60,11 @@ describe('two replicas on one Redis', () => {
     r.bedrock.enqueue({ text: 'Refunds take five days.' }, { text: 'A second answer that must not appear.' });
 
     deliverTo(r, r.a);
-    const first = await r.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> refunds?' });
+    const first = await r.slack.postUserMessage({
+      channel: 'C0001',
+      user: 'U0001',
+      text: '<@UBOT> refunds?',
+    });
     await r.slack.waitFor(() => answered(r) >= 1, 10_000);
     deliverTo(r, r.b);
     const retry = await r.slack.sendEvent(

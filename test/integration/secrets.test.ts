@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RedisServerProcess, startRedisServer } from '../support/redis-server-process.ts';
 import { FakeBedrockRuntime } from '../stand-ins/fake-bedrock-runtime.ts';
 import { FakeSlack } from '../stand-ins/fake-slack.ts';
+import { type RedisServerProcess, startRedisServer } from '../support/redis-server-process.ts';
 
 const mainPath = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
@@ -139,12 +139,18 @@ describe('secrets', () => {
       REDIS_KEY_PREFIX: 'test:secrets:',
       STREAM_FLUSH_INTERVAL_MS: '100',
     });
-    const answerLines = () => bot.stdout().split('\n').filter((l) => l.includes('"msg":"answer"')).length;
+    const answerLines = () =>
+      bot
+        .stdout()
+        .split('\n')
+        .filter((l) => l.includes('"msg":"answer"')).length;
     await waitUntilHealthy(bot);
     slack.setBotEndpoint(`http://127.0.0.1:${bot.port}/slack/events`);
     bedrock.setHandler((request) => {
       const last = JSON.stringify(request.body.messages?.at(-1) ?? '');
-      return last.includes('fail please') ? { error: 'AccessDeniedException' } : { text: `Answer to ${last}` };
+      return last.includes('fail please')
+        ? { error: 'AccessDeniedException' }
+        : { text: `Answer to ${last}` };
     });
 
     await slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> hello' });
@@ -192,10 +198,7 @@ describe('secrets', () => {
 
     expect(bot.output()).toContain('store unavailable');
     expectNoSecret(bot.output(), secrets);
-    expectNoSecret(
-      slack.messages.map((m) => m.text).join('\n'),
-      secrets,
-    );
+    expectNoSecret(slack.messages.map((m) => m.text).join('\n'), secrets);
   }, 60_000);
 
   it('names no secret when Slack rejects the bot token at start-up', async () => {

@@ -95,7 +95,7 @@ describe('the bot process', () => {
     expect(output).toContain('AWS_REGION');
   });
 
-  it('finishes the answer it is streaming when it gets SIGTERM, then exits 0', async () => {
+  it('finishes the answer it is streaming when it gets SIGTERM, takes no new question, then exits 0', async () => {
     const slack = await FakeSlack.start();
     const bedrock = await FakeBedrockRuntime.start();
     cleanups.push(
@@ -117,17 +117,26 @@ describe('the bot process', () => {
     });
     await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, bot);
     slack.setBotEndpoint(`http://127.0.0.1:${port}/slack/events`);
-    // About two seconds of streaming.
+    // About three seconds of streaming.
     const answer = Array.from({ length: 20 }, (_, i) => `part ${i + 1}`).join(', ');
-    bedrock.enqueue({ text: FakeBedrockRuntime.chunksOf(answer, 8), chunkDelayMs: 100 });
+    bedrock.enqueue({ text: FakeBedrockRuntime.chunksOf(answer, 8), chunkDelayMs: 150 });
 
     const sent = await slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> go slowly' });
     await slack.waitFor(() => bedrock.requests[0]?.firstTokenAtMs, 10_000);
     bot.child.kill('SIGTERM');
+    await slack.waitFor(() => bot.output().includes('"msg":"shutting down"'), 5_000);
+    const readyWhileStopping = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status);
+    const late = await slack.postUserMessage({ channel: 'C0001', user: 'U0002', text: '<@UBOT> too late?' });
     const { code } = await bot.exited;
 
     const replies = slack.botReplies('C0001', sent.ts);
     expect(code, bot.output()).toBe(0);
+    expect(readyWhileStopping).toBe(503);
+    expect(late.status).toBe(200);
+    expect(bedrock.requests).toHaveLength(1);
+    expect(slack.botReplies('C0001', late.ts).map((m) => slack.displayText(m))).toEqual([
+      expect.stringMatching(/restarting/),
+    ]);
     expect(bedrock.requests[0]?.outcome).toBe('completed');
     expect(bedrock.requests[0]?.endedAtMs).toBeGreaterThan(bedrock.requests[0]?.firstTokenAtMs ?? 0);
     expect(replies.map((m) => slack.displayText(m)).join('\n')).toBe(answer);

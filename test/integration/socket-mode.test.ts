@@ -3,15 +3,22 @@
  * `apps.connections.open` hands out a ws://127.0.0.1 URL), acknowledges envelopes on it, and still
  * serves /healthz, /readyz and /metrics on PORT.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { FakeBedrockRuntime } from '../stand-ins/fake-bedrock-runtime.ts';
+import { FakeSlack } from '../stand-ins/fake-slack.ts';
 import { answerLogs, threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
+import { deleteKeysWithPrefix } from '../support/redis-server-process.ts';
 
 let h: Harness | undefined;
+const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   await h?.stop();
   h = undefined;
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
 async function freePort(): Promise<number> {
@@ -95,5 +102,55 @@ describe('Socket Mode', () => {
     expect(ready?.status).toBe(200);
     expect(metrics?.status).toBe(200);
     expect(await metrics?.text()).toContain('slackbot_events_total');
+  });
+
+  it('answers once when two replicas share the socket load and Slack retries an envelope', async () => {
+    const slack = await FakeSlack.start();
+    const bedrock = await FakeBedrockRuntime.start();
+    const prefix = `test:socket-replicas:${randomUUID()}:`;
+    cleanups.push(
+      () => slack.stop(),
+      () => bedrock.stop(),
+      async () => {
+        const redis = new Redis(inject('redisUrl'));
+        await deleteKeysWithPrefix(redis, prefix);
+        redis.disconnect();
+      },
+    );
+    const env = { SLACK_APP_TOKEN: 'xapp-test', REDIS_URL: inject('redisUrl'), REDIS_KEY_PREFIX: prefix };
+    const a = await startHarness({ slack, bedrock, env: { ...env, PORT: String(await freePort()) } });
+    cleanups.push(() => a.stop());
+    const b = await startHarness({ slack, bedrock, env: { ...env, PORT: String(await freePort()) } });
+    cleanups.push(() => b.stop());
+    // Bolt's start() resolves once its socket is connected: both replicas are on the socket now.
+    bedrock.enqueue({ text: 'Only once.' }, { text: 'A second answer that must not appear.' });
+    const eventsOn = async (replica: Harness) =>
+      (await (await fetch(`${replica.botUrl}/metrics`)).text()).match(/^slackbot_events_total\{[^}]*\} \d+/gm)
+        ?.length ?? 0;
+
+    // Round-robin over the two connections: the message and the mention go to different replicas,
+    // and the retry to the first again.
+    const sent = await slack.postUserMessage(
+      { channel: 'C0001', user: 'U0001', text: '<@UBOT> one answer please' },
+      { via: 'socket' },
+    );
+    await slack.waitFor(() => answerLogs(a).length + answerLogs(b).length >= 1, 10_000);
+    await slack.sendEvent(
+      {
+        type: 'app_mention',
+        user: 'U0001',
+        text: '<@UBOT> one answer please',
+        ts: sent.ts,
+        channel: 'C0001',
+      },
+      { via: 'socket', eventId: sent.mention?.eventId ?? sent.eventId, retryNum: 1 },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    expect(await eventsOn(a)).toBeGreaterThan(0);
+    expect(await eventsOn(b)).toBeGreaterThan(0);
+    expect(bedrock.requests).toHaveLength(1);
+    expect(answerLogs(a).length + answerLogs(b).length).toBe(1);
+    expect(threadText(a, 'C0001', sent.ts)).toBe('Only once.');
   });
 });

@@ -133,7 +133,12 @@ function passageOf(doc: DemoDocument): RetrievedPassage {
 }
 
 export class DemoModel {
-  readonly faults: DemoFaults = { throttle: false, accessDenied: false, slowFirstToken: false, failMidway: false };
+  readonly faults: DemoFaults = {
+    throttle: false,
+    accessDenied: false,
+    slowFirstToken: false,
+    failMidway: false,
+  };
   readonly firstTokenDelayMs: number;
   readonly tokensPerSecond: number;
   /** Questions asked in each Knowledge Base session, so follow-ups show that the session carried over. */
@@ -178,7 +183,12 @@ export class DemoModel {
       outputs.push(...wordTokens(part.text));
       if (part.references && part.references.length > 0) {
         const span = { start: offset, end: offset + part.text.length - 1 };
-        citations.push({ afterOutputIndex: outputs.length - 1, text: part.text, span, references: part.references });
+        citations.push({
+          afterOutputIndex: outputs.length - 1,
+          text: part.text,
+          span,
+          references: part.references,
+        });
       }
       offset += part.text.length;
     }
@@ -208,7 +218,7 @@ export class DemoModel {
 
 const CODE_WORDS = /\b(code|example|snippet|script|function|typescript|javascript|python|sdk)\b/i;
 const TABLE_WORDS = /\b(table|compare|comparison|versus|vs|options|plans?|pricing|prices?)\b/i;
-const PING_WORDS = /\b(ping|mention|mentions|channel|here|everyone|escape|escaping)\b/i;
+const PING_WORDS = /\b(ping|pings|mention|mentions|broadcast|escape|escaping)\b/i;
 
 function textOf(message: { content?: Array<{ text?: string }> } | undefined): string {
   return (message?.content ?? []).map((block) => block.text ?? '').join('');
@@ -277,7 +287,9 @@ export function demoAnswer(body: ModelRequestBody): string {
   if (sources.length > 0) {
     parts.push(
       'From the Knowledge Base:',
-      sources.map((source) => `- ${inline(source.text.split(/(?<=\.)\s/)[0] ?? '', 140)} [${source.id}]`).join('\n'),
+      sources
+        .map((source) => `- ${inline(source.text.split(/(?<=\.)\s/)[0] ?? '', 140)} [${source.id}]`)
+        .join('\n'),
     );
   } else if (system.includes('The knowledge base returned nothing')) {
     parts.push('The Knowledge Base has nothing on that. Try refunds, on-call, travel or laptops.');
@@ -288,7 +300,7 @@ export function demoAnswer(body: ModelRequestBody): string {
       'Here is how this bot streams an answer from Bedrock, in TypeScript:',
       [
         '```ts',
-        "const response = await client.send(new ConverseStreamCommand({ modelId, system, messages }));",
+        'const response = await client.send(new ConverseStreamCommand({ modelId, system, messages }));',
         'for await (const event of response.stream ?? []) {',
         '  const text = event.contentBlockDelta?.delta?.text;',
         '  if (text) answer.write(text); // shown in Slack as it arrives',
@@ -312,7 +324,10 @@ export function demoAnswer(body: ModelRequestBody): string {
       `- a system prompt of ${system.length.toLocaleString('en-US')} characters: “${inline(system, 48)}”`,
       `- room for ${(body.inferenceConfig?.maxTokens ?? 0).toLocaleString('en-US')} output tokens`,
     ];
-    parts.push('I am the playground’s **demo model**, not a real one. What the bot sent me:', given.join('\n'));
+    parts.push(
+      'I am the playground’s **demo model**, not a real one. What the bot sent me:',
+      given.join('\n'),
+    );
     parts.push(
       [
         'Try next:',

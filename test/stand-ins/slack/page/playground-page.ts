@@ -50,6 +50,8 @@ export interface PageModelRequest {
 export interface PlaygroundPageOptions {
   /** What answers: shown at the top of the page (e.g. "Demo model: not a real LLM"). */
   modelLabel: string;
+  /** Marks the model badge as a demo (highlighted). */
+  modelIsDemo?: boolean;
   modelDetail?: string;
   knowledgeBaseLabel?: string;
   storeLabel?: string;
@@ -97,6 +99,8 @@ interface LogView {
   fields: string;
 }
 
+type EventListener = Parameters<FakeSlack['events']['on']>[1];
+
 const here = dirname(fileURLToPath(import.meta.url));
 const VIEWER = 'U0001';
 const MAX_CALLS = 400;
@@ -141,7 +145,7 @@ export class PlaygroundPage {
   /** response_url id → where its command was run; posts that arrive first wait in `#earlyResponses`. */
   readonly #responseTargets = new Map<string, { channel: string; user: string; posts: number }>();
   readonly #earlyResponses = new Map<string, ResponseUrlPost[]>();
-  readonly #listeners: Array<[string, (...args: never[]) => void]> = [];
+  readonly #listeners: Array<[string, EventListener]> = [];
   #callSeq = 0;
   #heartbeat: NodeJS.Timeout | undefined;
 
@@ -203,14 +207,18 @@ export class PlaygroundPage {
   }
 
   #on<T>(name: string, listener: (value: T) => void): void {
-    const wrapped = listener as (...args: never[]) => void;
-    this.#slack.events.on(name, wrapped);
-    this.#listeners.push([name, wrapped]);
+    this.#slack.events.on(name, listener);
+    this.#listeners.push([name, listener as EventListener]);
   }
 
   // ---- HTTP ----
 
-  async #handle(request: IncomingMessage, response: ServerResponse, url: URL, rawBody: string): Promise<void> {
+  async #handle(
+    request: IncomingMessage,
+    response: ServerResponse,
+    url: URL,
+    rawBody: string,
+  ): Promise<void> {
     const file = STATIC_FILES[url.pathname];
     if (file && request.method === 'GET') {
       const body = await readFile(file.file);
@@ -283,6 +291,7 @@ export class PlaygroundPage {
     return {
       info: {
         modelLabel: this.#options.modelLabel,
+        modelIsDemo: this.#options.modelIsDemo ?? false,
         modelDetail: this.#options.modelDetail ?? '',
         knowledgeBaseLabel: this.#options.knowledgeBaseLabel ?? '',
         storeLabel: this.#options.storeLabel ?? '',
@@ -297,6 +306,9 @@ export class PlaygroundPage {
       logs: this.#logs,
       switches: this.#options.switches.map((item) => this.#switchView(item)),
       statuses,
+      prompts: [...workspace.channels.values()]
+        .filter((channel) => channel.isIm)
+        .map((channel) => this.#promptsView(channel.id)),
     };
   }
 
@@ -315,6 +327,7 @@ export class PlaygroundPage {
       if (name === 'send') return await this.#send(body);
       if (name === 'action') return await this.#action(body);
       if (name === 'switch') return this.#toggle(body);
+      if (name === 'open') return await this.#openMessagesTab(body);
       return { ok: false, error: 'unknown_api' };
     } catch (error) {
       return { ok: false, error: 'delivery_failed', detail: (error as Error).message };
@@ -360,7 +373,12 @@ export class PlaygroundPage {
   }
 
   async #command(channel: string, text: string): Promise<{ ok: boolean; [key: string]: unknown }> {
-    const result = await this.#slack.sendCommand({ command: '/ask', text: escapeSlack(text), user: VIEWER, channel });
+    const result = await this.#slack.sendCommand({
+      command: '/ask',
+      text: escapeSlack(text),
+      user: VIEWER,
+      channel,
+    });
     this.#delivery('/ask', result.status, result.elapsedMs);
     const id = new URL(result.responseUrl).pathname.split('/').pop() ?? '';
     this.#responseTargets.set(id, { channel, user: VIEWER, posts: 0 });
@@ -377,6 +395,21 @@ export class PlaygroundPage {
       });
     }
     return { ok: true, kind: 'command', status: result.status };
+  }
+
+  /** Opening the app's DM is opening its Messages tab: Slack sends `app_home_opened`. */
+  async #openMessagesTab(body: Record<string, unknown>): Promise<{ ok: boolean; [key: string]: unknown }> {
+    const channel = this.#slack.workspace.channels.get(String(body.channel ?? ''));
+    if (!channel?.isIm) return { ok: false, error: 'not_a_dm' };
+    const result = await this.#slack.sendEvent({
+      type: 'app_home_opened',
+      user: VIEWER,
+      channel: channel.id,
+      tab: 'messages',
+      event_ts: (Date.now() / 1000).toFixed(6),
+    });
+    this.#delivery('app_home_opened (messages)', result.status, result.elapsedMs);
+    return { ok: true, kind: 'event', status: result.status };
   }
 
   async #action(body: Record<string, unknown>): Promise<{ ok: boolean; [key: string]: unknown }> {
@@ -476,11 +509,20 @@ export class PlaygroundPage {
       summary: summarize(call),
       args: truncateJson(call.args),
     });
+    if (call.method === 'assistant.threads.setSuggestedPrompts' && call.ok) {
+      const channel = String(call.args.channel_id ?? '');
+      if (call.args.thread_ts === undefined) this.#broadcast('prompts', this.#promptsView(channel));
+    }
     if (call.method === 'assistant.threads.setStatus' && call.ok) {
       const channel = String(call.args.channel_id ?? '');
       const threadTs = String(call.args.thread_ts ?? '');
       this.#broadcastStatus(channel, threadTs);
     }
+  }
+
+  #promptsView(channel: string) {
+    const set = this.#slack.suggestedPromptsOf(channel);
+    return { channel, title: set?.title ?? null, prompts: set?.prompts ?? [] };
   }
 
   #broadcastStatus(channel: string, threadTs: string): void {
@@ -596,7 +638,10 @@ export class PlaygroundPage {
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+  });
   response.end(JSON.stringify(body));
 }
 
