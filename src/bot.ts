@@ -172,7 +172,9 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
 
   const started = (await app.start(config.port)) as unknown;
   // In Socket Mode the health server is the receiver's own; read its port back too (PORT=0 in tests).
-  const server = socketMode ? (receiver as unknown as { httpServer?: Server }).httpServer : (started as Server);
+  const server = socketMode
+    ? (receiver as unknown as { httpServer?: Server }).httpServer
+    : (started as Server);
   const address = server?.address();
   const port = address && typeof address === 'object' ? (address as AddressInfo).port : config.port;
   logger.info(

@@ -243,12 +243,10 @@ describe('the playground page (demo Knowledge Base)', () => {
 
 describe('the playground page (--bedrock)', () => {
   it('names the real model, leaves the SDK its own endpoints, and disables the model faults', async () => {
-    const saved = { ...process.env };
     // Credentials the SDK's chain accepts; nothing is asked, so nothing reaches AWS.
-    Object.assign(process.env, {
-      AWS_ACCESS_KEY_ID: 'AKIDPLAYGROUNDTEST',
-      AWS_SECRET_ACCESS_KEY: 'not-a-secret',
-    });
+    const credentials = { AWS_ACCESS_KEY_ID: 'AKIDPLAYGROUNDTEST', AWS_SECRET_ACCESS_KEY: 'not-a-secret' };
+    const saved = Object.fromEntries(Object.keys(credentials).map((name) => [name, process.env[name]]));
+    Object.assign(process.env, credentials);
     const playground = await startPlayground({
       port: 0,
       model: 'bedrock',
@@ -268,7 +266,10 @@ describe('the playground page (--bedrock)', () => {
       await page.close();
     } finally {
       await playground.stop();
-      process.env = saved;
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
     }
   });
 });
