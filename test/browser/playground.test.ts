@@ -1,7 +1,7 @@
 /**
  * The playground as a person uses it: headless Chromium (Debian's `chromium`, driven by
  * playwright-core) on the page, the real bot behind it, the demo model paced fast. Also the
- * `npm run playground` command itself. Writes `docs/playground.png`.
+ * `npm run playground` command itself. Writes `docs/playground.png` with UPDATE_SCREENSHOT=1.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -15,7 +15,11 @@ import { renderMarkdown } from '../../src/slack/render/markdown-renderer.ts';
 import { demoAnswer } from '../stand-ins/demo-model.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SCREENSHOT = join(root, 'docs', 'playground.png');
+// The README's screenshot is refreshed on demand (UPDATE_SCREENSHOT=1 npm test -- test/browser), so
+// an ordinary test run leaves the tracked file alone.
+const SCREENSHOT = process.env.UPDATE_SCREENSHOT
+  ? join(root, 'docs', 'playground.png')
+  : join(tmpdir(), 'bedrock-slack-assistant-playground.png');
 /** Fast but still streamed: ~2 s per answer, a Slack write every 100 ms. */
 const FAST = {
   demo: { firstTokenDelayMs: 150, tokensPerSecond: 60 },
