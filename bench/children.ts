@@ -36,11 +36,13 @@ export async function startChild(
   name: string,
   file: string,
   env: Record<string, string>,
+  execArgv: string[] = [],
   readyTimeoutMs = 20_000,
 ): Promise<ChildHandle> {
   const child = fork(file, [], {
     execPath: process.execPath,
-    execArgv: ['--no-warnings'],
+    // --expose-gc only lets the probe collect once a window has been measured (see probe.ts).
+    execArgv: ['--no-warnings', '--expose-gc', ...execArgv],
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });

@@ -74,9 +74,12 @@ export function textTable(header: string[], rows: string[][]): string {
   return [line(header), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n');
 }
 
-/** A Markdown table. */
-export function markdownTable(header: string[], rows: string[][]): string {
+/** A Markdown table; `align` per column ('l' or 'r'), by default the first left and the rest right. */
+export function markdownTable(header: string[], rows: string[][], align?: Array<'l' | 'r'>): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  if (align) {
+    return [line(header), line(align.map((a) => (a === 'l' ? '---' : '---:'))), ...rows.map(line)].join('\n');
+  }
   return [
     line(header),
     line(header.map((_, index) => (index === 0 ? '---' : '---:'))),

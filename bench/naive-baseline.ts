@@ -12,7 +12,10 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BedrockRuntimeClient, ConverseStreamCommand, type Message } from '@aws-sdk/client-bedrock-runtime';
 import { App, LogLevel } from '@slack/bolt';
+import { recordBoltReceipts } from './instrument.ts';
 import { installProbe } from './probe.ts';
+
+const receipts = recordBoltReceipts();
 
 const env = process.env;
 const modelId = env.BEDROCK_MODEL_ID ?? 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
@@ -55,5 +58,8 @@ app.event('app_mention', async ({ event, client }) => {
 });
 
 const server = (await app.start(Number(env.PORT ?? 0))) as unknown as Server;
-const probe = installProbe({ shutdown: () => app.stop().then(() => undefined) });
+const probe = installProbe({
+  extra: { reset: () => receipts.reset(), read: () => ({ receipts: receipts.read() }) },
+  shutdown: () => app.stop().then(() => undefined),
+});
 probe.ready({ port: (server.address() as AddressInfo).port });

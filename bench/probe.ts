@@ -16,8 +16,15 @@ export interface ProcessStats {
   cpuUserMs: number;
   cpuSystemMs: number;
   rssPeakMb: number;
+  /** RSS when the window opened (the warmed-up, idle process). */
+  rssStartMb: number;
   rssEndMb: number;
   heapUsedEndMb: number;
+  /** Peak of V8's heap in use, sampled with RSS. */
+  heapUsedPeakMb: number;
+  /** After a full garbage collection at the window's end: what the process really keeps. */
+  heapUsedAfterGcMb: number | null;
+  rssAfterGcMb: number | null;
   windowMs: number;
   extra: Record<string, unknown>;
 }
@@ -37,8 +44,12 @@ export function installProbe(hooks: ProbeHooks = {}): { ready(details: Record<st
   let cpuAtStart = process.cpuUsage();
   let startedAtMs = performance.now();
   let rssPeak = process.memoryUsage.rss();
+  let rssStart = rssPeak;
+  let heapPeak = process.memoryUsage().heapUsed;
   const sampler = setInterval(() => {
-    rssPeak = Math.max(rssPeak, process.memoryUsage.rss());
+    const memory = process.memoryUsage();
+    rssPeak = Math.max(rssPeak, memory.rss);
+    heapPeak = Math.max(heapPeak, memory.heapUsed);
   }, 100);
   sampler.unref();
 
@@ -51,6 +62,8 @@ export function installProbe(hooks: ProbeHooks = {}): { ready(details: Record<st
       cpuAtStart = process.cpuUsage();
       startedAtMs = performance.now();
       rssPeak = process.memoryUsage.rss();
+      rssStart = rssPeak;
+      heapPeak = process.memoryUsage().heapUsed;
       hooks.extra?.reset();
       process.send?.({ type: 'window-started', seq: message.seq });
     } else if (message.type === 'window-end') {
@@ -59,6 +72,10 @@ export function installProbe(hooks: ProbeHooks = {}): { ready(details: Record<st
       rssPeak = Math.max(rssPeak, memory.rss);
       const count = histogram.count;
       const extra = (await hooks.extra?.read()) ?? {};
+      // Measured last, so that the collection cannot disturb the figures above.
+      const gc = (globalThis as { gc?: () => void }).gc;
+      gc?.();
+      const afterGc = gc ? process.memoryUsage() : null;
       const stats: ProcessStats = {
         eventLoopLagMs: {
           p50: count ? lag(histogram.percentile(50)) : 0,
@@ -69,8 +86,12 @@ export function installProbe(hooks: ProbeHooks = {}): { ready(details: Record<st
         cpuUserMs: cpu.user / 1000,
         cpuSystemMs: cpu.system / 1000,
         rssPeakMb: toMb(rssPeak),
+        rssStartMb: toMb(rssStart),
         rssEndMb: toMb(memory.rss),
         heapUsedEndMb: toMb(memory.heapUsed),
+        heapUsedPeakMb: toMb(Math.max(heapPeak, memory.heapUsed)),
+        heapUsedAfterGcMb: afterGc ? toMb(afterGc.heapUsed) : null,
+        rssAfterGcMb: afterGc ? toMb(afterGc.rss) : null,
         windowMs: performance.now() - startedAtMs,
         extra,
       };

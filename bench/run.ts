@@ -3,15 +3,17 @@
  * naive baseline on the same stand-ins; figures on stdout and in bench/results/.
  *
  *   npm run bench                          every scenario (about 5 minutes on 2 cores)
- *   npm run bench -- --quick               every scenario, shrunk (about a minute and a half)
+ *   npm run bench -- --quick               every scenario, shrunk (under two minutes)
  *   npm run bench -- --scenario burst      one scenario group (repeatable; or a name like concurrency-250)
  *   npm run bench -- --no-naive            the bot only
  *   npm run bench -- --env STREAM_FLUSH_INTERVAL_MS=500   a bot setting for every run
  *   npm run bench -- --raw                 per-answer figures in the JSON too
  *   npm run bench -- --out <dir>           results elsewhere (default bench/results)
+ *   npm run bench -- --profile             V8 CPU profiles of the bot and the baseline (in a temp dir)
+ *   npm run bench -- --env BENCH_TRACE=1   per-question step timestamps from the bot, in the JSON (with --raw)
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -42,7 +44,10 @@ const ROWS: Row[] = [
   { label: 'ack max (ms)', value: (r) => r.ackMs.max },
   { label: 'overhead to first text p50 (ms)', value: (r) => r.overheadMs.p50 },
   { label: 'overhead to first text p99 (ms)', value: (r) => r.overheadMs.p99 },
-  { label: '  of which event → model call p50 (ms)', value: (r) => r.preModelMs.p50 },
+  { label: '  event → app got it p50 (ms)', value: (r) => r.deliveryMs.p50 },
+  { label: '  event → app got it p99 (ms)', value: (r) => r.deliveryMs.p99 },
+  { label: '  from app got it p50 (ms)', value: (r) => r.appOverheadMs.p50 },
+  { label: '  from app got it p99 (ms)', value: (r) => r.appOverheadMs.p99 },
   { label: 'last token → final write p50 (ms)', value: (r) => r.finalDelayMs.p50 },
   { label: 'last token → final write p99 (ms)', value: (r) => r.finalDelayMs.p99 },
   { label: 'event → complete answer p50 (ms)', value: (r) => r.completionMs.p50, digits: 0 },
@@ -63,6 +68,9 @@ const ROWS: Row[] = [
   { label: 'event-loop lag p99 (ms)', value: (r) => r.process.eventLoopLagMs.p99, digits: 2 },
   { label: 'event-loop lag max (ms)', value: (r) => r.process.eventLoopLagMs.max, digits: 1 },
   { label: 'RSS peak (MB)', value: (r) => r.process.rssPeakMb },
+  { label: 'RSS at start, warmed up (MB)', value: (r) => r.process.rssStartMb },
+  { label: 'JS heap peak (MB)', value: (r) => r.process.heapUsedPeakMb },
+  { label: 'JS heap after the run + full GC (MB)', value: (r) => r.process.heapUsedAfterGcMb },
   { label: 'CPU per answer (ms)', value: (r) => r.cpuMsPerAnswer },
   { label: 'wall time (s)', value: (r) => r.wallMs / 1000 },
 ];
@@ -95,6 +103,7 @@ function summaryRows(results: Map<string, ScenarioResults>): { header: string[];
     'complete & exact',
     'ack p50 / p99 ms',
     'overhead p50 / p99 ms',
+    'from receipt p50 / p99 ms',
     'last token → final p99 ms',
     'writes / answer',
     '429s',
@@ -112,6 +121,7 @@ function summaryRows(results: Map<string, ScenarioResults>): { header: string[];
       `${b.complete}/${b.questions}${n ? ` (${n.complete}/${n.questions})` : ''}`,
       `${fmt(b.ackMs.p50)} / ${fmt(b.ackMs.p99)}${n ? ` (${fmt(n.ackMs.p50)} / ${fmt(n.ackMs.p99)})` : ''}`,
       `${fmt(b.overheadMs.p50)} / ${fmt(b.overheadMs.p99)}${n ? ` (${fmt(n.overheadMs.p50)} / ${fmt(n.overheadMs.p99)})` : ''}`,
+      `${fmt(b.appOverheadMs.p50)} / ${fmt(b.appOverheadMs.p99)}${n ? ` (${fmt(n.appOverheadMs.p50)} / ${fmt(n.appOverheadMs.p99)})` : ''}`,
       withNaive(result, (r) => r.finalDelayMs.p99, 0),
       n?.writesLowerBound
         ? `${fmt(b.writesPerAnswer, 2)} (≥${fmt(n.writesPerAnswer, 2)}, ≤${fmtRatio(ratio(b.writesPerAnswer, n.writesPerAnswer))})`
@@ -139,11 +149,13 @@ function machine() {
   };
 }
 
+/** Drops per-answer and per-event data (kept with --raw). */
 function stripAnswers(result: RunResult | null, raw: boolean) {
   if (!result) return null;
   if (raw) return result;
-  const { answers: _answers, ...rest } = result;
-  return rest;
+  const { answers: _answers, process: stats, ...rest } = result;
+  const { receipts: _receipts, trace: _trace, ...extra } = stats.extra;
+  return { ...rest, process: { ...stats, extra } };
 }
 
 function describe(def: ScenarioDef) {
@@ -167,6 +179,7 @@ async function main(): Promise<void> {
       env: { type: 'string', multiple: true },
       raw: { type: 'boolean', default: false },
       out: { type: 'string' },
+      profile: { type: 'boolean', default: false },
     },
   });
   const quick = values.quick ?? false;
@@ -193,12 +206,19 @@ async function main(): Promise<void> {
   const info = machine();
 
   const say = (line: string) => process.stdout.write(`${line}\n`);
+  // Profiles are large: kept out of the results directory (and of git).
+  const profileDir = values.profile ? await mkdtemp(join(tmpdir(), 'bench-profiles-')) : null;
+  if (profileDir) say(`CPU profiles: ${profileDir}`);
   say(`Benchmark${quick ? ' (quick)' : ''}: ${scenarios.map((s) => s.name).join(', ')}`);
   say(
     `Machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGb} GB, Node ${info.node}, load ${info.loadAverageAtStart.join(' ')}`,
   );
   const startedAt = performance.now();
-  const ctx = await startContext({ botEnv, log: say });
+  const ctx = await startContext({
+    botEnv,
+    log: say,
+    ...(profileDir ? { profileDir } : {}),
+  });
   const results = new Map<string, ScenarioResults>();
   try {
     for (const def of scenarios) {
@@ -225,6 +245,9 @@ async function main(): Promise<void> {
           say(
             `   ${r.target}: ${r.inconsistentFirstText} answers first showed text that is not in the final answer`,
           );
+        const limited = Object.entries(r.rateLimitedByMethod);
+        if (limited.length > 0)
+          say(`   ${r.target}: 429s by method: ${limited.map(([m, n]) => `${m} ${n}`).join(', ')}`);
         if (r.deliveriesFailed > 0)
           say(`   ${r.target}: ${r.deliveriesFailed} deliveries failed or were not acknowledged with 200`);
         for (const problem of r.logProblems.slice(0, 3)) say(`   ${r.target} log: ${problem.slice(0, 300)}`);
@@ -270,6 +293,7 @@ async function main(): Promise<void> {
       bot: {
         overheadP50: r.bot.overheadMs.p50,
         overheadP99: r.bot.overheadMs.p99,
+        ownOverheadP99: r.bot.appOverheadMs.p99,
         lagP99: r.bot.process.eventLoopLagMs.p99,
       },
       naive: r.naive
@@ -323,8 +347,14 @@ ${markdownTable(
     c.scenario,
     c.detail.replace(/\|/g, '\\|'),
   ]),
+  ['l', 'l', 'l', 'l'],
 )}
 `;
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  process.stderr.write(`bench: ${(error as Error).message}\n`);
+  process.exitCode = 2;
+}

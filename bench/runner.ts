@@ -11,6 +11,7 @@
  * measures only the scenario's window.
  */
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { renderMarkdown } from '../src/slack/render/markdown-renderer.ts';
@@ -45,11 +46,16 @@ export interface BenchContext {
   redis: RedisTarget | null;
   /** Extra environment for the bot (`--env KEY=VALUE`). */
   botEnv: Record<string, string>;
+  /** Write a V8 CPU profile of every bot and baseline process into this directory. */
+  profileDir?: string;
   log(line: string): void;
 }
 
 export interface AnswerFigures {
   id: string;
+  /** The question's message ts and its thread's root ts in the Slack stand-in. */
+  messageTs: string | null;
+  threadTs: string | null;
   complete: boolean;
   ackMs: number[];
   sentAtMs: number;
@@ -58,6 +64,10 @@ export interface AnswerFigures {
   preModelMs: number | null;
   /** First text in Slack − event sent − the model's own time to first token. */
   overheadMs: number | null;
+  /** Event sent → the app's Bolt got it (the Slack stand-in's delivery, HTTP, signature check). */
+  deliveryMs: number | null;
+  /** First text in Slack − the app got the event − the model's own time to first token. */
+  appOverheadMs: number | null;
   /** Model's last token → final Slack write. */
   finalDelayMs: number | null;
   /** Event sent → final Slack write. */
@@ -75,6 +85,10 @@ export interface RunResult {
   deliveriesFailed: number;
   ackMs: Distribution;
   overheadMs: Distribution;
+  /** Event sent → the app's Bolt got it. */
+  deliveryMs: Distribution;
+  /** The app's own part of the overhead: from its receipt of the event. */
+  appOverheadMs: Distribution;
   preModelMs: Distribution;
   modelTtftMs: Distribution;
   finalDelayMs: Distribution;
@@ -94,9 +108,13 @@ export interface RunResult {
   acceptedWritesPerAnswer: number;
   writesByMethod: Record<string, number>;
   rateLimited: number;
+  /** 429s by method (all calls, not only writes). */
+  rateLimitedByMethod: Record<string, number>;
   failedWrites: number;
   /** Threads whose write calls exceeded 2 + the answer's duration in seconds (per answer). */
   writeBudgetExceeded: number;
+  /** The same, counting only the writes Slack accepted (not the ones answered 429). */
+  writeBudgetExceededAccepted: number;
   worstWriteBudget: { threadTs: string; writes: number; budget: number } | null;
   otherCalls: Record<string, number>;
   /** Redis commands per question on the conversation store's keys (claims, locks, thread state). */
@@ -113,6 +131,8 @@ export interface RunResult {
   process: ProcessStats;
   cpuMsPerAnswer: number;
   wallMs: number;
+  /** The machine's 1-minute load average when the run started (others share these cores). */
+  loadAverage: number;
   logProblems: string[];
   answers: AnswerFigures[];
 }
@@ -140,7 +160,7 @@ export async function startRedis(log: (line: string) => void): Promise<RedisTarg
 }
 
 export async function startContext(
-  options: { botEnv?: Record<string, string>; log?: (line: string) => void } = {},
+  options: { botEnv?: Record<string, string>; log?: (line: string) => void; profileDir?: string } = {},
 ): Promise<BenchContext & { stop(): Promise<void> }> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const redis = await startRedis(log);
@@ -149,6 +169,7 @@ export async function startContext(
     bedrock,
     redis,
     botEnv: options.botEnv ?? {},
+    ...(options.profileDir ? { profileDir: options.profileDir } : {}),
     log,
     async stop() {
       await bedrock.stop();
@@ -239,7 +260,14 @@ export async function runScenario(def: ScenarioDef, target: Target, ctx: BenchCo
           ...ctx.botEnv,
         }
       : common;
-  const app = await startChild(target, target === 'bot' ? CHILD_FILES.bot : CHILD_FILES.naive, env);
+  const app = await startChild(
+    target,
+    target === 'bot' ? CHILD_FILES.bot : CHILD_FILES.naive,
+    env,
+    ctx.profileDir
+      ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${def.name}-${target}.cpuprofile`]
+      : [],
+  );
   const monitor = target === 'bot' && ctx.redis ? await redisMonitor(ctx.redis.url, keyPrefix) : null;
   try {
     slack.setBotEndpoint(`http://127.0.0.1:${String(app.ready.port)}/slack/events`);
@@ -248,6 +276,7 @@ export async function runScenario(def: ScenarioDef, target: Target, ctx: BenchCo
     observer.resetCounts();
     await ctx.bedrock.request('reset');
 
+    const loadAverage = Math.round((loadavg()[0] ?? 0) * 100) / 100;
     await openWindow(app);
     monitor?.start();
     const startedAtMs = nowMs();
@@ -277,6 +306,7 @@ export async function runScenario(def: ScenarioDef, target: Target, ctx: BenchCo
       processStats,
       redisCommands,
       wallMs,
+      loadAverage,
       logProblems: app.problems.slice(0, 10),
     });
   } finally {
@@ -415,11 +445,13 @@ function figures(input: {
   processStats: ProcessStats;
   redisCommands: { store: Record<string, number>; budget: Record<string, number> } | null;
   wallMs: number;
+  loadAverage: number;
   logProblems: string[];
 }): RunResult {
   const { def, target, sent, pages, observer, timings, processStats } = input;
   const ids = sent.map((s) => s.plan.spec.id);
   const { byAnswer, unexpected } = assignMessages(observer, ids, pages);
+  const receipts = (processStats.extra.receipts ?? {}) as Record<string, number>;
   const requestOf = new Map<string, ModelRequestTiming>();
   for (const timing of timings) {
     if (timing.id && (timing.firstTokenAtMs !== null || !requestOf.has(timing.id)))
@@ -438,8 +470,12 @@ function figures(input: {
     const first = messages[0] ?? null;
     const firstTextAtMs = first?.firstTextAtMs ?? null;
     const finalWriteAtMs = complete ? Math.max(...messages.map((m) => m?.lastChangeAtMs ?? 0)) : null;
+    const question = observer.questionTs.get(id);
+    const receivedAtMs = question ? (receipts[question.ts] ?? null) : null;
     return {
       id,
+      messageTs: question?.ts ?? null,
+      threadTs: question?.threadTs ?? null,
       complete,
       ackMs: s.ackMs,
       sentAtMs: s.sentAtMs,
@@ -447,6 +483,11 @@ function figures(input: {
       preModelMs: request ? request.atMs - s.sentAtMs : null,
       overheadMs:
         firstTextAtMs !== null && modelTtftMs !== null ? firstTextAtMs - s.sentAtMs - modelTtftMs : null,
+      deliveryMs: receivedAtMs !== null ? receivedAtMs - s.sentAtMs : null,
+      appOverheadMs:
+        firstTextAtMs !== null && modelTtftMs !== null && receivedAtMs !== null
+          ? firstTextAtMs - receivedAtMs - modelTtftMs
+          : null,
       finalDelayMs:
         finalWriteAtMs !== null && request?.lastTokenAtMs != null
           ? finalWriteAtMs - request.lastTokenAtMs
@@ -469,6 +510,7 @@ function figures(input: {
   let rateLimited = 0;
   let failedWrites = 0;
   let writeBudgetExceeded = 0;
+  let writeBudgetExceededAccepted = 0;
   let worstWriteBudget: RunResult['worstWriteBudget'] = null;
   let writesPerAnswerMax = 0;
   const writesByMethod: Record<string, number> = {};
@@ -500,6 +542,7 @@ function figures(input: {
       const fromMs = request?.atMs ?? answer.sentAtMs;
       budget += 2 + Math.max(0, endMs - fromMs) / 1000;
     }
+    if (thread.writes - thread.rateLimited > budget) writeBudgetExceededAccepted += 1;
     if (thread.writes > budget) {
       writeBudgetExceeded += 1;
       if (!worstWriteBudget || thread.writes - budget > worstWriteBudget.writes - worstWriteBudget.budget) {
@@ -531,6 +574,8 @@ function figures(input: {
     deliveriesFailed: sent.filter((s) => s.failed).length,
     ackMs: distribution(answers.flatMap((a) => a.ackMs)),
     overheadMs: distribution(answers.flatMap((a) => (a.overheadMs === null ? [] : [a.overheadMs]))),
+    deliveryMs: distribution(answers.flatMap((a) => (a.deliveryMs === null ? [] : [a.deliveryMs]))),
+    appOverheadMs: distribution(answers.flatMap((a) => (a.appOverheadMs === null ? [] : [a.appOverheadMs]))),
     preModelMs: distribution(answers.flatMap((a) => (a.preModelMs === null ? [] : [a.preModelMs]))),
     modelTtftMs: distribution(answers.flatMap((a) => (a.modelTtftMs === null ? [] : [a.modelTtftMs]))),
     finalDelayMs: distribution(answers.flatMap((a) => (a.finalDelayMs === null ? [] : [a.finalDelayMs]))),
@@ -542,8 +587,14 @@ function figures(input: {
     acceptedWritesPerAnswer: round((writes - rateLimited) / questions, 2) ?? 0,
     writesByMethod,
     rateLimited,
+    rateLimitedByMethod: Object.fromEntries(
+      [...observer.calls]
+        .filter(([, stats]) => stats.rateLimited > 0)
+        .map(([method, stats]) => [method, stats.rateLimited]),
+    ),
     failedWrites,
     writeBudgetExceeded,
+    writeBudgetExceededAccepted,
     worstWriteBudget,
     otherCalls,
     storeRoundTripsPerTurn: storeTotal === null ? null : round(storeTotal / questions, 2),
@@ -565,6 +616,7 @@ function figures(input: {
     process: processStats,
     cpuMsPerAnswer: round(cpuMs / questions, 2) ?? 0,
     wallMs: round(input.wallMs, 0) ?? 0,
+    loadAverage: input.loadAverage,
     logProblems: input.logProblems,
     answers,
   };

@@ -164,7 +164,7 @@ export function buildScenarios(
           questions: newThreads('limited', n, Number.POSITIVE_INFINITY, (id) =>
             spec(id, q(150, 80), 300, 10),
           ),
-          maxWaitMs: { bot: 30_000, naive: q(25_000, 5_000) },
+          maxWaitMs: { bot: 30_000, naive: q(20_000, 5_000) },
           naive: true,
           notes:
             'startStream, appendStream, stopStream, postMessage and update each 4/s; model ~7.5 s per answer (quick: ~4 s)',
@@ -217,7 +217,7 @@ export function buildScenarios(
           rateLimits: TIERS_30X,
           botEnv: BUDGET.tiers30x,
           questions: newThreads('tiers', seconds * 30, 30, (id) => spec(id, 100, 400, 20)),
-          maxWaitMs: { bot: 30_000, naive: q(30_000, 5_000) },
+          maxWaitMs: { bot: 30_000, naive: q(20_000, 5_000) },
           naive: true,
           notes:
             'startStream/stopStream 10/s, update 25/s, appendStream 50/s, postMessage 25/s; model: 400 ms to first token, ~100 words (2.5 s)',
