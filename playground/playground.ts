@@ -111,6 +111,9 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
       SLACK_APP_TOKEN: '',
       SLACK_API_URL: slack.apiUrl,
       PORT: '0',
+      // One person trying questions in quick succession: give streams a roomier budget than a busy
+      // workspace's Tier 2 (set SLACK_WRITE_BUDGET_SCALE=1 to see the real tiers' fallbacks).
+      SLACK_WRITE_BUDGET_SCALE: env.SLACK_WRITE_BUDGET_SCALE ?? '10',
     };
     if (mode === 'demo') {
       demo = new DemoModel(options.demo);

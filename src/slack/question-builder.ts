@@ -83,9 +83,9 @@ export async function questionFromMessage(
   if (!isPerson(event, bot)) return null;
   const isDm = event.channel_type === 'im' || event.channel.startsWith('D');
   const text = event.text ?? '';
-  // A channel message that mentions the bot also arrives as app_mention; both map to one question
-  // with one dedup key, so whichever lands first is answered and the other is dropped.
-  if (!isDm && mentions(text, bot.botUserId)) return questionFromMention(event, bot, people);
+  // A channel message that mentions the bot also arrives as app_mention, which answers it: skipping
+  // this copy halves the work per mention (both would share one dedup key anyway).
+  if (!isDm && mentions(text, bot.botUserId)) return null;
   const inThread = event.thread_ts !== undefined && event.thread_ts !== event.ts;
   if (!isDm && !inThread) return null; // channel chatter
   const teamId = bot.teamId;

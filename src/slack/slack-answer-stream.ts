@@ -91,11 +91,15 @@ export class SlackAnswerStream implements AnswerOutput {
   #loop: Promise<void> | null = null;
   #fatal: SlackCallError | null = null;
   #holdUntilMs = 0;
+  readonly #openedAtMs: number;
+  /** When this answer last wrote to Slack; null before its first write. */
+  #lastWriteAtMs: number | null = null;
 
   constructor(options: SlackAnswerStreamOptions) {
     this.#options = options;
     this.#paginator = new MessagePaginator({ limitChars: options.limitChars ?? SLACK_MESSAGE_LIMIT_CHARS });
     this.#now = options.now ?? Date.now;
+    this.#openedAtMs = this.#now();
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#pages.push(this.#newPage(options.mode === 'native' ? 'stream' : 'post'));
   }
@@ -224,6 +228,13 @@ export class SlackAnswerStream implements AnswerOutput {
         page.done = true; // nothing to show in this message
         return null;
       }
+      if (!this.#finishing) {
+        // A status-only message waits one flush interval: when the model answers quickly, the message
+        // opens with its first text instead, saving a write. A continuation message waits its turn too.
+        const sinceMs = this.#now() - (this.#lastWriteAtMs ?? this.#openedAtMs);
+        const waitMs = this.#options.flushIntervalMs - sinceMs;
+        if (waitMs > 0 && (!pending || this.#lastWriteAtMs !== null)) return waitMs;
+      }
       const method = page.mode === 'stream' ? 'chat.startStream' : 'chat.postMessage';
       const budgetWaitMs = await this.#takeBudget(method);
       if (budgetWaitMs > 0 && page.mode === 'stream') {
@@ -272,9 +283,20 @@ export class SlackAnswerStream implements AnswerOutput {
       try {
         await write();
         page.lastWriteAtMs = this.#now();
+        this.#lastWriteAtMs = page.lastWriteAtMs;
         return null;
       } catch (error) {
         if (!(error instanceof SlackCallError)) throw error;
+        if (error.code === 'rate_limited') {
+          // Every answer (and replica) backs off together rather than each finding the limit alone.
+          const { budget = UNLIMITED_BUDGET, target } = this.#options;
+          void budget.penalize(
+            target.recipientTeamId,
+            error.method,
+            target.channelId,
+            error.retryAfterMs ?? 1000,
+          );
+        }
         const handled = this.#recover(page, error);
         if (handled === 'retry_now') return null;
         if (handled === 'wait') return this.#holdFor(error.retryAfterMs ?? 1000);

@@ -14,8 +14,10 @@ export class SlackCallError extends Error {
   readonly code: string;
   /** For `rate_limited`: how long Slack asked us to wait. */
   readonly retryAfterMs: number | null;
+  readonly method: string;
   constructor(method: string, code: string, retryAfterMs: number | null, cause?: unknown) {
     super(`${method} failed: ${code}`, { cause });
+    this.method = method;
     this.code = code;
     this.retryAfterMs = retryAfterMs;
   }

@@ -19,15 +19,17 @@ export const SLACK_WRITE_TIERS_PER_MINUTE: Record<string, number> = {
 /** Methods whose budget Slack counts per channel rather than per workspace. */
 const PER_CHANNEL = new Set(['chat.postMessage']);
 /** Seconds of sustained rate a bucket may spend at once (Slack tolerates short bursts). */
-const BURST_SECONDS = 20;
+const BURST_SECONDS = 2;
 
 export interface WriteBudget {
   /** Takes one write token; 0 when granted, else the milliseconds until one is available (nothing taken). */
   take(teamId: string, method: string, channelId: string): Promise<number>;
+  /** Slack answered 429: the bucket is emptied for `retryAfterMs`, for every replica. */
+  penalize(teamId: string, method: string, channelId: string, retryAfterMs: number): Promise<void>;
 }
 
 /** No shared budget: every write is allowed (429 handling still applies). */
-export const UNLIMITED_BUDGET: WriteBudget = { take: async () => 0 };
+export const UNLIMITED_BUDGET: WriteBudget = { take: async () => 0, penalize: async () => undefined };
 
 interface BucketSpec {
   key: string;
@@ -76,6 +78,13 @@ export class MemoryWriteBudget implements WriteBudget {
     }
     return Math.ceil((1 - bucket.tokens) / spec.ratePerMs);
   }
+
+  async penalize(teamId: string, method: string, channelId: string, retryAfterMs: number): Promise<void> {
+    const spec = bucketFor(teamId, method, channelId, this.#scale);
+    if (!spec) return;
+    // Negative tokens: the next one is due when Slack said, then the usual pace resumes.
+    this.#buckets.set(spec.key, { tokens: 1 - retryAfterMs * spec.ratePerMs, lastMs: this.#now() });
+  }
 }
 
 // KEYS[1] bucket; ARGV: rate per ms, capacity, ttl ms. Redis's clock is the one clock all replicas share.
@@ -98,8 +107,17 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ms', nowMs)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return wait`;
 
+// KEYS[1] bucket; ARGV: tokens to set (negative: a wait), ttl ms.
+const penalizeLua = `
+local now = redis.call('TIME')
+local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+redis.call('HSET', KEYS[1], 'tokens', ARGV[1], 'ms', nowMs)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
 interface BudgetScripts {
   slackbotTakeWriteToken(key: string, ratePerMs: string, capacity: number, ttlMs: number): Promise<number>;
+  slackbotPenalizeWriteBucket(key: string, tokens: string, ttlMs: number): Promise<number>;
 }
 
 /** Budget shared by every replica on one Redis (or Redis Cluster: one key per bucket). */
@@ -116,6 +134,7 @@ export class RedisWriteBudget implements WriteBudget {
     onError: (error: unknown) => void;
   }) {
     options.client.defineCommand('slackbotTakeWriteToken', { numberOfKeys: 1, lua: takeTokenLua });
+    options.client.defineCommand('slackbotPenalizeWriteBucket', { numberOfKeys: 1, lua: penalizeLua });
     this.#client = options.client as (Redis | Cluster) & BudgetScripts;
     this.#prefix = options.keyPrefix;
     this.#scale = options.scale;
@@ -127,7 +146,7 @@ export class RedisWriteBudget implements WriteBudget {
     if (!spec) return 0;
     try {
       return await this.#client.slackbotTakeWriteToken(
-        `${this.#prefix}{budget:${spec.key}}`,
+        this.#key(spec),
         spec.ratePerMs.toString(),
         spec.capacity,
         120_000,
@@ -137,5 +156,23 @@ export class RedisWriteBudget implements WriteBudget {
       this.#onError(error);
       return 0;
     }
+  }
+
+  async penalize(teamId: string, method: string, channelId: string, retryAfterMs: number): Promise<void> {
+    const spec = bucketFor(teamId, method, channelId, this.#scale);
+    if (!spec) return;
+    try {
+      await this.#client.slackbotPenalizeWriteBucket(
+        this.#key(spec),
+        (1 - retryAfterMs * spec.ratePerMs).toString(),
+        120_000,
+      );
+    } catch (error) {
+      this.#onError(error);
+    }
+  }
+
+  #key(spec: BucketSpec): string {
+    return `${this.#prefix}{budget:${spec.key}}`;
   }
 }

@@ -64,7 +64,8 @@ describe('streaming answers into Slack', () => {
   });
 
   it('loses no text when streaming writes are limited to 4 per second per method', async () => {
-    h = await startHarness({ env: { STREAM_FLUSH_INTERVAL_MS: '50' } });
+    // The shared budget would keep the bot under these limits; off, the stand-in's 429s are met head on.
+    h = await startHarness({ env: { STREAM_FLUSH_INTERVAL_MS: '50', SLACK_WRITE_BUDGET_SCALE: '0' } });
     for (const method of [
       'chat.startStream',
       'chat.appendStream',
@@ -95,22 +96,24 @@ describe('streaming answers into Slack', () => {
   }, 30_000);
 
   it('lets other threads carry on while one answer waits out a 429', async () => {
-    h = await startHarness();
-    h.bedrock.setHandler(() => ({ text: ['one ', 'two ', 'three'], chunkDelayMs: 30 }));
+    // Without the shared budget, which would make every answer back off from appendStream together.
+    h = await startHarness({ env: { SLACK_WRITE_BUDGET_SCALE: '0' } });
+    const words = ['one ', 'two ', 'three ', 'four ', 'five ', 'six'];
+    h.bedrock.setHandler(() => ({ text: words, chunkDelayMs: 80 }));
     h.slack.failNext('chat.appendStream', { status: 429, retryAfterS: 3 });
     const slow = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> first' });
     await h.slack.waitFor(() => h.slack.calls.some((c) => c.status === 429));
     const fast = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0002', text: '<@UBOT> second' });
     await h.slack.waitFor(
       () =>
-        threadText(h, 'C0001', fast.ts) === 'one two three' &&
+        threadText(h, 'C0001', fast.ts) === words.join('') &&
         botMessages(h, 'C0001', fast.ts)[0]?.streamState === 'stopped',
       2_500,
     );
 
     expect(botMessages(h, 'C0001', slow.ts)[0]?.streamState).toBe('open');
     await waitForAnswers(h, 2);
-    expect(threadText(h, 'C0001', slow.ts)).toBe('one two three');
+    expect(threadText(h, 'C0001', slow.ts)).toBe(words.join(''));
   });
 
   it('posts and edits instead when starting a stream is rate-limited, rendering the same text', async () => {
@@ -128,20 +131,24 @@ describe('streaming answers into Slack', () => {
   });
 
   it('uses post-and-edit when configured, at most about one edit per second', async () => {
-    h = await startHarness({ env: { SLACK_STREAMING: 'update', STREAM_FLUSH_INTERVAL_MS: '1000' } });
+    h = await startHarness({
+      env: { SLACK_STREAMING: 'update', STREAM_FLUSH_INTERVAL_MS: '1000', SLACK_WRITE_BUDGET_SCALE: '0' },
+    });
     const answer = 'word '.repeat(100).trim();
-    h.bedrock.enqueue({ text: chunks(answer, 10), chunkDelayMs: 25 });
+    h.bedrock.enqueue({ text: chunks(answer, 10), chunkDelayMs: 40 });
     const sent = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> hi' });
     await waitForAnswers(h, 1);
 
     expect(threadText(h, 'C0001', sent.ts)).toBe(answer);
     expect(h.slack.callsTo('chat.startStream')).toHaveLength(0);
-    // The first edit replaces the placeholder at once and the last one lands as soon as the answer
-    // ends; edits in between are at least a flush interval apart.
-    const updates = h.slack.callsTo('chat.update').map((c) => c.atMs);
-    expect(updates.length).toBeGreaterThan(2);
-    for (let i = 2; i < updates.length - 1; i += 1) {
-      expect((updates[i] ?? 0) - (updates[i - 1] ?? 0)).toBeGreaterThanOrEqual(900);
+    // The post opens with the first text; edits until the last are at least a flush interval apart,
+    // and the last one lands as soon as the answer ends.
+    const writes = [...h.slack.callsTo('chat.postMessage'), ...h.slack.callsTo('chat.update')].map(
+      (c) => c.atMs,
+    );
+    expect(writes.length).toBeGreaterThan(2);
+    for (let i = 1; i < writes.length - 1; i += 1) {
+      expect((writes[i] ?? 0) - (writes[i - 1] ?? 0)).toBeGreaterThanOrEqual(900);
     }
   });
 

@@ -3,28 +3,37 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { MemoryWriteBudget, RedisWriteBudget } from '../../src/slack/write-budget.ts';
 
 describe('the shared Slack write budget', () => {
-  it('grants a burst of chat.startStream, then says how long to wait, then refills (in-process)', async () => {
+  it('grants chat.appendStream a short burst, then says how long to wait, then refills (in-process)', async () => {
     let nowMs = 0;
     const budget = new MemoryWriteBudget({ scale: 1, now: () => nowMs });
-    const grants: number[] = [];
-    for (let i = 0; i < 10; i += 1) grants.push(await budget.take('T1', 'chat.startStream', 'C1'));
+    const waits: number[] = [];
+    for (let i = 0; i < 5; i += 1) waits.push(await budget.take('T1', 'chat.appendStream', 'C1'));
 
-    // Tier 2 is 20 a minute: a burst of 20 seconds' worth (6), then about 3 s per token.
-    expect(grants.filter((wait) => wait === 0)).toHaveLength(6);
-    expect(grants.at(-1)).toBeGreaterThan(2_000);
-    nowMs += 3_000;
-    expect(await budget.take('T1', 'chat.startStream', 'C1')).toBe(0);
+    // Tier 4 is 100 a minute: a burst of two seconds' worth (3), then 0.6 s per token.
+    expect(waits.filter((wait) => wait === 0)).toHaveLength(3);
+    expect(waits.at(-1)).toBeGreaterThan(500);
+    nowMs += 600;
+    expect(await budget.take('T1', 'chat.appendStream', 'C1')).toBe(0);
   });
 
   it('keeps workspaces, methods and (for chat.postMessage) channels apart', async () => {
     const budget = new MemoryWriteBudget({ scale: 1, now: () => 0 });
-    for (let i = 0; i < 6; i += 1) await budget.take('T1', 'chat.startStream', 'C1');
-    expect(await budget.take('T1', 'chat.startStream', 'C1')).toBeGreaterThan(0);
+    expect(await budget.take('T1', 'chat.startStream', 'C1')).toBe(0);
+    expect(await budget.take('T1', 'chat.startStream', 'C1')).toBeGreaterThan(2_000);
     expect(await budget.take('T2', 'chat.startStream', 'C1')).toBe(0);
     expect(await budget.take('T1', 'chat.appendStream', 'C1')).toBe(0);
-    for (let i = 0; i < 20; i += 1) await budget.take('T1', 'chat.postMessage', 'C1');
+    for (let i = 0; i < 2; i += 1) await budget.take('T1', 'chat.postMessage', 'C1');
     expect(await budget.take('T1', 'chat.postMessage', 'C1')).toBeGreaterThan(0);
     expect(await budget.take('T1', 'chat.postMessage', 'C2')).toBe(0);
+  });
+
+  it('after a 429, makes everyone wait out Retry-After', async () => {
+    let nowMs = 0;
+    const budget = new MemoryWriteBudget({ scale: 1, now: () => nowMs });
+    await budget.penalize('T1', 'chat.update', 'C1', 5_000);
+    expect(await budget.take('T1', 'chat.update', 'C1')).toBeGreaterThanOrEqual(5_000);
+    nowMs += 5_000;
+    expect(await budget.take('T1', 'chat.update', 'C1')).toBe(0);
   });
 
   describe('on Redis, shared by replicas', () => {
@@ -41,10 +50,12 @@ describe('the shared Slack write budget', () => {
         return new RedisWriteBudget({ client, keyPrefix: prefix, scale: 1, onError: () => undefined });
       });
       const waits = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => replicas[i % 2]?.take('T1', 'chat.startStream', 'C1') ?? 0),
+        Array.from({ length: 20 }, (_, i) => replicas[i % 2]?.take('T1', 'chat.appendStream', 'C1') ?? 0),
       );
-      expect(waits.filter((wait) => wait === 0)).toHaveLength(6);
-      expect(Math.min(...waits.filter((wait) => wait > 0))).toBeGreaterThan(0);
+      expect(waits.filter((wait) => wait === 0)).toHaveLength(3);
+
+      await replicas[0]?.penalize('T1', 'chat.update', 'C1', 4_000);
+      expect(await replicas[1]?.take('T1', 'chat.update', 'C1')).toBeGreaterThan(3_000);
     });
 
     it('lets writes through when Redis cannot be reached', async () => {
