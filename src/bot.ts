@@ -5,18 +5,10 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BedrockAgentRuntimeClient } from '@aws-sdk/client-bedrock-agent-runtime';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
 import type { AnswerModel } from './bedrock/answer-model.ts';
 import { ConverseModel } from './bedrock/converse-model.ts';
-import {
-  ManagedKnowledgeBaseModel,
-  modelArnResolver,
-  RetrieveThenConverseModel,
-} from './bedrock/knowledge-base-model.ts';
-import { SourceLinks } from './bedrock/source-links.ts';
 import type { Config } from './config.ts';
 import { ConversationService } from './conversation/conversation-service.ts';
 import { healthRoutes } from './http/health-routes.ts';
@@ -90,7 +82,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   const botId = identity.bot_id ?? null;
   const defaultTeamId = identity.team_id ?? '';
 
-  const model = options.model ?? createModel(config);
+  const model = options.model ?? (await createModel(config));
   const people = new SlackPeople(slack, logger);
   const surface = new SlackSurface({
     slack,
@@ -239,7 +231,7 @@ function createStore(config: Config, logger: Logger): { store: ConversationStore
   };
 }
 
-function createModel(config: Config): AnswerModel {
+async function createModel(config: Config): Promise<AnswerModel> {
   const { bedrock } = config;
   const runtime = new BedrockRuntimeClient({
     region: bedrock.region,
@@ -256,6 +248,14 @@ function createModel(config: Config): AnswerModel {
     temperature: bedrock.temperature,
   });
   if (!bedrock.knowledgeBaseId) return converse;
+
+  // Loaded only with a Knowledge Base: the Agent Runtime, S3 and STS clients cost memory and start-up.
+  const [{ BedrockAgentRuntimeClient }, kbModels, { SourceLinks }] = await Promise.all([
+    import('@aws-sdk/client-bedrock-agent-runtime'),
+    import('./bedrock/knowledge-base-model.ts'),
+    import('./bedrock/source-links.ts'),
+  ]);
+  const { ManagedKnowledgeBaseModel, RetrieveThenConverseModel, modelArnResolver } = kbModels;
 
   const agent = new BedrockAgentRuntimeClient({
     region: bedrock.region,
@@ -289,9 +289,13 @@ function createModel(config: Config): AnswerModel {
 }
 
 /** The caller's account: from the credentials when they carry it, else from STS. */
-async function accountIdOf(client: BedrockAgentRuntimeClient, region: string): Promise<string> {
+async function accountIdOf(
+  client: { config: { credentials: () => Promise<{ accountId?: string }> } },
+  region: string,
+): Promise<string> {
   const credentials = await client.config.credentials();
   if (credentials.accountId) return credentials.accountId;
+  const { GetCallerIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
   const sts = new STSClient({ region });
   try {
     const identity = await sts.send(new GetCallerIdentityCommand({}));
