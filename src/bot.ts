@@ -237,7 +237,9 @@ async function createModel(config: Config): Promise<AnswerModel> {
     region: bedrock.region,
     // The conversation service retries (also throttling inside a stream, which the SDK does not).
     maxAttempts: 1,
-    requestHandler: { requestTimeout: bedrock.timeoutMs },
+    // Many answers stream at once: multiplex them over HTTP/2 instead of one connection each
+    // (measured: less memory at 500 concurrent answers).
+    requestHandler: { requestTimeout: bedrock.timeoutMs, disableConcurrentStreams: false },
   });
   const converse = new ConverseModel({
     client: runtime,
@@ -260,7 +262,7 @@ async function createModel(config: Config): Promise<AnswerModel> {
   const agent = new BedrockAgentRuntimeClient({
     region: bedrock.region,
     maxAttempts: 1,
-    requestHandler: { requestTimeout: bedrock.timeoutMs },
+    requestHandler: { requestTimeout: bedrock.timeoutMs, disableConcurrentStreams: false },
   });
   const kb = {
     client: agent,
