@@ -130,12 +130,12 @@ export class ConversationService {
     const { store, surface, settings, logger } = this.#deps;
     const log = logger.child({ thread: threadId(question.thread), surface: question.surface });
 
-    // Admission: cheap refusals first, then the one atomic dedup claim.
+    // Admission: thread etiquette for plain replies, the one atomic dedup claim, then allow-lists
+    // and size. A refused question costs no model call.
     if (!question.addressed && !question.isDm && settings.threadReplyPolicy === 'mention-only') return;
-    let state: ThreadState | null = null;
     try {
       if (!question.addressed && !question.isDm) {
-        state = await store.getThread(threadId(question.thread));
+        const state = await store.getThread(threadId(question.thread));
         if (!this.#followUpAllowed(state, question)) return;
       }
       if (!(await store.claimOnce(question.dedupKey, DEDUP_TTL_MS))) {

@@ -247,7 +247,10 @@ export class SlackAnswerStream implements AnswerOutput {
       return this.#attempt(page, () => this.#create(page));
     }
     if (page.closed) {
-      // Final write of a message: send at once, whatever the coalescing interval says.
+      // A message closed mid-answer (the next one continues it) keeps the pace, and its last text
+      // rides on the closing call; once the answer has ended, every final write goes at once.
+      const dueInMs = page.lastWriteAtMs + this.#options.flushIntervalMs - this.#now();
+      if (!this.#finishing && dueInMs > 0) return dueInMs;
       const needsWrite = page.mode === 'stream' || this.#postNeedsFinalEdit(page);
       const budgetWaitMs = needsWrite
         ? await this.#takeBudget(page.mode === 'stream' ? 'chat.stopStream' : 'chat.update')
