@@ -43,7 +43,13 @@ export async function startChild(
     execPath: process.execPath,
     // --expose-gc only lets the probe collect once a window has been measured (see probe.ts).
     execArgv: ['--no-warnings', '--expose-gc', ...execArgv],
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    // BENCH_NODE_OPTIONS tries V8 settings on the measured processes only (e.g. heap limits).
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   const problems: string[] = [];

@@ -260,14 +260,13 @@ export async function runScenario(def: ScenarioDef, target: Target, ctx: BenchCo
           ...ctx.botEnv,
         }
       : common;
-  const app = await startChild(
-    target,
-    target === 'bot' ? CHILD_FILES.bot : CHILD_FILES.naive,
-    env,
-    ctx.profileDir
+  const app = await startChild(target, target === 'bot' ? CHILD_FILES.bot : CHILD_FILES.naive, env, [
+    // As in production (Dockerfile, npm start): both apps get the same heap bound.
+    '--max-old-space-size=320',
+    ...(ctx.profileDir
       ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${def.name}-${target}.cpuprofile`]
-      : [],
-  );
+      : []),
+  ]);
   const monitor = target === 'bot' && ctx.redis ? await redisMonitor(ctx.redis.url, keyPrefix) : null;
   try {
     slack.setBotEndpoint(`http://127.0.0.1:${String(app.ready.port)}/slack/events`);

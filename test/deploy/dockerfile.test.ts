@@ -93,3 +93,13 @@ describe('the Dockerfile parser', () => {
     expect(execForm(parsed[1]?.instructions[0]?.args ?? '')).toEqual(['node', 'x.js']);
   });
 });
+
+describe('the heap bound', () => {
+  it('is the same in the image and in npm start', () => {
+    const dockerfile = read('Dockerfile');
+    const pkg = JSON.parse(read('package.json'));
+    const inImage = /NODE_OPTIONS=(--max-old-space-size=\d+)/.exec(dockerfile)?.[1];
+    expect(inImage).toBeDefined();
+    expect(pkg.scripts.start).toContain(inImage);
+  });
+});
