@@ -3,7 +3,9 @@
  * comes through `submit`. Path: admit (dedup, allow-lists, size, etiquette) → take the thread's
  * lock → load and trim history → stream the model's answer to the surface → commit the turn.
  */
+
 import type { AnswerModel, CitedSource } from '../bedrock/answer-model.ts';
+import type { Config } from '../config.ts';
 import { type AnswerError, asAnswerError, newReferenceId } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -16,20 +18,13 @@ import {
 import { type AnswerSurface, type Question, type ThreadReader, threadId } from './question.ts';
 import { estimateScale, estimateTokens, trimToBudget, withThreadContext } from './thread-history.ts';
 
-export interface ConversationSettings {
+/** The conversation part of the configuration, plus what the service takes from the rest of it. */
+export type ConversationSettings = Config['conversation'] & {
   systemPrompt: string;
-  historyTokenBudget: number;
-  historyTtlMs: number;
-  maxQuestionChars: number;
-  allowedChannelIds: string[];
-  allowedUserIds: string[];
-  threadReplyPolicy: 'all' | 'participants' | 'mention-only';
-  lockTtlMs: number;
-  lockWaitMs: number;
   /** Attempts for retryable model errors that happen before any text was shown. */
   modelAttempts: number;
   logMessageText: boolean;
-}
+};
 
 export interface ConversationDeps {
   store: ConversationStore;
