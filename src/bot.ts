@@ -21,9 +21,9 @@ import { SlackApi, slackClientOptions } from './slack/slack-api.ts';
 import { SlackPeople } from './slack/slack-people.ts';
 import { SlackSurface } from './slack/slack-surface.ts';
 import {
+  BackoffOnlyBudget,
   MemoryWriteBudget,
   RedisWriteBudget,
-  UNLIMITED_BUDGET,
   type WriteBudget,
 } from './slack/write-budget.ts';
 import type { ConversationStore } from './store/conversation-store.ts';
@@ -206,7 +206,7 @@ function createStore(config: Config, logger: Logger): { store: ConversationStore
     );
     return {
       store: new MemoryStore(),
-      budget: scale > 0 ? new MemoryWriteBudget({ scale }) : UNLIMITED_BUDGET,
+      budget: scale > 0 ? new MemoryWriteBudget({ scale }) : new BackoffOnlyBudget(),
     };
   }
   const client = createRedisClient({
@@ -224,7 +224,7 @@ function createStore(config: Config, logger: Logger): { store: ConversationStore
           scale,
           onError: (err) => logger.debug({ err }, 'shared Slack write budget unavailable; writing anyway'),
         })
-      : UNLIMITED_BUDGET;
+      : new BackoffOnlyBudget();
   return {
     store: new RedisStore({ client, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: 2_000, logger }),
     budget,

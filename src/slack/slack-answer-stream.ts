@@ -90,7 +90,8 @@ export class SlackAnswerStream implements AnswerOutput {
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
   #fatal: SlackCallError | null = null;
-  #holdUntilMs = 0;
+  /** Per method: no call before this time (a Retry-After or a budget wait). */
+  readonly #holdUntilMs = new Map<string, number>();
   readonly #openedAtMs: number;
   /** When this answer last wrote to Slack; null before its first write. */
   #lastWriteAtMs: number | null = null;
@@ -193,12 +194,6 @@ export class SlackAnswerStream implements AnswerOutput {
     for (;;) {
       const page = this.#pages.find((p) => !p.done);
       if (!page || this.#fatal) return;
-      // New text must not cut a Retry-After or budget wait short; it just waits along.
-      const heldMs = this.#holdUntilMs - this.#now();
-      if (heldMs > 0) {
-        await this.#pause(heldMs);
-        continue;
-      }
       const waitMs = await this.#step(page);
       if (waitMs === null) continue; // progress made, look again at once
       if (this.#finishing && this.#pages.every((p) => p.done)) return;
@@ -243,7 +238,7 @@ export class SlackAnswerStream implements AnswerOutput {
         for (const p of this.#pages) if (p.ts === null) p.mode = 'post';
         return null;
       }
-      if (budgetWaitMs > 0) return this.#holdFor(budgetWaitMs);
+      if (budgetWaitMs > 0) return this.#holdFor(method, budgetWaitMs);
       return this.#attempt(page, () => this.#create(page));
     }
     if (page.closed) {
@@ -252,10 +247,9 @@ export class SlackAnswerStream implements AnswerOutput {
       const dueInMs = page.lastWriteAtMs + this.#options.flushIntervalMs - this.#now();
       if (!this.#finishing && dueInMs > 0) return dueInMs;
       const needsWrite = page.mode === 'stream' || this.#postNeedsFinalEdit(page);
-      const budgetWaitMs = needsWrite
-        ? await this.#takeBudget(page.mode === 'stream' ? 'chat.stopStream' : 'chat.update')
-        : 0;
-      if (budgetWaitMs > 0) return this.#holdFor(budgetWaitMs);
+      const method = page.mode === 'stream' ? 'chat.stopStream' : 'chat.update';
+      const budgetWaitMs = needsWrite ? await this.#takeBudget(method) : 0;
+      if (budgetWaitMs > 0) return this.#holdFor(method, budgetWaitMs);
       return this.#attempt(page, () => this.#finalize(page));
     }
     const statusDue = this.#statusChanged && page.sent.length === 0;
@@ -264,18 +258,23 @@ export class SlackAnswerStream implements AnswerOutput {
     if (dueInMs > 0 && page.sent.length > 0) return dueInMs;
     // When the budget is tight this write waits and the next one carries more text: answers in
     // flight flush less often instead of queueing behind each other.
-    const budgetWaitMs = await this.#takeBudget(page.mode === 'stream' ? 'chat.appendStream' : 'chat.update');
-    if (budgetWaitMs > 0) return this.#holdFor(Math.max(budgetWaitMs, this.#options.flushIntervalMs));
+    const method = page.mode === 'stream' ? 'chat.appendStream' : 'chat.update';
+    const budgetWaitMs = await this.#takeBudget(method);
+    if (budgetWaitMs > 0) return this.#holdFor(method, Math.max(budgetWaitMs, this.#options.flushIntervalMs));
     return this.#attempt(page, () => this.#update(page));
   }
 
-  /** No write before `ms` from now. */
-  #holdFor(ms: number): number {
-    this.#holdUntilMs = this.#now() + ms;
+  /** No `method` call before `ms` from now; other methods (a final stopStream) are not held. */
+  #holdFor(method: string, ms: number): number {
+    this.#holdUntilMs.set(method, this.#now() + ms);
     return ms;
   }
 
-  #takeBudget(method: string): Promise<number> {
+  /** 0 when `method` may be called now (a token was taken), else how long to wait. */
+  async #takeBudget(method: string): Promise<number> {
+    // New text must not cut a Retry-After or budget wait short, nor spend a budget call on it.
+    const heldMs = (this.#holdUntilMs.get(method) ?? 0) - this.#now();
+    if (heldMs > 0) return heldMs;
     const { budget = UNLIMITED_BUDGET, target } = this.#options;
     return budget.take(target.recipientTeamId, method, target.channelId);
   }
@@ -302,7 +301,7 @@ export class SlackAnswerStream implements AnswerOutput {
         }
         const handled = this.#recover(page, error);
         if (handled === 'retry_now') return null;
-        if (handled === 'wait') return this.#holdFor(error.retryAfterMs ?? 1000);
+        if (handled === 'wait') return this.#holdFor(error.method, error.retryAfterMs ?? 1000);
         if (handled === 'transient' && attempt < TRANSIENT_RETRIES) {
           await this.#sleep(250 * 2 ** attempt);
           continue;

@@ -28,8 +28,35 @@ export interface WriteBudget {
   penalize(teamId: string, method: string, channelId: string, retryAfterMs: number): Promise<void>;
 }
 
-/** No shared budget: every write is allowed (429 handling still applies). */
+/** No budget at all: every write is allowed (each answer still waits out its own 429s). */
 export const UNLIMITED_BUDGET: WriteBudget = { take: async () => 0, penalize: async () => undefined };
+
+/**
+ * No budget of its own (SLACK_WRITE_BUDGET_SCALE=0), but a 429 on a method holds that method back
+ * for every answer in this process until Retry-After has passed, instead of each answer finding
+ * the limit with a refused call of its own.
+ */
+export class BackoffOnlyBudget implements WriteBudget {
+  readonly #now: () => number;
+  readonly #blockedUntilMs = new Map<string, number>();
+
+  constructor(options: { now?: () => number } = {}) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  async take(teamId: string, method: string, channelId: string): Promise<number> {
+    const until = this.#blockedUntilMs.get(backoffKey(teamId, method, channelId)) ?? 0;
+    return Math.max(0, until - this.#now());
+  }
+
+  async penalize(teamId: string, method: string, channelId: string, retryAfterMs: number): Promise<void> {
+    this.#blockedUntilMs.set(backoffKey(teamId, method, channelId), this.#now() + retryAfterMs);
+  }
+}
+
+function backoffKey(teamId: string, method: string, channelId: string): string {
+  return PER_CHANNEL.has(method) ? `${teamId}:${method}:${channelId}` : `${teamId}:${method}`;
+}
 
 interface BucketSpec {
   key: string;

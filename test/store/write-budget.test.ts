@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { MemoryWriteBudget, RedisWriteBudget } from '../../src/slack/write-budget.ts';
+import { BackoffOnlyBudget, MemoryWriteBudget, RedisWriteBudget } from '../../src/slack/write-budget.ts';
 
 describe('the shared Slack write budget', () => {
   it('grants chat.appendStream a short burst, then says how long to wait, then refills (in-process)', async () => {
@@ -34,6 +34,17 @@ describe('the shared Slack write budget', () => {
     expect(await budget.take('T1', 'chat.update', 'C1')).toBeGreaterThanOrEqual(5_000);
     nowMs += 5_000;
     expect(await budget.take('T1', 'chat.update', 'C1')).toBe(0);
+  });
+
+  it('with no budget configured, still holds a method back after a 429 until Retry-After', async () => {
+    let nowMs = 0;
+    const budget = new BackoffOnlyBudget({ now: () => nowMs });
+    expect(await budget.take('T1', 'chat.appendStream', 'C1')).toBe(0);
+    await budget.penalize('T1', 'chat.appendStream', 'C1', 2_000);
+    expect(await budget.take('T1', 'chat.appendStream', 'C2')).toBe(2_000);
+    expect(await budget.take('T1', 'chat.stopStream', 'C1')).toBe(0);
+    nowMs += 2_000;
+    expect(await budget.take('T1', 'chat.appendStream', 'C1')).toBe(0);
   });
 
   describe('on Redis, shared by replicas', () => {
