@@ -13,10 +13,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, rm, stat, symlink } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../test/support/free-port.ts';
 
 export interface DockerInstruction {
   keyword: string;
@@ -170,18 +170,6 @@ async function copyStep(args: string, target: StageRun, stages: Map<string, Stag
     await mkdir(dirname(finalPath), { recursive: true });
     await cp(sourcePath, finalPath, { recursive: true });
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolvePromise(port));
-    });
-  });
 }
 
 async function waitForStatus(url: string, child: ChildProcess, timeoutMs: number): Promise<number> {

@@ -8,7 +8,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +15,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeBedrockRuntime } from '../stand-ins/fake-bedrock-runtime.ts';
 import { FakeSlack } from '../stand-ins/fake-slack.ts';
+import { freePort } from '../support/free-port.ts';
 import { type RedisServerProcess, startRedisServer } from '../support/redis-server-process.ts';
 
 const mainPath = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
@@ -33,18 +33,6 @@ interface BotProcess {
   stdout: () => string;
   output: () => string;
   exited: Promise<number | null>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 async function spawnBot(env: Record<string, string>): Promise<BotProcess> {

@@ -6,13 +6,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeBedrockRuntime } from '../stand-ins/fake-bedrock-runtime.ts';
 import { FakeSlack } from '../stand-ins/fake-slack.ts';
+import { freePort } from '../support/free-port.ts';
 
 const mainPath = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
@@ -26,18 +26,6 @@ const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts `node src/main.ts` in an empty temporary directory with exactly `env` (plus PATH). */
 async function spawnBot(env: Record<string, string>): Promise<BotProcess> {

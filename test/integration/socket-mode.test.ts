@@ -4,13 +4,13 @@
  * serves /healthz, /readyz and /metrics on PORT.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { FakeBedrockRuntime } from '../stand-ins/fake-bedrock-runtime.ts';
 import { FakeSlack } from '../stand-ins/fake-slack.ts';
 import { answerLogs, threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
+import { freePort } from '../support/free-port.ts';
 import { deleteKeysWithPrefix } from '../support/redis-server-process.ts';
 
 let h: Harness | undefined;
@@ -20,18 +20,6 @@ afterEach(async () => {
   h = undefined;
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 async function startSocketModeBot(): Promise<Harness> {
   // In Socket Mode PORT serves only the health routes; it must be a real port, not 0.

@@ -39,6 +39,7 @@ import {
   type EventStreamWriter,
   type Exchange,
   nowMs,
+  type RecordedExchange,
   type RunningHttp2JsonServer,
   startHttp2JsonServer,
   waitUnlessAborted,
@@ -131,7 +132,7 @@ export interface AgentErrorReply {
 
 export type AgentReply = GenerateReply | RetrieveReply | AgentErrorReply;
 
-export interface RecordedAgentRequest {
+export interface RecordedAgentRequest extends RecordedExchange {
   operation: AgentOperation;
   /** From the path (Retrieve) or `retrieveAndGenerateConfiguration.knowledgeBaseConfiguration`. */
   knowledgeBaseId?: string;
@@ -142,13 +143,6 @@ export interface RecordedAgentRequest {
   /** The session id the stand-in answered with (new or continued). */
   responseSessionId?: string;
   body: Record<string, unknown>;
-  headers: Record<string, string>;
-  atMs: number;
-  firstTokenAtMs?: number;
-  lastTokenAtMs?: number;
-  endedAtMs?: number;
-  outcome?: 'completed' | 'failed' | 'cancelled';
-  error?: string;
 }
 
 export type AgentHandler = (request: RecordedAgentRequest) => AgentReply | Promise<AgentReply>;

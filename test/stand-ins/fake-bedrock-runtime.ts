@@ -27,6 +27,7 @@ import {
   type Exchange,
   estimateTokens,
   nowMs,
+  type RecordedExchange,
   type RunningHttp2JsonServer,
   startHttp2JsonServer,
   waitUnlessAborted,
@@ -95,23 +96,11 @@ export interface ModelRequestBody {
   [field: string]: unknown;
 }
 
-export interface RecordedModelRequest {
+export interface RecordedModelRequest extends RecordedExchange {
   operation: ModelOperation;
   /** Decoded from the path (ids, inference-profile ids and ARNs all arrive percent-encoded). */
   modelId: string;
   body: ModelRequestBody;
-  headers: Record<string, string>;
-  /** When the request arrived (epoch ms, fractional). */
-  atMs: number;
-  /** When the first / last text delta was written (Converse: when the answer was written). */
-  firstTokenAtMs?: number;
-  lastTokenAtMs?: number;
-  /** When the stand-in finished with the request. */
-  endedAtMs?: number;
-  /** `cancelled`: the client went away first. */
-  outcome?: 'completed' | 'failed' | 'cancelled';
-  /** The error or exception frame sent, if any. */
-  error?: string;
 }
 
 export type ModelHandler = (request: RecordedModelRequest) => ModelReply | Promise<ModelReply>;

@@ -59,6 +59,22 @@ export interface Exchange {
   startEventStream(headers?: Record<string, string>): EventStreamWriter;
 }
 
+/** What both Bedrock stand-ins record of every request's timing and fate. */
+export interface RecordedExchange {
+  headers: Record<string, string>;
+  /** When the request arrived (epoch ms, fractional). */
+  atMs: number;
+  /** When the first / last text was written (non-streaming: when the answer was written). */
+  firstTokenAtMs?: number;
+  lastTokenAtMs?: number;
+  /** When the stand-in finished with the request. */
+  endedAtMs?: number;
+  /** `cancelled`: the client went away first. */
+  outcome?: 'completed' | 'failed' | 'cancelled';
+  /** The error or exception frame sent, if any. */
+  error?: string;
+}
+
 export interface EventStreamWriter {
   /** Writes an `event` frame with a JSON payload; resolves false when the client is gone. */
   event(eventType: string, payload: unknown): Promise<boolean>;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
 import { Cluster } from 'ioredis';
+import { freePort } from './free-port.ts';
 
 const execFileAsync = promisify(execFile);
 const startTimeoutMs = 10_000;
@@ -35,7 +36,7 @@ export interface RedisClusterProcesses {
 
 /** A redis-server on a free port, not yet started: call start(). */
 export async function createRedisServer(): Promise<RedisServerProcess> {
-  const port = await findFreePort();
+  const port = await freePort();
   let child: ChildProcess | null = null;
   const server: RedisServerProcess = {
     url: `redis://127.0.0.1:${port}`,
@@ -201,18 +202,6 @@ export function answersPing(host: string, port: number, timeoutMs: number): Prom
     socket.on('data', (chunk) => {
       reply += chunk.toString();
       if (reply.includes('\r\n')) finish(reply.startsWith('+PONG'));
-    });
-  });
-}
-
-function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
     });
   });
 }

@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { MarkdownRenderer, renderMarkdown } from '../../src/slack/render/markdown-renderer.ts';
 import { ZERO_WIDTH_SPACE } from '../../src/slack/render/slack-safe-text.ts';
+import { prng } from '../support/seeded-random.ts';
 
 const Z = ZERO_WIDTH_SPACE;
-
-/** Seeded PRNG (mulberry32), so property loops are reproducible. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function renderInPieces(pieces: readonly string[]): { outputs: string[]; text: string } {
   const renderer = new MarkdownRenderer();

@@ -10,21 +10,10 @@ import {
   SLACK_MESSAGE_LIMIT_CHARS,
 } from '../../src/slack/render/message-paginator.ts';
 import { ZERO_WIDTH_SPACE } from '../../src/slack/render/slack-safe-text.ts';
+import { prng } from '../support/seeded-random.ts';
 
 const LIMIT = SLACK_MESSAGE_LIMIT_CHARS;
 const Z = ZERO_WIDTH_SPACE;
-
-/** Seeded PRNG (mulberry32), so property loops are reproducible. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomPieces(text: string, random: () => number, maxChunk: number): string[] {
   const pieces: string[] = [];
