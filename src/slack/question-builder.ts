@@ -54,25 +54,33 @@ function mentions(text: string, botUserId: string | null): boolean {
   return botUserId !== null && text.includes(`<@${botUserId}`);
 }
 
-export async function questionFromMention(
-  event: SlackMessageEvent,
+/** The question a person's message asks, in its thread. */
+async function questionFrom(
+  event: SlackMessageEvent & { user: string; ts: string; channel: string },
   bot: BotIdentity,
   people: SlackPeople,
-): Promise<Question | null> {
-  if (!isPerson(event, bot)) return null;
+  how: { surface: Question['surface']; isDm: boolean; addressed: boolean },
+): Promise<Question> {
   const teamId = bot.teamId;
-  const isDm = event.channel.startsWith('D');
   return {
     thread: { teamId, channelId: event.channel, threadTs: event.thread_ts ?? event.ts },
     replyTo: { kind: 'thread' },
     messageTs: event.ts,
     userId: event.user,
     text: await people.readable(event.text ?? '', bot.botUserId),
-    surface: isDm ? 'dm' : 'mention',
-    isDm,
-    addressed: true,
+    ...how,
     dedupKey: dedupKey(teamId, event.channel, event.ts),
   };
+}
+
+export async function questionFromMention(
+  event: SlackMessageEvent,
+  bot: BotIdentity,
+  people: SlackPeople,
+): Promise<Question | null> {
+  if (!isPerson(event, bot)) return null;
+  const isDm = event.channel.startsWith('D');
+  return questionFrom(event, bot, people, { surface: isDm ? 'dm' : 'mention', isDm, addressed: true });
 }
 
 export async function questionFromMessage(
@@ -82,24 +90,12 @@ export async function questionFromMessage(
 ): Promise<Question | null> {
   if (!isPerson(event, bot)) return null;
   const isDm = event.channel_type === 'im' || event.channel.startsWith('D');
-  const text = event.text ?? '';
   // A channel message that mentions the bot also arrives as app_mention, which answers it: skipping
   // this copy halves the work per mention (both would share one dedup key anyway).
-  if (!isDm && mentions(text, bot.botUserId)) return null;
+  if (!isDm && mentions(event.text ?? '', bot.botUserId)) return null;
   const inThread = event.thread_ts !== undefined && event.thread_ts !== event.ts;
   if (!isDm && !inThread) return null; // channel chatter
-  const teamId = bot.teamId;
-  return {
-    thread: { teamId, channelId: event.channel, threadTs: event.thread_ts ?? event.ts },
-    replyTo: { kind: 'thread' },
-    messageTs: event.ts,
-    userId: event.user,
-    text: await people.readable(text, bot.botUserId),
-    surface: isDm ? 'dm' : 'thread_reply',
-    isDm,
-    addressed: isDm,
-    dedupKey: dedupKey(teamId, event.channel, event.ts),
-  };
+  return questionFrom(event, bot, people, { surface: isDm ? 'dm' : 'thread_reply', isDm, addressed: isDm });
 }
 
 export interface AskCommand {

@@ -385,12 +385,7 @@ export class SlackAnswerStream implements AnswerOutput {
     const { slack, target } = this.#options;
     const text = page.target;
     if (page.mode === 'stream') {
-      const delta = text.slice(page.sent.length);
-      const chunks: unknown[] = [];
-      if (this.#status && page.sent.length === 0 && (delta || this.#statusChanged)) {
-        chunks.push(statusChunk(this.#status, delta ? 'complete' : 'in_progress'));
-      }
-      if (delta) chunks.push({ type: 'markdown_text', text: delta });
+      const chunks = this.#pendingChunks(page, false);
       if (chunks.length === 0) return;
       await slack.call('chat.appendStream', { channel: target.channelId, ts: page.ts, chunks });
     } else {
@@ -408,10 +403,7 @@ export class SlackAnswerStream implements AnswerOutput {
     const { slack, target } = this.#options;
     const text = page.target;
     if (page.mode === 'stream') {
-      const delta = text.slice(page.sent.length);
-      const chunks: unknown[] = [];
-      if (this.#status && page.sent.length === 0) chunks.push(statusChunk(this.#status, 'complete'));
-      if (delta) chunks.push({ type: 'markdown_text', text: delta });
+      const chunks = this.#pendingChunks(page, true);
       await slack.call('chat.stopStream', {
         channel: target.channelId,
         ts: page.ts,
@@ -425,6 +417,20 @@ export class SlackAnswerStream implements AnswerOutput {
     }
     page.sent = text;
     page.done = true;
+  }
+
+  /**
+   * Chunks that bring a stream message up to its target: the status task's new state (shown until
+   * the first text, complete once text arrives or the message closes), then the new text.
+   */
+  #pendingChunks(page: Page, closing: boolean): object[] {
+    const delta = page.target.slice(page.sent.length);
+    const chunks: object[] = [];
+    if (this.#status && page.sent.length === 0 && (closing || delta || this.#statusChanged)) {
+      chunks.push(statusChunk(this.#status, closing || delta ? 'complete' : 'in_progress'));
+    }
+    if (delta) chunks.push({ type: 'markdown_text', text: delta });
+    return chunks;
   }
 
   #postNeedsFinalEdit(page: Page): boolean {
