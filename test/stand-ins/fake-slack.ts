@@ -15,7 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
@@ -229,6 +229,8 @@ export class FakeSlack {
   #botEndpoint: string | undefined;
   #pageHandler: PageHandler | undefined;
   #stopped = false;
+  /** Slack reuses its connections to an app; so does the stand-in (closed on stop). */
+  readonly #deliveryAgent = new Agent({ keepAlive: true });
 
   private constructor(options: FakeSlackOptions) {
     this.#options = options;
@@ -285,6 +287,7 @@ export class FakeSlack {
     if (this.#stopped) return;
     this.#stopped = true;
     await this.#sockets.close();
+    this.#deliveryAgent.destroy();
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
@@ -567,7 +570,12 @@ export class FakeSlack {
         ...(options.retryNum === undefined ? {} : { retryAttempt: options.retryNum }),
         ...(options.retryReason === undefined ? {} : { retryReason: options.retryReason }),
       });
-      return { status: 200, body: delivery.ackPayload, elapsedMs: delivery.elapsedMs };
+      return {
+        status: 200,
+        body: delivery.ackPayload,
+        sentAtMs: delivery.sentAtMs,
+        elapsedMs: delivery.elapsedMs,
+      };
     }
     if (!this.#botEndpoint) {
       throw new Error('FakeSlack: call setBotEndpoint() or connect a Socket Mode client before sending');
@@ -585,6 +593,7 @@ export class FakeSlack {
       ...(options.timestampS === undefined ? {} : { timestampS: options.timestampS }),
       headers: retryHeaders,
       timeoutMs: this.#options.deliveryTimeoutMs ?? 10_000,
+      agent: this.#deliveryAgent,
     });
   }
 

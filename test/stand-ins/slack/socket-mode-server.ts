@@ -34,6 +34,8 @@ export interface SocketDelivery {
   envelopeId: string;
   /** The `payload` the client sent with its ack ({} when none). */
   ackPayload: unknown;
+  /** When the envelope was sent (epoch ms). */
+  sentAtMs: number;
   elapsedMs: number;
 }
 
@@ -112,6 +114,7 @@ export class SocketModeServer {
     pending.resolve({
       envelopeId,
       ackPayload: message.payload ?? {},
+      sentAtMs: performance.timeOrigin + pending.startedMs,
       elapsedMs: performance.now() - pending.startedMs,
     });
   }
