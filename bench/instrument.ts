@@ -41,7 +41,7 @@ export function countStoreCalls(
   // The port's methods: those every adapter has, except connection housekeeping.
   const operations = Object.getOwnPropertyNames(first ?? {}).filter(
     (name) =>
-      !['constructor', 'ping', 'close'].includes(name) &&
+      !['constructor', 'ping', 'connected', 'close'].includes(name) &&
       others.every((prototype) => Object.getOwnPropertyNames(prototype).includes(name)),
   );
   const calls = new Map<string, number>();

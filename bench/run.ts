@@ -11,6 +11,7 @@
  *   npm run bench -- --out <dir>           results elsewhere (default bench/results)
  *   npm run bench -- --profile             V8 CPU profiles of the bot and the baseline (in a temp dir)
  *   npm run bench -- --env BENCH_TRACE=1   per-question step timestamps from the bot, in the JSON (with --raw)
+ *   npm run bench -- --warm-up 2           answers each process serves before it is measured (default 100)
  */
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -19,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type ChartPoint, concurrencyChart } from './chart.ts';
 import { fmt, fmtRatio, markdownTable, ratio, textTable } from './metrics.ts';
-import { type RunResult, runScenario, startContext } from './runner.ts';
+import { DEFAULT_WARM_UP_ANSWERS, type RunResult, runScenario, startContext } from './runner.ts';
 import { buildScenarios, SCENARIO_NAMES, type ScenarioDef, type ScenarioGroup } from './scenarios.ts';
 import { evaluateTargets, type ScenarioResults, type TargetCheck } from './targets.ts';
 
@@ -180,6 +181,7 @@ async function main(): Promise<void> {
       raw: { type: 'boolean', default: false },
       out: { type: 'string' },
       profile: { type: 'boolean', default: false },
+      'warm-up': { type: 'string', default: String(DEFAULT_WARM_UP_ANSWERS) },
     },
   });
   const quick = values.quick ?? false;
@@ -214,8 +216,12 @@ async function main(): Promise<void> {
     `Machine: ${info.cpu}, ${info.cores} cores, ${info.memoryGb} GB, Node ${info.node}, load ${info.loadAverageAtStart.join(' ')}`,
   );
   const startedAt = performance.now();
+  const warmUpAnswers = Number(values['warm-up']);
+  if (!Number.isInteger(warmUpAnswers) || warmUpAnswers < 1)
+    throw new Error(`--warm-up wants a whole number of answers, got ${values['warm-up']}`);
   const ctx = await startContext({
     botEnv,
+    warmUpAnswers,
     log: say,
     ...(profileDir ? { profileDir } : {}),
   });

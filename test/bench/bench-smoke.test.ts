@@ -39,7 +39,8 @@ describe('benchmark harness', () => {
   let naive: RunResult;
 
   beforeAll(async () => {
-    ctx = await startContext({ log: () => undefined });
+    // A short warm-up: the smoke test checks the figures' plumbing, not their size.
+    ctx = await startContext({ log: () => undefined, warmUpAnswers: 2 });
     bot = await runScenario(smoke, 'bot', ctx);
     naive = await runScenario(smoke, 'naive', ctx);
   }, 90_000);
