@@ -206,6 +206,11 @@ export class FakeBedrockAgentRuntime {
   readonly #sessions = new Map<string, { expired: boolean }>();
   #handler: AgentHandler = defaultHandler;
 
+  /** TCP connections the clients opened to this stand-in so far. */
+  get connectionsAccepted(): number {
+    return this.#server.connectionsAccepted;
+  }
+
   private constructor(server: RunningHttp2JsonServer, options: FakeBedrockAgentRuntimeOptions) {
     this.#server = server;
     this.url = server.url;

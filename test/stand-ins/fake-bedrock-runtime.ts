@@ -151,6 +151,11 @@ export class FakeBedrockRuntime {
   readonly #waiters = new Set<() => void>();
   #handler: ModelHandler = defaultHandler;
 
+  /** TCP connections the clients opened to this stand-in so far. */
+  get connectionsAccepted(): number {
+    return this.#server.connectionsAccepted;
+  }
+
   private constructor(server: RunningHttp2JsonServer, options: FakeBedrockRuntimeOptions) {
     this.#server = server;
     this.url = server.url;

@@ -93,6 +93,8 @@ export interface Http2JsonServerOptions {
 export interface RunningHttp2JsonServer {
   readonly url: string;
   readonly port: number;
+  /** TCP connections accepted since the start (an HTTP/2 client multiplexes requests over few). */
+  readonly connectionsAccepted: number;
   stop(): Promise<void>;
 }
 
@@ -103,6 +105,7 @@ const codec = new EventStreamCodec(toUtf8, fromUtf8);
 export async function startHttp2JsonServer(options: Http2JsonServerOptions): Promise<RunningHttp2JsonServer> {
   const stopping = new AbortController();
   const sockets = new Set<Socket>();
+  let connectionsAccepted = 0;
   const errorNamespace = options.errorNamespace ?? 'com.amazon.aws';
 
   const onRequest = (
@@ -121,6 +124,7 @@ export async function startHttp2JsonServer(options: Http2JsonServerOptions): Pro
   // One port for both protocols: an HTTP/2 client opens with the preface `PRI * HTTP/2.0`.
   // Node's HTTP/2 session reads bytes already buffered on the socket, so peeking and unshifting is safe.
   const netServer = createNetServer((socket) => {
+    connectionsAccepted += 1;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
@@ -147,6 +151,9 @@ export async function startHttp2JsonServer(options: Http2JsonServerOptions): Pro
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    get connectionsAccepted() {
+      return connectionsAccepted;
+    },
     async stop() {
       stopping.abort();
       for (const socket of sockets) socket.destroy();
