@@ -9,6 +9,7 @@ export interface Metrics {
   events: Counter<'type'>;
   answers: Counter<'outcome'>;
   duplicatesIgnored: Counter;
+  earlyModelCalls: Counter<'result'>;
   answersInFlight: Gauge;
   timeToFirstToken: Histogram;
   answerDuration: Histogram;
@@ -40,6 +41,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     duplicatesIgnored: new Counter({
       name: 'slackbot_duplicate_deliveries_total',
       help: 'Slack deliveries ignored because the same message was already taken (retries, mention/message pairs).',
+      registers,
+    }),
+    earlyModelCalls: new Counter({
+      name: 'slackbot_early_model_calls_total',
+      help: 'Model calls started while the store was still admitting the question (first question of a new thread), by result: used, or discarded (duplicate, refused, store down).',
+      labelNames: ['result'],
       registers,
     }),
     answersInFlight: new Gauge({

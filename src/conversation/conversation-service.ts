@@ -2,6 +2,8 @@
  * The core: answers one question in one thread. Every surface (mention, thread reply, DM, /ask)
  * comes through `submit`. Path: admit (dedup, allow-lists, size, etiquette) → take the thread's
  * lock → load and trim history → stream the model's answer to the surface → commit the turn.
+ * The first question of a new thread has no history, so its model call starts while the store
+ * admits it (see early-answer.ts).
  */
 
 import type { AnswerModel, CitedSource } from '../bedrock/answer-model.ts';
@@ -15,6 +17,7 @@ import {
   type ThreadState,
   type Turn,
 } from '../store/conversation-store.ts';
+import { EarlyAnswer } from './early-answer.ts';
 import { type AnswerSurface, type Question, type ThreadReader, threadId } from './question.ts';
 import { estimateScale, estimateTokens, trimToBudget, withThreadContext } from './thread-history.ts';
 
@@ -122,12 +125,36 @@ export class ConversationService {
   }
 
   async #handle(question: Question): Promise<void> {
-    const { store, surface, settings, logger } = this.#deps;
-    const log = logger.child({ thread: threadId(question.thread), surface: question.surface });
-
-    // Admission: thread etiquette for plain replies, the one atomic dedup claim, then allow-lists
-    // and size. A refused question costs no model call.
+    const { settings, logger, metrics } = this.#deps;
+    // Thread etiquette: a plain reply in a channel thread, when only mentions are answered.
     if (!question.addressed && !question.isDm && settings.threadReplyPolicy === 'mention-only') return;
+    const early = this.#startEarly(question);
+    const log = logger.child({ thread: threadId(question.thread), surface: question.surface });
+    try {
+      await this.#admitAndAnswer(question, log, early);
+    } finally {
+      if (early) metrics.earlyModelCalls.inc({ result: early.discard() ? 'discarded' : 'used' });
+    }
+  }
+
+  /**
+   * Starts the model call of a new thread's first question at once, when nothing it sends can
+   * change after admission: no stored history, no refusal, not a redelivery (likely a duplicate),
+   * and a store that is up (else admission fails and the call would be wasted).
+   */
+  #startEarly(question: Question): EarlyAnswer | null {
+    const { model, settings, store } = this.#deps;
+    if (!question.addressed || question.redelivery || !this.#accepting || !store.connected()) return null;
+    if (question.thread.threadTs !== question.messageTs) return null; // an existing thread
+    if (this.#threadQueues.has(threadId(question.thread)) || this.#refusal(question)) return null;
+    const { turns } = trimToBudget([], { role: 'user', text: question.text }, settings.historyTokenBudget);
+    return new EarlyAnswer(model, { turns, kbSessionId: null }, this.#now());
+  }
+
+  async #admitAndAnswer(question: Question, log: Logger, early: EarlyAnswer | null): Promise<void> {
+    const { store, surface } = this.#deps;
+    // Admission: the one atomic dedup claim, then allow-lists and size. A refused question costs
+    // no model call (none is started early for it).
     try {
       if (!question.addressed && !question.isDm) {
         const state = await store.getThread(threadId(question.thread));
@@ -156,7 +183,7 @@ export class ConversationService {
     // Serialize: questions in one thread are answered one after the other.
     const id = threadId(question.thread);
     const previous = this.#threadQueues.get(id) ?? Promise.resolve();
-    const mine = previous.then(() => this.#answerUnderLock(question, log));
+    const mine = previous.then(() => this.#answerUnderLock(question, log, early));
     const tail = mine.catch(() => undefined);
     this.#threadQueues.set(id, tail);
     try {
@@ -199,7 +226,7 @@ export class ConversationService {
       });
   }
 
-  async #answerUnderLock(question: Question, log: Logger): Promise<void> {
+  async #answerUnderLock(question: Question, log: Logger, early: EarlyAnswer | null): Promise<void> {
     const { store, settings } = this.#deps;
     const id = threadId(question.thread);
     let held: Held | null;
@@ -235,7 +262,7 @@ export class ConversationService {
     );
     keepAlive.unref();
     try {
-      released = await this.#answer(question, held, log);
+      released = await this.#answer(question, held, log, early);
     } finally {
       clearInterval(keepAlive);
       if (!released) {
@@ -261,10 +288,12 @@ export class ConversationService {
   }
 
   /** Runs one answer while holding the lock. Returns true when the commit released the lock. */
-  async #answer(question: Question, held: Held, log: Logger): Promise<boolean> {
+  async #answer(question: Question, held: Held, log: Logger, early: EarlyAnswer | null): Promise<boolean> {
     const { model, surface, settings, metrics } = this.#deps;
     const { token: lockToken, state } = held;
-    const startedAtMs = this.#now();
+    // The early call asked without history: usable only if the store indeed has none.
+    const earlyEvents = state === null ? (early?.take() ?? null) : null;
+    const startedAtMs = earlyEvents && early ? early.startedAtMs : this.#now();
     const ref = newReferenceId();
 
     let questionText = question.text;
@@ -299,7 +328,9 @@ export class ConversationService {
 
     for (let attempt = 1; ; attempt += 1) {
       try {
-        for await (const event of model.stream({ turns: trimmed.turns, kbSessionId })) {
+        const events =
+          attempt === 1 && earlyEvents ? earlyEvents : model.stream({ turns: trimmed.turns, kbSessionId });
+        for await (const event of events) {
           switch (event.type) {
             case 'text':
               if (firstTokenAtMs === null) {

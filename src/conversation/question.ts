@@ -25,6 +25,8 @@ export interface Question {
   addressed: boolean;
   /** One atomic store key per Slack message: retries and the mention/message pair share it. */
   dedupKey: string;
+  /** Slack says it sent this before (a retry), so it may be taken already. */
+  redelivery?: boolean;
 }
 
 export function threadId(thread: ThreadRef): string {

@@ -25,6 +25,11 @@ export interface SlackMessageEvent {
   hidden?: boolean;
 }
 
+/** How Slack delivered the event: `retryNum` is set on redeliveries (Bolt's `context.retryNum`). */
+export interface Delivery {
+  retryNum?: number | undefined;
+}
+
 export interface BotIdentity {
   botUserId: string | null;
   botId: string | null;
@@ -60,6 +65,7 @@ async function questionFrom(
   bot: BotIdentity,
   people: SlackPeople,
   how: { surface: Question['surface']; isDm: boolean; addressed: boolean },
+  delivery: Delivery,
 ): Promise<Question> {
   const teamId = bot.teamId;
   return {
@@ -70,6 +76,7 @@ async function questionFrom(
     text: await people.readable(event.text ?? '', bot.botUserId),
     ...how,
     dedupKey: dedupKey(teamId, event.channel, event.ts),
+    ...(delivery.retryNum ? { redelivery: true } : {}),
   };
 }
 
@@ -77,16 +84,24 @@ export async function questionFromMention(
   event: SlackMessageEvent,
   bot: BotIdentity,
   people: SlackPeople,
+  delivery: Delivery,
 ): Promise<Question | null> {
   if (!isPerson(event, bot)) return null;
   const isDm = event.channel.startsWith('D');
-  return questionFrom(event, bot, people, { surface: isDm ? 'dm' : 'mention', isDm, addressed: true });
+  return questionFrom(
+    event,
+    bot,
+    people,
+    { surface: isDm ? 'dm' : 'mention', isDm, addressed: true },
+    delivery,
+  );
 }
 
 export async function questionFromMessage(
   event: SlackMessageEvent,
   bot: BotIdentity,
   people: SlackPeople,
+  delivery: Delivery,
 ): Promise<Question | null> {
   if (!isPerson(event, bot)) return null;
   const isDm = event.channel_type === 'im' || event.channel.startsWith('D');
@@ -95,7 +110,13 @@ export async function questionFromMessage(
   if (!isDm && mentions(event.text ?? '', bot.botUserId)) return null;
   const inThread = event.thread_ts !== undefined && event.thread_ts !== event.ts;
   if (!isDm && !inThread) return null; // channel chatter
-  return questionFrom(event, bot, people, { surface: isDm ? 'dm' : 'thread_reply', isDm, addressed: isDm });
+  return questionFrom(
+    event,
+    bot,
+    people,
+    { surface: isDm ? 'dm' : 'thread_reply', isDm, addressed: isDm },
+    delivery,
+  );
 }
 
 export interface AskCommand {

@@ -19,6 +19,7 @@ export class SlackPeople implements ThreadReader {
   readonly #slack: SlackApi;
   readonly #logger: Logger;
   readonly #names = new Map<string, { name: string; expiresAtMs: number }>();
+  #botMention: { userId: string; pattern: RegExp } | null = null;
 
   constructor(slack: SlackApi, logger: Logger) {
     this.#slack = slack;
@@ -41,10 +42,18 @@ export class SlackPeople implements ThreadReader {
     }
   }
 
+  /** `<@U…>` and `<@U…|label>` of one user (the bot's, the same on every event: built once). */
+  #mentionOf(userId: string): RegExp {
+    if (this.#botMention?.userId !== userId)
+      this.#botMention = { userId, pattern: new RegExp(`<@${userId}(\\|[^>]*)?>`, 'g') };
+    return this.#botMention.pattern;
+  }
+
   /** Slack message text as a person reads it; the bot's own mention (if given) removed. */
   async readable(text: string, botUserId: string | null): Promise<string> {
-    let result = text;
-    if (botUserId) result = result.replaceAll(new RegExp(`<@${botUserId}(\\|[^>]*)?>`, 'g'), ' ');
+    let result = botUserId ? text.replace(this.#mentionOf(botUserId), ' ') : text;
+    // Most questions hold no other markup: skip the lookups and the rewriting below.
+    if (!result.includes('<') && !result.includes('&')) return result.replace(/[ \t]{2,}/g, ' ').trim();
     const ids = [...new Set([...result.matchAll(/<@([UW][A-Z0-9]+)(?:\|[^>]*)?>/g)].map((m) => m[1] ?? ''))];
     const names = new Map(await Promise.all(ids.map(async (id) => [id, await this.nameOf(id)] as const)));
     result = result

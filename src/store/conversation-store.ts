@@ -50,6 +50,8 @@ export interface ConversationStore {
   commitThread(threadId: string, state: ThreadState, ttlMs: number, token: string): Promise<boolean>;
   /** Resolves when the store answers; rejects when it does not (used by /readyz). */
   ping(): Promise<void>;
+  /** False while the store is known to be unreachable (reconnecting, closed): a hint, not a promise. */
+  connected(): boolean;
   /** Closes connections; the store is unusable afterwards. */
   close(): Promise<void>;
 }

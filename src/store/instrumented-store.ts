@@ -46,6 +46,9 @@ export class InstrumentedStore implements ConversationStore {
   ping() {
     return this.#timed('ping', () => this.#inner.ping());
   }
+  connected() {
+    return this.#inner.connected();
+  }
   close() {
     return this.#inner.close();
   }

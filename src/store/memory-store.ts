@@ -98,6 +98,10 @@ export class MemoryStore implements ConversationStore {
     this.assertOpen();
   }
 
+  connected(): boolean {
+    return !this.closed;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     if (this.sweepTimer !== null) clearInterval(this.sweepTimer);

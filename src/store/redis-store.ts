@@ -210,6 +210,10 @@ export class RedisStore implements ConversationStore {
     await this.run('ping', () => this.client.ping());
   }
 
+  connected(): boolean {
+    return this.client.status === 'ready' && this.closing === null;
+  }
+
   async close(): Promise<void> {
     this.closing ??= this.quit();
     return this.closing;

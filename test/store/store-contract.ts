@@ -299,5 +299,14 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     it('answers ping', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });
+
+    it('says it is connected once it has answered, and not after it was closed', async () => {
+      await store.ping();
+      const whileOpen = store.connected();
+      await store.close();
+
+      expect(whileOpen).toBe(true);
+      expect(store.connected()).toBe(false);
+    });
   });
 }

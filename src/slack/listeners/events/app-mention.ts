@@ -4,7 +4,9 @@ import type { ListenerDeps } from '../index.ts';
 
 export function appMention(deps: ListenerDeps) {
   return async ({ event, context, body }: SlackEventMiddlewareArgs<'app_mention'> & AllMiddlewareArgs) => {
-    const question = await questionFromMention(event, deps.identity(context, body), deps.people);
+    const question = await questionFromMention(event, deps.identity(context, body), deps.people, {
+      retryNum: context.retryNum,
+    });
     if (question) void deps.conversations.submit(question);
   };
 }

@@ -8,6 +8,7 @@ export function message(deps: ListenerDeps) {
       event as SlackMessageEvent,
       deps.identity(context, body),
       deps.people,
+      { retryNum: context.retryNum },
     );
     if (question) void deps.conversations.submit(question);
   };

@@ -1,0 +1,59 @@
+/**
+ * A model call started before the store has admitted the question (dedup claim, thread lock), so
+ * that those round trips overlap the model's own time to first token instead of adding to it.
+ * Only the first question of a new thread qualifies: its request does not depend on stored history.
+ * Nothing reaches Slack before the question is admitted; a call that is not taken is aborted.
+ */
+import type { AnswerEvent, AnswerModel, AnswerRequest } from '../bedrock/answer-model.ts';
+
+export class EarlyAnswer {
+  readonly startedAtMs: number;
+  readonly #controller = new AbortController();
+  readonly #iterator: AsyncIterator<AnswerEvent>;
+  /** The first `next()`, called at once: that is what sends the request. */
+  readonly #first: Promise<IteratorResult<AnswerEvent>>;
+  #state: 'pending' | 'taken' | 'discarded' = 'pending';
+
+  constructor(model: AnswerModel, request: Omit<AnswerRequest, 'signal'>, nowMs: number) {
+    this.startedAtMs = nowMs;
+    this.#iterator = model.stream({ ...request, signal: this.#controller.signal })[Symbol.asyncIterator]();
+    this.#first = this.#iterator.next();
+    // A discarded call ends in an abort error that nobody awaits.
+    this.#first.catch(() => undefined);
+  }
+
+  get state(): 'pending' | 'taken' | 'discarded' {
+    return this.#state;
+  }
+
+  /** Hands the call's events to the answer, once; null when it was already taken or discarded. */
+  take(): AsyncIterable<AnswerEvent> | null {
+    if (this.#state !== 'pending') return null;
+    this.#state = 'taken';
+    return this.#events();
+  }
+
+  /** Aborts the call unless the answer took it; true when it was aborted here. */
+  discard(): boolean {
+    if (this.#state !== 'pending') return false;
+    this.#state = 'discarded';
+    this.#controller.abort();
+    return true;
+  }
+
+  async *#events(): AsyncGenerator<AnswerEvent> {
+    let completed = false;
+    try {
+      for (let result = await this.#first; !result.done; result = await this.#iterator.next()) {
+        yield result.value;
+      }
+      completed = true;
+    } finally {
+      // The answer stopped reading early (an error on our side): end the model call too.
+      if (!completed) {
+        this.#controller.abort();
+        await this.#iterator.return?.()?.catch(() => undefined);
+      }
+    }
+  }
+}
