@@ -2,20 +2,20 @@
  * Child process: the real bot, started exactly as `npm start` starts it (environment → loadConfig →
  * createLogger → startBot, JSON logs on stdout), with the probe attached so that event-loop lag,
  * RSS and CPU are the bot's alone. Store calls are counted per operation by wrapping the two store
- * adapters' methods here (nothing in src/ changes); round trips are also counted at the Redis server
- * by the benchmark when it runs one. BENCH_TRACE=1 adds per-question step timestamps.
+ * adapters' methods here (nothing in src/ changes), and Redis round trips as ioredis sends them. BENCH_TRACE=1 adds per-question step timestamps.
  */
 import { startBot } from '../src/bot.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { MemoryStore } from '../src/store/memory-store.ts';
 import { RedisStore } from '../src/store/redis-store.ts';
-import { countStoreCalls, recordBoltReceipts, traceSteps } from './instrument.ts';
+import { countRedisCommands, countStoreCalls, recordBoltReceipts, traceSteps } from './instrument.ts';
 import { installProbe } from './probe.ts';
 
 const receipts = recordBoltReceipts();
 const trace = process.env.BENCH_TRACE === '1' ? traceSteps() : null;
 const storeCalls = countStoreCalls([MemoryStore, RedisStore], trace?.onStoreCall);
+const redisCommands = process.env.REDIS_KEY_PREFIX ? countRedisCommands(process.env.REDIS_KEY_PREFIX) : null;
 
 const config = loadConfig(process.env);
 const logger = createLogger({ level: config.log.level });
@@ -36,6 +36,7 @@ const probe = installProbe({
       receipts.reset();
       trace?.reset();
       storeCalls.reset();
+      redisCommands?.reset();
       bot.metrics.slackRateLimited.reset();
       bot.metrics.slackCalls.reset();
       bot.metrics.answers.reset();
@@ -44,6 +45,7 @@ const probe = installProbe({
       return {
         receipts: receipts.read(),
         storeCalls: storeCalls.read(),
+        ...(redisCommands ? { redisCommands: redisCommands.read() } : {}),
         slackRateLimited: await counterValues(bot.metrics.slackRateLimited),
         slackCalls: await counterValues(bot.metrics.slackCalls),
         answers: await counterValues(bot.metrics.answers),

@@ -5,6 +5,7 @@
  */
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { App } from '@slack/bolt';
+import { Redis } from 'ioredis';
 
 type Method = (...args: unknown[]) => unknown;
 type Prototype = Record<string, Method>;
@@ -28,6 +29,49 @@ export function recordBoltReceipts(): { reset(): void; read(): Record<string, nu
   return {
     reset: () => receipts.clear(),
     read: () => Object.fromEntries(receipts),
+  };
+}
+
+/** Redis commands by name, on the conversation store's keys and on the shared write budget's. */
+export interface RedisCommandCounts {
+  store: Record<string, number>;
+  budget: Record<string, number>;
+}
+
+/**
+ * Counts round trips as the client sends them (commands a Lua script runs inside Redis are not
+ * sent, so not counted; a pipelined command counts as one): every command ioredis writes, on the
+ * keys under `keyPrefix`. Counted in the bot's process: watching from outside (MONITOR) would slow
+ * Redis and take CPU from the process being measured.
+ */
+export function countRedisCommands(keyPrefix: string): { reset(): void; read(): RedisCommandCounts } {
+  const counts: RedisCommandCounts = { store: {}, budget: {} };
+  // A command can pass through sendCommand more than once (offline queue, cluster redirects).
+  let seen = new WeakSet<object>();
+  const redis = Redis.prototype as unknown as Prototype;
+  const sendCommand = redis.sendCommand as Method;
+  redis.sendCommand = function (this: unknown, ...args: unknown[]) {
+    const command = args[0] as { name?: string; args?: unknown[] } | undefined;
+    if (command && !seen.has(command)) {
+      seen.add(command);
+      const keys = (command.args ?? []).filter(
+        (arg): arg is string => typeof arg === 'string' && arg.startsWith(keyPrefix),
+      );
+      if (keys.length > 0) {
+        const bucket = keys.some((key) => key.includes('{budget:')) ? counts.budget : counts.store;
+        const name = String(command.name).toLowerCase();
+        bucket[name] = (bucket[name] ?? 0) + 1;
+      }
+    }
+    return sendCommand.apply(this, args);
+  };
+  return {
+    reset() {
+      counts.store = {};
+      counts.budget = {};
+      seen = new WeakSet();
+    },
+    read: () => ({ store: { ...counts.store }, budget: { ...counts.budget } }),
   };
 }
 

@@ -27,6 +27,7 @@ import {
   openWindow,
   startChild,
 } from './children.ts';
+import type { RedisCommandCounts } from './instrument.ts';
 import { type Distribution, distribution, round } from './metrics.ts';
 import type { ProcessStats } from './probe.ts';
 import type { QuestionPlan, ScenarioDef } from './scenarios.ts';
@@ -201,48 +202,6 @@ interface Sent {
   done: Promise<void>;
 }
 
-/**
- * Counts round trips at the Redis server: commands sent by clients (not the ones scripts run) on
- * the run's keys, split into the conversation store's and the shared Slack write budget's.
- */
-async function redisMonitor(url: string, keyPrefix: string) {
-  const admin = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await admin.connect();
-  admin.on('error', () => undefined);
-  const monitor = await admin.monitor();
-  // ioredis' MONITOR parsing can lose its place under heavy traffic; the run goes on, uncounted.
-  monitor.on('error', (error: Error) => {
-    counting = false;
-    process.stderr.write(`bench: Redis MONITOR failed (${error.message}); round trips not counted\n`);
-  });
-  const store: Record<string, number> = {};
-  const budget: Record<string, number> = {};
-  let counting = false;
-  monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    if (!counting || source === 'lua') return;
-    const keys = args.filter((arg) => typeof arg === 'string' && arg.startsWith(keyPrefix));
-    if (keys.length === 0) return;
-    const bucket = keys.some((key) => key.includes('{budget:')) ? budget : store;
-    const name = String(args[0]).toLowerCase();
-    bucket[name] = (bucket[name] ?? 0) + 1;
-  });
-  return {
-    start() {
-      for (const key of Object.keys(store)) delete store[key];
-      for (const key of Object.keys(budget)) delete budget[key];
-      counting = true;
-    },
-    stop() {
-      counting = false;
-      return { store: { ...store }, budget: { ...budget } };
-    },
-    async close() {
-      monitor.disconnect();
-      admin.disconnect();
-    },
-  };
-}
-
 export async function runScenario(def: ScenarioDef, target: Target, ctx: BenchContext): Promise<RunResult> {
   // The scenario's rate limits apply from its window on; the warm-up runs without them.
   const slack = await FakeSlack.start({ deliveryTimeoutMs: 30_000, streamIdleTimeoutMs: 300_000 });
@@ -283,7 +242,6 @@ export async function runScenario(def: ScenarioDef, target: Target, ctx: BenchCo
       ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${def.name}-${target}.cpuprofile`]
       : []),
   ]);
-  const monitor = target === 'bot' && ctx.redis ? await redisMonitor(ctx.redis.url, keyPrefix) : null;
   try {
     slack.setBotEndpoint(`http://127.0.0.1:${String(app.ready.port)}/slack/events`);
     await warmUp(slack, observer, target, def.name, ctx.warmUpAnswers);
@@ -294,7 +252,6 @@ export async function runScenario(def: ScenarioDef, target: Target, ctx: BenchCo
 
     const loadAverage = Math.round((loadavg()[0] ?? 0) * 100) / 100;
     await openWindow(app);
-    monitor?.start();
     const startedAtMs = nowMs();
     const sent = await sendAll(slack, observer, def.questions);
     const lastSentAtMs = nowMs();
@@ -310,7 +267,7 @@ export async function runScenario(def: ScenarioDef, target: Target, ctx: BenchCo
     // Let the last log lines and writes land before the window closes.
     await sleep(200);
     const processStats = await closeWindow(app);
-    const redisCommands = monitor?.stop() ?? null;
+    const redisCommands = (processStats.extra.redisCommands as RedisCommandCounts | undefined) ?? null;
     const timings = await modelTimings(ctx.bedrock);
     return figures({
       def,
@@ -327,7 +284,6 @@ export async function runScenario(def: ScenarioDef, target: Target, ctx: BenchCo
     });
   } finally {
     observer.detach();
-    await monitor?.close();
     await app.stop();
     await slack.stop();
   }
@@ -468,7 +424,7 @@ function figures(input: {
   observer: SlackObserver;
   timings: ModelRequestTiming[];
   processStats: ProcessStats;
-  redisCommands: { store: Record<string, number>; budget: Record<string, number> } | null;
+  redisCommands: RedisCommandCounts | null;
   wallMs: number;
   loadAverage: number;
   logProblems: string[];

@@ -11,7 +11,10 @@ export function boltLogger(logger: Logger): BoltLogger {
       )
       .join(' ');
   return {
-    debug: (...args) => child.debug(text(args)),
+    // Bolt logs at debug on every event: build the line only when it will be written.
+    debug: (...args) => {
+      if (child.isLevelEnabled('debug')) child.debug(text(args));
+    },
     info: (...args) => child.info(text(args)),
     warn: (...args) => child.warn(text(args)),
     error: (...args) => child.error(text(args)),
