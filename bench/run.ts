@@ -3,7 +3,7 @@
  * naive baseline on the same stand-ins; figures on stdout and in bench/results/.
  *
  *   npm run bench                          every scenario (about 5 minutes on 2 cores)
- *   npm run bench -- --quick               every scenario, shrunk (under two minutes)
+ *   npm run bench -- --quick               every scenario, shrunk (about two and a half minutes)
  *   npm run bench -- --scenario burst      one scenario group (repeatable; or a name like concurrency-250)
  *   npm run bench -- --no-naive            the bot only
  *   npm run bench -- --env STREAM_FLUSH_INTERVAL_MS=500   a bot setting for every run

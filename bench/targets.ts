@@ -77,7 +77,7 @@ export function evaluateTargets(results: Map<string, ScenarioResults>): TargetCh
         overheadTarget,
         name,
         p50 !== null && p99 !== null && p50 <= 30 && p99 <= 100,
-        `from event sent: p50 ${fmt(p50)} ms, p99 ${fmt(p99)} ms; of which the stand-in's delivery p50 ${fmt(r.bot.deliveryMs.p50)} ms; from the bot's receipt: p50 ${fmt(own.p50)} ms, p99 ${fmt(own.p99)} ms`,
+        `from event sent: p50 ${fmt(p50)} ms, p99 ${fmt(p99)} ms; of which on the wire until Bolt took it up p50 ${fmt(r.bot.deliveryMs.p50)} ms; from there: p50 ${fmt(own.p50)} ms, p99 ${fmt(own.p99)} ms`,
       ),
     );
   }
