@@ -13,6 +13,7 @@ export type AnswerErrorCode =
   | 'timeout'
   | 'stream_interrupted'
   | 'model_unavailable'
+  | 'connection_lost'
   | 'kb_not_found'
   | 'kb_access_denied'
   | 'kb_session_invalid'

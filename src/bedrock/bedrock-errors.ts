@@ -24,6 +24,9 @@ export function mapBedrockError(error: unknown, context: BedrockErrorContext): A
   const kb = context.knowledgeBase === true;
   const make = (code: ConstructorParameters<typeof AnswerError>[0], text: string, retryable = false) =>
     new AnswerError(code, text, { retryable, cause: error });
+  // Before the name: the SDK calls a request whose connection closed under it a TimeoutError.
+  if (connectionLost(error, message))
+    return make('connection_lost', 'I lost the connection to the model service. Please try again.', true);
 
   switch (name) {
     case 'accessdeniedexception':
@@ -81,4 +84,22 @@ export function mapBedrockError(error: unknown, context: BedrockErrorContext): A
         return make('timeout', 'The model took too long to answer. Please try again.');
       return make('unknown', 'Something went wrong while answering.');
   }
+}
+
+/** Socket and HTTP/2 errors of a connection that closed or broke, as opposed to a slow model. */
+const CONNECTION_ERROR_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ERR_HTTP2_STREAM_CANCEL',
+  'ERR_HTTP2_STREAM_ERROR',
+  'ERR_HTTP2_SESSION_ERROR',
+  'ERR_HTTP2_GOAWAY_SESSION',
+  'ERR_HTTP2_INVALID_SESSION',
+]);
+const CONNECTION_LOST = /did not get a response|abnormally aborted|socket hang up/i;
+
+function connectionLost(error: unknown, message: string): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return (typeof code === 'string' && CONNECTION_ERROR_CODES.has(code)) || CONNECTION_LOST.test(message);
 }

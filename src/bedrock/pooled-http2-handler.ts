@@ -5,7 +5,7 @@
  * back, and a connection per answer costs a TCP and TLS handshake before every first token (and,
  * in a burst, one connection per answer on both ends).
  */
-import { NodeHttp2Handler, type NodeHttp2HandlerOptions } from '@smithy/node-http-handler';
+import { NodeHttp2Handler } from '@smithy/node-http-handler';
 
 type HandleArgs = Parameters<NodeHttp2Handler['handle']>;
 
@@ -16,8 +16,17 @@ type HandleArgs = Parameters<NodeHttp2Handler['handle']>;
 export const STREAMS_PER_CONNECTION = 64;
 
 export class PooledHttp2Handler extends NodeHttp2Handler {
-  constructor(options: Omit<NodeHttp2HandlerOptions, 'disableConcurrentStreams' | 'maxConcurrentStreams'>) {
-    super({ ...options, disableConcurrentStreams: false, maxConcurrentStreams: STREAMS_PER_CONNECTION });
+  /** `requestTimeout`: how long a stream may stay silent; an idle connection closes after as long. */
+  constructor(options: { requestTimeout: number }) {
+    super({
+      requestTimeout: options.requestTimeout,
+      // Not shorter: a session timeout ends every stream on the connection, silent ones included.
+      // With the default 120 s, idle connections still close before NATs forget them (AWS NAT
+      // gateways: 350 s); a connection lost anyway fails as `connection_lost`, which is retried.
+      sessionTimeout: options.requestTimeout,
+      disableConcurrentStreams: false,
+      maxConcurrentStreams: STREAMS_PER_CONNECTION,
+    });
   }
 
   // `isEventStream` is the SDK's internal signal for "new connection"; without it the pool is used.

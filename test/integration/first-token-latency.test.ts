@@ -168,3 +168,20 @@ describe('time to the first words', () => {
     expect(h.agent.connectionsAccepted).toBeLessThanOrEqual(2);
   });
 });
+
+describe('a lost connection to Bedrock', () => {
+  it('asks again on a new connection when the shared one drops before any text was shown', async () => {
+    h = await startHarness();
+    h.bedrock.enqueue({ dropConnection: true }, { text: 'Refunds take five days.' });
+    const asked = await h.slack.postUserMessage({
+      channel: 'C0001',
+      user: 'U0001',
+      text: '<@UBOT> refunds?',
+    });
+    await waitForAnswers(h, 1);
+
+    expect(threadText(h, 'C0001', asked.ts)).toBe('Refunds take five days.');
+    expect(h.bedrock.requests.map((request) => request.outcome)).toEqual(['failed', 'completed']);
+    expect(h.bedrock.connectionsAccepted).toBe(2);
+  });
+});

@@ -84,7 +84,14 @@ export interface ErrorReply {
   delayMs?: number;
 }
 
-export type ModelReply = TextReply | ErrorReply;
+/** No answer: the connection the request came on is closed (every request sharing it fails too). */
+export interface DroppedConnectionReply {
+  dropConnection: true;
+  /** Wait this long first. */
+  delayMs?: number;
+}
+
+export type ModelReply = TextReply | ErrorReply | DroppedConnectionReply;
 
 export type ModelOperation = 'Converse' | 'ConverseStream' | 'CountTokens';
 
@@ -266,7 +273,12 @@ export class FakeBedrockRuntime {
       return;
     }
     const reply = this.#queue.shift() ?? (await this.#handler(request));
-    if ('error' in reply) {
+    if ('dropConnection' in reply) {
+      if (!(await waitUnlessAborted(reply.delayMs ?? 0, exchange.signal))) return this.#cancelled(request);
+      exchange.dropConnection();
+      request.error = 'connection dropped';
+      this.#finish(request, 'failed');
+    } else if ('error' in reply) {
       if (!(await waitUnlessAborted(reply.delayMs ?? 0, exchange.signal))) return this.#cancelled(request);
       this.#sendError(exchange, request, reply.error, reply.message);
     } else if (operation === 'Converse') {

@@ -21,7 +21,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttp1Server, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createHttp2Server, type Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { createServer as createHttp2Server, Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EventStreamCodec } from '@smithy/core/event-streams';
@@ -57,6 +57,11 @@ export interface Exchange {
   ): void;
   /** Sends 200 with `application/vnd.amazon.eventstream` and returns a writer of frames. */
   startEventStream(headers?: Record<string, string>): EventStreamWriter;
+  /**
+   * Closes the connection this request came on without an answer, as a network path that lost it
+   * would: every other request sharing the connection fails with it.
+   */
+  dropConnection(): void;
 }
 
 /** What both Bedrock stand-ins record of every request's timing and fate. */
@@ -278,6 +283,11 @@ async function handleRequest(
     },
     sendJson,
     sendAwsError,
+    dropConnection() {
+      responded = true;
+      if (req instanceof Http2ServerRequest) req.stream.session?.destroy();
+      else req.socket.destroy();
+    },
     startEventStream(extraHeaders = {}) {
       if (responded) throw new Error('stand-in already responded to this request');
       responded = true;
