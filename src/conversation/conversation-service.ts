@@ -133,7 +133,10 @@ export class ConversationService {
     try {
       await this.#admitAndAnswer(question, log, early);
     } finally {
-      if (early) metrics.earlyModelCalls.inc({ result: early.discard() ? 'discarded' : 'used' });
+      if (early) {
+        early.discard();
+        metrics.earlyModelCalls.inc({ result: early.state === 'taken' ? 'used' : 'discarded' });
+      }
     }
   }
 
@@ -293,6 +296,7 @@ export class ConversationService {
     const { token: lockToken, state } = held;
     // The early call asked without history: usable only if the store indeed has none.
     const earlyEvents = state === null ? (early?.take() ?? null) : null;
+    early?.discard();
     const startedAtMs = earlyEvents && early ? early.startedAtMs : this.#now();
     const ref = newReferenceId();
 

@@ -33,12 +33,11 @@ export class EarlyAnswer {
     return this.#events();
   }
 
-  /** Aborts the call unless the answer took it; true when it was aborted here. */
-  discard(): boolean {
-    if (this.#state !== 'pending') return false;
+  /** Aborts the call unless the answer took it (or it was discarded already). */
+  discard(): void {
+    if (this.#state !== 'pending') return;
     this.#state = 'discarded';
     this.#controller.abort();
-    return true;
   }
 
   async *#events(): AsyncGenerator<AnswerEvent> {
