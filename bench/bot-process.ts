@@ -2,7 +2,8 @@
  * Child process: the real bot, started exactly as `npm start` starts it (environment → loadConfig →
  * createLogger → startBot, JSON logs on stdout), with the probe attached so that event-loop lag,
  * RSS and CPU are the bot's alone. Store calls are counted per operation by wrapping the two store
- * adapters' methods here (nothing in src/ changes), and Redis round trips as ioredis sends them. BENCH_TRACE=1 adds per-question step timestamps.
+ * adapters' methods here (nothing in src/ changes), and Redis round trips as ioredis sends them.
+ * BENCH_TRACE=1 adds per-question step timestamps.
  */
 import { startBot } from '../src/bot.ts';
 import { loadConfig } from '../src/config.ts';
