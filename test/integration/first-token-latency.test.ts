@@ -73,7 +73,7 @@ describe('time to the first words', () => {
     await bot.slack.postUserMessage({
       channel: 'C0001',
       user: 'U0001',
-      text: 'and for gift cards?',
+      text: '<@UBOT> and for gift cards?',
       threadTs: first.ts,
     });
     await bot.slack.waitFor(() => bot.bedrock.requests.length === 2, PAUSE_MS * 5);
