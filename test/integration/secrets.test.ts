@@ -5,20 +5,14 @@
  * in what it wrote to stdout or stderr. The child runs in an empty temporary directory so that no
  * `.env` is read, with exactly the environment given here.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeBedrockRuntime } from '../stand-ins/fake-bedrock-runtime.ts';
 import { FakeSlack } from '../stand-ins/fake-slack.ts';
+import { type BotProcess, spawnBot, waitUntilHealthy } from '../support/bot-process.ts';
 import { freePort } from '../support/free-port.ts';
 import { type RedisServerProcess, startRedisServer } from '../support/redis-server-process.ts';
-
-const mainPath = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -27,54 +21,12 @@ afterEach(async () => {
 
 const secret = (prefix = '') => `${prefix}${randomBytes(16).toString('hex')}`;
 
-interface BotProcess {
-  child: ChildProcess;
-  port: number;
-  stdout: () => string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-async function spawnBot(env: Record<string, string>): Promise<BotProcess> {
+/** The bot at LOG_LEVEL=debug on a free port; stopped after the test. */
+async function spawnDebugBot(env: Record<string, string>): Promise<BotProcess & { port: number }> {
   const port = await freePort();
-  const cwd = await mkdtemp(join(tmpdir(), 'bot-secrets-'));
-  const child = spawn(process.execPath, [mainPath], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: cwd, PORT: String(port), LOG_LEVEL: 'debug', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-    await rm(cwd, { recursive: true, force: true });
-  });
-  return { child, port, stdout: () => stdout, output: () => `${stdout}\n${stderr}`, exited };
-}
-
-async function waitUntilHealthy(bot: BotProcess): Promise<void> {
-  const url = `http://127.0.0.1:${bot.port}/healthz`;
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (bot.child.exitCode !== null) throw new Error(`the bot exited early:\n${bot.output()}`);
-    const status = await fetch(url, { signal: AbortSignal.timeout(1_000) }).then(
-      (response) => response.status,
-      () => 0,
-    );
-    if (status === 200) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`the bot did not answer ${url}:\n${bot.output()}`);
+  const bot = await spawnBot({ PORT: String(port), LOG_LEVEL: 'debug', ...env });
+  cleanups.push(bot.cleanup);
+  return { ...bot, port };
 }
 
 /** A throwaway redis-server that only takes `password`. */
@@ -114,7 +66,7 @@ describe('secrets', () => {
     };
     const redis = await redisWithPassword(secrets.redisPassword);
     const { slack, bedrock } = await standIns(secrets);
-    const bot = await spawnBot({
+    const bot = await spawnDebugBot({
       SLACK_BOT_TOKEN: secrets.botToken,
       SLACK_SIGNING_SECRET: secrets.signingSecret,
       SLACK_API_URL: slack.apiUrl,
@@ -132,7 +84,7 @@ describe('secrets', () => {
         .stdout()
         .split('\n')
         .filter((l) => l.includes('"msg":"answer"')).length;
-    await waitUntilHealthy(bot);
+    await waitUntilHealthy(`http://127.0.0.1:${bot.port}/healthz`, bot);
     slack.setBotEndpoint(`http://127.0.0.1:${bot.port}/slack/events`);
     bedrock.setHandler((request) => {
       const last = JSON.stringify(request.body.messages?.at(-1) ?? '');
@@ -148,7 +100,7 @@ describe('secrets', () => {
     await slack.postUserMessage({ channel: 'C0001', user: 'U0002', text: '<@UBOT> fail please' });
     await slack.waitFor(() => answerLines() >= 3, 10_000);
     bot.child.kill('SIGTERM');
-    const code = await bot.exited;
+    const { code } = await bot.exited;
 
     expect(code, bot.output()).toBe(0);
     expect(bot.stdout()).toContain('"surface":"command","outcome":"answered"');
@@ -166,14 +118,14 @@ describe('secrets', () => {
     const secrets = { botToken: secret('xoxb-'), signingSecret: secret(), redisPassword: secret() };
     const redis = await redisWithPassword(secret());
     const { slack } = await standIns(secrets);
-    const bot = await spawnBot({
+    const bot = await spawnDebugBot({
       SLACK_BOT_TOKEN: secrets.botToken,
       SLACK_SIGNING_SECRET: secrets.signingSecret,
       SLACK_API_URL: slack.apiUrl,
       AWS_REGION: 'us-east-1',
       REDIS_URL: `redis://default:${secrets.redisPassword}@127.0.0.1:${redis.port}`,
     });
-    await waitUntilHealthy(bot);
+    await waitUntilHealthy(`http://127.0.0.1:${bot.port}/healthz`, bot);
     slack.setBotEndpoint(`http://127.0.0.1:${bot.port}/slack/events`);
 
     const sent = await slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> hello' });
@@ -192,14 +144,14 @@ describe('secrets', () => {
   it('names no secret when Slack rejects the bot token at start-up', async () => {
     const secrets = { botToken: secret('xoxb-'), signingSecret: secret() };
     const { slack } = await standIns(); // knows another token: auth.test answers invalid_auth
-    const bot = await spawnBot({
+    const bot = await spawnDebugBot({
       SLACK_BOT_TOKEN: secrets.botToken,
       SLACK_SIGNING_SECRET: secrets.signingSecret,
       SLACK_API_URL: slack.apiUrl,
       AWS_REGION: 'us-east-1',
     });
 
-    const code = await bot.exited;
+    const { code } = await bot.exited;
 
     expect(code).not.toBe(0);
     expect(bot.output()).toContain('SLACK_BOT_TOKEN');

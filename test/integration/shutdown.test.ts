@@ -4,74 +4,27 @@
  * directory, so a developer's `.env` (read from the working directory) cannot leak in, and gets
  * only the environment given here.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeBedrockRuntime } from '../stand-ins/fake-bedrock-runtime.ts';
 import { FakeSlack } from '../stand-ins/fake-slack.ts';
+import { type BotProcess, spawnBot, waitUntilHealthy } from '../support/bot-process.ts';
 import { freePort } from '../support/free-port.ts';
-
-const mainPath = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
-
-interface BotProcess {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** Starts `node src/main.ts` in an empty temporary directory with exactly `env` (plus PATH). */
-async function spawnBot(env: Record<string, string>): Promise<BotProcess> {
-  const cwd = await mkdtemp(join(tmpdir(), 'bot-process-'));
-  const child = spawn(process.execPath, [mainPath], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: cwd, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-  });
-  cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-    await rm(cwd, { recursive: true, force: true });
-  });
-  return { child, output: () => output, exited };
-}
-
-async function waitUntilHealthy(url: string, bot: BotProcess, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (bot.child.exitCode !== null) throw new Error(`the bot exited early:\n${bot.output()}`);
-    const status = await fetch(url, { signal: AbortSignal.timeout(1_000) }).then(
-      (response) => response.status,
-      () => 0,
-    );
-    if (status === 200) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`the bot did not answer ${url} within ${timeoutMs} ms:\n${bot.output()}`);
+/** The bot process, stopped after the test. */
+async function startBot(env: Record<string, string>): Promise<BotProcess> {
+  const bot = await spawnBot(env);
+  cleanups.push(bot.cleanup);
+  return bot;
 }
 
 describe('the bot process', () => {
   it('exits non-zero with one message naming every missing variable when the environment is empty', async () => {
-    const bot = await spawnBot({});
+    const bot = await startBot({});
 
     const { code } = await bot.exited;
 
@@ -91,7 +44,7 @@ describe('the bot process', () => {
       () => bedrock.stop(),
     );
     const port = await freePort();
-    const bot = await spawnBot({
+    const bot = await startBot({
       SLACK_BOT_TOKEN: slack.botToken,
       SLACK_SIGNING_SECRET: slack.signingSecret,
       SLACK_API_URL: slack.apiUrl,
