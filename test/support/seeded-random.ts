@@ -9,3 +9,14 @@ export function prng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** `text` cut into pieces of 1 to `maxChunk` characters, as a model streams it. */
+export function randomPieces(text: string, random: () => number, maxChunk: number): string[] {
+  const pieces: string[] = [];
+  for (let start = 0; start < text.length; ) {
+    const size = 1 + Math.floor(random() * maxChunk);
+    pieces.push(text.slice(start, start + size));
+    start += size;
+  }
+  return pieces;
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MarkdownRenderer, renderMarkdown } from '../../src/slack/render/markdown-renderer.ts';
 import { ZERO_WIDTH_SPACE } from '../../src/slack/render/slack-safe-text.ts';
-import { prng } from '../support/seeded-random.ts';
+import { prng, randomPieces } from '../support/seeded-random.ts';
 
 const Z = ZERO_WIDTH_SPACE;
 
@@ -18,16 +18,6 @@ function splitAt(text: string, cuts: readonly number[]): string[] {
   for (const cut of [...cuts, text.length]) {
     pieces.push(text.slice(start, cut));
     start = cut;
-  }
-  return pieces;
-}
-
-function randomPieces(text: string, random: () => number, maxChunk: number): string[] {
-  const pieces: string[] = [];
-  for (let start = 0; start < text.length; ) {
-    const size = 1 + Math.floor(random() * maxChunk);
-    pieces.push(text.slice(start, start + size));
-    start += size;
   }
   return pieces;
 }

@@ -10,20 +10,10 @@ import {
   SLACK_MESSAGE_LIMIT_CHARS,
 } from '../../src/slack/render/message-paginator.ts';
 import { ZERO_WIDTH_SPACE } from '../../src/slack/render/slack-safe-text.ts';
-import { prng } from '../support/seeded-random.ts';
+import { prng, randomPieces } from '../support/seeded-random.ts';
 
 const LIMIT = SLACK_MESSAGE_LIMIT_CHARS;
 const Z = ZERO_WIDTH_SPACE;
-
-function randomPieces(text: string, random: () => number, maxChunk: number): string[] {
-  const pieces: string[] = [];
-  for (let start = 0; start < text.length; ) {
-    const size = 1 + Math.floor(random() * maxChunk);
-    pieces.push(text.slice(start, start + size));
-    start += size;
-  }
-  return pieces;
-}
 
 function streamPages(pieces: readonly string[], limitChars: number): PageOp[] {
   const paginator = new MessagePaginator({ limitChars });
