@@ -104,9 +104,7 @@ export function evaluateTargets(results: Map<string, ScenarioResults>): TargetCh
   const limited = get('rate-limited');
   if (limited) {
     const r = limited.bot;
-    const worst = r.worstWriteBudget
-      ? ` (worst: ${r.worstWriteBudget.writes} writes vs ${r.worstWriteBudget.budget})`
-      : '';
+    const worst = worstWriteBudgetText(r);
     checks.push(
       check(
         writesTarget,
@@ -119,9 +117,7 @@ export function evaluateTargets(results: Map<string, ScenarioResults>): TargetCh
   for (const name of ['burst', 'long']) {
     const r = get(name)?.bot;
     if (!r) continue;
-    const worst = r.worstWriteBudget
-      ? ` (worst: ${r.worstWriteBudget.writes} writes vs ${r.worstWriteBudget.budget})`
-      : '';
+    const worst = worstWriteBudgetText(r);
     checks.push(
       check(
         writesTarget,
@@ -194,4 +190,11 @@ export function evaluateTargets(results: Map<string, ScenarioResults>): TargetCh
   } else checks.push(skip(tiersTarget, 'tiers-30x'));
 
   return checks;
+}
+
+/** The answer furthest over 2 + duration writes, as ` (worst: N writes vs B)`, or ''. */
+function worstWriteBudgetText(r: RunResult): string {
+  return r.worstWriteBudget
+    ? ` (worst: ${r.worstWriteBudget.writes} writes vs ${r.worstWriteBudget.budget})`
+    : '';
 }
