@@ -7,7 +7,7 @@ import {
   type RedisClusterProcesses,
   startRedisCluster,
 } from '../support/redis-server-process.ts';
-import { describeStoreContract } from './store-contract.ts';
+import { connectedStoreUnderTest, describeStoreContract } from './store-contract.ts';
 
 let cluster: RedisClusterProcesses;
 
@@ -33,16 +33,8 @@ function connectStore(): { store: RedisStore; client: Cluster; keyPrefix: string
 
 describeStoreContract('RedisStore on a Redis Cluster', async () => {
   const { store, client, keyPrefix } = connectStore();
-  // Connected (slots known) before the test starts, so that cleanup can reach every master.
-  await store.ping();
-  return {
-    store,
-    cleanup: async () => {
-      // One contract test closes the store itself; it wrote no keys.
-      if (store.connected()) await deleteKeysWithPrefix(client, keyPrefix);
-      await store.close();
-    },
-  };
+  // Connecting first also learns the slots, so that cleanup can reach every master.
+  return connectedStoreUnderTest(store, () => deleteKeysWithPrefix(client, keyPrefix));
 });
 
 describe('RedisStore on a Redis Cluster', () => {

@@ -9,7 +9,7 @@ import {
   deleteKeysWithPrefix,
   type RedisServerProcess,
 } from '../support/redis-server-process.ts';
-import { describeStoreContract } from './store-contract.ts';
+import { connectedStoreUnderTest, describeStoreContract } from './store-contract.ts';
 
 const redisUrl = inject('redisUrl');
 
@@ -40,16 +40,7 @@ describeStoreContract('RedisStore', async () => {
   const keyPrefix = uniquePrefix();
   const client = connect(redisUrl);
   const store = new RedisStore({ client, keyPrefix });
-  // Connected before the test starts, so that cleanup can use the client directly.
-  await store.ping();
-  return {
-    store,
-    cleanup: async () => {
-      // One contract test closes the store itself; it wrote no keys.
-      if (store.connected()) await deleteKeysWithPrefix(client, keyPrefix);
-      await store.close();
-    },
-  };
+  return connectedStoreUnderTest(store, () => deleteKeysWithPrefix(client, keyPrefix));
 });
 
 describe('RedisStore on a shared Redis', () => {

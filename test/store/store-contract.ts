@@ -12,6 +12,25 @@ export interface StoreUnderTest {
   cleanup: () => Promise<void>;
 }
 
+/**
+ * A store on a shared server, connected before the test starts (so that cleanup can reach it);
+ * cleanup deletes what the test wrote and closes the store.
+ */
+export async function connectedStoreUnderTest(
+  store: ConversationStore,
+  deleteWrittenKeys: () => Promise<void>,
+): Promise<StoreUnderTest> {
+  await store.ping();
+  return {
+    store,
+    cleanup: async () => {
+      // One contract test closes the store itself; it wrote no keys.
+      if (store.connected()) await deleteWrittenKeys();
+      await store.close();
+    },
+  };
+}
+
 /** Thread ids look like Slack's: workspace, channel and thread root ts. */
 const thread = 'T0AAAA:C0BBBB:1700000000.000100';
 const otherThread = 'T0AAAA:C0BBBB:1700000000.000200';
