@@ -45,16 +45,17 @@ export class BackoffOnlyBudget implements WriteBudget {
   }
 
   async take(teamId: string, method: string, channelId: string): Promise<number> {
-    const until = this.#blockedUntilMs.get(backoffKey(teamId, method, channelId)) ?? 0;
+    const until = this.#blockedUntilMs.get(bucketKey(teamId, method, channelId)) ?? 0;
     return Math.max(0, until - this.#now());
   }
 
   async penalize(teamId: string, method: string, channelId: string, retryAfterMs: number): Promise<void> {
-    this.#blockedUntilMs.set(backoffKey(teamId, method, channelId), this.#now() + retryAfterMs);
+    this.#blockedUntilMs.set(bucketKey(teamId, method, channelId), this.#now() + retryAfterMs);
   }
 }
 
-function backoffKey(teamId: string, method: string, channelId: string): string {
+/** What Slack counts a method's limit by: the workspace, or for some methods the channel. */
+function bucketKey(teamId: string, method: string, channelId: string): string {
   return PER_CHANNEL.has(method) ? `${teamId}:${method}:${channelId}` : `${teamId}:${method}`;
 }
 
@@ -69,7 +70,7 @@ function bucketFor(teamId: string, method: string, channelId: string, scale: num
   if (!perMinute) return null;
   const ratePerMs = (perMinute * scale) / 60_000;
   return {
-    key: PER_CHANNEL.has(method) ? `${teamId}:${method}:${channelId}` : `${teamId}:${method}`,
+    key: bucketKey(teamId, method, channelId),
     ratePerMs,
     capacity: Math.max(1, Math.floor(ratePerMs * BURST_SECONDS * 1000)),
   };
