@@ -12,7 +12,8 @@ import { ConverseModel } from './bedrock/converse-model.ts';
 import { PooledHttp2Handler } from './bedrock/pooled-http2-handler.ts';
 import type { Config } from './config.ts';
 import { ConversationService } from './conversation/conversation-service.ts';
-import { healthRoutes } from './http/health-routes.ts';
+import { healthRoutes, type Lifecycle } from './http/health-routes.ts';
+import { StoreHealth } from './http/store-health.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { boltLogger } from './slack/bolt-logger.ts';
@@ -116,12 +117,9 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     },
   });
 
-  let shuttingDown = false;
-  const customRoutes = healthRoutes({
-    ping: () => store.ping(),
-    registry: metrics.registry,
-    shuttingDown: () => shuttingDown,
-  });
+  let lifecycle: Lifecycle = 'starting';
+  const storeHealth = new StoreHealth({ ping: () => store.ping(), gauge: metrics.storeUp, logger });
+  const customRoutes = healthRoutes({ registry: metrics.registry, lifecycle: () => lifecycle, storeHealth });
   const socketMode = config.slack.appToken !== null;
   const receiver = socketMode
     ? new SocketModeReceiver({
@@ -172,6 +170,8 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     : (started as Server);
   const address = server?.address();
   const port = address && typeof address === 'object' ? (address as AddressInfo).port : config.port;
+  storeHealth.start();
+  lifecycle = 'ready';
   logger.info(
     {
       port,
@@ -188,12 +188,13 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     store,
     conversations,
     async shutdown(timeoutMs = config.shutdownTimeoutMs) {
-      shuttingDown = true;
+      lifecycle = 'draining';
       conversations.stopAccepting();
       const drained = await conversations.drain(timeoutMs);
       if (!drained)
         logger.warn({ inFlight: conversations.inFlight }, 'shutdown timed out with answers in flight');
       await app.stop().catch((err: unknown) => logger.warn({ err }, 'error stopping Bolt'));
+      storeHealth.stop();
       await store.close().catch((err: unknown) => logger.warn({ err }, 'error closing the store'));
       logger.info({ drained }, 'bot stopped');
       return { drained };

@@ -17,6 +17,7 @@ export interface Metrics {
   slackCalls: Counter<'method' | 'result'>;
   slackRateLimited: Counter<'method'>;
   storeLatency: Histogram<'operation'>;
+  storeUp: Gauge;
   feedback: Counter<'value'>;
 }
 
@@ -89,6 +90,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       help: 'Store (Redis or in-process) call latency, by operation.',
       labelNames: ['operation'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    }),
+    storeUp: new Gauge({
+      name: 'slackbot_store_up',
+      help: 'Whether the store (Redis) answered its last health check: 1 yes, 0 no. Readiness does not depend on it.',
       registers,
     }),
     feedback: new Counter({

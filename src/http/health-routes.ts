@@ -1,14 +1,18 @@
-/** `/healthz` (process alive), `/readyz` (store reachable, not shutting down), `/metrics` (Prometheus). */
+/**
+ * `/healthz` (the process is alive), `/readyz` (this process can take work: 503 while starting or
+ * draining, never because of the shared store), `/metrics` (Prometheus).
+ */
 import type { ServerResponse } from 'node:http';
 import type { CustomRoute } from '@slack/bolt';
 import type { Registry } from 'prom-client';
+import type { StoreHealth } from './store-health.ts';
+
+export type Lifecycle = 'starting' | 'ready' | 'draining';
 
 export interface HealthDeps {
-  /** Resolves when the store answers. */
-  ping: () => Promise<void>;
   registry: Registry;
-  shuttingDown: () => boolean;
-  readyTimeoutMs?: number;
+  lifecycle: () => Lifecycle;
+  storeHealth: StoreHealth;
 }
 
 function send(res: ServerResponse, status: number, body: string, type = 'application/json'): void {
@@ -16,8 +20,12 @@ function send(res: ServerResponse, status: number, body: string, type = 'applica
   res.end(body);
 }
 
+function storeWord(up: boolean | null): string {
+  if (up === null) return 'unknown';
+  return up ? 'up' : 'down';
+}
+
 export function healthRoutes(deps: HealthDeps): CustomRoute[] {
-  const timeoutMs = deps.readyTimeoutMs ?? 1_000;
   return [
     {
       path: '/healthz',
@@ -28,27 +36,24 @@ export function healthRoutes(deps: HealthDeps): CustomRoute[] {
       path: '/readyz',
       method: ['GET', 'HEAD'],
       handler: (_req, res) => {
-        if (deps.shuttingDown()) return send(res, 503, '{"status":"shutting_down"}');
-        let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('store ping timed out')), timeoutMs);
-        });
-        Promise.race([deps.ping(), timeout])
-          .then(
-            () => send(res, 200, '{"status":"ready"}'),
-            () => send(res, 503, '{"status":"store_unreachable"}'),
-          )
-          .finally(() => clearTimeout(timer));
+        const state = deps.lifecycle();
+        // The store's state is a detail for people reading the body; it never fails readiness.
+        const body = JSON.stringify({ status: state, store: storeWord(deps.storeHealth.up) });
+        send(res, state === 'ready' ? 200 : 503, body);
       },
     },
     {
       path: '/metrics',
       method: 'GET',
       handler: (_req, res) => {
-        deps.registry.metrics().then(
-          (text) => send(res, 200, text, deps.registry.contentType),
-          () => send(res, 500, '{"status":"metrics_failed"}'),
-        );
+        // A scrape sees the store's health as of now, not as of the last periodic check.
+        deps.storeHealth
+          .check()
+          .then(() => deps.registry.metrics())
+          .then(
+            (text) => send(res, 200, text, deps.registry.contentType),
+            () => send(res, 500, '{"status":"metrics_failed"}'),
+          );
       },
     },
   ];

@@ -5,11 +5,13 @@
  * in the grace period, and the selectors of the Service, PDB and HPA find the Deployment's pods.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config.ts';
 import { healthRoutes } from '../../src/http/health-routes.ts';
+import { StoreHealth } from '../../src/http/store-health.ts';
+import { createLogger } from '../../src/logger.ts';
 
 type Manifest = {
   apiVersion: string;
@@ -97,9 +99,13 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
 
 const minimalEnv = { SLACK_BOT_TOKEN: 'xoxb-x', SLACK_SIGNING_SECRET: 's', AWS_REGION: 'us-east-1' };
 const servedPaths = healthRoutes({
-  ping: async () => undefined,
   registry: new Registry(),
-  shuttingDown: () => false,
+  lifecycle: () => 'ready',
+  storeHealth: new StoreHealth({
+    ping: async () => undefined,
+    gauge: new Gauge({ name: 'store_up', help: 'test', registers: [] }),
+    logger: createLogger({ level: 'silent' }),
+  }),
 }).map((route) => route.path);
 
 describe('the Kubernetes manifests', () => {

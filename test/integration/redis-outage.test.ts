@@ -1,6 +1,7 @@
 /**
  * Redis goes away and comes back: the bot keeps running, says in the thread that it cannot reach
- * its memory instead of answering without it, reports not ready, and recovers on its own.
+ * its memory instead of answering without it, stays ready (Redis is shared by every replica: failing
+ * readiness on it would empty the load balancer), reports `slackbot_store_up` 0, and recovers on its own.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { answerLogs, threadText } from '../support/answers.ts';
@@ -27,6 +28,21 @@ async function statusOf(url: string): Promise<number> {
   }
 }
 
+async function storeUp(h: Harness): Promise<string | undefined> {
+  const response = await fetch(`${h.botUrl}/metrics`, { signal: AbortSignal.timeout(5_000) });
+  return /^slackbot_store_up (\d)$/m.exec(await response.text())?.[1];
+}
+
+async function waitForStoreUp(h: Harness, value: string, timeoutMs: number): Promise<string | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await storeUp(h);
+  while (last !== value && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    last = await storeUp(h);
+  }
+  return last;
+}
+
 /** Polls `url` until it answers `status`; returns the last status seen. */
 async function waitForStatus(url: string, status: number, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
@@ -39,7 +55,7 @@ async function waitForStatus(url: string, status: number, timeoutMs: number): Pr
 }
 
 describe('a Redis outage', () => {
-  it('keeps the bot up, says it cannot reach its memory, fails /readyz, and recovers without a restart', async () => {
+  it('keeps the bot up and ready, says it cannot reach its memory, reports the store down, and recovers without a restart', async () => {
     redis = await createRedisServer();
     await redis.start();
     h = await startHarness({ env: { REDIS_URL: redis.url } });
@@ -54,10 +70,12 @@ describe('a Redis outage', () => {
       () => /can't reach my memory/.test(threadText(bot, 'C0001', during.ts)),
       15_000,
     );
-    const readyDuring = await waitForStatus(`${bot.botUrl}/readyz`, 503, 10_000);
+    const storeDuring = await waitForStoreUp(bot, '0', 10_000);
+    const readyDuring = await statusOf(`${bot.botUrl}/readyz`);
     const healthDuring = await statusOf(`${bot.botUrl}/healthz`);
 
     await redis.start();
+    const storeAfter = await waitForStoreUp(bot, '1', 15_000);
     const readyAfter = await waitForStatus(`${bot.botUrl}/readyz`, 200, 15_000);
     const after = await bot.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> three' });
     await bot.slack.waitFor(() => answerLogs(bot).length >= 2, 15_000);
@@ -65,7 +83,9 @@ describe('a Redis outage', () => {
     expect(threadText(bot, 'C0001', before.ts)).toBe('Before the outage.');
     expect(notice).toBe(true);
     expect(healthDuring).toBe(200);
-    expect(readyDuring).toBe(503);
+    expect(readyDuring).toBe(200);
+    expect(storeDuring).toBe('0');
+    expect(storeAfter).toBe('1');
     expect(readyAfter).toBe(200);
     expect(threadText(bot, 'C0001', after.ts)).toBe('After the outage.');
     // The question asked during the outage never reached the model.
