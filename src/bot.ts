@@ -18,6 +18,7 @@ import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { boltLogger } from './slack/bolt-logger.ts';
 import { registerListeners } from './slack/listeners/index.ts';
+import { escapeMrkdwn } from './slack/render/slack-safe-text.ts';
 import { missingScopes } from './slack/required-scopes.ts';
 import { SlackApi, slackClientOptions } from './slack/slack-api.ts';
 import { SlackPeople } from './slack/slack-people.ts';
@@ -85,22 +86,23 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   const defaultTeamId = identity.team_id ?? '';
 
   const model = options.model ?? (await createModel(config));
-  const people = new SlackPeople(slack, logger);
+  const people = new SlackPeople(slack, logger, { botId, distribution: config.slack.appDistribution });
+  const postToResponseUrl = async (url: string, body: Record<string, unknown>): Promise<void> => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!response.ok) throw new Error(`response_url answered ${response.status}`);
+  };
   const surface = new SlackSurface({
     slack,
     logger,
     streaming: config.slack.streaming,
     flushIntervalMs: config.slack.flushIntervalMs,
     budget: created.budget,
-    postToResponseUrl: async (url, body) => {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(10_000),
-      });
-      if (!response.ok) throw new Error(`response_url answered ${response.status}`);
-    },
+    postToResponseUrl,
   });
   const conversations = new ConversationService({
     store,
@@ -149,6 +151,8 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   });
   registerListeners(app, {
     conversations,
+    replyPrivately: (url, text) =>
+      postToResponseUrl(url, { response_type: 'ephemeral', text: escapeMrkdwn(text) }),
     people,
     slack,
     logger,

@@ -92,6 +92,10 @@ const schema = z.object({
     emptyToUndefined,
     z.enum(['all', 'participants', 'mention-only']).default('participants'),
   ),
+  SLACK_APP_DISTRIBUTION: z.preprocess(
+    emptyToUndefined,
+    z.enum(['internal', 'commercial']).default('internal'),
+  ),
   SLACK_STREAMING: z.preprocess(emptyToUndefined, z.enum(['native', 'update']).default('native')),
   STREAM_FLUSH_INTERVAL_MS: int(1_000, 50, 10_000),
   SLACK_WRITE_BUDGET_SCALE: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(1_000).default(1)),
@@ -117,6 +121,8 @@ export interface Config {
     appToken: string | null;
     apiUrl: string;
     streaming: 'native' | 'update';
+    /** How Slack limits conversations.replies for this app (see slack-people.ts). */
+    appDistribution: 'internal' | 'commercial';
     flushIntervalMs: number;
     /** Multiplier on Slack's per-method tiers for the shared write budget; 0 turns the budget off. */
     writeBudgetScale: number;
@@ -189,6 +195,7 @@ function toConfig(env: Env): Config {
       appToken: env.SLACK_APP_TOKEN ?? null,
       apiUrl: env.SLACK_API_URL,
       streaming: env.SLACK_STREAMING,
+      appDistribution: env.SLACK_APP_DISTRIBUTION,
       flushIntervalMs: env.STREAM_FLUSH_INTERVAL_MS,
       writeBudgetScale: env.SLACK_WRITE_BUDGET_SCALE,
     },

@@ -32,8 +32,11 @@ export type AnswerEvent =
   | { type: 'citation'; start: number; end: number; sources: CitedSource[] }
   /** The model is searching the knowledge base (shown to the person until text arrives). */
   | { type: 'status'; status: 'searching' }
-  /** A Knowledge Base session id to keep for the next turn of this thread. */
-  | { type: 'session'; kbSessionId: string }
+  /**
+   * A Knowledge Base session id to keep for the next turn of this thread; null: the thread's
+   * session no longer holds the whole conversation (this turn was answered without it), drop it.
+   */
+  | { type: 'session'; kbSessionId: string | null }
   | { type: 'usage'; inputTokens: number; outputTokens: number }
   /** Why the model stopped: `end_turn`, `max_tokens`, `guardrail_intervened`, … */
   | { type: 'stop'; reason: string };

@@ -1,12 +1,13 @@
 /**
  * The core: answers one question in one thread. Every surface (mention, thread reply, DM, /ask)
  * comes through `submit`. Path: admit (dedup, allow-lists, size, etiquette) → take the thread's
- * lock → load and trim history → stream the model's answer to the surface → commit the turn.
+ * lock → prepare (history, thread context, trimming) → generate and show → commit the turn.
  * The first question of a new thread has no history, so its model call starts while the store
- * admits it (see early-answer.ts).
+ * admits it (see early-answer.ts). Each answer has one AbortSignal, from here through the model
+ * port to the AWS SDK call: a restart's bound and a message Slack refuses for good both use it.
  */
 
-import type { AnswerModel, CitedSource } from '../bedrock/answer-model.ts';
+import type { AnswerEvent, AnswerModel, CitedSource } from '../bedrock/answer-model.ts';
 import type { Config } from '../config.ts';
 import { type AnswerError, asAnswerError, newReferenceId } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -14,12 +15,27 @@ import type { Metrics } from '../metrics.ts';
 import {
   type ConversationStore,
   StoreUnavailableError,
+  type ThreadMembership,
   type ThreadState,
   type Turn,
 } from '../store/conversation-store.ts';
 import { EarlyAnswer } from './early-answer.ts';
-import { type AnswerSurface, type Question, type ThreadReader, threadId } from './question.ts';
-import { estimateScale, estimateTokens, trimToBudget, withThreadContext } from './thread-history.ts';
+import {
+  type AnswerOutput,
+  type AnswerSurface,
+  type Question,
+  type ThreadReader,
+  threadId,
+} from './question.ts';
+import {
+  capStoredHistory,
+  estimateRequestTokens,
+  estimateScale,
+  estimateTokens,
+  type TrimmedTurns,
+  trimToBudget,
+  withThreadContext,
+} from './thread-history.ts';
 
 /** The conversation part of the configuration, plus what the service takes from the rest of it. */
 export type ConversationSettings = Config['conversation'] & {
@@ -52,19 +68,77 @@ export const MESSAGES = {
     `Your question is too long (over ${limit.toLocaleString('en-US')} characters). Please shorten it and ask again.`,
   notAllowedChannel: 'I only answer in some channels here, and this is not one of them.',
   notAllowedUser: "Sorry, you're not on the list of people I can answer.",
+  emptyQuestion:
+    'What would you like to know? Write your question in the same message, for example “@assistant how do refunds work?”',
+  filesOnly:
+    "I can't read attachments yet. Please ask your question in words (pasting the relevant part helps).",
   trimmed: (turns: number) =>
     `_Earlier parts of this thread (${turns} message${turns === 1 ? '' : 's'}) were left out to fit the model's context._`,
   maxTokens: '_The answer reached its length limit. Reply “continue” to get the rest._',
   guardrail: '_Part of this answer was blocked by a content filter._',
   interrupted: (ref: string) => `_The answer was interrupted. Ask again to get the rest. (ref ${ref})_`,
+  restarted: '_Interrupted by a restart. Ask again to get the rest._',
   failed: (message: string, ref: string) => `${message} (ref ${ref})`,
   shuttingDown: "I'm restarting and can't take new questions for a moment. Please ask again shortly.",
+  restartingQueued: "I'm restarting, so I couldn't get to this question. Please ask again in a moment.",
 };
 
 /** A thread lock held by this answer, with the state read when it was taken. */
 type Held = { token: string; state: ThreadState | null };
 
 type Outcome = 'answered' | 'failed' | 'interrupted' | 'store_unavailable' | 'lock_timeout';
+
+/** What the asker typed, checked before anything is shown or any model is called. */
+export interface QuestionCheck {
+  channelId: string;
+  userId: string;
+  text: string;
+}
+
+/** The question as it goes to the model, and what it costs. */
+interface Prepared {
+  /** The question text as stored in history (with the thread's context, when read). */
+  questionText: string;
+  history: Turn[];
+  scale: number;
+  budgetTokens: number;
+  trimmed: TrimmedTurns;
+}
+
+/** What generating produced, whatever the outcome. */
+interface Generated {
+  answer: string;
+  stopReason: string;
+  usage: { inputTokens: number; outputTokens: number };
+  kbSessionId: string | null;
+  citations: CitedSource[];
+  firstTokenAtMs: number | null;
+  error: AnswerError | null;
+  /** Why the answer was cut short from our side, if it was. */
+  stoppedBy: 'restart' | 'slack' | null;
+  /** The turns of the request that produced the answer (after any re-trimming). */
+  sentTurns: Turn[];
+}
+
+/** The reaction that says "seen, waiting its turn": shown at most once, removed when the answer starts. */
+class WaitingSign {
+  readonly #surface: AnswerSurface;
+  readonly #question: Question;
+  #shown: Promise<void> | null = null;
+  constructor(surface: AnswerSurface, question: Question) {
+    this.#surface = surface;
+    this.#question = question;
+  }
+  show(): void {
+    this.#shown ??= this.#surface.markWaiting(this.#question);
+  }
+  async clear(): Promise<void> {
+    if (!this.#shown) return;
+    await this.#shown;
+    this.#shown = null;
+    await this.#surface.clearWaiting(this.#question);
+  }
+}
 
 export class ConversationService {
   readonly #deps: ConversationDeps;
@@ -73,6 +147,8 @@ export class ConversationService {
   readonly #inFlight = new Set<Promise<void>>();
   /** Per-replica FIFO per thread, so questions reaching this replica keep their order. */
   readonly #threadQueues = new Map<string, Promise<void>>();
+  /** Aborted when shutdown's bound is near: answers still running stop, waiting questions are told. */
+  readonly #restart = new AbortController();
   #accepting = true;
 
   constructor(deps: ConversationDeps) {
@@ -103,10 +179,25 @@ export class ConversationService {
     this.#accepting = false;
   }
 
-  /** Resolves when every answer in flight has ended, or after `timeoutMs`; true when all ended. */
+  /**
+   * Lets answers in flight finish for most of `timeoutMs`; a little before it runs out, answers
+   * still running are stopped (what was shown is committed with a restart note) and questions
+   * waiting for a thread are told to ask again. True when every answer had ended by `timeoutMs`.
+   */
   async drain(timeoutMs: number): Promise<boolean> {
+    const marginMs = Math.min(2_000, Math.max(250, Math.floor(timeoutMs / 4)));
+    if (await this.#settle(Math.max(0, timeoutMs - marginMs))) return true;
+    this.#deps.logger.warn(
+      { inFlight: this.#inFlight.size },
+      'shutdown bound near: stopping answers still running',
+    );
+    this.#restart.abort();
+    return this.#settle(marginMs);
+  }
+
+  /** Waits up to `timeoutMs` for every answer in flight (also ones that start meanwhile). */
+  async #settle(timeoutMs: number): Promise<boolean> {
     const deadline = this.#now() + timeoutMs;
-    // Loop: work that started while draining (a "restarting" notice) is waited for too.
     while (this.#inFlight.size > 0) {
       const remainingMs = deadline - this.#now();
       if (remainingMs <= 0) return false;
@@ -122,6 +213,36 @@ export class ConversationService {
 
   get inFlight(): number {
     return this.#inFlight.size;
+  }
+
+  /**
+   * Why this question would be refused without a model call (allow-lists, size), or null. Surfaces
+   * that show the question before answering it (/ask) check first.
+   */
+  refusalFor(check: QuestionCheck): { reason: string; text: string } | null {
+    const { settings } = this.#deps;
+    if (settings.allowedChannelIds.length > 0 && !settings.allowedChannelIds.includes(check.channelId))
+      return { reason: 'channel', text: MESSAGES.notAllowedChannel };
+    if (settings.allowedUserIds.length > 0 && !settings.allowedUserIds.includes(check.userId))
+      return { reason: 'user', text: MESSAGES.notAllowedUser };
+    if (check.text.length > settings.maxQuestionChars)
+      return { reason: 'too_long', text: MESSAGES.tooLong(settings.maxQuestionChars) };
+    return null;
+  }
+
+  #refusal(question: Question): { reason: string; text: string } | null {
+    const refusal = this.refusalFor({
+      channelId: question.thread.channelId,
+      userId: question.userId,
+      text: question.text,
+    });
+    if (refusal) return refusal;
+    if (question.text.trim() === '') {
+      // A bare mention, or a file posted without a question: a clear word, no model call.
+      const text = question.files && question.files.length > 0 ? MESSAGES.filesOnly : MESSAGES.emptyQuestion;
+      return { reason: 'empty', text };
+    }
+    return null;
   }
 
   async #handle(question: Question): Promise<void> {
@@ -155,13 +276,15 @@ export class ConversationService {
   }
 
   async #admitAndAnswer(question: Question, log: Logger, early: EarlyAnswer | null): Promise<void> {
-    const { store, surface } = this.#deps;
+    const { store, surface, settings } = this.#deps;
+    const id = threadId(question.thread);
     // Admission: the one atomic dedup claim, then allow-lists and size. A refused question costs
     // no model call (none is started early for it).
     try {
       if (!question.addressed && !question.isDm) {
-        const state = await store.getThread(threadId(question.thread));
-        if (!this.#followUpAllowed(state, question)) return;
+        // Participants are recorded when an answer starts, so a reply typed while the bot's first
+        // answer in this thread still streams is taken too (and waits its turn).
+        if (!this.#followUpAllowed(await store.threadMembership(id, question.userId))) return;
       }
       if (!(await store.claimOnce(question.dedupKey, DEDUP_TTL_MS))) {
         log.debug({ dedupKey: question.dedupKey }, 'duplicate delivery ignored');
@@ -184,9 +307,19 @@ export class ConversationService {
     }
 
     // Serialize: questions in one thread are answered one after the other.
-    const id = threadId(question.thread);
-    const previous = this.#threadQueues.get(id) ?? Promise.resolve();
-    const mine = previous.then(() => this.#answerUnderLock(question, log, early));
+    const waiting = new WaitingSign(surface, question);
+    const previous = this.#threadQueues.get(id);
+    if (previous) {
+      waiting.show();
+      // An addressed question that waits makes its asker a participant now, not when it starts.
+      if (question.addressed)
+        await store
+          .addParticipant(id, { userId: question.userId, ttlMs: settings.historyTtlMs })
+          .catch((err: unknown) => log.warn({ err }, 'could not record the participant'));
+    }
+    const mine = (previous ?? Promise.resolve()).then(() =>
+      this.#answerUnderLock(question, log, early, waiting),
+    );
     const tail = mine.catch(() => undefined);
     this.#threadQueues.set(id, tail);
     try {
@@ -196,24 +329,9 @@ export class ConversationService {
     }
   }
 
-  #followUpAllowed(state: ThreadState | null, question: Question): boolean {
-    if (!state) return false; // the bot has not answered in this thread
-    if (this.#deps.settings.threadReplyPolicy === 'all') return true;
-    return state.participants.includes(question.userId);
-  }
-
-  #refusal(question: Question): { reason: string; text: string } | null {
-    const { settings } = this.#deps;
-    if (
-      settings.allowedChannelIds.length > 0 &&
-      !settings.allowedChannelIds.includes(question.thread.channelId)
-    )
-      return { reason: 'channel', text: MESSAGES.notAllowedChannel };
-    if (settings.allowedUserIds.length > 0 && !settings.allowedUserIds.includes(question.userId))
-      return { reason: 'user', text: MESSAGES.notAllowedUser };
-    if (question.text.length > settings.maxQuestionChars)
-      return { reason: 'too_long', text: MESSAGES.tooLong(settings.maxQuestionChars) };
-    return null;
+  #followUpAllowed(membership: ThreadMembership): boolean {
+    if (!membership.active) return false; // the bot has not been asked in this thread
+    return this.#deps.settings.threadReplyPolicy === 'all' || membership.participant;
   }
 
   async #storeDown(question: Question, error: unknown, log: Logger): Promise<void> {
@@ -229,16 +347,34 @@ export class ConversationService {
       });
   }
 
-  async #answerUnderLock(question: Question, log: Logger, early: EarlyAnswer | null): Promise<void> {
+  async #tellRestarting(question: Question, log: Logger, waiting: WaitingSign): Promise<void> {
+    this.#deps.metrics.answers.inc({ outcome: 'restarting' });
+    log.info('restarting: told a waiting question to ask again');
+    await waiting.clear();
+    await this.#deps.surface
+      .notice(question, MESSAGES.restartingQueued)
+      .catch((err: unknown) => log.warn({ err }, 'could not tell a waiting question'));
+  }
+
+  async #answerUnderLock(
+    question: Question,
+    log: Logger,
+    early: EarlyAnswer | null,
+    waiting: WaitingSign,
+  ): Promise<void> {
     const { store, settings } = this.#deps;
     const id = threadId(question.thread);
-    let held: Held | null;
+    if (this.#restart.signal.aborted) return this.#tellRestarting(question, log, waiting);
+    let held: Held | 'timeout' | 'restarting';
     try {
-      held = await this.#acquire(id);
+      held = await this.#acquire(question, waiting);
     } catch (error) {
+      await waiting.clear();
       return this.#storeDown(question, error, log);
     }
-    if (!held) {
+    if (held === 'restarting') return this.#tellRestarting(question, log, waiting);
+    await waiting.clear();
+    if (held === 'timeout') {
       const ref = newReferenceId();
       log.error({ ref }, 'gave up waiting for the thread lock');
       this.#deps.metrics.answers.inc({ outcome: 'lock_timeout' });
@@ -255,8 +391,8 @@ export class ConversationService {
     const keepAlive = setInterval(
       () => {
         store.extendLock(id, lockToken, settings.lockTtlMs).then(
-          (held) => {
-            if (!held) log.warn('lost the thread lock while answering');
+          (stillHeld) => {
+            if (!stillHeld) log.warn('lost the thread lock while answering');
           },
           (err: unknown) => log.warn({ err }, 'could not extend the thread lock'),
         );
@@ -276,152 +412,98 @@ export class ConversationService {
     }
   }
 
-  /** Waits for the thread's lock (and reads its state with it), polling with backoff; null after `lockWaitMs`. */
-  async #acquire(id: string): Promise<Held | null> {
+  /**
+   * Waits for the thread's lock (and reads its state with it, recording an addressed asker as a
+   * participant), polling with backoff. 'timeout' after `lockWaitMs`; 'restarting' once the
+   * shutdown bound is near. A question that has to wait shows that it was seen.
+   */
+  async #acquire(question: Question, waiting: WaitingSign | null): Promise<Held | 'timeout' | 'restarting'> {
     const { store, settings } = this.#deps;
+    const id = threadId(question.thread);
+    const participant = question.addressed
+      ? { userId: question.userId, ttlMs: settings.historyTtlMs }
+      : undefined;
     const deadline = this.#now() + settings.lockWaitMs;
     let delayMs = 25;
-    for (;;) {
-      const held = await store.acquireLockAndGetThread(id, settings.lockTtlMs);
+    for (let attempt = 0; ; attempt += 1) {
+      const held = await store.acquireLockAndGetThread(id, settings.lockTtlMs, participant);
       if (held) return held;
-      if (this.#now() >= deadline) return null;
-      await this.#sleep(delayMs);
+      if (attempt === 0 && waiting) {
+        waiting.show();
+        if (participant) await store.addParticipant(id, participant);
+      }
+      if (this.#now() >= deadline) return 'timeout';
+      if (!(await this.#pause(delayMs, this.#restart.signal))) return 'restarting';
       delayMs = Math.min(delayMs * 2, 500);
     }
   }
 
+  /** Sleeps `ms`; false (at once) when `signal` aborts first. */
+  async #pause(ms: number, signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return false;
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<void>((resolve) => {
+      onAbort = resolve;
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    await Promise.race([this.#sleep(ms), aborted]);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+    return !signal.aborted;
+  }
+
   /** Runs one answer while holding the lock. Returns true when the commit released the lock. */
   async #answer(question: Question, held: Held, log: Logger, early: EarlyAnswer | null): Promise<boolean> {
-    const { model, surface, settings, metrics } = this.#deps;
+    const { surface, settings, metrics } = this.#deps;
     const { token: lockToken, state } = held;
+    const ref = newReferenceId();
+    const own = new AbortController();
+    const signal = AbortSignal.any([this.#restart.signal, own.signal]);
     // The early call asked without history: usable only if the store indeed has none.
-    const earlyEvents = state === null ? (early?.take() ?? null) : null;
+    const earlyEvents = state === null ? (early?.take(signal) ?? null) : null;
     early?.discard();
     const startedAtMs = earlyEvents && early ? early.startedAtMs : this.#now();
-    const ref = newReferenceId();
 
-    let questionText = question.text;
-    if (!state && question.thread.threadTs !== question.messageTs && question.surface !== 'command') {
-      // First time the bot is asked in an existing thread: give the model what was said so far.
-      const earlier = await this.#deps.threadReader
-        .read(question.thread, question.messageTs)
-        .catch((err: unknown) => {
-          log.warn({ err }, 'could not read the thread; answering without its context');
-          return [];
-        });
-      questionText = withThreadContext(question.text, earlier);
-    }
-
-    const history = state?.turns ?? [];
-    const scale = estimateScale(history, settings.systemPrompt, state?.lastInputTokens ?? null);
-    let budget = settings.historyTokenBudget;
-    let trimmed = trimToBudget(history, { role: 'user', text: questionText }, budget, scale);
-
-    const output = surface.open(question);
+    const prepared = await this.#prepare(question, state, log);
+    const output = surface.open(question, {
+      // Slack refused the message for good: nobody will see the rest, so stop generating it.
+      onUnwritable: (error) => own.abort(error),
+    });
     output.showStatus('thinking');
+    const generated = await this.#generate(prepared, state, earlyEvents, signal, output, startedAtMs, log);
+    const { answer, stopReason, usage, error, stoppedBy } = generated;
 
-    let answer = '';
-    let stopReason = 'end_turn';
-    let usage = { inputTokens: 0, outputTokens: 0 };
-    let kbSessionId = state?.kbSessionId ?? null;
-    let firstTokenAtMs: number | null = null;
-    const citations: CitedSource[] = [];
     let outcome: Outcome = 'answered';
-    let error: AnswerError | null = null;
-    let trimmedHarder = false;
-
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        const events =
-          attempt === 1 && earlyEvents ? earlyEvents : model.stream({ turns: trimmed.turns, kbSessionId });
-        for await (const event of events) {
-          switch (event.type) {
-            case 'text':
-              if (firstTokenAtMs === null) {
-                firstTokenAtMs = this.#now();
-                metrics.timeToFirstToken.observe((firstTokenAtMs - startedAtMs) / 1000);
-              }
-              answer += event.text;
-              output.write(event.text);
-              break;
-            case 'status':
-              output.showStatus(event.status);
-              break;
-            case 'citation':
-              for (const source of event.sources)
-                if (!citations.some((c) => c.id === source.id)) citations.push(source);
-              break;
-            case 'session':
-              kbSessionId = event.kbSessionId;
-              break;
-            case 'usage':
-              usage = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
-              break;
-            case 'stop':
-              stopReason = event.reason;
-              break;
-          }
-        }
-        error = null;
-        break;
-      } catch (thrown) {
-        error = asAnswerError(thrown);
-        if (answer.length > 0) break; // text was shown: keep it, do not start over
-        if (error.code === 'input_too_long' && !trimmedHarder) {
-          // Our estimate was too low for this model: keep at most half of what was just sent.
-          trimmedHarder = true;
-          const sentTokens = trimmed.turns.reduce((sum, turn) => sum + estimateTokens(turn.text, scale), 0);
-          budget = Math.min(Math.floor(budget / 2), Math.floor(sentTokens / 2));
-          trimmed = trimToBudget(history, { role: 'user', text: questionText }, budget, scale);
-          continue;
-        }
-        if (error.code === 'kb_session_invalid' && kbSessionId) {
-          log.info('knowledge base session expired; retrying on a new one');
-          kbSessionId = null;
-          continue;
-        }
-        if (error.retryable && attempt < settings.modelAttempts) {
-          await this.#sleep(
-            this.#deps.retryDelayMs?.(attempt) ?? 250 * 2 ** (attempt - 1) * (1 + Math.random() / 2),
-          );
-          continue;
-        }
-        break;
-      }
-    }
-
     let committed = false;
-    if (error) {
+    if (stoppedBy === 'slack') {
+      // Nothing more can be written there; the turn was not seen whole, so history stays as it was.
+      outcome = 'failed';
+    } else if (stoppedBy === 'restart') {
+      outcome = 'interrupted';
+      await output
+        .fail(MESSAGES.restarted)
+        .catch((err: unknown) => log.warn({ err }, 'could not show the note'));
+      // What was shown is the turn (the person can ask for the rest after the restart).
+      if (answer.length > 0)
+        committed = await this.#commit(question, state, prepared, generated, lockToken, log);
+    } else if (error) {
       outcome = answer.length > 0 ? 'interrupted' : 'failed';
       const note =
         outcome === 'interrupted' ? MESSAGES.interrupted(ref) : MESSAGES.failed(error.userMessage, ref);
       await output.fail(note).catch((err: unknown) => log.warn({ err }, 'could not show the failure'));
-      // History stays as it was; only the asker joins the thread's participants.
-      committed = await this.#commit(
-        question,
-        state,
-        [],
-        state?.kbSessionId ?? null,
-        { inputTokens: 0 },
-        lockToken,
-        log,
-      );
+      // History stays as it was, but the thread is now known: the next question does not re-read it.
+      committed = await this.#commit(question, state, prepared, null, lockToken, log);
     } else {
       const notes: string[] = [];
-      if (trimmed.droppedTurns > 0) notes.push(MESSAGES.trimmed(trimmed.droppedTurns));
+      if (prepared.trimmed.droppedTurns > 0) notes.push(MESSAGES.trimmed(prepared.trimmed.droppedTurns));
       if (stopReason === 'max_tokens') notes.push(MESSAGES.maxTokens);
       if (stopReason === 'guardrail_intervened' || stopReason === 'content_filtered')
         notes.push(MESSAGES.guardrail);
       try {
-        await output.finish({ notes, sources: citations });
+        await output.finish({ notes, sources: generated.citations });
       } catch (err) {
         log.warn({ err }, 'could not finish the answer in Slack');
       }
-      const turns: Turn[] = [
-        { role: 'user', text: questionText },
-        { role: 'assistant', text: answer.length > 0 ? answer : '(no answer)' },
-      ];
-      committed = await this.#commit(question, state, turns, kbSessionId, usage, lockToken, log);
+      committed = await this.#commit(question, state, prepared, generated, lockToken, log);
     }
 
     const durationMs = this.#now() - startedAtMs;
@@ -429,18 +511,19 @@ export class ConversationService {
     metrics.answerDuration.observe(durationMs / 1000);
     metrics.modelTokens.inc({ direction: 'input' }, usage.inputTokens);
     metrics.modelTokens.inc({ direction: 'output' }, usage.outputTokens);
-    log[error ? 'warn' : 'info'](
+    log[error || stoppedBy ? 'warn' : 'info'](
       {
         outcome,
         ref,
-        errorCode: error?.code,
+        errorCode: error?.code ?? (stoppedBy ? `stopped_by_${stoppedBy}` : undefined),
         err: error?.cause,
-        timeToFirstTokenMs: firstTokenAtMs === null ? null : firstTokenAtMs - startedAtMs,
+        timeToFirstTokenMs: generated.firstTokenAtMs === null ? null : generated.firstTokenAtMs - startedAtMs,
         durationMs,
         inputTokens: usage.inputTokens,
         outputTokens: usage.outputTokens,
         stopReason,
         answerChars: answer.length,
+        historyTurns: prepared.history.length,
         ...(settings.logMessageText ? { question: question.text, answer } : {}),
       },
       'answer',
@@ -448,33 +531,175 @@ export class ConversationService {
     return committed;
   }
 
-  /** Saves the turn (if any) and releases the lock in one step; re-takes the lock if it was lost. */
+  /** History (or, the first time the bot is asked in an existing thread, the thread so far), trimmed to the budget. */
+  async #prepare(question: Question, state: ThreadState | null, log: Logger): Promise<Prepared> {
+    const { settings, threadReader } = this.#deps;
+    const history = state?.turns ?? [];
+    const scale = estimateScale(state?.lastRequest ?? null);
+    const budgetTokens = settings.historyTokenBudget;
+    let questionText = question.text;
+    if (!state && question.thread.threadTs !== question.messageTs && question.surface !== 'command') {
+      const earlier = await threadReader.read(question.thread, question.messageTs).catch((err: unknown) => {
+        log.warn({ err }, 'could not read the thread; answering without its context');
+        return [];
+      });
+      // The context counts against the same budget as history: the most recent messages that fit.
+      questionText = withThreadContext(question.text, earlier, Math.floor(budgetTokens / scale));
+    }
+    const trimmed = trimToBudget(history, { role: 'user', text: questionText }, budgetTokens, scale);
+    return { questionText, history, scale, budgetTokens, trimmed };
+  }
+
+  /** Streams the model's answer to `output`, retrying what can be retried before any text was shown. */
+  async #generate(
+    prepared: Prepared,
+    state: ThreadState | null,
+    earlyEvents: AsyncIterable<AnswerEvent> | null,
+    signal: AbortSignal,
+    output: AnswerOutput,
+    startedAtMs: number,
+    log: Logger,
+  ): Promise<Generated> {
+    const { model, settings, metrics } = this.#deps;
+    const result: Generated = {
+      answer: '',
+      stopReason: 'end_turn',
+      usage: { inputTokens: 0, outputTokens: 0 },
+      kbSessionId: state?.kbSessionId ?? null,
+      citations: [],
+      firstTokenAtMs: null,
+      error: null,
+      stoppedBy: null,
+      sentTurns: prepared.trimmed.turns,
+    };
+    const { history, questionText, scale } = prepared;
+    let budget = prepared.budgetTokens;
+    let trimmedHarder = false;
+
+    for (let attempt = 1; !signal.aborted; attempt += 1) {
+      try {
+        const events =
+          attempt === 1 && earlyEvents
+            ? earlyEvents
+            : model.stream({ turns: result.sentTurns, kbSessionId: result.kbSessionId, signal });
+        for await (const event of events) {
+          if (signal.aborted) break; // leaving the loop ends the model call too
+          this.#apply(event, result, output, startedAtMs, metrics);
+        }
+        result.error = null;
+        break;
+      } catch (thrown) {
+        if (signal.aborted) break;
+        const error = asAnswerError(thrown);
+        result.error = error;
+        if (result.answer.length > 0) break; // text was shown: keep it, do not start over
+        if (error.code === 'input_too_long' && !trimmedHarder) {
+          // Our estimate was too low for this model: keep at most half of what was just sent.
+          trimmedHarder = true;
+          const sentTokens = result.sentTurns.reduce(
+            (sum, turn) => sum + estimateTokens(turn.text, scale),
+            0,
+          );
+          budget = Math.min(Math.floor(budget / 2), Math.floor(sentTokens / 2));
+          prepared.trimmed = trimToBudget(history, { role: 'user', text: questionText }, budget, scale);
+          result.sentTurns = prepared.trimmed.turns;
+          continue;
+        }
+        if (error.code === 'kb_session_invalid' && result.kbSessionId) {
+          log.info('knowledge base session expired; retrying on a new one');
+          result.kbSessionId = null;
+          continue;
+        }
+        if (error.retryable && attempt < settings.modelAttempts) {
+          const delayMs =
+            this.#deps.retryDelayMs?.(attempt) ?? 250 * 2 ** (attempt - 1) * (1 + Math.random() / 2);
+          await this.#pause(delayMs, signal);
+          continue;
+        }
+        break;
+      }
+    }
+    if (signal.aborted) {
+      result.stoppedBy = this.#restart.signal.aborted ? 'restart' : 'slack';
+      result.error = null;
+    }
+    return result;
+  }
+
+  #apply(
+    event: AnswerEvent,
+    result: Generated,
+    output: AnswerOutput,
+    startedAtMs: number,
+    metrics: Metrics,
+  ): void {
+    switch (event.type) {
+      case 'text':
+        if (result.firstTokenAtMs === null) {
+          result.firstTokenAtMs = this.#now();
+          metrics.timeToFirstToken.observe((result.firstTokenAtMs - startedAtMs) / 1000);
+        }
+        result.answer += event.text;
+        output.write(event.text);
+        break;
+      case 'status':
+        output.showStatus(event.status);
+        break;
+      case 'citation':
+        for (const source of event.sources)
+          if (!result.citations.some((c) => c.id === source.id)) result.citations.push(source);
+        break;
+      case 'session':
+        result.kbSessionId = event.kbSessionId;
+        break;
+      case 'usage':
+        result.usage = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
+        break;
+      case 'stop':
+        result.stopReason = event.reason;
+        break;
+    }
+  }
+
+  /** Saves the turn and releases the lock in one step; re-takes the lock if it was lost. */
   async #commit(
     question: Question,
     before: ThreadState | null,
-    newTurns: Turn[],
-    kbSessionId: string | null,
-    usage: { inputTokens: number },
+    prepared: Prepared,
+    generated: Generated | null,
     lockToken: string,
     log: Logger,
   ): Promise<boolean> {
     const { store, settings } = this.#deps;
     const id = threadId(question.thread);
-    const build = (base: ThreadState | null): ThreadState => ({
-      turns: [...(base?.turns ?? []), ...newTurns],
-      kbSessionId,
-      participants:
-        question.addressed && !base?.participants.includes(question.userId)
-          ? [...(base?.participants ?? []), question.userId]
-          : (base?.participants ?? []),
-      lastInputTokens: usage.inputTokens > 0 ? usage.inputTokens : (base?.lastInputTokens ?? null),
-    });
+    // Null `generated`: a failed answer, which adds no turn and keeps the thread's KB session.
+    const newTurns: Turn[] = generated
+      ? [
+          { role: 'user', text: prepared.questionText },
+          { role: 'assistant', text: generated.answer.length > 0 ? generated.answer : '(no answer)' },
+        ]
+      : [];
+    const inputTokens = generated?.usage.inputTokens ?? 0;
+    const lastRequest =
+      generated && inputTokens > 0
+        ? { inputTokens, estimatedTokens: estimateRequestTokens(generated.sentTurns, settings.systemPrompt) }
+        : null;
+    const build = (base: ThreadState | null): ThreadState => {
+      const scale = estimateScale(lastRequest ?? base?.lastRequest ?? null);
+      const turns = [...(base?.turns ?? []), ...newTurns];
+      return {
+        // Stored history is capped at what fits twice the budget: a long thread's state stops growing.
+        turns: capStoredHistory(turns, 2 * settings.historyTokenBudget, scale),
+        kbSessionId: generated ? generated.kbSessionId : (base?.kbSessionId ?? null),
+        lastRequest: lastRequest ?? base?.lastRequest ?? null,
+      };
+    };
     try {
       if (await store.commitThread(id, build(before), settings.historyTtlMs, lockToken)) return true;
       // The lock expired under us (a very long answer, or a stalled replica): merge onto what is there now.
       log.warn('thread lock was lost before commit; re-taking it to save the turn');
-      const again = await this.#acquire(id);
-      if (!again) return false;
+      const again = await this.#acquire(question, null);
+      if (again === 'timeout' || again === 'restarting') return false;
       const saved = await store.commitThread(id, build(again.state), settings.historyTtlMs, again.token);
       if (!saved) await store.releaseLock(id, again.token);
       return false; // our own token's lock is gone either way; the caller's release is a harmless no-op

@@ -26,10 +26,15 @@ export class EarlyAnswer {
     return this.#state;
   }
 
-  /** Hands the call's events to the answer, once; null when it was already taken or discarded. */
-  take(): AsyncIterable<AnswerEvent> | null {
+  /**
+   * Hands the call's events to the answer, once; null when it was already taken or discarded.
+   * `signal` (the answer's own) aborts the call from then on.
+   */
+  take(signal?: AbortSignal): AsyncIterable<AnswerEvent> | null {
     if (this.#state !== 'pending') return null;
     this.#state = 'taken';
+    if (signal?.aborted) this.#controller.abort();
+    else signal?.addEventListener('abort', () => this.#controller.abort(), { once: true });
     return this.#events();
   }
 

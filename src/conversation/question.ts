@@ -27,6 +27,13 @@ export interface Question {
   dedupKey: string;
   /** Slack says it sent this before (a retry), so it may be taken already. */
   redelivery?: boolean;
+  /** Files attached to the message (not read yet: a question with only files gets a clear word). */
+  files?: FileRef[];
+}
+
+export interface FileRef {
+  id: string;
+  name: string;
 }
 
 export function threadId(thread: ThreadRef): string {
@@ -45,9 +52,18 @@ export interface AnswerOutput {
   fail(note: string): Promise<void>;
 }
 
+export interface AnswerHooks {
+  /** Slack refused the answer's message for good (not a rate limit): the model call can stop. */
+  onUnwritable?: (error: Error) => void;
+}
+
 export interface AnswerSurface {
   /** Opens an answer for `question`; the person sees that the bot is working at once. */
-  open(question: Question): AnswerOutput;
+  open(question: Question, hooks?: AnswerHooks): AnswerOutput;
+  /** Shows on the asking message that it was seen and waits its turn (a reaction); best effort. */
+  markWaiting(question: Question): Promise<void>;
+  /** Removes that sign when its answer starts; best effort. */
+  clearWaiting(question: Question): Promise<void>;
   /** Posts a short notice where the answer would have gone. */
   notice(question: Question, text: string): Promise<void>;
   /** Shows `text` to the asker only. */
@@ -55,12 +71,18 @@ export interface AnswerSurface {
 }
 
 export interface ThreadMessage {
+  /** A person's or an app's name. */
   author: string;
+  /** As Slack stores it: mentions resolved to names, `&lt;` `&gt;` `&amp;` still encoded. */
   text: string;
-  fromBot: boolean;
+  /** A person, this bot (an earlier message of its own), or another bot or app. */
+  kind: 'person' | 'self' | 'app';
 }
 
 export interface ThreadReader {
-  /** The thread's messages posted before `beforeTs`, oldest first, mentions resolved to names. */
+  /**
+   * The thread's most recent messages posted before `beforeTs`, oldest first, mentions resolved to
+   * names, Slack's entities kept encoded.
+   */
   read(thread: ThreadRef, beforeTs: string): Promise<ThreadMessage[]>;
 }

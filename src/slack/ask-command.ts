@@ -5,6 +5,7 @@
  */
 import type { ConversationService } from '../conversation/conversation-service.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
 import { type AskCommand, type BotIdentity, questionFromCommand } from './question-builder.ts';
 import { escapeMrkdwn } from './render/slack-safe-text.ts';
 import { type SlackApi, SlackCallError } from './slack-api.ts';
@@ -18,12 +19,29 @@ export interface AskDeps {
   people: SlackPeople;
   conversations: ConversationService;
   logger: Logger;
+  metrics: Metrics;
+  /** Answers the person privately through the command's response_url. */
+  replyPrivately: (responseUrl: string, text: string) => Promise<void>;
 }
 
 export async function answerAskCommand(command: AskCommand, bot: BotIdentity, deps: AskDeps): Promise<void> {
   let posted: { ts: string } | null = null;
   // Mentions become names and every control character is escaped: the repost pings nobody.
   const readable = await deps.people.readable(command.text, bot.botUserId);
+  // Checked before "<@user> asked: …" goes into the channel: a refused question is never posted.
+  const refusal = readable.trim()
+    ? deps.conversations.refusalFor({
+        channelId: command.channel_id,
+        userId: command.user_id,
+        text: readable,
+      })
+    : { reason: 'empty', text: ASK_USAGE };
+  if (refusal) {
+    deps.logger.info({ reason: refusal.reason, channel: command.channel_id }, '/ask refused before posting');
+    deps.metrics.answers.inc({ outcome: `refused_${refusal.reason}` });
+    await deps.replyPrivately(command.response_url, refusal.text);
+    return;
+  }
   try {
     const result = await deps.slack.call<{ ts?: string }>('chat.postMessage', {
       channel: command.channel_id,

@@ -23,6 +23,7 @@ export interface SlackMessageEvent {
   team?: string;
   edited?: unknown;
   hidden?: boolean;
+  files?: Array<{ id?: string; name?: string; title?: string }>;
 }
 
 /** How Slack delivered the event: `retryNum` is set on redeliveries (Bolt's `context.retryNum`). */
@@ -77,6 +78,9 @@ async function questionFrom(
     ...how,
     dedupKey: dedupKey(teamId, event.channel, event.ts),
     ...(delivery.retryNum ? { redelivery: true } : {}),
+    ...(event.files?.length
+      ? { files: event.files.map((file) => ({ id: file.id ?? '', name: file.name ?? file.title ?? 'file' })) }
+      : {}),
   };
 }
 

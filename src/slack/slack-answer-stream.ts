@@ -41,6 +41,8 @@ export interface SlackAnswerStreamOptions {
   budget?: WriteBudget;
   /** Called when Slack refuses native streaming outright, so later answers skip the attempt. */
   onStreamingRefused?: (code: string) => void;
+  /** Called once when the answer cannot be written at all (the model call can stop). */
+  onFatal?: (error: SlackCallError) => void;
 }
 
 const STATUS_TITLES = { thinking: 'Thinking…', searching: 'Searching the knowledge base…' } as const;
@@ -308,6 +310,7 @@ export class SlackAnswerStream implements AnswerOutput {
         }
         this.#options.logger.error({ err: error, code: error.code }, 'could not show the answer in Slack');
         this.#fatal = error;
+        this.#options.onFatal?.(error);
         return null;
       }
     }

@@ -9,7 +9,34 @@ import type { SlackApi } from './slack-api.ts';
 
 const NAME_TTL_MS = 60 * 60 * 1000;
 const MAX_CACHED_NAMES = 5_000;
-const THREAD_CONTEXT_MESSAGES = 50;
+/** Most earlier messages given as context (the newest; the history budget may keep fewer). */
+const THREAD_CONTEXT_MESSAGES = 200;
+/** conversations.replies pages read for one thread (200 messages each), oldest first. */
+const MAX_REPLY_PAGES = 10;
+
+/**
+ * How Slack limits this app's `conversations.replies`: `internal` (internal apps, Marketplace apps
+ * and installs before 2025-05-29: Tier 3, pages of up to 1,000) or `commercial` (commercially
+ * distributed non-Marketplace apps created after 2025-05-29: 1 call a minute, 15 messages).
+ */
+export type AppDistribution = 'internal' | 'commercial';
+
+export interface SlackPeopleOptions {
+  /** The bot's own bot id: its earlier messages are labelled as its own, other bots' as apps. */
+  botId: string | null;
+  distribution?: AppDistribution;
+  now?: () => number;
+}
+
+type ReplyMessage = {
+  user?: string;
+  bot_id?: string;
+  bot_profile?: { name?: string };
+  username?: string;
+  text?: string;
+  ts?: string;
+  subtype?: string;
+};
 
 interface UserInfo {
   user?: { name?: string; real_name?: string; profile?: { display_name?: string; real_name?: string } };
@@ -19,11 +46,17 @@ export class SlackPeople implements ThreadReader {
   readonly #slack: SlackApi;
   readonly #logger: Logger;
   readonly #names = new Map<string, { name: string; expiresAtMs: number }>();
+  readonly #options: SlackPeopleOptions;
+  readonly #now: () => number;
   #botMention: { userId: string; pattern: RegExp } | null = null;
+  /** Commercial distribution: when the one conversations.replies call a minute is free again. */
+  #nextReadAtMs = 0;
 
-  constructor(slack: SlackApi, logger: Logger) {
+  constructor(slack: SlackApi, logger: Logger, options: SlackPeopleOptions = { botId: null }) {
     this.#slack = slack;
     this.#logger = logger;
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
   }
 
   async nameOf(userId: string): Promise<string> {
@@ -49,8 +82,11 @@ export class SlackPeople implements ThreadReader {
     return this.#botMention.pattern;
   }
 
-  /** Slack message text as a person reads it; the bot's own mention (if given) removed. */
-  async readable(text: string, botUserId: string | null): Promise<string> {
+  /**
+   * Slack message text as a person reads it; the bot's own mention (if given) removed. With
+   * `keepEntities`, `&lt;` `&gt;` `&amp;` stay encoded (for text quoted to the model as data).
+   */
+  async readable(text: string, botUserId: string | null, keepEntities = false): Promise<string> {
     let result = botUserId ? text.replace(this.#mentionOf(botUserId), ' ') : text;
     // Most questions hold no other markup: skip the lookups and the rewriting below.
     if (!result.includes('<') && !result.includes('&')) return result.replace(/[ \t]{2,}/g, ' ').trim();
@@ -64,26 +100,64 @@ export class SlackPeople implements ThreadReader {
       .replace(/<!(here|channel|everyone)(?:\|[^>]*)?>/g, '@$1')
       .replace(/<(https?:[^|>]+)\|([^>]+)>/g, '$2 ($1)')
       .replace(/<(https?:[^>]+)>/g, '$1')
-      .replace(/<mailto:[^|>]+\|([^>]+)>/g, '$1')
-      .replace(/&lt;/g, '<')
-      .replace(/&gt;/g, '>')
-      .replace(/&amp;/g, '&');
+      .replace(/<mailto:[^|>]+\|([^>]+)>/g, '$1');
+    if (!keepEntities) result = result.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
     return result.replace(/[ \t]{2,}/g, ' ').trim();
   }
 
   async read(thread: ThreadRef, beforeTs: string): Promise<ThreadMessage[]> {
-    const result = await this.#slack.call<{
-      messages?: Array<{ user?: string; bot_id?: string; text?: string; ts?: string; subtype?: string }>;
-    }>('conversations.replies', { channel: thread.channelId, ts: thread.threadTs, limit: 200 });
-    const earlier = (result.messages ?? [])
+    const messages = await this.#replies(thread);
+    const earlier = messages
       .filter((m) => m.ts && Number(m.ts) < Number(beforeTs) && m.text)
       .slice(-THREAD_CONTEXT_MESSAGES);
-    return Promise.all(
-      earlier.map(async (m) => ({
-        author: m.user ? await this.nameOf(m.user) : 'a bot',
-        text: await this.readable(m.text ?? '', null),
-        fromBot: Boolean(m.bot_id),
-      })),
-    );
+    return Promise.all(earlier.map((m) => this.#asThreadMessage(m)));
+  }
+
+  /** The thread's messages, oldest first: every page by cursor (bounded), or one small call. */
+  async #replies(thread: ThreadRef): Promise<ReplyMessage[]> {
+    if (this.#options.distribution === 'commercial') {
+      // Slack allows such apps one call a minute with at most 15 messages: the thread's start.
+      if (this.#now() < this.#nextReadAtMs) {
+        this.#logger.info(
+          'conversations.replies allows one call a minute here; answering without the thread',
+        );
+        return [];
+      }
+      this.#nextReadAtMs = this.#now() + 60_000;
+      const page = await this.#slack.call<{ messages?: ReplyMessage[] }>('conversations.replies', {
+        channel: thread.channelId,
+        ts: thread.threadTs,
+        limit: 15,
+      });
+      return page.messages ?? [];
+    }
+    const all: ReplyMessage[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < MAX_REPLY_PAGES; page += 1) {
+      const result = await this.#slack.call<{
+        messages?: ReplyMessage[];
+        response_metadata?: { next_cursor?: string };
+      }>('conversations.replies', {
+        channel: thread.channelId,
+        ts: thread.threadTs,
+        limit: 200,
+        ...(cursor ? { cursor } : {}),
+      });
+      all.push(...(result.messages ?? []));
+      cursor = result.response_metadata?.next_cursor || undefined;
+      if (!cursor) return all;
+    }
+    // Longer than the pages read: what was read is the thread's start, not its recent end.
+    this.#logger.info({ pages: MAX_REPLY_PAGES }, 'thread longer than the pages read; context is its start');
+    return all;
+  }
+
+  async #asThreadMessage(m: ReplyMessage): Promise<ThreadMessage> {
+    const text = await this.readable(m.text ?? '', null, true);
+    if (m.bot_id && m.bot_id === this.#options.botId) return { author: 'assistant', text, kind: 'self' };
+    if (m.bot_id || !m.user) {
+      return { author: m.bot_profile?.name ?? m.username ?? 'an app', text, kind: 'app' };
+    }
+    return { author: await this.nameOf(m.user), text, kind: 'person' };
   }
 }

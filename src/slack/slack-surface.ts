@@ -1,6 +1,6 @@
 /** The conversation service's view of Slack: where answers, notices and ephemeral replies go. */
 import type { CitedSource } from '../bedrock/answer-model.ts';
-import type { AnswerOutput, AnswerSurface, Question } from '../conversation/question.ts';
+import type { AnswerHooks, AnswerOutput, AnswerSurface, Question } from '../conversation/question.ts';
 import type { Logger } from '../logger.ts';
 import { MarkdownRenderer } from './render/markdown-renderer.ts';
 import { paginate, SLACK_MESSAGE_LIMIT_CHARS } from './render/message-paginator.ts';
@@ -28,7 +28,7 @@ export class SlackSurface implements AnswerSurface {
     this.#options = options;
   }
 
-  open(question: Question): AnswerOutput {
+  open(question: Question, hooks: AnswerHooks = {}): AnswerOutput {
     const { slack, logger, streaming, flushIntervalMs, budget } = this.#options;
     if (question.replyTo.kind === 'response_url') {
       return new ResponseUrlAnswer(question.replyTo.url, this.#options.postToResponseUrl, logger);
@@ -46,6 +46,7 @@ export class SlackSurface implements AnswerSurface {
         recipientTeamId: question.thread.teamId,
         isDm: question.isDm,
       },
+      ...(hooks.onUnwritable ? { onFatal: hooks.onUnwritable } : {}),
       onStreamingRefused: (code) => {
         if (
           ['unknown_method', 'not_allowed_token_type', 'missing_scope', 'feature_not_enabled'].includes(code)
@@ -53,6 +54,28 @@ export class SlackSurface implements AnswerSurface {
           this.#streamingRefused = true;
       },
     });
+  }
+
+  async markWaiting(question: Question): Promise<void> {
+    await this.#react('reactions.add', question);
+  }
+
+  async clearWaiting(question: Question): Promise<void> {
+    await this.#react('reactions.remove', question);
+  }
+
+  /** The "seen, waiting its turn" reaction on the asking message (a posted /ask question too). */
+  async #react(method: 'reactions.add' | 'reactions.remove', question: Question): Promise<void> {
+    if (question.replyTo.kind === 'response_url') return;
+    await this.#options.slack
+      .call(method, {
+        channel: question.thread.channelId,
+        timestamp: question.messageTs,
+        name: WAITING_REACTION,
+      })
+      .catch((err: unknown) =>
+        this.#options.logger.debug({ err, method }, 'could not change the waiting sign'),
+      );
   }
 
   async notice(question: Question, text: string): Promise<void> {
@@ -140,6 +163,9 @@ class ResponseUrlAnswer implements AnswerOutput {
     }
   }
 }
+
+/** Shown on a question that waits for the thread's previous answer: seen, and in line. */
+export const WAITING_REACTION = 'eyes';
 
 const INVITE_HINT =
   '_I can’t post in this channel, so only you can see this answer. Invite me with `/invite` to answer here in a thread._';

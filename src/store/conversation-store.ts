@@ -18,10 +18,25 @@ export interface ThreadState {
   turns: Turn[];
   /** The Bedrock Knowledge Base session for this thread, or null when none was opened yet. */
   kbSessionId: string | null;
-  /** Slack user ids that addressed the bot in this thread (mention or /ask). */
-  participants: string[];
-  /** Input tokens the model reported for the last answered turn, or null when unknown. */
-  lastInputTokens: number | null;
+  /**
+   * The last model request of this thread: the input tokens the model reported for it, and our own
+   * local estimate of the same request, so the estimate can be corrected like for like. Null when unknown.
+   */
+  lastRequest: { inputTokens: number; estimatedTokens: number } | null;
+}
+
+/** Who may follow up in a thread without mentioning the bot: kept apart from the history, so checking costs no parse. */
+export interface ThreadMembership {
+  /** Someone addressed the bot in this thread (its answer may still be running). */
+  active: boolean;
+  /** This user addressed the bot in this thread. */
+  participant: boolean;
+}
+
+/** Someone who addressed the bot in a thread, recorded for `ttlMs`. */
+export interface Participant {
+  userId: string;
+  ttlMs: number;
 }
 
 export interface ConversationStore {
@@ -30,13 +45,18 @@ export interface ConversationStore {
   /** Takes the thread's lock if it is free and returns the owner token, or null when someone holds it. */
   acquireLock(threadId: string, ttlMs: number): Promise<string | null>;
   /**
-   * Takes the thread's lock if it is free and, in the same atomic step, reads the thread's state:
-   * null when someone else holds the lock. Saves a round trip on every answer.
+   * Takes the thread's lock if it is free and, in the same atomic step, reads the thread's state
+   * (and records `participant`): null when someone else holds the lock. Saves round trips on every answer.
    */
   acquireLockAndGetThread(
     threadId: string,
     ttlMs: number,
+    participant?: Participant,
   ): Promise<{ token: string; state: ThreadState | null } | null>;
+  /** Records `participant` in the thread's participants (also done by acquireLockAndGetThread when given one). */
+  addParticipant(threadId: string, participant: Participant): Promise<void>;
+  /** Whether the thread is the bot's and whether `userId` addressed it there, without reading the history. */
+  threadMembership(threadId: string, userId: string): Promise<ThreadMembership>;
   /** Pushes the lock's expiry to `ttlMs` from now if `token` still owns it; false when it does not. */
   extendLock(threadId: string, token: string, ttlMs: number): Promise<boolean>;
   /** Deletes the lock if `token` owns it; false when it does not (expired or taken over). */
@@ -44,8 +64,8 @@ export interface ConversationStore {
   /** The thread's state, or null when the store has none (never seen, or expired). */
   getThread(threadId: string): Promise<ThreadState | null>;
   /**
-   * Saves the thread's state with expiry `ttlMs` from now and releases the lock, in one atomic step,
-   * only if `token` still owns the lock. False (and nothing written) when it does not.
+   * Saves the thread's state with expiry `ttlMs` from now (the participants' expiry too) and releases
+   * the lock, in one atomic step, only if `token` still owns the lock. False (and nothing written) when it does not.
    */
   commitThread(threadId: string, state: ThreadState, ttlMs: number, token: string): Promise<boolean>;
   /** Resolves when the store answers; rejects when it does not (used by /readyz). */

@@ -1,6 +1,6 @@
 /** Times every store call into the `slackbot_store_operation_seconds` histogram. */
 import type { Histogram } from 'prom-client';
-import type { ConversationStore, ThreadState } from './conversation-store.ts';
+import type { ConversationStore, Participant, ThreadState } from './conversation-store.ts';
 
 export class InstrumentedStore implements ConversationStore {
   readonly #inner: ConversationStore;
@@ -26,10 +26,16 @@ export class InstrumentedStore implements ConversationStore {
   acquireLock(threadId: string, ttlMs: number) {
     return this.#timed('acquire_lock', () => this.#inner.acquireLock(threadId, ttlMs));
   }
-  acquireLockAndGetThread(threadId: string, ttlMs: number) {
+  acquireLockAndGetThread(threadId: string, ttlMs: number, participant?: Participant) {
     return this.#timed('acquire_lock_and_get_thread', () =>
-      this.#inner.acquireLockAndGetThread(threadId, ttlMs),
+      this.#inner.acquireLockAndGetThread(threadId, ttlMs, participant),
     );
+  }
+  addParticipant(threadId: string, participant: Participant) {
+    return this.#timed('add_participant', () => this.#inner.addParticipant(threadId, participant));
+  }
+  threadMembership(threadId: string, userId: string) {
+    return this.#timed('thread_membership', () => this.#inner.threadMembership(threadId, userId));
   }
   extendLock(threadId: string, token: string, ttlMs: number) {
     return this.#timed('extend_lock', () => this.#inner.extendLock(threadId, token, ttlMs));

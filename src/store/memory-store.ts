@@ -6,7 +6,8 @@
  * local development without Redis and as the reference twin of the Redis adapter in the tests.
  */
 import { randomUUID } from 'node:crypto';
-import type { ConversationStore, ThreadState } from './conversation-store.ts';
+import { LRUCache } from 'lru-cache';
+import type { ConversationStore, Participant, ThreadMembership, ThreadState } from './conversation-store.ts';
 import { StoreUnavailableError } from './conversation-store.ts';
 
 export interface MemoryStoreOptions {
@@ -14,6 +15,8 @@ export interface MemoryStoreOptions {
   now?: () => number;
   /** How often expired entries are swept out of memory (they read as absent before that anyway). */
   sweepIntervalMs?: number;
+  /** Most threads remembered; the least recently used is forgotten first (memory stays bounded). */
+  maxThreads?: number;
 }
 
 interface Expiring<T> {
@@ -22,17 +25,29 @@ interface Expiring<T> {
 }
 
 const defaultSweepIntervalMs = 60_000;
+const defaultMaxThreads = 10_000;
+
+/** What `live` and the sweep need of a Map or an LRUCache. */
+interface ExpiringEntries<T> {
+  get(key: string): Expiring<T> | undefined;
+  delete(key: string): unknown;
+  entries(): Iterable<[string, Expiring<T>]>;
+}
 
 export class MemoryStore implements ConversationStore {
   private readonly now: () => number;
   private readonly claims = new Map<string, Expiring<true>>();
   private readonly locks = new Map<string, Expiring<string>>();
-  private readonly threads = new Map<string, Expiring<ThreadState>>();
+  private readonly threads: LRUCache<string, Expiring<ThreadState>>;
+  private readonly participants: LRUCache<string, Expiring<Set<string>>>;
   private sweepTimer: NodeJS.Timeout | null;
   private closed = false;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.now = options.now ?? Date.now;
+    const max = options.maxThreads ?? defaultMaxThreads;
+    this.threads = new LRUCache({ max });
+    this.participants = new LRUCache({ max });
     this.sweepTimer = setInterval(() => this.sweep(), options.sweepIntervalMs ?? defaultSweepIntervalMs);
     // The sweep is housekeeping only; it must never keep the process alive.
     this.sweepTimer.unref();
@@ -58,9 +73,26 @@ export class MemoryStore implements ConversationStore {
   async acquireLockAndGetThread(
     threadId: string,
     ttlMs: number,
+    participant?: Participant,
   ): Promise<{ token: string; state: ThreadState | null } | null> {
     const token = await this.acquireLock(threadId, ttlMs);
-    return token === null ? null : { token, state: await this.getThread(threadId) };
+    if (token === null) return null;
+    if (participant) await this.addParticipant(threadId, participant);
+    return { token, state: await this.getThread(threadId) };
+  }
+
+  async addParticipant(threadId: string, participant: Participant): Promise<void> {
+    this.assertOpen();
+    assertTtl(participant.ttlMs);
+    const users = this.live(this.participants, threadId) ?? new Set<string>();
+    users.add(participant.userId);
+    this.participants.set(threadId, { value: users, expiresAtMs: this.now() + participant.ttlMs });
+  }
+
+  async threadMembership(threadId: string, userId: string): Promise<ThreadMembership> {
+    this.assertOpen();
+    const users = this.live(this.participants, threadId);
+    return { active: users !== undefined, participant: users?.has(userId) ?? false };
   }
 
   async extendLock(threadId: string, token: string, ttlMs: number): Promise<boolean> {
@@ -90,6 +122,8 @@ export class MemoryStore implements ConversationStore {
     assertTtl(ttlMs);
     if (this.live(this.locks, threadId) !== token) return false;
     this.threads.set(threadId, { value: structuredClone(state), expiresAtMs: this.now() + ttlMs });
+    const users = this.live(this.participants, threadId);
+    if (users) this.participants.set(threadId, { value: users, expiresAtMs: this.now() + ttlMs });
     this.locks.delete(threadId);
     return true;
   }
@@ -109,10 +143,11 @@ export class MemoryStore implements ConversationStore {
     this.claims.clear();
     this.locks.clear();
     this.threads.clear();
+    this.participants.clear();
   }
 
   /** The entry's value if it has not expired; an expired entry is deleted on the way. */
-  private live<T>(map: Map<string, Expiring<T>>, key: string): T | undefined {
+  private live<T>(map: ExpiringEntries<T>, key: string): T | undefined {
     const entry = map.get(key);
     if (entry === undefined) return undefined;
     if (entry.expiresAtMs <= this.now()) {
@@ -124,8 +159,9 @@ export class MemoryStore implements ConversationStore {
 
   private sweep(): void {
     const nowMs = this.now();
-    for (const map of [this.claims, this.locks, this.threads] as Map<string, Expiring<unknown>>[]) {
-      for (const [key, entry] of map) {
+    const maps = [this.claims, this.locks, this.threads, this.participants] as ExpiringEntries<unknown>[];
+    for (const map of maps) {
+      for (const [key, entry] of [...map.entries()]) {
         if (entry.expiresAtMs <= nowMs) map.delete(key);
       }
     }

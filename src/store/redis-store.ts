@@ -5,6 +5,7 @@
  * commit script may touch both):
  *   <prefix>{t:<threadId>}:state   JSON ThreadState, PX ttl
  *   <prefix>{t:<threadId>}:lock    owner token, PX ttl
+ *   <prefix>{t:<threadId>}:users   SET of user ids that addressed the bot there, PX ttl (the state's)
  *   <prefix>claim:<key>            "1", PX ttl
  *
  * Every failure to reach Redis surfaces as StoreUnavailableError, within a bounded time.
@@ -12,7 +13,13 @@
 import { randomUUID } from 'node:crypto';
 import type { DNSLookupFunction } from 'ioredis';
 import { Cluster, Redis } from 'ioredis';
-import type { ConversationStore, ThreadState, Turn } from './conversation-store.ts';
+import type {
+  ConversationStore,
+  Participant,
+  ThreadMembership,
+  ThreadState,
+  Turn,
+} from './conversation-store.ts';
 import { StoreUnavailableError } from './conversation-store.ts';
 
 /** The slice of a pino-style logger the store uses. */
@@ -61,17 +68,43 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 
-// KEYS[1] lock, KEYS[2] state; ARGV[1] token, ARGV[2] ttl in ms. {1, state or nil} when taken, {0} when held.
+// KEYS[1] lock, KEYS[2] state, KEYS[3] users; ARGV[1] token, ARGV[2] ttl in ms, ARGV[3] user id or '',
+// ARGV[4] users ttl in ms. {1, state or nil} when taken (the user recorded), {0} when held.
 const acquireLockAndGetLua = `
 if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+  if ARGV[3] ~= '' then
+    redis.call('SADD', KEYS[3], ARGV[3])
+    redis.call('PEXPIRE', KEYS[3], ARGV[4])
+  end
   return {1, redis.call('GET', KEYS[2])}
 end
 return {0}`;
 
-// KEYS[1] lock, KEYS[2] state; ARGV[1] token, ARGV[2] state JSON, ARGV[3] ttl in ms.
+// KEYS[1] users; ARGV[1] user id, ARGV[2] ttl in ms.
+const addParticipantLua = `
+redis.call('SADD', KEYS[1], ARGV[1])
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])`;
+
+// KEYS[1] users, KEYS[2] state; ARGV[1] user id. {active, participant}. State written before the
+// users SET existed keeps its participants in the JSON: read them there (only for such threads).
+const membershipLua = `
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return {1, redis.call('SISMEMBER', KEYS[1], ARGV[1])}
+end
+local raw = redis.call('GET', KEYS[2])
+if not raw then return {0, 0} end
+local ok, state = pcall(cjson.decode, raw)
+if not ok or type(state) ~= 'table' or type(state.participants) ~= 'table' then return {0, 0} end
+for _, id in ipairs(state.participants) do
+  if id == ARGV[1] then return {1, 1} end
+end
+return {1, 0}`;
+
+// KEYS[1] lock, KEYS[2] state, KEYS[3] users; ARGV[1] token, ARGV[2] state JSON, ARGV[3] ttl in ms.
 const commitThreadLua = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+  redis.call('PEXPIRE', KEYS[3], ARGV[3])
   redis.call('DEL', KEYS[1])
   return 1
 end
@@ -82,14 +115,20 @@ interface StoreScripts {
   slackbotAcquireLockAndGet(
     lockKey: string,
     stateKey: string,
+    usersKey: string,
     token: string,
     ttlMs: number,
+    userId: string,
+    usersTtlMs: number,
   ): Promise<[number, (string | null)?]>;
+  slackbotAddParticipant(usersKey: string, userId: string, ttlMs: number): Promise<number>;
+  slackbotMembership(usersKey: string, stateKey: string, userId: string): Promise<[number, number]>;
   slackbotExtendLock(lockKey: string, token: string, ttlMs: number): Promise<number>;
   slackbotReleaseLock(lockKey: string, token: string): Promise<number>;
   slackbotCommitThread(
     lockKey: string,
     stateKey: string,
+    usersKey: string,
     token: string,
     stateJson: string,
     ttlMs: number,
@@ -116,10 +155,12 @@ export class RedisStore implements ConversationStore {
     this.commandTimeoutMs = options.commandTimeoutMs ?? defaultCommandTimeoutMs;
     this.logger = options.logger;
 
-    this.client.defineCommand('slackbotAcquireLockAndGet', { numberOfKeys: 2, lua: acquireLockAndGetLua });
+    this.client.defineCommand('slackbotAcquireLockAndGet', { numberOfKeys: 3, lua: acquireLockAndGetLua });
+    this.client.defineCommand('slackbotAddParticipant', { numberOfKeys: 1, lua: addParticipantLua });
+    this.client.defineCommand('slackbotMembership', { numberOfKeys: 2, lua: membershipLua });
     this.client.defineCommand('slackbotExtendLock', { numberOfKeys: 1, lua: extendLockLua });
     this.client.defineCommand('slackbotReleaseLock', { numberOfKeys: 1, lua: releaseLockLua });
-    this.client.defineCommand('slackbotCommitThread', { numberOfKeys: 2, lua: commitThreadLua });
+    this.client.defineCommand('slackbotCommitThread', { numberOfKeys: 3, lua: commitThreadLua });
     this.scripts = this.client as unknown as StoreScripts;
 
     this.client.on('ready', () => {
@@ -150,14 +191,38 @@ export class RedisStore implements ConversationStore {
   async acquireLockAndGetThread(
     threadId: string,
     ttlMs: number,
+    participant?: Participant,
   ): Promise<{ token: string; state: ThreadState | null } | null> {
     const px = toPx(ttlMs);
+    const usersPx = participant ? toPx(participant.ttlMs) : 1;
     const token = randomUUID();
     const [taken, raw] = await this.run('acquireLockAndGetThread', () =>
-      this.scripts.slackbotAcquireLockAndGet(this.lockKey(threadId), this.stateKey(threadId), token, px),
+      this.scripts.slackbotAcquireLockAndGet(
+        this.lockKey(threadId),
+        this.stateKey(threadId),
+        this.usersKey(threadId),
+        token,
+        px,
+        participant?.userId ?? '',
+        usersPx,
+      ),
     );
     if (taken !== 1) return null;
     return { token, state: raw ? this.parseState(this.stateKey(threadId), raw) : null };
+  }
+
+  async addParticipant(threadId: string, participant: Participant): Promise<void> {
+    const px = toPx(participant.ttlMs);
+    await this.run('addParticipant', () =>
+      this.scripts.slackbotAddParticipant(this.usersKey(threadId), participant.userId, px),
+    );
+  }
+
+  async threadMembership(threadId: string, userId: string): Promise<ThreadMembership> {
+    const [active, participant] = await this.run('threadMembership', () =>
+      this.scripts.slackbotMembership(this.usersKey(threadId), this.stateKey(threadId), userId),
+    );
+    return { active: active === 1, participant: participant === 1 };
   }
 
   async extendLock(threadId: string, token: string, ttlMs: number): Promise<boolean> {
@@ -198,6 +263,7 @@ export class RedisStore implements ConversationStore {
       this.scripts.slackbotCommitThread(
         this.lockKey(threadId),
         this.stateKey(threadId),
+        this.usersKey(threadId),
         token,
         stateJson,
         px,
@@ -230,6 +296,10 @@ export class RedisStore implements ConversationStore {
 
   private stateKey(threadId: string): string {
     return `${this.keyPrefix}{t:${threadId}}:state`;
+  }
+
+  private usersKey(threadId: string): string {
+    return `${this.keyPrefix}{t:${threadId}}:users`;
   }
 
   private lockKey(threadId: string): string {
@@ -393,12 +463,19 @@ function parseThreadState(raw: string): ThreadState | null {
   if (typeof value !== 'object' || value === null) return null;
   const record = value as Record<string, unknown>;
   // Fields other than turns may be missing in state written by an older version: default them.
-  const { turns, kbSessionId = null, participants = [], lastInputTokens = null } = record;
+  // (Older versions kept `participants` and `lastInputTokens` here; the first is read by the
+  // membership script, the second cannot be compared like for like and is dropped.)
+  const { turns, kbSessionId = null, lastRequest = null } = record;
   if (!Array.isArray(turns) || !turns.every(isTurn)) return null;
   if (kbSessionId !== null && typeof kbSessionId !== 'string') return null;
-  if (!Array.isArray(participants) || !participants.every((id) => typeof id === 'string')) return null;
-  if (lastInputTokens !== null && typeof lastInputTokens !== 'number') return null;
-  return { turns, kbSessionId, participants, lastInputTokens };
+  if (lastRequest !== null && !isLastRequest(lastRequest)) return null;
+  return { turns, kbSessionId, lastRequest };
+}
+
+function isLastRequest(value: unknown): value is ThreadState['lastRequest'] {
+  if (typeof value !== 'object' || value === null) return false;
+  const { inputTokens, estimatedTokens } = value as Record<string, unknown>;
+  return typeof inputTokens === 'number' && typeof estimatedTokens === 'number';
 }
 
 function isTurn(value: unknown): value is Turn {

@@ -39,12 +39,7 @@ describe('MemoryStore', () => {
     const clock = fakeClock();
     const store = new MemoryStore({ now: clock.now, sweepIntervalMs: 10 });
     const token = (await store.acquireLock('T1', 1_000)) as string;
-    await store.commitThread(
-      'T1',
-      { turns: [], kbSessionId: null, participants: [], lastInputTokens: null },
-      50,
-      token,
-    );
+    await store.commitThread('T1', { turns: [], kbSessionId: null, lastRequest: null }, 50, token);
 
     clock.advanceMs(60);
     await new Promise((resolve) => setTimeout(resolve, 40));

@@ -44,8 +44,7 @@ describe('RedisStore on a Redis Cluster', () => {
     const state = {
       turns: [{ role: 'user' as const, text: 'hi' }],
       kbSessionId: null,
-      participants: [],
-      lastInputTokens: null,
+      lastRequest: null,
     };
 
     const committed = await Promise.all(

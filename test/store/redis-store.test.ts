@@ -85,9 +85,17 @@ describe('RedisStore on a shared Redis', () => {
     expect(await store.getThread('older')).toEqual({
       turns: [{ role: 'user', text: 'hi' }],
       kbSessionId: null,
-      participants: [],
-      lastInputTokens: null,
+      lastRequest: null,
     });
+  });
+
+  it('reads the participants of state written by an older version, which kept them in the JSON', async () => {
+    const older = { turns: [{ role: 'user', text: 'hi' }], participants: ['U1'], lastInputTokens: 40 };
+    await admin.set(`${keyPrefix}{t:older}:state`, JSON.stringify(older));
+
+    expect(await store.threadMembership('older', 'U1')).toEqual({ active: true, participant: true });
+    expect(await store.threadMembership('older', 'U2')).toEqual({ active: true, participant: false });
+    expect(await store.threadMembership('never-seen', 'U1')).toEqual({ active: false, participant: false });
   });
 
   it('refuses a key prefix that would break the hash tags', () => {
@@ -220,8 +228,7 @@ function sampleState() {
       { role: 'assistant' as const, text: 'Within 5 days.' },
     ],
     kbSessionId: 'kb-1',
-    participants: ['U1'],
-    lastInputTokens: 12,
+    lastRequest: { inputTokens: 12, estimatedTokens: 10 },
   };
 }
 

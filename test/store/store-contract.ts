@@ -68,8 +68,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         { role: 'assistant', text: 'Refunds take *5 days*. 🚀 "quoted" \\ back\nslash' },
       ],
       kbSessionId: 'kb-session-1',
-      participants: ['U123', 'U456'],
-      lastInputTokens: 321,
+      lastRequest: { inputTokens: 321, estimatedTokens: 300 },
     });
 
     describe('claimOnce', () => {
@@ -241,7 +240,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         await store.commitThread(thread, state, longTtlMs, token);
 
         state.turns.push({ role: 'user', text: 'mutated after commit' });
-        state.participants.push('U999');
+        state.kbSessionId = 'mutated after commit';
         const read = (await store.getThread(thread)) as ThreadState;
         read.turns.length = 0;
         read.kbSessionId = 'mutated after read';
@@ -271,7 +270,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       it('replaces the earlier state on the next commit', async () => {
         const first = (await store.acquireLock(thread, longTtlMs)) as string;
         await store.commitThread(thread, sampleState(), longTtlMs, first);
-        const next: ThreadState = { ...sampleState(), kbSessionId: null, lastInputTokens: null };
+        const next: ThreadState = { ...sampleState(), kbSessionId: null, lastRequest: null };
         const second = (await store.acquireLock(thread, longTtlMs)) as string;
 
         await store.commitThread(thread, next, longTtlMs, second);
@@ -312,6 +311,55 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
           Array.from({ length: 20 }, () => store.acquireLockAndGetThread('T-both-race', longTtlMs)),
         );
         expect(results.filter((r) => r !== null)).toHaveLength(1);
+      });
+    });
+
+    describe('participants', () => {
+      const asker = { userId: 'U123', ttlMs: longTtlMs };
+
+      it('knows nobody in a thread where nobody addressed the bot', async () => {
+        expect(await store.threadMembership(thread, 'U123')).toEqual({ active: false, participant: false });
+      });
+
+      it('records the asker when the lock is taken, before any state is committed', async () => {
+        const taken = await store.acquireLockAndGetThread(thread, longTtlMs, asker);
+
+        expect(taken?.state).toBeNull();
+        expect(await store.threadMembership(thread, 'U123')).toEqual({ active: true, participant: true });
+        expect(await store.threadMembership(thread, 'U456')).toEqual({ active: true, participant: false });
+        expect(await store.threadMembership(otherThread, 'U123')).toEqual({
+          active: false,
+          participant: false,
+        });
+      });
+
+      it('records nobody when the lock is held by someone else', async () => {
+        await store.acquireLock(thread, longTtlMs);
+
+        expect(await store.acquireLockAndGetThread(thread, longTtlMs, asker)).toBeNull();
+        expect(await store.threadMembership(thread, 'U123')).toEqual({ active: false, participant: false });
+      });
+
+      it('adds participants one by one, and forgets them once their TTL passes', async () => {
+        await store.addParticipant(thread, { userId: 'U1', ttlMs: shortTtlMs });
+        await store.addParticipant(thread, { userId: 'U2', ttlMs: shortTtlMs });
+        const both = [await store.threadMembership(thread, 'U1'), await store.threadMembership(thread, 'U2')];
+
+        await elapse(pastShortTtlMs);
+
+        expect(both.every((m) => m.participant)).toBe(true);
+        expect(await store.threadMembership(thread, 'U1')).toEqual({ active: false, participant: false });
+      });
+
+      it("keeps the participants as long as the thread's state when a commit refreshes it", async () => {
+        const token = (
+          await store.acquireLockAndGetThread(thread, longTtlMs, { userId: 'U1', ttlMs: shortTtlMs })
+        )?.token as string;
+        await store.commitThread(thread, sampleState(), longTtlMs, token);
+
+        await elapse(pastShortTtlMs);
+
+        expect(await store.threadMembership(thread, 'U1')).toEqual({ active: true, participant: true });
       });
     });
 

@@ -20,6 +20,8 @@ export interface ListenerDeps {
   logger: Logger;
   metrics: Metrics;
   identity: (context: Context, body: unknown) => BotIdentity;
+  /** Answers the person privately through a slash command's response_url. */
+  replyPrivately: (responseUrl: string, text: string) => Promise<void>;
 }
 
 export function registerListeners(app: App, deps: ListenerDeps): void {
