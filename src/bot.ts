@@ -194,6 +194,13 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     async shutdown(timeoutMs = config.shutdownTimeoutMs) {
       lifecycle = 'draining';
       conversations.stopAccepting();
+      if (socketMode) {
+        // Stop receiving first: Slack then sends new envelopes to the other replicas' connections.
+        const client = (receiver as SocketModeReceiver).client;
+        await Promise.race([client.disconnect(), new Promise((resolve) => setTimeout(resolve, 1_000))]).catch(
+          (err: unknown) => logger.warn({ err }, 'error closing the Socket Mode connection'),
+        );
+      }
       const drained = await conversations.drain(timeoutMs);
       if (!drained)
         logger.warn({ inFlight: conversations.inFlight }, 'shutdown timed out with answers in flight');

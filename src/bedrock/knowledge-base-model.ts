@@ -48,32 +48,35 @@ export class ManagedKnowledgeBaseModel implements AnswerModel {
 
   async *stream(request: AnswerRequest): AsyncIterable<AnswerEvent> {
     const question = lastQuestion(request);
-    if (question.length > MANAGED_INPUT_LIMIT_CHARS) {
+    // The KB session holds only what went through it. A question too long for it, or a thread whose
+    // earlier turns it does not hold (one went through retrieve mode, or the session expired), is
+    // answered in retrieve mode with the thread's own history; the session is dropped, so later
+    // short follow-ups keep that context too.
+    const sessionLacksHistory = request.turns.length > 1 && !request.kbSessionId;
+    if (question.length > MANAGED_INPUT_LIMIT_CHARS || sessionLacksHistory) {
+      if (request.kbSessionId) yield { type: 'session', kbSessionId: null };
       yield* this.#longQuestions.stream(request);
       return;
     }
-    const { client, knowledgeBaseId, links, region, modelId, numberOfResults } = this.#options;
+    const { knowledgeBaseId, links, region, modelId } = this.#options;
     const context = { modelId, region, knowledgeBaseId, knowledgeBase: true };
+    // Sent before the first event is yielded: a call started early (see early-answer.ts) is on the
+    // wire while the store admits the question, not only once the answer reads its events.
+    const sent = this.#send(question, request.kbSessionId, request.signal);
+    sent.catch(() => undefined); // awaited below; a discarded early call must not go unhandled
     yield { type: 'status', status: 'searching' };
     const markers = new SpanMarkers();
     let stopReason = 'end_turn';
     try {
-      const modelArn = await this.#modelArn();
-      const response = await client.send(
-        new RetrieveAndGenerateStreamCommand({
-          input: { text: question },
-          ...(request.kbSessionId ? { sessionId: request.kbSessionId } : {}),
-          retrieveAndGenerateConfiguration: {
-            type: 'KNOWLEDGE_BASE',
-            knowledgeBaseConfiguration: {
-              knowledgeBaseId,
-              modelArn,
-              retrievalConfiguration: { vectorSearchConfiguration: { numberOfResults } },
-            },
-          },
-        }),
-        { abortSignal: request.signal },
-      );
+      let response: Awaited<typeof sent>;
+      try {
+        response = await sent;
+      } catch (error) {
+        // Bedrock forgot the session (expired or unknown): a new one answers, and is kept.
+        if (!request.kbSessionId || mapBedrockError(error, context).code !== 'kb_session_invalid')
+          throw error;
+        response = await this.#send(question, null, request.signal);
+      }
       if (response.sessionId) yield { type: 'session', kbSessionId: response.sessionId };
       let cited = 0;
       for await (const event of response.stream ?? []) {
@@ -103,6 +106,27 @@ export class ManagedKnowledgeBaseModel implements AnswerModel {
       throw mapBedrockError(error, context);
     }
   }
+
+  #send(question: string, sessionId: string | null, signal: AbortSignal | undefined) {
+    const { client, knowledgeBaseId, numberOfResults } = this.#options;
+    return this.#modelArn().then((modelArn) =>
+      client.send(
+        new RetrieveAndGenerateStreamCommand({
+          input: { text: question },
+          ...(sessionId ? { sessionId } : {}),
+          retrieveAndGenerateConfiguration: {
+            type: 'KNOWLEDGE_BASE',
+            knowledgeBaseConfiguration: {
+              knowledgeBaseId,
+              modelArn,
+              retrievalConfiguration: { vectorSearchConfiguration: { numberOfResults } },
+            },
+          },
+        }),
+        { abortSignal: signal },
+      ),
+    );
+  }
 }
 
 export class RetrieveThenConverseModel implements AnswerModel {
@@ -118,6 +142,16 @@ export class RetrieveThenConverseModel implements AnswerModel {
 
   async *stream(request: AnswerRequest): AsyncIterable<AnswerEvent> {
     const { client, knowledgeBaseId, links, region, modelId, numberOfResults } = this.#options;
+    // Sent before the first event is yielded (see the managed mode).
+    const sent = client.send(
+      new RetrieveCommand({
+        knowledgeBaseId,
+        retrievalQuery: { text: lastQuestion(request).slice(-MANAGED_INPUT_LIMIT_CHARS) },
+        retrievalConfiguration: { vectorSearchConfiguration: { numberOfResults } },
+      }),
+      { abortSignal: request.signal },
+    );
+    sent.catch(() => undefined);
     yield { type: 'status', status: 'searching' };
     let results: Array<{
       content?: { text?: string };
@@ -125,14 +159,7 @@ export class RetrieveThenConverseModel implements AnswerModel {
       metadata?: Record<string, unknown>;
     }>;
     try {
-      const response = await client.send(
-        new RetrieveCommand({
-          knowledgeBaseId,
-          retrievalQuery: { text: lastQuestion(request).slice(-MANAGED_INPUT_LIMIT_CHARS) },
-          retrievalConfiguration: { vectorSearchConfiguration: { numberOfResults } },
-        }),
-        { abortSignal: request.signal },
-      );
+      const response = await sent;
       results = (response.retrievalResults ?? []) as typeof results;
     } catch (error) {
       throw mapBedrockError(error, { modelId, region, knowledgeBaseId, knowledgeBase: true });

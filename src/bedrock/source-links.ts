@@ -34,6 +34,7 @@ export interface SourceLinkOptions {
   presignedUrlTtlSeconds: number;
   /** For presigned links; built on first use when not given. */
   s3Client?: S3Client;
+  now?: () => number;
 }
 
 const TITLE_KEYS = ['title', 'x-amz-bedrock-kb-title', 'document_title', 'name'];
@@ -83,8 +84,21 @@ export class SourceLinks {
     }
     this.#s3 ??= new S3Client({ region: this.#options.region });
     return getSignedUrl(this.#s3, new GetObjectCommand({ Bucket: bucket, Key: key }), {
-      expiresIn: this.#options.presignedUrlTtlSeconds,
+      expiresIn: await this.#presignedLifetimeSeconds(this.#s3),
     });
+  }
+
+  /**
+   * A presigned URL stops working when the credentials that signed it expire (a role session, often
+   * an hour), whatever its own expiry says: never promise a link longer than they live.
+   */
+  async #presignedLifetimeSeconds(s3: S3Client): Promise<number> {
+    const configured = this.#options.presignedUrlTtlSeconds;
+    const credentials = await s3.config.credentials();
+    if (!credentials.expiration) return configured;
+    const nowMs = (this.#options.now ?? Date.now)();
+    const remainingSeconds = Math.floor((credentials.expiration.getTime() - nowMs) / 1000);
+    return Math.max(1, Math.min(configured, remainingSeconds));
   }
 }
 

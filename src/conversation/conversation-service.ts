@@ -469,7 +469,7 @@ export class ConversationService {
       onUnwritable: (error) => own.abort(error),
     });
     output.showStatus('thinking');
-    const generated = await this.#generate(prepared, state, earlyEvents, signal, output, startedAtMs, log);
+    const generated = await this.#generate(prepared, state, earlyEvents, signal, output, startedAtMs);
     const { answer, stopReason, usage, error, stoppedBy } = generated;
 
     let outcome: Outcome = 'answered';
@@ -558,7 +558,6 @@ export class ConversationService {
     signal: AbortSignal,
     output: AnswerOutput,
     startedAtMs: number,
-    log: Logger,
   ): Promise<Generated> {
     const { model, settings, metrics } = this.#deps;
     const result: Generated = {
@@ -603,11 +602,6 @@ export class ConversationService {
           budget = Math.min(Math.floor(budget / 2), Math.floor(sentTokens / 2));
           prepared.trimmed = trimToBudget(history, { role: 'user', text: questionText }, budget, scale);
           result.sentTurns = prepared.trimmed.turns;
-          continue;
-        }
-        if (error.code === 'kb_session_invalid' && result.kbSessionId) {
-          log.info('knowledge base session expired; retrying on a new one');
-          result.kbSessionId = null;
           continue;
         }
         if (error.retryable && attempt < settings.modelAttempts) {
