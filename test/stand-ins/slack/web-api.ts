@@ -171,6 +171,9 @@ export function messageJson(
     ...(message.subtype ? { subtype: message.subtype } : {}),
     ...(message.user ? { user: message.user } : {}),
     ...(message.botId ? { bot_id: message.botId } : {}),
+    ...(message.botId && message.botName
+      ? { bot_profile: { id: message.botId, name: message.botName } }
+      : {}),
     text: message.markdown ?? message.text,
     ts: message.ts,
     ...(message.threadTs ? { thread_ts: message.threadTs } : {}),

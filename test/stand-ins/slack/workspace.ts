@@ -46,6 +46,7 @@ export interface FakeMessage {
   threadTs?: string;
   user?: string;
   botId?: string;
+  botName?: string;
   subtype?: string;
   /** Plain text; for markdown messages (streamed or markdown_text) it mirrors `markdown`. */
   text: string;
@@ -97,6 +98,8 @@ export interface AddMessageInput {
   ts?: string;
   threadTs?: string;
   botId?: string;
+  /** The app's name Slack shows for a bot message (`bot_profile.name`). */
+  botName?: string;
   subtype?: string;
 }
 
@@ -216,6 +219,7 @@ export class Workspace {
       ...(input.threadTs === undefined ? {} : { threadTs: input.threadTs }),
       ...(input.user === undefined ? {} : { user: input.user }),
       ...(input.botId === undefined ? {} : { botId: input.botId }),
+      ...(input.botName === undefined ? {} : { botName: input.botName }),
       ...(input.subtype === undefined ? {} : { subtype: input.subtype }),
     });
   }
