@@ -11,6 +11,8 @@ export const REQUIRED_BOT_SCOPES = [
   'groups:history',
   'im:history',
   'mpim:history',
+  // The eyes reaction on a question that waits for the thread's previous answer.
+  'reactions:write',
   'users:read',
 ] as const;
 
