@@ -83,4 +83,56 @@ describe('the bot process', () => {
     expect(replies.map((m) => slack.displayText(m)).join('\n')).toBe(answer);
     expect(replies.every((m) => m.streamState !== 'open')).toBe(true);
   }, 60_000);
+
+  it('stops an answer still running at the shutdown bound with a restart note, tells the question waiting behind it, and exits 0', async () => {
+    const slack = await FakeSlack.start();
+    const bedrock = await FakeBedrockRuntime.start();
+    cleanups.push(
+      () => slack.stop(),
+      () => bedrock.stop(),
+    );
+    const port = await freePort();
+    const bot = await startBot({
+      SLACK_BOT_TOKEN: slack.botToken,
+      SLACK_SIGNING_SECRET: slack.signingSecret,
+      SLACK_API_URL: slack.apiUrl,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'test-aws-secret',
+      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
+      PORT: String(port),
+      STREAM_FLUSH_INTERVAL_MS: '100',
+      SHUTDOWN_TIMEOUT_MS: '3000',
+    });
+    await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, bot);
+    slack.setBotEndpoint(`http://127.0.0.1:${port}/slack/events`);
+    // About ten seconds of streaming: 100 chunks, 100 ms apart.
+    const answer = Array.from({ length: 100 }, (_, i) => `w${i}`).join(' ');
+    bedrock.enqueue({ text: FakeBedrockRuntime.chunksOf(answer, 3), chunkDelayMs: 100 });
+    const sent = await slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> go slowly' });
+    await slack.waitFor(() => bedrock.requests[0]?.firstTokenAtMs, 10_000);
+    const queued = await slack.postUserMessage({
+      channel: 'C0001',
+      user: 'U0002',
+      text: '<@UBOT> and me?',
+      threadTs: sent.ts,
+    });
+    await slack.waitFor(() => slack.messages.find((m) => m.ts === queued.ts)?.reactions.includes('eyes'));
+
+    const signalledAtMs = Date.now();
+    bot.child.kill('SIGTERM');
+    const { code } = await bot.exited;
+    const exitMs = Date.now() - signalledAtMs;
+
+    const texts = slack.botReplies('C0001', sent.ts).map((m) => slack.displayText(m));
+    expect(code, bot.output()).toBe(0);
+    expect(exitMs).toBeLessThan(3_500);
+    expect(bedrock.requests[0]?.outcome).toBe('cancelled');
+    const answerText = texts.find((t) => t.startsWith('w0 w1'));
+    expect(answerText).toMatch(/Interrupted by a restart/);
+    expect(answerText?.length).toBeLessThan(answer.length);
+    expect(texts).toContainEqual(expect.stringMatching(/I'm restarting, so I couldn't get to this question/));
+    expect(slack.botReplies('C0001', sent.ts).every((m) => m.streamState !== 'open')).toBe(true);
+    expect(bedrock.requests).toHaveLength(1);
+  }, 60_000);
 });
