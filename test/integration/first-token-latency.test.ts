@@ -23,10 +23,10 @@ afterEach(async () => {
 });
 
 /** A private Redis (pausing it must not slow other test files) and a bot on it. */
-async function botOnPrivateRedis(): Promise<{ bot: Harness; admin: Redis }> {
+async function botOnPrivateRedis(env: Record<string, string> = {}): Promise<{ bot: Harness; admin: Redis }> {
   redis = await createRedisServer();
   await redis.start();
-  h = await startHarness({ env: { REDIS_URL: redis.url } });
+  h = await startHarness({ env: { REDIS_URL: redis.url, ...env } });
   admin = new Redis(redis.url);
   return { bot: h, admin };
 }
@@ -57,6 +57,32 @@ describe('time to the first words', () => {
     expect(shownBeforeRedisAnswered).toBe(0);
     expect(threadText(bot, 'C0001', asked.ts)).toBe('Refunds take five days.');
   });
+
+  for (const mode of ['managed', 'retrieve'] as const) {
+    it(`asks the Knowledge Base (${mode} mode) for a new thread's first question while Redis is still answering`, async () => {
+      const { bot, admin } = await botOnPrivateRedis({
+        BEDROCK_KNOWLEDGE_BASE_ID: 'KB12345678',
+        KB_MODE: mode,
+      });
+      await bot.bot.store.ping();
+
+      await admin.call('CLIENT', 'PAUSE', String(PAUSE_MS), 'ALL');
+      const pausedAtMs = Date.now();
+      await bot.slack.postUserMessage({
+        channel: 'C0001',
+        user: 'U0001',
+        text: '<@UBOT> how do refunds work?',
+      });
+      await bot.slack.waitFor(() => bot.agent.requests.length === 1, PAUSE_MS);
+      const askedAfterMs = Date.now() - pausedAtMs;
+      await waitForAnswers(bot, 1);
+
+      expect(askedAfterMs).toBeLessThan(PAUSE_MS);
+      expect(
+        await bot.bot.metrics.registry.getSingleMetricAsString('slackbot_early_model_calls_total'),
+      ).toMatch(/result="used"\} 1/);
+    });
+  }
 
   it('waits for the thread history before asking the model about a follow-up', async () => {
     const { bot, admin } = await botOnPrivateRedis();

@@ -170,6 +170,33 @@ describe('Knowledge Base answers (managed mode)', () => {
     expect(sessionIdsSent(first).at(-1)).toBeNull();
   });
 
+  it('keeps a long question in the context of the short follow-ups after it', async () => {
+    const h = await start();
+    const long = `${'why '.repeat(300)}is the sky blue`;
+    const sent = await h.slack.postUserMessage({
+      channel: 'C0001',
+      user: 'U0001',
+      text: '<@UBOT> short one',
+    });
+    await waitForAnswers(h, 1);
+    await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: long, threadTs: sent.ts });
+    await waitForAnswers(h, 2);
+
+    await h.slack.postUserMessage({
+      channel: 'C0001',
+      user: 'U0001',
+      text: 'and at night?',
+      threadTs: sent.ts,
+    });
+    await waitForAnswers(h, 3);
+
+    // The KB session never saw the long turn, so the follow-up is answered with the thread's history.
+    const followUp = h.bedrock.requests.at(-1)?.body.messages ?? [];
+    expect(h.agent.requests.at(-1)?.operation).toBe('Retrieve');
+    expect(JSON.stringify(followUp)).toContain('is the sky blue');
+    expect(followUp.at(-1)).toEqual({ role: 'user', content: [{ text: 'and at night?' }] });
+  });
+
   it('answers a question over 1,000 characters through retrieval instead of being refused', async () => {
     const h = await start();
     h.agent.enqueue({ retrievalResults: [{ ...s3Doc, score: 0.8 }] });
