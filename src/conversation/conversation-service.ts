@@ -127,7 +127,8 @@ export class ConversationService {
   async #handle(question: Question): Promise<void> {
     const { settings, logger, metrics } = this.#deps;
     // Thread etiquette: a plain reply in a channel thread, when only mentions are answered.
-    if (!question.addressed && !question.isDm && settings.threadReplyPolicy === 'mention-only') return;
+    if (!question.addressed && !question.isDm && settings.threadReplyPolicy === 'mention-only')
+      return void metrics.messagesIgnored.inc({ reason: 'mention_only' });
     const early = this.#startEarly(question);
     const log = logger.child({ thread: threadId(question.thread), surface: question.surface });
     try {
@@ -161,7 +162,10 @@ export class ConversationService {
     try {
       if (!question.addressed && !question.isDm) {
         const state = await store.getThread(threadId(question.thread));
-        if (!this.#followUpAllowed(state, question)) return;
+        if (!this.#followUpAllowed(state, question))
+          return void this.#deps.metrics.messagesIgnored.inc({
+            reason: state ? 'not_participant' : 'not_bot_thread',
+          });
       }
       if (!(await store.claimOnce(question.dedupKey, DEDUP_TTL_MS))) {
         log.debug({ dedupKey: question.dedupKey }, 'duplicate delivery ignored');
