@@ -144,6 +144,8 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     ...(botUserId ? { botUserId } : {}),
     ...(botId ? { botId } : {}),
     tokenVerificationEnabled: false,
+    // The question builder turns the bot's own messages away itself (and counts them, reason "self").
+    ignoreSelf: false,
     // Bolt's per-event conversation context is unused here (thread state lives in the store).
     convoStore: false,
     clientOptions: slackClientOptions(config.slack.apiUrl),
