@@ -17,6 +17,11 @@ import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { boltLogger } from './slack/bolt-logger.ts';
 import { registerListeners } from './slack/listeners/index.ts';
+import {
+  ignoringMalformedEvents,
+  refusingOversizedBodies,
+  survivingUnreadableEnvelopes,
+} from './slack/receiver-edge.ts';
 import { missingScopes } from './slack/required-scopes.ts';
 import { SlackApi, slackClientOptions } from './slack/slack-api.ts';
 import { SlackPeople } from './slack/slack-people.ts';
@@ -31,6 +36,9 @@ import type { ConversationStore } from './store/conversation-store.ts';
 import { InstrumentedStore } from './store/instrumented-store.ts';
 import { MemoryStore } from './store/memory-store.ts';
 import { createRedisClient, RedisStore } from './store/redis-store.ts';
+
+/** Largest request body `/slack/events` takes (Slack's payloads are far smaller). */
+const BODY_LIMIT_BYTES = 1024 * 1024;
 
 export interface RunningBot {
   /** The port `/slack/events` (HTTP mode) and the health routes listen on. */
@@ -123,7 +131,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     shuttingDown: () => shuttingDown,
   });
   const socketMode = config.slack.appToken !== null;
-  const receiver = socketMode
+  const boltReceiver = socketMode
     ? new SocketModeReceiver({
         appToken: config.slack.appToken ?? '',
         logger: boltLogger(logger),
@@ -136,8 +144,12 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
         customRoutes,
         logger: boltLogger(logger),
         processBeforeResponse: false,
-        bodyLimit: '1mb',
+        bodyLimit: BODY_LIMIT_BYTES,
       });
+  const ignoreMalformed = () => metrics.messagesIgnored.inc({ reason: 'malformed' });
+  if (boltReceiver instanceof HTTPReceiver) refusingOversizedBodies(boltReceiver, BODY_LIMIT_BYTES, logger);
+  else survivingUnreadableEnvelopes(boltReceiver.client, logger, ignoreMalformed);
+  const receiver = ignoringMalformedEvents(boltReceiver, logger, ignoreMalformed);
   const app = new App({
     receiver,
     token: config.slack.botToken,
@@ -170,7 +182,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   const started = (await app.start(config.port)) as unknown;
   // In Socket Mode the health server is the receiver's own; read its port back too (PORT=0 in tests).
   const server = socketMode
-    ? (receiver as unknown as { httpServer?: Server }).httpServer
+    ? (boltReceiver as unknown as { httpServer?: Server }).httpServer
     : (started as Server);
   const address = server?.address();
   const port = address && typeof address === 'object' ? (address as AddressInfo).port : config.port;

@@ -597,8 +597,11 @@ export class FakeSlack {
     });
   }
 
-  /** Wraps an inner event in an event_callback envelope and delivers it, signed. */
-  async sendEvent(event: object, options: SendEventOptions = {}): Promise<SendEventResult> {
+  /**
+   * Wraps an inner event in an event_callback envelope and delivers it, signed. `event` is any
+   * JSON value, so tests can send what Slack's format does not allow (null, a string).
+   */
+  async sendEvent(event: unknown, options: SendEventOptions = {}): Promise<SendEventResult> {
     const eventId = options.eventId ?? slackId('Ev');
     const envelope = eventEnvelope({
       event,
