@@ -23,6 +23,7 @@ import {
   survivingUnreadableEnvelopes,
 } from './slack/receiver-edge.ts';
 import { missingScopes } from './slack/required-scopes.ts';
+import { responseUrlPoster } from './slack/response-url.ts';
 import { SlackApi, slackClientOptions } from './slack/slack-api.ts';
 import { SlackPeople } from './slack/slack-people.ts';
 import { SlackSurface } from './slack/slack-surface.ts';
@@ -99,15 +100,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     streaming: config.slack.streaming,
     flushIntervalMs: config.slack.flushIntervalMs,
     budget: created.budget,
-    postToResponseUrl: async (url, body) => {
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(10_000),
-      });
-      if (!response.ok) throw new Error(`response_url answered ${response.status}`);
-    },
+    postToResponseUrl: responseUrlPoster({ slackApiUrl: config.slack.apiUrl, logger }),
   });
   const conversations = new ConversationService({
     store,

@@ -3,7 +3,8 @@
  * it gets a 2xx or a clear 4xx, never a 500 that Slack would retry, and the connection it came on
  * keeps working.
  */
-import { Agent } from 'node:http';
+import { Agent, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeSlack } from '../stand-ins/fake-slack.ts';
 import { eventEnvelope, postSigned, slackId } from '../stand-ins/slack/signed-delivery.ts';
@@ -103,5 +104,36 @@ describe('oversized bodies', () => {
     } finally {
       agent.destroy();
     }
+  });
+});
+
+describe('response_url', () => {
+  it('does not post an /ask answer to a response_url off Slack’s hosts, and logs only its host', async () => {
+    // Stands for any server a forged or tampered response_url could point at.
+    const elsewhere: string[] = [];
+    const server = createServer((request, response) => {
+      elsewhere.push(request.url ?? '');
+      response.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+    const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    h = await startHarness();
+    h.bedrock.enqueue({ text: 'An answer with nowhere to go.' });
+
+    // C0002: the bot is not a member, so the answer would go back through the response_url.
+    await h.slack.sendCommand({
+      text: 'a question',
+      user: 'U0001',
+      channel: 'C0002',
+      responseUrl: `http://${host}/commands/T0001/secret-path`,
+    });
+    await waitForAnswers(h, 1);
+
+    expect(elsewhere).toEqual([]);
+    const refusals = h.logs.filter((l) => l.msg === 'refused to post to a response_url');
+    expect(refusals.length).toBeGreaterThan(0);
+    expect(refusals[0]).toMatchObject({ host, reason: 'not a Slack host' });
+    expect(h.rawLogs()).not.toContain('secret-path');
   });
 });
