@@ -3,6 +3,7 @@
  * other mentions (`<@U…>`, `<#C…|name>`, `<!here>`, links) turned into readable text.
  * Names are cached for a while so a busy thread does not spend users.info calls.
  */
+import { LRUCache } from 'lru-cache';
 import type { ThreadMessage, ThreadReader, ThreadRef } from '../conversation/question.ts';
 import type { Logger } from '../logger.ts';
 import type { SlackApi } from './slack-api.ts';
@@ -11,6 +12,13 @@ const NAME_TTL_MS = 60 * 60 * 1000;
 const MAX_CACHED_NAMES = 5_000;
 const THREAD_CONTEXT_MESSAGES = 50;
 
+/** The name cache: least recently used names go first past `maxNames`, every name after an hour. */
+export interface NameCacheOptions {
+  maxNames?: number;
+  /** Clock for the names' time to live (tests). */
+  now?: () => number;
+}
+
 interface UserInfo {
   user?: { name?: string; real_name?: string; profile?: { display_name?: string; real_name?: string } };
 }
@@ -18,23 +26,28 @@ interface UserInfo {
 export class SlackPeople implements ThreadReader {
   readonly #slack: SlackApi;
   readonly #logger: Logger;
-  readonly #names = new Map<string, { name: string; expiresAtMs: number }>();
+  readonly #names: LRUCache<string, string>;
   #botMention: { userId: string; pattern: RegExp } | null = null;
 
-  constructor(slack: SlackApi, logger: Logger) {
+  constructor(slack: SlackApi, logger: Logger, cache: NameCacheOptions = {}) {
     this.#slack = slack;
     this.#logger = logger;
+    this.#names = new LRUCache({
+      max: cache.maxNames ?? MAX_CACHED_NAMES,
+      ttl: NAME_TTL_MS,
+      // A given clock is read on every look-up (lru-cache otherwise reuses a reading for 1 ms).
+      ...(cache.now ? { perf: { now: cache.now }, ttlResolution: 0 } : {}),
+    });
   }
 
   async nameOf(userId: string): Promise<string> {
     const cached = this.#names.get(userId);
-    if (cached && cached.expiresAtMs > Date.now()) return cached.name;
+    if (cached !== undefined) return cached;
     try {
       const info = await this.#slack.call<UserInfo>('users.info', { user: userId });
       const user = info.user;
       const name = user?.profile?.display_name || user?.real_name || user?.name || userId;
-      if (this.#names.size >= MAX_CACHED_NAMES) this.#names.clear();
-      this.#names.set(userId, { name, expiresAtMs: Date.now() + NAME_TTL_MS });
+      this.#names.set(userId, name);
       return name;
     } catch (error) {
       this.#logger.debug({ err: error, userId }, 'users.info failed; using the id');
