@@ -18,8 +18,14 @@ import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { boltLogger } from './slack/bolt-logger.ts';
 import { registerListeners } from './slack/listeners/index.ts';
+import {
+  ignoringMalformedEvents,
+  refusingOversizedBodies,
+  survivingUnreadableEnvelopes,
+} from './slack/receiver-edge.ts';
 import { escapeMrkdwn } from './slack/render/slack-safe-text.ts';
 import { missingScopes } from './slack/required-scopes.ts';
+import { responseUrlPoster } from './slack/response-url.ts';
 import { SlackApi, slackClientOptions } from './slack/slack-api.ts';
 import { SlackPeople } from './slack/slack-people.ts';
 import { SlackSurface } from './slack/slack-surface.ts';
@@ -33,6 +39,9 @@ import type { ConversationStore } from './store/conversation-store.ts';
 import { InstrumentedStore } from './store/instrumented-store.ts';
 import { MemoryStore } from './store/memory-store.ts';
 import { createRedisClient, RedisStore } from './store/redis-store.ts';
+
+/** Largest request body `/slack/events` takes (Slack's payloads are far smaller). */
+const BODY_LIMIT_BYTES = 1024 * 1024;
 
 export interface RunningBot {
   /** The port `/slack/events` (HTTP mode) and the health routes listen on. */
@@ -87,15 +96,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
 
   const model = options.model ?? (await createModel(config));
   const people = new SlackPeople(slack, logger, { botId, distribution: config.slack.appDistribution });
-  const postToResponseUrl = async (url: string, body: Record<string, unknown>): Promise<void> => {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-    if (!response.ok) throw new Error(`response_url answered ${response.status}`);
-  };
+  const postToResponseUrl = responseUrlPoster({ slackApiUrl: config.slack.apiUrl, logger });
   const surface = new SlackSurface({
     slack,
     logger,
@@ -123,7 +124,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   const storeHealth = new StoreHealth({ ping: () => store.ping(), gauge: metrics.storeUp, logger });
   const customRoutes = healthRoutes({ registry: metrics.registry, lifecycle: () => lifecycle, storeHealth });
   const socketMode = config.slack.appToken !== null;
-  const receiver = socketMode
+  const boltReceiver = socketMode
     ? new SocketModeReceiver({
         appToken: config.slack.appToken ?? '',
         logger: boltLogger(logger),
@@ -136,14 +137,20 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
         customRoutes,
         logger: boltLogger(logger),
         processBeforeResponse: false,
-        bodyLimit: '1mb',
+        bodyLimit: BODY_LIMIT_BYTES,
       });
+  const ignoreMalformed = () => metrics.messagesIgnored.inc({ reason: 'malformed' });
+  if (boltReceiver instanceof HTTPReceiver) refusingOversizedBodies(boltReceiver, BODY_LIMIT_BYTES, logger);
+  else survivingUnreadableEnvelopes(boltReceiver.client, logger, ignoreMalformed);
+  const receiver = ignoringMalformedEvents(boltReceiver, logger, ignoreMalformed);
   const app = new App({
     receiver,
     token: config.slack.botToken,
     ...(botUserId ? { botUserId } : {}),
     ...(botId ? { botId } : {}),
     tokenVerificationEnabled: false,
+    // The question builder turns the bot's own messages away itself (and counts them, reason "self").
+    ignoreSelf: false,
     // Bolt's per-event conversation context is unused here (thread state lives in the store).
     convoStore: false,
     clientOptions: slackClientOptions(config.slack.apiUrl),
@@ -170,7 +177,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   const started = (await app.start(config.port)) as unknown;
   // In Socket Mode the health server is the receiver's own; read its port back too (PORT=0 in tests).
   const server = socketMode
-    ? (receiver as unknown as { httpServer?: Server }).httpServer
+    ? (boltReceiver as unknown as { httpServer?: Server }).httpServer
     : (started as Server);
   const address = server?.address();
   const port = address && typeof address === 'object' ? (address as AddressInfo).port : config.port;
@@ -196,7 +203,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
       conversations.stopAccepting();
       if (socketMode) {
         // Stop receiving first: Slack then sends new envelopes to the other replicas' connections.
-        const client = (receiver as SocketModeReceiver).client;
+        const client = (boltReceiver as SocketModeReceiver).client;
         await Promise.race([client.disconnect(), new Promise((resolve) => setTimeout(resolve, 1_000))]).catch(
           (err: unknown) => logger.warn({ err }, 'error closing the Socket Mode connection'),
         );

@@ -1,10 +1,12 @@
 /**
  * The process: reads the environment (and `.env`), starts the bot, and shuts it down gracefully on
- * SIGTERM/SIGINT. Run it with `node` directly in containers: npm does not forward SIGTERM.
+ * SIGTERM/SIGINT; an uncaught error ends it (see crash-policy.ts). Run it with `node` directly in
+ * containers: npm does not forward SIGTERM.
  */
 import { config as loadDotEnv } from 'dotenv';
 import { startBot } from './bot.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { exitOnCrash } from './crash-policy.ts';
 import { createLogger } from './logger.ts';
 
 loadDotEnv({ quiet: true });
@@ -21,8 +23,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.log.level });
-  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
-  process.on('uncaughtException', (error) => logger.error({ err: error }, 'uncaught exception'));
+  exitOnCrash(logger);
 
   let bot: Awaited<ReturnType<typeof startBot>>;
   try {

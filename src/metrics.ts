@@ -9,6 +9,7 @@ export interface Metrics {
   events: Counter<'type'>;
   answers: Counter<'outcome'>;
   duplicatesIgnored: Counter;
+  messagesIgnored: Counter<'reason'>;
   earlyModelCalls: Counter<'result'>;
   answersInFlight: Gauge;
   timeToFirstToken: Histogram;
@@ -42,6 +43,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     duplicatesIgnored: new Counter({
       name: 'slackbot_duplicate_deliveries_total',
       help: 'Slack deliveries ignored because the same message was already taken (retries, mention/message pairs).',
+      registers,
+    }),
+    messagesIgnored: new Counter({
+      name: 'slackbot_messages_ignored_total',
+      help: 'Slack deliveries turned away before admission, by reason (bot, self, subtype, edited, hidden, incomplete, mention_copy, channel_chatter, not_bot_thread, not_participant, mention_only, malformed).',
+      labelNames: ['reason'],
       registers,
     }),
     earlyModelCalls: new Counter({

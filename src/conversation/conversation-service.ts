@@ -248,7 +248,8 @@ export class ConversationService {
   async #handle(question: Question): Promise<void> {
     const { settings, logger, metrics } = this.#deps;
     // Thread etiquette: a plain reply in a channel thread, when only mentions are answered.
-    if (!question.addressed && !question.isDm && settings.threadReplyPolicy === 'mention-only') return;
+    if (!question.addressed && !question.isDm && settings.threadReplyPolicy === 'mention-only')
+      return void metrics.messagesIgnored.inc({ reason: 'mention_only' });
     const early = this.#startEarly(question);
     const log = logger.child({ thread: threadId(question.thread), surface: question.surface });
     try {
@@ -284,7 +285,11 @@ export class ConversationService {
       if (!question.addressed && !question.isDm) {
         // Participants are recorded when an answer starts, so a reply typed while the bot's first
         // answer in this thread still streams is taken too (and waits its turn).
-        if (!this.#followUpAllowed(await store.threadMembership(id, question.userId))) return;
+        const membership = await store.threadMembership(id, question.userId);
+        if (!this.#followUpAllowed(membership))
+          return void this.#deps.metrics.messagesIgnored.inc({
+            reason: membership.active ? 'not_participant' : 'not_bot_thread',
+          });
       }
       if (!(await store.claimOnce(question.dedupKey, DEDUP_TTL_MS))) {
         log.debug({ dedupKey: question.dedupKey }, 'duplicate delivery ignored');

@@ -1,5 +1,5 @@
 /**
- * Turns Slack payloads into questions for the conversation service, or null when the payload is
+ * Turns Slack payloads into questions for the conversation service, or says why the payload is
  * not a person asking: bots (this one included), edits, deletions, joins and other subtypes, and
  * channel chatter that is not in a thread the bot could be part of.
  */
@@ -38,18 +38,38 @@ export interface BotIdentity {
   teamId: string;
 }
 
-function isPerson(
-  event: SlackMessageEvent,
-  bot: BotIdentity,
-): event is SlackMessageEvent & {
-  user: string;
-  ts: string;
-  channel: string;
-} {
-  if (!PERSON_SUBTYPES.has(event.subtype) || event.hidden || event.edited) return false;
-  if (event.bot_id || event.bot_profile) return false;
-  if (!event.user || !event.ts || !event.channel || typeof event.text !== 'string') return false;
-  return event.user !== bot.botUserId;
+/** Why a payload is not a person asking; the label of `slackbot_messages_ignored_total`. */
+export type IgnoreReason =
+  | 'self'
+  | 'bot'
+  | 'subtype'
+  | 'edited'
+  | 'hidden'
+  | 'incomplete'
+  | 'mention_copy'
+  | 'channel_chatter';
+
+/** A payload turned away, and why. */
+export interface Ignored {
+  ignored: IgnoreReason;
+}
+
+type PersonMessage = SlackMessageEvent & { user: string; ts: string; channel: string; text: string };
+
+/** Null when the event is a person writing (a `PersonMessage`); else why it is not. */
+function whyIgnored(event: SlackMessageEvent, bot: BotIdentity): IgnoreReason | null {
+  // Its own messages first: they carry a bot_id too, and must never be taken for another bot's.
+  if ((bot.botUserId && event.user === bot.botUserId) || (bot.botId && event.bot_id === bot.botId))
+    return 'self';
+  if (event.bot_id || event.bot_profile) return 'bot';
+  if (!PERSON_SUBTYPES.has(event.subtype)) return 'subtype';
+  if (event.edited) return 'edited';
+  if (event.hidden) return 'hidden';
+  const fields = [event.user, event.ts, event.channel, event.text];
+  if (!fields.every((field) => typeof field === 'string') || !event.user || !event.ts || !event.channel)
+    return 'incomplete';
+  if (event.thread_ts !== undefined && typeof event.thread_ts !== 'string') return 'incomplete';
+  return null;
 }
 
 function dedupKey(teamId: string, channel: string, ts: string): string {
@@ -62,7 +82,7 @@ function mentions(text: string, botUserId: string | null): boolean {
 
 /** The question a person's message asks, in its thread. */
 async function questionFrom(
-  event: SlackMessageEvent & { user: string; ts: string; channel: string },
+  event: PersonMessage,
   bot: BotIdentity,
   people: SlackPeople,
   how: { surface: Question['surface']; isDm: boolean; addressed: boolean },
@@ -74,7 +94,7 @@ async function questionFrom(
     replyTo: { kind: 'thread' },
     messageTs: event.ts,
     userId: event.user,
-    text: await people.readable(event.text ?? '', bot.botUserId),
+    text: await people.readable(event.text, bot.botUserId),
     ...how,
     dedupKey: dedupKey(teamId, event.channel, event.ts),
     ...(delivery.retryNum ? { redelivery: true } : {}),
@@ -89,11 +109,13 @@ export async function questionFromMention(
   bot: BotIdentity,
   people: SlackPeople,
   delivery: Delivery,
-): Promise<Question | null> {
-  if (!isPerson(event, bot)) return null;
-  const isDm = event.channel.startsWith('D');
+): Promise<Question | Ignored> {
+  const reason = whyIgnored(event, bot);
+  if (reason) return { ignored: reason };
+  const person = event as PersonMessage; // whyIgnored checked user, ts, channel and text
+  const isDm = person.channel.startsWith('D');
   return questionFrom(
-    event,
+    person,
     bot,
     people,
     { surface: isDm ? 'dm' : 'mention', isDm, addressed: true },
@@ -106,16 +128,18 @@ export async function questionFromMessage(
   bot: BotIdentity,
   people: SlackPeople,
   delivery: Delivery,
-): Promise<Question | null> {
-  if (!isPerson(event, bot)) return null;
-  const isDm = event.channel_type === 'im' || event.channel.startsWith('D');
+): Promise<Question | Ignored> {
+  const reason = whyIgnored(event, bot);
+  if (reason) return { ignored: reason };
+  const person = event as PersonMessage; // whyIgnored checked user, ts, channel and text
+  const isDm = person.channel_type === 'im' || person.channel.startsWith('D');
   // A channel message that mentions the bot also arrives as app_mention, which answers it: skipping
   // this copy halves the work per mention (both would share one dedup key anyway).
-  if (!isDm && mentions(event.text ?? '', bot.botUserId)) return null;
-  const inThread = event.thread_ts !== undefined && event.thread_ts !== event.ts;
-  if (!isDm && !inThread) return null; // channel chatter
+  if (!isDm && mentions(person.text, bot.botUserId)) return { ignored: 'mention_copy' };
+  const inThread = person.thread_ts !== undefined && person.thread_ts !== person.ts;
+  if (!isDm && !inThread) return { ignored: 'channel_chatter' };
   return questionFrom(
-    event,
+    person,
     bot,
     people,
     { surface: isDm ? 'dm' : 'thread_reply', isDm, addressed: isDm },

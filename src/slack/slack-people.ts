@@ -3,6 +3,7 @@
  * other mentions (`<@U…>`, `<#C…|name>`, `<!here>`, links) turned into readable text.
  * Names are cached for a while so a busy thread does not spend users.info calls.
  */
+import { LRUCache } from 'lru-cache';
 import type { ThreadMessage, ThreadReader, ThreadRef } from '../conversation/question.ts';
 import type { Logger } from '../logger.ts';
 import type { SlackApi } from './slack-api.ts';
@@ -23,8 +24,11 @@ export type AppDistribution = 'internal' | 'commercial';
 
 export interface SlackPeopleOptions {
   /** The bot's own bot id: its earlier messages are labelled as its own, other bots' as apps. */
-  botId: string | null;
+  botId?: string | null;
   distribution?: AppDistribution;
+  /** The name cache: least recently used names go first past this many; every name after an hour. */
+  maxNames?: number;
+  /** Clock for the names' time to live and the commercial read limit (tests). */
   now?: () => number;
 }
 
@@ -45,29 +49,34 @@ interface UserInfo {
 export class SlackPeople implements ThreadReader {
   readonly #slack: SlackApi;
   readonly #logger: Logger;
-  readonly #names = new Map<string, { name: string; expiresAtMs: number }>();
+  readonly #names: LRUCache<string, string>;
   readonly #options: SlackPeopleOptions;
   readonly #now: () => number;
   #botMention: { userId: string; pattern: RegExp } | null = null;
   /** Commercial distribution: when the one conversations.replies call a minute is free again. */
   #nextReadAtMs = 0;
 
-  constructor(slack: SlackApi, logger: Logger, options: SlackPeopleOptions = { botId: null }) {
+  constructor(slack: SlackApi, logger: Logger, options: SlackPeopleOptions = {}) {
     this.#slack = slack;
     this.#logger = logger;
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#names = new LRUCache({
+      max: options.maxNames ?? MAX_CACHED_NAMES,
+      ttl: NAME_TTL_MS,
+      // A given clock is read on every look-up (lru-cache otherwise reuses a reading for 1 ms).
+      ...(options.now ? { perf: { now: options.now }, ttlResolution: 0 } : {}),
+    });
   }
 
   async nameOf(userId: string): Promise<string> {
     const cached = this.#names.get(userId);
-    if (cached && cached.expiresAtMs > Date.now()) return cached.name;
+    if (cached !== undefined) return cached;
     try {
       const info = await this.#slack.call<UserInfo>('users.info', { user: userId });
       const user = info.user;
       const name = user?.profile?.display_name || user?.real_name || user?.name || userId;
-      if (this.#names.size >= MAX_CACHED_NAMES) this.#names.clear();
-      this.#names.set(userId, { name, expiresAtMs: Date.now() + NAME_TTL_MS });
+      this.#names.set(userId, name);
       return name;
     } catch (error) {
       this.#logger.debug({ err: error, userId }, 'users.info failed; using the id');

@@ -20,6 +20,11 @@ export const SLACK_WRITE_TIERS_PER_MINUTE: Record<string, number> = {
 const PER_CHANNEL = new Set(['chat.postMessage']);
 /** Seconds of sustained rate a bucket may spend at once (Slack tolerates short bursts). */
 const BURST_SECONDS = 2;
+/**
+ * How often the in-process budgets drop entries that hold nothing back any more (a full bucket, a
+ * Retry-After that has passed): each channel the bot ever wrote to would otherwise stay forever.
+ */
+const SWEEP_INTERVAL_MS = 1_000;
 
 export interface WriteBudget {
   /** Takes one write token; 0 when granted, else the milliseconds until one is available (nothing taken). */
@@ -39,18 +44,34 @@ export const UNLIMITED_BUDGET: WriteBudget = { take: async () => 0, penalize: as
 export class BackoffOnlyBudget implements WriteBudget {
   readonly #now: () => number;
   readonly #blockedUntilMs = new Map<string, number>();
+  #sweptAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(options: { now?: () => number } = {}) {
     this.#now = options.now ?? Date.now;
   }
 
+  /** Methods (or channels) held back, or held back until recently (idle ones are dropped). */
+  get size(): number {
+    return this.#blockedUntilMs.size;
+  }
+
   async take(teamId: string, method: string, channelId: string): Promise<number> {
+    const nowMs = this.#now();
+    this.#sweep(nowMs);
     const until = this.#blockedUntilMs.get(bucketKey(teamId, method, channelId)) ?? 0;
-    return Math.max(0, until - this.#now());
+    return Math.max(0, until - nowMs);
   }
 
   async penalize(teamId: string, method: string, channelId: string, retryAfterMs: number): Promise<void> {
-    this.#blockedUntilMs.set(bucketKey(teamId, method, channelId), this.#now() + retryAfterMs);
+    const nowMs = this.#now();
+    this.#sweep(nowMs);
+    this.#blockedUntilMs.set(bucketKey(teamId, method, channelId), nowMs + retryAfterMs);
+  }
+
+  #sweep(nowMs: number): void {
+    if (nowMs - this.#sweptAtMs < SWEEP_INTERVAL_MS) return;
+    this.#sweptAtMs = nowMs;
+    for (const [key, untilMs] of this.#blockedUntilMs) if (untilMs <= nowMs) this.#blockedUntilMs.delete(key);
   }
 }
 
@@ -85,34 +106,57 @@ function refill(tokens: number, lastMs: number, nowMs: number, spec: BucketSpec)
 export class MemoryWriteBudget implements WriteBudget {
   readonly #scale: number;
   readonly #now: () => number;
-  readonly #buckets = new Map<string, { tokens: number; lastMs: number }>();
+  /** `fullAtMs`: from then on the bucket is as good as absent (a missing bucket starts full). */
+  readonly #buckets = new Map<string, { tokens: number; lastMs: number; fullAtMs: number }>();
+  #sweptAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(options: { scale: number; now?: () => number }) {
     this.#scale = options.scale;
     this.#now = options.now ?? Date.now;
   }
 
+  /** Buckets held: those not yet refilled since their last write (full ones are dropped). */
+  get size(): number {
+    return this.#buckets.size;
+  }
+
   async take(teamId: string, method: string, channelId: string): Promise<number> {
     const spec = bucketFor(teamId, method, channelId, this.#scale);
     if (!spec) return 0;
     const nowMs = this.#now();
-    const bucket = this.#buckets.get(spec.key) ?? { tokens: spec.capacity, lastMs: nowMs };
+    this.#sweep(nowMs);
+    const bucket = this.#buckets.get(spec.key) ?? { tokens: spec.capacity, lastMs: nowMs, fullAtMs: nowMs };
     bucket.tokens = refill(bucket.tokens, bucket.lastMs, nowMs, spec);
     bucket.lastMs = nowMs;
+    let waitMs = 0;
+    if (bucket.tokens >= 1) bucket.tokens -= 1;
+    else waitMs = Math.ceil((1 - bucket.tokens) / spec.ratePerMs);
+    bucket.fullAtMs = fullAt(bucket, spec);
     this.#buckets.set(spec.key, bucket);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return 0;
-    }
-    return Math.ceil((1 - bucket.tokens) / spec.ratePerMs);
+    return waitMs;
   }
 
   async penalize(teamId: string, method: string, channelId: string, retryAfterMs: number): Promise<void> {
     const spec = bucketFor(teamId, method, channelId, this.#scale);
     if (!spec) return;
+    const nowMs = this.#now();
+    this.#sweep(nowMs);
     // Negative tokens: the next one is due when Slack said, then the usual pace resumes.
-    this.#buckets.set(spec.key, { tokens: 1 - retryAfterMs * spec.ratePerMs, lastMs: this.#now() });
+    const bucket = { tokens: 1 - retryAfterMs * spec.ratePerMs, lastMs: nowMs, fullAtMs: nowMs };
+    bucket.fullAtMs = fullAt(bucket, spec);
+    this.#buckets.set(spec.key, bucket);
   }
+
+  #sweep(nowMs: number): void {
+    if (nowMs - this.#sweptAtMs < SWEEP_INTERVAL_MS) return;
+    this.#sweptAtMs = nowMs;
+    for (const [key, bucket] of this.#buckets) if (bucket.fullAtMs <= nowMs) this.#buckets.delete(key);
+  }
+}
+
+/** When a bucket, left alone, is full again. */
+function fullAt(bucket: { tokens: number; lastMs: number }, spec: BucketSpec): number {
+  return bucket.lastMs + Math.max(0, spec.capacity - bucket.tokens) / spec.ratePerMs;
 }
 
 // KEYS[1] bucket; ARGV: rate per ms, capacity, ttl ms. Redis's clock is the one clock all replicas share.

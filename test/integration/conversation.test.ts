@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { answerLogs, botMessages, threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
+import { ignoredCount, turnedAway, waitForTurnedAway } from '../support/turned-away.ts';
 
 let h: Harness;
 afterEach(async () => {
@@ -73,7 +74,7 @@ describe('surfaces', () => {
     h = await startHarness();
     const root = h.slack.addMessage({ channel: 'C0001', user: 'U0001', text: 'people talking' });
     await h.slack.postUserMessage({ channel: 'C0001', user: 'U0002', text: 'a reply', threadTs: root });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitForTurnedAway(h.bot, (all) => all.ignored.not_bot_thread === 1);
     expect(h.bedrock.requests).toHaveLength(0);
   });
 
@@ -119,22 +120,48 @@ describe('surfaces', () => {
     expect(lastUserText(h)).toBe('what did @bob say?');
   });
 
-  it('ignores bots, its own messages, edits and joins', async () => {
+  it('ignores bots, its own messages, edits and joins, each for its own reason', async () => {
     h = await startHarness();
-    const base = { type: 'message', channel: 'C0001', channel_type: 'channel', ts: '1700000000.000100' };
-    await h.slack.sendEvent({ ...base, text: '<@UBOT> loop?', bot_id: 'B999', user: 'U0009' });
-    await h.slack.sendEvent({ ...base, text: '<@UBOT> me', user: 'UBOT', bot_id: 'BBOT' });
-    await h.slack.sendEvent({ ...base, subtype: 'message_changed', message: { text: '<@UBOT> edit' } });
-    await h.slack.sendEvent({ ...base, subtype: 'channel_join', user: 'U0001', text: '<@U0001> has joined' });
-    await h.slack.sendEvent({
-      ...base,
-      type: 'app_mention',
-      text: '<@UBOT> hi',
-      user: 'U0009',
-      bot_id: 'B999',
+    // Each event is a person's DM or mention, with text and its own ts, that would be answered but
+    // for the one field under test (the plain DM at the end shows that it would).
+    let seq = 100;
+    const nextTs = () => `1700000000.000${seq++}`;
+    const dm = (fields: object) => ({
+      type: 'message',
+      channel: 'D0001',
+      channel_type: 'im',
+      user: 'U0001',
+      text: 'how do refunds work?',
+      ts: nextTs(),
+      ...fields,
     });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(h.bedrock.requests).toHaveLength(0);
+    const mention = (fields: object) => ({
+      type: 'app_mention',
+      channel: 'C0001',
+      user: 'U0001',
+      text: '<@UBOT> how do refunds work?',
+      ts: nextTs(),
+      ...fields,
+    });
+    const ignored = [
+      dm({ user: 'U0002', bot_id: 'B999' }),
+      mention({ user: 'U0002', bot_id: 'B999' }),
+      dm({ user: 'UBOT', bot_id: 'BBOT' }),
+      mention({ user: 'UBOT' }),
+      dm({ subtype: 'message_changed' }),
+      dm({ subtype: 'channel_join' }),
+      dm({ edited: { user: 'U0001', ts: '1700000001.000000' } }),
+    ];
+    for (const event of ignored) await h.slack.sendEvent(event);
+    h.bedrock.enqueue({ text: 'Refunds take five days.' });
+    const control = dm({});
+    await h.slack.sendEvent(control);
+
+    await waitForAnswers(h, 1);
+    await waitForTurnedAway(h.bot, (all) => ignoredCount(all) >= ignored.length);
+    expect((await turnedAway(h.bot)).ignored).toEqual({ bot: 2, self: 2, subtype: 2, edited: 1 });
+    expect(h.bedrock.requests).toHaveLength(1);
+    expect(threadText(h, 'D0001', control.ts)).toBe('Refunds take five days.');
   });
 });
 
@@ -193,7 +220,7 @@ describe('de-duplication and order', () => {
       { type: 'app_mention', user: 'U0001', text: '<@UBOT> once please', ts: first.ts, channel: 'C0001' },
       { eventId: first.mention?.eventId, retryNum: 1, retryReason: 'http_timeout' },
     );
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitForTurnedAway(h.bot, (all) => all.duplicates === 1);
 
     expect(h.bedrock.requests).toHaveLength(1);
     expect(botMessages(h, 'C0001', first.ts)).toHaveLength(1);

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { botMessages, threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
 import { createRedisServer, type RedisServerProcess } from '../support/redis-server-process.ts';
+import { waitForTurnedAway } from '../support/turned-away.ts';
 
 let h: Harness | undefined;
 let redis: RedisServerProcess | undefined;
@@ -135,8 +136,10 @@ describe('time to the first words', () => {
       },
       { eventId: first.mention?.eventId },
     );
-    // Admission refuses it at once; give a stray answer time to show up if one were coming.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Admission refuses it as a duplicate, and its early model call is then discarded.
+    await waitForTurnedAway(h.bot, (all) => all.duplicates === 1 && all.earlyCallsDiscarded === 1);
+    const { bedrock } = h;
+    await h.slack.waitFor(() => bedrock.requests.every((request) => request.outcome !== undefined));
     const metrics = await (await fetch(`${h.botUrl}/metrics`)).text();
 
     expect(threadText(h, 'C0001', first.ts)).toBe('Refunds take five days.');
@@ -154,7 +157,7 @@ describe('time to the first words', () => {
       { type: 'app_mention', user: 'U0001', text: '<@UBOT> once', ts: first.ts, channel: 'C0001' },
       { eventId: first.mention?.eventId, retryNum: 1, retryReason: 'http_timeout' },
     );
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitForTurnedAway(h.bot, (all) => all.duplicates === 1);
     const metrics = await (await fetch(`${h.botUrl}/metrics`)).text();
 
     expect(h.bedrock.requests).toHaveLength(1);

@@ -19,16 +19,44 @@ describe('the bot on the embedded store', () => {
     expect(await metrics.text()).toContain('slackbot_answers_total');
   });
 
-  it('logs JSON lines and warns that the in-process store serves one replica', async () => {
-    h = await startHarness();
-    expect(
-      h
-        .rawLogs()
-        .split('\n')
-        .every((line) => JSON.parse(line)),
-    ).toBeTruthy();
-    const warning = h.logs.find((l) => l.level === 'warn' && String(l.msg).includes('single replica'));
-    expect(warning).toBeDefined();
+  it('writes only JSON lines of its own shape: pino levels, the per-answer line typed, no secret', async () => {
+    h = await startHarness({ env: { SLACK_SIGNING_SECRET: 'known-signing-secret-value' } });
+    h.bedrock.enqueue({ text: 'Refunds take five days.' });
+    await h.slack.postUserMessage(
+      { channel: 'C0001', user: 'U0001', text: '<@UBOT> how do refunds work?' },
+      { signingSecret: 'known-signing-secret-value' },
+    );
+    await waitForAnswers(h, 1);
+
+    const lines = h.rawLogs().split('\n');
+    const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    for (const line of parsed) {
+      expect(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).toContain(line.level);
+      expect(line).toMatchObject({ service: 'bedrock-slack-assistant', time: expect.any(Number) });
+      expect(typeof line.msg).toBe('string');
+    }
+    expect(parsed.find((l) => l.level === 'warn' && String(l.msg).includes('single replica'))).toBeDefined();
+    const [answer] = answerLogs(h);
+    expect(answer).toMatchObject({
+      level: 'info',
+      thread: expect.stringMatching(/^T0001:C0001:\d+\.\d+$/),
+      surface: 'mention',
+      outcome: 'answered',
+      ref: expect.any(String),
+      timeToFirstTokenMs: expect.any(Number),
+      durationMs: expect.any(Number),
+      inputTokens: expect.any(Number),
+      outputTokens: expect.any(Number),
+      stopReason: 'end_turn',
+      answerChars: 'Refunds take five days.'.length,
+    });
+    expect(answer?.outputTokens).toBeGreaterThan(0);
+    // Message text only with LOG_MESSAGE_TEXT=true; secrets never.
+    expect(answer).not.toHaveProperty('question');
+    expect(answer).not.toHaveProperty('answer');
+    expect(h.rawLogs()).not.toContain('how do refunds work');
+    expect(h.rawLogs()).not.toContain('known-signing-secret-value');
+    expect(h.rawLogs()).not.toContain('xoxb-test');
   });
 
   it('answers a signed mention in its thread with the model reply', async () => {
@@ -49,6 +77,17 @@ describe('the bot on the embedded store', () => {
   });
 });
 
+/**
+ * A properly signed DM, answered: deliveries are handled in the order they arrive, so by then a
+ * refused request sent before it would have shown whatever it was going to do.
+ */
+async function answerOneProperDm(h: Harness): Promise<void> {
+  h.bedrock.enqueue({ text: 'The proper one.' });
+  const sent = await h.slack.postUserMessage({ channel: 'D0001', user: 'U0001', text: 'a proper question' });
+  await waitForAnswers(h, 1);
+  expect(threadText(h, 'D0001', sent.ts)).toBe('The proper one.');
+}
+
 describe('request verification', () => {
   it('refuses a bad signature with 401 and changes nothing', async () => {
     h = await startHarness();
@@ -56,10 +95,13 @@ describe('request verification', () => {
       { channel: 'C0001', user: 'U0001', text: '<@UBOT> hi' },
       { signingSecret: 'not-the-secret' },
     );
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await answerOneProperDm(h);
+
     expect(result.status).toBe(401);
-    expect(h.bedrock.requests).toHaveLength(0);
-    expect(h.slack.calls.filter((c) => c.method.startsWith('chat.'))).toHaveLength(0);
+    expect(h.bedrock.requests).toHaveLength(1);
+    expect(h.slack.calls.filter((c) => c.method.startsWith('chat.') && c.args.channel === 'C0001')).toEqual(
+      [],
+    );
   });
 
   it('refuses a request older than five minutes with 401 and changes nothing', async () => {
@@ -69,10 +111,11 @@ describe('request verification', () => {
       { channel: 'C0001', user: 'U0001', text: '<@UBOT> hi' },
       { timestampS: sixMinutesAgo },
     );
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await answerOneProperDm(h);
+
     expect(result.status).toBe(401);
-    expect(h.bedrock.requests).toHaveLength(0);
-    expect(answerLogs(h)).toHaveLength(0);
+    expect(h.bedrock.requests).toHaveLength(1);
+    expect(answerLogs(h)).toHaveLength(1);
   });
 
   it('accepts a correctly signed request built by hand', async () => {

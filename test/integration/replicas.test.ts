@@ -11,6 +11,7 @@ import { FakeSlack } from '../stand-ins/fake-slack.ts';
 import { answerLogs, threadText } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
 import { deleteKeysWithPrefix } from '../support/redis-server-process.ts';
+import { waitForTurnedAway } from '../support/turned-away.ts';
 
 interface Replicas {
   slack: FakeSlack;
@@ -79,8 +80,8 @@ describe('two replicas on one Redis', () => {
       },
       { eventId: first.mention?.eventId ?? first.eventId, retryNum: 1, retryReason: 'http_timeout' },
     );
-    // Give the other replica time to (wrongly) start an answer.
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Replica b settles the retry as a duplicate (an answer would start only after that claim).
+    await waitForTurnedAway(r.b.bot, (all) => all.duplicates === 1);
 
     expect(retry.status).toBe(200);
     expect(r.bedrock.requests).toHaveLength(1);

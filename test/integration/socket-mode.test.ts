@@ -12,6 +12,7 @@ import { answerLogs, threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
 import { freePort } from '../support/free-port.ts';
 import { deleteKeysWithPrefix } from '../support/redis-server-process.ts';
+import { waitForTurnedAway } from '../support/turned-away.ts';
 
 let h: Harness | undefined;
 const cleanups: Array<() => Promise<void>> = [];
@@ -73,7 +74,7 @@ describe('Socket Mode', () => {
       { type: 'app_mention', user: 'U0001', text: '<@UBOT> once', ts: sent.ts, channel: 'C0001' },
       { via: 'socket', eventId: sent.mention?.eventId ?? sent.eventId, retryNum: 1 },
     );
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await waitForTurnedAway(bot.bot, (all) => all.duplicates === 1);
 
     expect(bot.bedrock.requests).toHaveLength(1);
     expect(threadText(bot, 'C0001', sent.ts)).toBe('Once.');
@@ -133,7 +134,7 @@ describe('Socket Mode', () => {
       },
       { via: 'socket', eventId: sent.mention?.eventId ?? sent.eventId, retryNum: 1 },
     );
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await waitForTurnedAway([a.bot, b.bot], (all) => all.duplicates === 1);
 
     expect(await eventsOn(a)).toBeGreaterThan(0);
     expect(await eventsOn(b)).toBeGreaterThan(0);

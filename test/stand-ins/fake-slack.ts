@@ -146,6 +146,8 @@ export interface CommandInput {
   text: string;
   user: string;
   channel: string;
+  /** Sent instead of a response_url on this server (one Slack would never send, to test refusal). */
+  responseUrl?: string;
 }
 
 export interface CommandResult extends DeliveryResult {
@@ -597,8 +599,11 @@ export class FakeSlack {
     });
   }
 
-  /** Wraps an inner event in an event_callback envelope and delivers it, signed. */
-  async sendEvent(event: object, options: SendEventOptions = {}): Promise<SendEventResult> {
+  /**
+   * Wraps an inner event in an event_callback envelope and delivers it, signed. `event` is any
+   * JSON value, so tests can send what Slack's format does not allow (null, a string).
+   */
+  async sendEvent(event: unknown, options: SendEventOptions = {}): Promise<SendEventResult> {
     const eventId = options.eventId ?? slackId('Ev');
     const envelope = eventEnvelope({
       event,
@@ -651,7 +656,7 @@ export class FakeSlack {
   /** Sends a slash command (form-encoded, signed) with a response_url on this server. */
   async sendCommand(input: CommandInput, options: DeliveryOptions = {}): Promise<CommandResult> {
     const channel = this.workspace.channels.get(input.channel);
-    const responseUrl = this.createResponseUrl();
+    const responseUrl = input.responseUrl ?? this.createResponseUrl();
     const fields: Record<string, string> = {
       token: verificationToken,
       team_id: this.teamId,

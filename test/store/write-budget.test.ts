@@ -47,6 +47,48 @@ describe('the shared Slack write budget', () => {
     expect(await budget.take('T1', 'chat.appendStream', 'C1')).toBe(0);
   });
 
+  it('forgets channels it no longer holds back: 100,000 channels written to stay a few buckets (in-process)', async () => {
+    let nowMs = 0;
+    const budget = new MemoryWriteBudget({ scale: 1, now: () => nowMs });
+    let largest = 0;
+    let refused = 0;
+    for (let i = 0; i < 100_000; i += 1) {
+      nowMs += 1;
+      if ((await budget.take('T1', 'chat.postMessage', `C${i}`)) > 0) refused += 1;
+      largest = Math.max(largest, budget.size);
+    }
+    nowMs += 60_000;
+    await budget.take('T1', 'chat.postMessage', 'C-last');
+
+    // chat.postMessage refills a channel within a second, and idle buckets go once a second.
+    expect(refused).toBe(0);
+    expect(largest).toBeLessThan(3_000);
+    expect(budget.size).toBe(1);
+  });
+
+  it('keeps a bucket that is still refilling when idle ones are dropped (in-process)', async () => {
+    let nowMs = 0;
+    const budget = new MemoryWriteBudget({ scale: 1, now: () => nowMs });
+    // chat.postMessage: a burst of 2, then one a second.
+    for (let i = 0; i < 2; i += 1) expect(await budget.take('T1', 'chat.postMessage', 'C1')).toBe(0);
+    nowMs += 1_500;
+    await budget.take('T1', 'chat.postMessage', 'C-other'); // a sweep runs here
+
+    expect(await budget.take('T1', 'chat.postMessage', 'C1')).toBe(0);
+    expect(await budget.take('T1', 'chat.postMessage', 'C1')).toBe(500);
+  });
+
+  it('forgets a Retry-After once it has passed (no budget configured)', async () => {
+    let nowMs = 0;
+    const budget = new BackoffOnlyBudget({ now: () => nowMs });
+    for (let i = 0; i < 10_000; i += 1) await budget.penalize('T1', 'chat.postMessage', `C${i}`, 1_000);
+    expect(budget.size).toBe(10_000);
+    nowMs += 1_000;
+
+    expect(await budget.take('T1', 'chat.postMessage', 'C1')).toBe(0);
+    expect(budget.size).toBe(0);
+  });
+
   describe('on Redis, shared by replicas', () => {
     const clients: Redis[] = [];
     afterAll(async () => {

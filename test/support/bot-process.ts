@@ -22,9 +22,14 @@ export interface BotProcess {
   cleanup: () => Promise<void>;
 }
 
-export async function spawnBot(env: Record<string, string>): Promise<BotProcess> {
+export interface SpawnOptions {
+  /** Node options before the script, e.g. `--import` of a test's fault injector. */
+  nodeArgs?: string[];
+}
+
+export async function spawnBot(env: Record<string, string>, options: SpawnOptions = {}): Promise<BotProcess> {
   const cwd = await mkdtemp(join(tmpdir(), 'bot-process-'));
-  const child = spawn(process.execPath, [mainPath], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), mainPath], {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: cwd, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

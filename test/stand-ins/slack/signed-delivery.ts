@@ -109,7 +109,7 @@ export function slackId(prefix: string, length = 10): string {
 }
 
 export interface EnvelopeInput {
-  event: object;
+  event: unknown;
   eventId: string;
   eventTimeS: number;
   teamId: string;

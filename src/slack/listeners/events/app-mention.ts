@@ -7,6 +7,7 @@ export function appMention(deps: ListenerDeps) {
     const question = await questionFromMention(event, deps.identity(context, body), deps.people, {
       retryNum: context.retryNum,
     });
-    if (question) void deps.conversations.submit(question);
+    if ('ignored' in question) deps.metrics.messagesIgnored.inc({ reason: question.ignored });
+    else void deps.conversations.submit(question);
   };
 }

@@ -10,6 +10,7 @@ export function message(deps: ListenerDeps) {
       deps.people,
       { retryNum: context.retryNum },
     );
-    if (question) void deps.conversations.submit(question);
+    if ('ignored' in question) deps.metrics.messagesIgnored.inc({ reason: question.ignored });
+    else void deps.conversations.submit(question);
   };
 }
