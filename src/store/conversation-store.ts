@@ -39,6 +39,57 @@ export interface Participant {
   ttlMs: number;
 }
 
+/**
+ * One channel's settings as admins set them: only the fields changed from the defaults, each a JSON
+ * value (the conversation layer validates them), and who changed them last.
+ */
+export interface StoredChannelSettings {
+  values: Record<string, unknown>;
+  updatedBy: string | null;
+  updatedAtMs: number | null;
+}
+
+/** Fields to set; a null value clears the field (back to the default). */
+export type ChannelSettingsPatch = Record<string, unknown>;
+
+/** Whose use is added up: a person or a channel, in one workspace. */
+export interface UsageScope {
+  kind: 'user' | 'channel';
+  teamId: string;
+  id: string;
+}
+
+/** What a scope used on one UTC day. Whole numbers, so that concurrent additions are exact. */
+export interface UsageTotals {
+  answers: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  /** Estimated cost in millionths of a US dollar. */
+  costMicroUsd: number;
+}
+
+export const USAGE_FIELDS = [
+  'answers',
+  'inputTokens',
+  'outputTokens',
+  'cacheReadTokens',
+  'cacheWriteTokens',
+  'costMicroUsd',
+] as const satisfies ReadonlyArray<keyof UsageTotals>;
+
+export function emptyUsage(): UsageTotals {
+  return {
+    answers: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+    costMicroUsd: 0,
+  };
+}
+
 export interface ConversationStore {
   /** Atomically claims `key` for `ttlMs`: true for the first caller, false while an earlier claim lives. */
   claimOnce(key: string, ttlMs: number): Promise<boolean>;
@@ -68,6 +119,22 @@ export interface ConversationStore {
    * the lock, in one atomic step, only if `token` still owns the lock. False (and nothing written) when it does not.
    */
   commitThread(threadId: string, state: ThreadState, ttlMs: number, token: string): Promise<boolean>;
+  /** A channel's settings, or null when nobody changed any. Shared by every replica. */
+  getChannelSettings(teamId: string, channelId: string): Promise<StoredChannelSettings | null>;
+  /**
+   * Applies `patch` and records who and when, in one atomic step; returns the settings before and
+   * after, so that the change can be logged exactly as it happened (also when two admins race).
+   */
+  updateChannelSettings(
+    teamId: string,
+    channelId: string,
+    patch: ChannelSettingsPatch,
+    change: { by: string; atMs: number },
+  ): Promise<{ before: StoredChannelSettings | null; after: StoredChannelSettings }>;
+  /** Adds `amounts` to the scope's totals of `day` (YYYY-MM-DD, UTC) atomically; they expire `ttlMs` after the last addition. */
+  addUsage(scope: UsageScope, day: string, amounts: UsageTotals, ttlMs: number): Promise<void>;
+  /** The scope's totals for each of `days`, in order (zeros for a day without use). */
+  getUsage(scope: UsageScope, days: string[]): Promise<UsageTotals[]>;
   /** Resolves when the store answers; rejects when it does not (used by /readyz). */
   ping(): Promise<void>;
   /** False while the store is known to be unreachable (reconnecting, closed): a hint, not a promise. */

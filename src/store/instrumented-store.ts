@@ -1,6 +1,13 @@
 /** Times every store call into the `slackbot_store_operation_seconds` histogram. */
 import type { Histogram } from 'prom-client';
-import type { ConversationStore, Participant, ThreadState } from './conversation-store.ts';
+import type {
+  ChannelSettingsPatch,
+  ConversationStore,
+  Participant,
+  ThreadState,
+  UsageScope,
+  UsageTotals,
+} from './conversation-store.ts';
 
 export class InstrumentedStore implements ConversationStore {
   readonly #inner: ConversationStore;
@@ -48,6 +55,25 @@ export class InstrumentedStore implements ConversationStore {
   }
   commitThread(threadId: string, state: ThreadState, ttlMs: number, token: string) {
     return this.#timed('commit_thread', () => this.#inner.commitThread(threadId, state, ttlMs, token));
+  }
+  getChannelSettings(teamId: string, channelId: string) {
+    return this.#timed('get_channel_settings', () => this.#inner.getChannelSettings(teamId, channelId));
+  }
+  updateChannelSettings(
+    teamId: string,
+    channelId: string,
+    patch: ChannelSettingsPatch,
+    change: { by: string; atMs: number },
+  ) {
+    return this.#timed('update_channel_settings', () =>
+      this.#inner.updateChannelSettings(teamId, channelId, patch, change),
+    );
+  }
+  addUsage(scope: UsageScope, day: string, amounts: UsageTotals, ttlMs: number) {
+    return this.#timed('add_usage', () => this.#inner.addUsage(scope, day, amounts, ttlMs));
+  }
+  getUsage(scope: UsageScope, days: string[]) {
+    return this.#timed('get_usage', () => this.#inner.getUsage(scope, days));
   }
   ping() {
     return this.#timed('ping', () => this.#inner.ping());

@@ -7,8 +7,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { ConversationStore, Participant, ThreadMembership, ThreadState } from './conversation-store.ts';
-import { StoreUnavailableError } from './conversation-store.ts';
+import type {
+  ChannelSettingsPatch,
+  ConversationStore,
+  Participant,
+  StoredChannelSettings,
+  ThreadMembership,
+  ThreadState,
+  UsageScope,
+  UsageTotals,
+} from './conversation-store.ts';
+import { emptyUsage, StoreUnavailableError, USAGE_FIELDS } from './conversation-store.ts';
 
 export interface MemoryStoreOptions {
   /** The clock, in epoch milliseconds; tests inject a fake one to step time. */
@@ -40,6 +49,8 @@ export class MemoryStore implements ConversationStore {
   private readonly locks = new Map<string, Expiring<string>>();
   private readonly threads: LRUCache<string, Expiring<ThreadState>>;
   private readonly participants: LRUCache<string, Expiring<Set<string>>>;
+  private readonly channelSettings = new Map<string, StoredChannelSettings>();
+  private readonly usage = new Map<string, Expiring<UsageTotals>>();
   private sweepTimer: NodeJS.Timeout | null;
   private closed = false;
 
@@ -128,6 +139,45 @@ export class MemoryStore implements ConversationStore {
     return true;
   }
 
+  async getChannelSettings(teamId: string, channelId: string): Promise<StoredChannelSettings | null> {
+    this.assertOpen();
+    const stored = this.channelSettings.get(`${teamId}:${channelId}`);
+    return stored === undefined ? null : structuredClone(stored);
+  }
+
+  async updateChannelSettings(
+    teamId: string,
+    channelId: string,
+    patch: ChannelSettingsPatch,
+    change: { by: string; atMs: number },
+  ): Promise<{ before: StoredChannelSettings | null; after: StoredChannelSettings }> {
+    this.assertOpen();
+    const key = `${teamId}:${channelId}`;
+    const before = this.channelSettings.get(key) ?? null;
+    const values = structuredClone(before?.values ?? {});
+    for (const [field, value] of Object.entries(patch)) {
+      if (value === null) delete values[field];
+      else values[field] = structuredClone(value);
+    }
+    const after: StoredChannelSettings = { values, updatedBy: change.by, updatedAtMs: change.atMs };
+    this.channelSettings.set(key, after);
+    return { before: before === null ? null : structuredClone(before), after: structuredClone(after) };
+  }
+
+  async addUsage(scope: UsageScope, day: string, amounts: UsageTotals, ttlMs: number): Promise<void> {
+    this.assertOpen();
+    assertTtl(ttlMs);
+    const key = usageKey(scope, day);
+    const totals = this.live(this.usage, key) ?? emptyUsage();
+    for (const field of USAGE_FIELDS) totals[field] += Math.round(amounts[field]);
+    this.usage.set(key, { value: totals, expiresAtMs: this.now() + ttlMs });
+  }
+
+  async getUsage(scope: UsageScope, days: string[]): Promise<UsageTotals[]> {
+    this.assertOpen();
+    return days.map((day) => ({ ...(this.live(this.usage, usageKey(scope, day)) ?? emptyUsage()) }));
+  }
+
   async ping(): Promise<void> {
     this.assertOpen();
   }
@@ -144,6 +194,8 @@ export class MemoryStore implements ConversationStore {
     this.locks.clear();
     this.threads.clear();
     this.participants.clear();
+    this.channelSettings.clear();
+    this.usage.clear();
   }
 
   /** The entry's value if it has not expired; an expired entry is deleted on the way. */
@@ -159,7 +211,13 @@ export class MemoryStore implements ConversationStore {
 
   private sweep(): void {
     const nowMs = this.now();
-    const maps = [this.claims, this.locks, this.threads, this.participants] as ExpiringEntries<unknown>[];
+    const maps = [
+      this.claims,
+      this.locks,
+      this.threads,
+      this.participants,
+      this.usage,
+    ] as ExpiringEntries<unknown>[];
     for (const map of maps) {
       for (const [key, entry] of [...map.entries()]) {
         if (entry.expiresAtMs <= nowMs) map.delete(key);
@@ -170,6 +228,10 @@ export class MemoryStore implements ConversationStore {
   private assertOpen(): void {
     if (this.closed) throw new StoreUnavailableError('The in-memory store is closed');
   }
+}
+
+function usageKey(scope: UsageScope, day: string): string {
+  return `${scope.kind}:${scope.teamId}:${scope.id}:${day}`;
 }
 
 function assertTtl(ttlMs: number): void {
