@@ -5,13 +5,15 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
 import type { AnswerModel } from './bedrock/answer-model.ts';
-import { ConverseModel } from './bedrock/converse-model.ts';
-import { PooledHttp2Handler } from './bedrock/pooled-http2-handler.ts';
+import { createAnswerModel } from './bedrock/bedrock-models.ts';
+import { PriceTable } from './bedrock/model-prices.ts';
 import type { Config } from './config.ts';
+import { AnswerControls } from './conversation/answer-controls.ts';
+import { ChannelSettings } from './conversation/channel-settings.ts';
 import { ConversationService } from './conversation/conversation-service.ts';
+import { UsageLedger } from './conversation/usage-ledger.ts';
 import { healthRoutes, type Lifecycle } from './http/health-routes.ts';
 import { StoreHealth } from './http/store-health.ts';
 import type { Logger } from './logger.ts';
@@ -94,7 +96,43 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   const botId = identity.bot_id ?? null;
   const defaultTeamId = identity.team_id ?? '';
 
-  const model = options.model ?? (await createModel(config));
+  const model =
+    options.model ??
+    (await createAnswerModel(config, {
+      onFeatureRefused: ({ modelId, feature, message }) => {
+        metrics.modelFeatureRefusals.inc({ model: modelId, feature });
+        logger.warn(
+          { model: modelId, feature, bedrockMessage: message },
+          'model refused a feature; sending it without from now on',
+        );
+      },
+    }));
+  const channelSettings = new ChannelSettings({
+    store,
+    defaults: {
+      enabled: true,
+      modelId: config.bedrock.modelId,
+      systemPrompt: config.bedrock.systemPrompt,
+      knowledgeBaseId: config.bedrock.knowledgeBaseId,
+      kbMode: config.bedrock.kbMode,
+      threadReplyPolicy: config.conversation.threadReplyPolicy,
+      serviceTier: config.bedrock.serviceTier,
+    },
+    modelChoices: config.bedrock.modelChoices,
+    cacheTtlMs: config.settings.cacheTtlMs,
+    logger,
+  });
+  const usage = new UsageLedger({
+    store,
+    prices: new PriceTable(config.bedrock.prices),
+    budgets: {
+      userDailyUsd: config.usage.dailyBudgetUserUsd,
+      channelDailyUsd: config.usage.dailyBudgetChannelUsd,
+    },
+    metrics,
+    logger,
+  });
+  const controls = new AnswerControls({ settings: channelSettings, usage, logger });
   const people = new SlackPeople(slack, logger, { botId, distribution: config.slack.appDistribution });
   const postToResponseUrl = responseUrlPoster({ slackApiUrl: config.slack.apiUrl, logger });
   const surface = new SlackSurface({
@@ -110,6 +148,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     model,
     surface,
     threadReader: people,
+    controls,
     logger,
     metrics,
     settings: {
@@ -251,80 +290,4 @@ function createStore(config: Config, logger: Logger): { store: ConversationStore
     store: new RedisStore({ client, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: 2_000, logger }),
     budget,
   };
-}
-
-async function createModel(config: Config): Promise<AnswerModel> {
-  const { bedrock } = config;
-  const runtime = new BedrockRuntimeClient({
-    region: bedrock.region,
-    // The conversation service retries (also throttling inside a stream, which the SDK does not).
-    maxAttempts: 1,
-    // Many answers stream at once: multiplexed over a few HTTP/2 connections, not one each.
-    requestHandler: new PooledHttp2Handler({ requestTimeout: bedrock.timeoutMs }),
-  });
-  const converse = new ConverseModel({
-    client: runtime,
-    modelId: bedrock.modelId,
-    region: bedrock.region,
-    systemPrompt: bedrock.systemPrompt,
-    maxTokens: bedrock.maxTokens,
-    temperature: bedrock.temperature,
-  });
-  if (!bedrock.knowledgeBaseId) return converse;
-
-  // Loaded only with a Knowledge Base: the Agent Runtime, S3 and STS clients cost memory and start-up.
-  const [{ BedrockAgentRuntimeClient }, kbModels, { SourceLinks }] = await Promise.all([
-    import('@aws-sdk/client-bedrock-agent-runtime'),
-    import('./bedrock/knowledge-base-model.ts'),
-    import('./bedrock/source-links.ts'),
-  ]);
-  const { ManagedKnowledgeBaseModel, RetrieveThenConverseModel, modelArnResolver } = kbModels;
-
-  const agent = new BedrockAgentRuntimeClient({
-    region: bedrock.region,
-    maxAttempts: 1,
-    requestHandler: new PooledHttp2Handler({ requestTimeout: bedrock.timeoutMs }),
-  });
-  const kb = {
-    client: agent,
-    knowledgeBaseId: bedrock.knowledgeBaseId,
-    region: bedrock.region,
-    modelId: bedrock.modelId,
-    numberOfResults: bedrock.kbNumberOfResults,
-    links: new SourceLinks({
-      region: bedrock.region,
-      s3Links: bedrock.kbS3Links,
-      presignedUrlTtlSeconds: bedrock.kbPresignedUrlTtlSeconds,
-    }),
-  };
-  const retrieve = new RetrieveThenConverseModel({ ...kb, converse, systemPrompt: bedrock.systemPrompt });
-  if (bedrock.kbMode === 'retrieve') return retrieve;
-  return new ManagedKnowledgeBaseModel({
-    ...kb,
-    longQuestions: retrieve,
-    modelArn: modelArnResolver({
-      modelId: bedrock.modelId,
-      region: bedrock.region,
-      explicitArn: bedrock.modelArn,
-      accountId: () => accountIdOf(agent, bedrock.region),
-    }),
-  });
-}
-
-/** The caller's account: from the credentials when they carry it, else from STS. */
-async function accountIdOf(
-  client: { config: { credentials: () => Promise<{ accountId?: string }> } },
-  region: string,
-): Promise<string> {
-  const credentials = await client.config.credentials();
-  if (credentials.accountId) return credentials.accountId;
-  const { GetCallerIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
-  const sts = new STSClient({ region });
-  try {
-    const identity = await sts.send(new GetCallerIdentityCommand({}));
-    if (!identity.Account) throw new Error('STS returned no account');
-    return identity.Account;
-  } finally {
-    sts.destroy();
-  }
 }

@@ -4,11 +4,27 @@
  */
 import type { Turn } from '../store/conversation-store.ts';
 
+/** How one question is to be answered, where it differs from the configuration (a channel's settings). */
+export interface ModelChoice {
+  /** The Converse model; the configured one when absent. */
+  modelId?: string;
+  /** A system prompt that stays the same across questions (so it can be cached); the configured one when absent. */
+  systemPrompt?: string;
+  /** The Knowledge Base to answer from: absent, the configured one; null, none (plain model answers). */
+  knowledgeBase?: { id: string; mode: 'managed' | 'retrieve' } | null;
+  /** Bedrock's service tier; absent, the configured one; null, Bedrock's default. */
+  serviceTier?: 'priority' | 'default' | 'flex' | null;
+}
+
 export interface AnswerRequest {
   /** The conversation so far, ending with the new user turn; a valid Converse message list. */
   turns: Turn[];
-  /** Overrides the configured system prompt (retrieve mode adds the sources to it). */
+  /**
+   * Replaces the system prompt for this one request (retrieve mode adds this question's sources to
+   * it); such a prompt changes every time, so nothing before it is cached.
+   */
   system?: string;
+  options?: ModelChoice;
   /** The Knowledge Base session of this thread, or null to open a new one. */
   kbSessionId: string | null;
   /** Aborts the model call (shutdown, or the person stopped the answer). */
@@ -37,7 +53,17 @@ export type AnswerEvent =
    * session no longer holds the whole conversation (this turn was answered without it), drop it.
    */
   | { type: 'session'; kbSessionId: string | null }
-  | { type: 'usage'; inputTokens: number; outputTokens: number }
+  /**
+   * What the model reported: `inputTokens` excludes the tokens read from and written to the prompt
+   * cache (as Bedrock reports them), so the whole input is the sum of the three.
+   */
+  | {
+      type: 'usage';
+      inputTokens: number;
+      outputTokens: number;
+      cacheReadTokens?: number;
+      cacheWriteTokens?: number;
+    }
   /** Why the model stopped: `end_turn`, `max_tokens`, `guardrail_intervened`, … */
   | { type: 'stop'; reason: string };
 

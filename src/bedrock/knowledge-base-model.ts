@@ -27,6 +27,8 @@ export interface KnowledgeBaseOptions {
   modelId: string;
   links: SourceLinks;
   numberOfResults: number;
+  /** Checks the generated answer (managed mode; retrieve mode's Converse call has its own). */
+  guardrail?: { id: string; version: string } | null;
 }
 
 function lastQuestion(request: AnswerRequest): string {
@@ -108,7 +110,7 @@ export class ManagedKnowledgeBaseModel implements AnswerModel {
   }
 
   #send(question: string, sessionId: string | null, signal: AbortSignal | undefined) {
-    const { client, knowledgeBaseId, numberOfResults } = this.#options;
+    const { client, knowledgeBaseId, numberOfResults, guardrail } = this.#options;
     return this.#modelArn().then((modelArn) =>
       client.send(
         new RetrieveAndGenerateStreamCommand({
@@ -120,6 +122,16 @@ export class ManagedKnowledgeBaseModel implements AnswerModel {
               knowledgeBaseId,
               modelArn,
               retrievalConfiguration: { vectorSearchConfiguration: { numberOfResults } },
+              ...(guardrail
+                ? {
+                    generationConfiguration: {
+                      guardrailConfiguration: {
+                        guardrailId: guardrail.id,
+                        guardrailVersion: guardrail.version,
+                      },
+                    },
+                  }
+                : {}),
             },
           },
         }),
@@ -185,7 +197,7 @@ export class RetrieveThenConverseModel implements AnswerModel {
     let cited = 0;
     for await (const event of this.#converse.stream({
       ...request,
-      system: groundedPrompt(this.#systemPrompt, documents, passages),
+      system: groundedPrompt(request.options?.systemPrompt ?? this.#systemPrompt, documents, passages),
     })) {
       if (event.type !== 'text') {
         yield event;

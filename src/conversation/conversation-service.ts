@@ -7,7 +7,7 @@
  * port to the AWS SDK call: a restart's bound and a message Slack refuses for good both use it.
  */
 
-import type { AnswerEvent, AnswerModel, CitedSource } from '../bedrock/answer-model.ts';
+import type { AnswerEvent, AnswerModel, CitedSource, ModelChoice } from '../bedrock/answer-model.ts';
 import type { Config } from '../config.ts';
 import { type AnswerError, asAnswerError, newReferenceId } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -19,6 +19,7 @@ import {
   type ThreadState,
   type Turn,
 } from '../store/conversation-store.ts';
+import type { AnswerControls, QuestionControls } from './answer-controls.ts';
 import { EarlyAnswer } from './early-answer.ts';
 import {
   type AnswerOutput,
@@ -51,6 +52,8 @@ export interface ConversationDeps {
   surface: AnswerSurface;
   threadReader: ThreadReader;
   settings: ConversationSettings;
+  /** Channel settings and budgets before admission, usage after the commit. */
+  controls: AnswerControls;
   logger: Logger;
   metrics: Metrics;
   now?: () => number;
@@ -75,7 +78,7 @@ export const MESSAGES = {
   trimmed: (turns: number) =>
     `_Earlier parts of this thread (${turns} message${turns === 1 ? '' : 's'}) were left out to fit the model's context._`,
   maxTokens: '_The answer reached its length limit. Reply “continue” to get the rest._',
-  guardrail: '_Part of this answer was blocked by a content filter._',
+  guardrail: '_A content guardrail stopped this answer, so it is not kept in this thread’s memory._',
   interrupted: (ref: string) => `_The answer was interrupted. Ask again to get the rest. (ref ${ref})_`,
   restarted: '_Interrupted by a restart. Ask again to get the rest._',
   failed: (message: string, ref: string) => `${message} (ref ${ref})`,
@@ -86,7 +89,7 @@ export const MESSAGES = {
 /** A thread lock held by this answer, with the state read when it was taken. */
 type Held = { token: string; state: ThreadState | null };
 
-type Outcome = 'answered' | 'failed' | 'interrupted' | 'store_unavailable' | 'lock_timeout';
+type Outcome = 'answered' | 'failed' | 'interrupted' | 'blocked' | 'store_unavailable' | 'lock_timeout';
 
 /** What the asker typed, checked before anything is shown or any model is called. */
 export interface QuestionCheck {
@@ -103,13 +106,15 @@ interface Prepared {
   scale: number;
   budgetTokens: number;
   trimmed: TrimmedTurns;
+  /** The channel's choice of model, prompt and Knowledge Base. */
+  model: ModelChoice;
 }
 
 /** What generating produced, whatever the outcome. */
 interface Generated {
   answer: string;
   stopReason: string;
-  usage: { inputTokens: number; outputTokens: number };
+  usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number };
   kbSessionId: string | null;
   citations: CitedSource[];
   firstTokenAtMs: number | null;
@@ -149,6 +154,8 @@ export class ConversationService {
   readonly #threadQueues = new Map<string, Promise<void>>();
   /** Aborted when shutdown's bound is near: answers still running stop, waiting questions are told. */
   readonly #restart = new AbortController();
+  /** Each question's channel settings and budget verdict, looked up once before admission. */
+  readonly #controls = new WeakMap<Question, QuestionControls>();
   #accepting = true;
 
   constructor(deps: ConversationDeps) {
@@ -230,6 +237,15 @@ export class ConversationService {
     return null;
   }
 
+  /** `refusalFor`, and the channel's settings and budgets (a store read): for /ask before it posts. */
+  async refusalBeforePosting(
+    check: QuestionCheck & { teamId: string },
+  ): Promise<{ reason: string; text: string } | null> {
+    const refusal = this.refusalFor(check);
+    if (refusal) return refusal;
+    return (await this.#deps.controls.forQuestion(check)).refusal;
+  }
+
   #refusal(question: Question): { reason: string; text: string } | null {
     const refusal = this.refusalFor({
       channelId: question.thread.channelId,
@@ -237,6 +253,9 @@ export class ConversationService {
       text: question.text,
     });
     if (refusal) return refusal;
+    // The channel is switched off, or a budget is used up.
+    const controlled = this.#controlsOf(question).refusal;
+    if (controlled) return controlled;
     if (question.text.trim() === '') {
       // A bare mention, or a file posted without a question: a clear word, no model call.
       const text = question.files && question.files.length > 0 ? MESSAGES.filesOnly : MESSAGES.emptyQuestion;
@@ -246,12 +265,27 @@ export class ConversationService {
   }
 
   async #handle(question: Question): Promise<void> {
-    const { settings, logger, metrics } = this.#deps;
+    const { logger, metrics } = this.#deps;
+    const log = logger.child({ thread: threadId(question.thread), surface: question.surface });
+    // Hook: the channel's settings and budgets, before anything is admitted or any model called.
+    let controls: QuestionControls;
+    try {
+      controls = await this.#deps.controls.forQuestion({
+        teamId: question.thread.teamId,
+        channelId: question.thread.channelId,
+        userId: question.userId,
+      });
+    } catch (error) {
+      return this.#storeDown(question, error, log);
+    }
+    this.#controls.set(question, controls);
+    // In a switched-off channel a plain thread reply was not addressed to the bot: nobody to tell.
+    if (controls.refusal?.reason === 'channel_off' && !question.addressed && !question.isDm)
+      return void metrics.messagesIgnored.inc({ reason: 'channel_off' });
     // Thread etiquette: a plain reply in a channel thread, when only mentions are answered.
-    if (!question.addressed && !question.isDm && settings.threadReplyPolicy === 'mention-only')
+    if (!question.addressed && !question.isDm && controls.settings.threadReplyPolicy === 'mention-only')
       return void metrics.messagesIgnored.inc({ reason: 'mention_only' });
     const early = this.#startEarly(question);
-    const log = logger.child({ thread: threadId(question.thread), surface: question.surface });
     try {
       await this.#admitAndAnswer(question, log, early);
     } finally {
@@ -273,7 +307,15 @@ export class ConversationService {
     if (question.thread.threadTs !== question.messageTs) return null; // an existing thread
     if (this.#threadQueues.has(threadId(question.thread)) || this.#refusal(question)) return null;
     const { turns } = trimToBudget([], { role: 'user', text: question.text }, settings.historyTokenBudget);
-    return new EarlyAnswer(model, { turns, kbSessionId: null }, this.#now());
+    const options = this.#controlsOf(question).model;
+    return new EarlyAnswer(model, { turns, kbSessionId: null, options }, this.#now());
+  }
+
+  /** The controls `#handle` looked up for this question. */
+  #controlsOf(question: Question): QuestionControls {
+    const controls = this.#controls.get(question);
+    if (!controls) throw new Error('channel settings were not looked up for this question');
+    return controls;
   }
 
   async #admitAndAnswer(question: Question, log: Logger, early: EarlyAnswer | null): Promise<void> {
@@ -286,7 +328,7 @@ export class ConversationService {
         // Participants are recorded when an answer starts, so a reply typed while the bot's first
         // answer in this thread still streams is taken too (and waits its turn).
         const membership = await store.threadMembership(id, question.userId);
-        if (!this.#followUpAllowed(membership))
+        if (!this.#followUpAllowed(membership, question))
           return void this.#deps.metrics.messagesIgnored.inc({
             reason: membership.active ? 'not_participant' : 'not_bot_thread',
           });
@@ -334,9 +376,9 @@ export class ConversationService {
     }
   }
 
-  #followUpAllowed(membership: ThreadMembership): boolean {
+  #followUpAllowed(membership: ThreadMembership, question: Question): boolean {
     if (!membership.active) return false; // the bot has not been asked in this thread
-    return this.#deps.settings.threadReplyPolicy === 'all' || membership.participant;
+    return this.#controlsOf(question).settings.threadReplyPolicy === 'all' || membership.participant;
   }
 
   async #storeDown(question: Question, error: unknown, log: Logger): Promise<void> {
@@ -497,12 +539,18 @@ export class ConversationService {
       await output.fail(note).catch((err: unknown) => log.warn({ err }, 'could not show the failure'));
       // History stays as it was, but the thread is now known: the next question does not re-read it.
       committed = await this.#commit(question, state, prepared, null, lockToken, log);
+    } else if (stopReason === 'guardrail_intervened' || stopReason === 'content_filtered') {
+      // Hook: a guardrail stopped the answer. One sentence; neither the question nor the blocked text joins history.
+      outcome = 'blocked';
+      metrics.guardrailInterventions.inc();
+      await output
+        .fail(MESSAGES.guardrail)
+        .catch((err: unknown) => log.warn({ err }, 'could not show the note'));
+      committed = await this.#commit(question, state, prepared, null, lockToken, log);
     } else {
       const notes: string[] = [];
       if (prepared.trimmed.droppedTurns > 0) notes.push(MESSAGES.trimmed(prepared.trimmed.droppedTurns));
       if (stopReason === 'max_tokens') notes.push(MESSAGES.maxTokens);
-      if (stopReason === 'guardrail_intervened' || stopReason === 'content_filtered')
-        notes.push(MESSAGES.guardrail);
       try {
         await output.finish({ notes, sources: generated.citations });
       } catch (err) {
@@ -514,8 +562,14 @@ export class ConversationService {
     const durationMs = this.#now() - startedAtMs;
     metrics.answers.inc({ outcome });
     metrics.answerDuration.observe(durationMs / 1000);
-    metrics.modelTokens.inc({ direction: 'input' }, usage.inputTokens);
-    metrics.modelTokens.inc({ direction: 'output' }, usage.outputTokens);
+    // Hook: the answer's usage, added up per person, channel and day (and counted by model).
+    const controls = this.#controlsOf(question);
+    const asker = {
+      teamId: question.thread.teamId,
+      channelId: question.thread.channelId,
+      userId: question.userId,
+    };
+    const { costUsd } = await this.#deps.controls.recordUsage(asker, controls, usage);
     log[error || stoppedBy ? 'warn' : 'info'](
       {
         outcome,
@@ -526,6 +580,10 @@ export class ConversationService {
         durationMs,
         inputTokens: usage.inputTokens,
         outputTokens: usage.outputTokens,
+        cacheReadTokens: usage.cacheReadTokens,
+        cacheWriteTokens: usage.cacheWriteTokens,
+        model: controls.modelId,
+        costUsd,
         stopReason,
         answerChars: answer.length,
         historyTurns: prepared.history.length,
@@ -552,7 +610,7 @@ export class ConversationService {
       questionText = withThreadContext(question.text, earlier, Math.floor(budgetTokens / scale));
     }
     const trimmed = trimToBudget(history, { role: 'user', text: questionText }, budgetTokens, scale);
-    return { questionText, history, scale, budgetTokens, trimmed };
+    return { questionText, history, scale, budgetTokens, trimmed, model: this.#controlsOf(question).model };
   }
 
   /** Streams the model's answer to `output`, retrying what can be retried before any text was shown. */
@@ -568,7 +626,7 @@ export class ConversationService {
     const result: Generated = {
       answer: '',
       stopReason: 'end_turn',
-      usage: { inputTokens: 0, outputTokens: 0 },
+      usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
       kbSessionId: state?.kbSessionId ?? null,
       citations: [],
       firstTokenAtMs: null,
@@ -585,7 +643,12 @@ export class ConversationService {
         const events =
           attempt === 1 && earlyEvents
             ? earlyEvents
-            : model.stream({ turns: result.sentTurns, kbSessionId: result.kbSessionId, signal });
+            : model.stream({
+                turns: result.sentTurns,
+                kbSessionId: result.kbSessionId,
+                signal,
+                options: prepared.model,
+              });
         for await (const event of events) {
           if (signal.aborted) break; // leaving the loop ends the model call too
           this.#apply(event, result, output, startedAtMs, metrics);
@@ -652,7 +715,12 @@ export class ConversationService {
         result.kbSessionId = event.kbSessionId;
         break;
       case 'usage':
-        result.usage = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
+        result.usage = {
+          inputTokens: event.inputTokens,
+          outputTokens: event.outputTokens,
+          cacheReadTokens: event.cacheReadTokens ?? 0,
+          cacheWriteTokens: event.cacheWriteTokens ?? 0,
+        };
         break;
       case 'stop':
         result.stopReason = event.reason;
@@ -678,7 +746,9 @@ export class ConversationService {
           { role: 'assistant', text: generated.answer.length > 0 ? generated.answer : '(no answer)' },
         ]
       : [];
-    const inputTokens = generated?.usage.inputTokens ?? 0;
+    // The whole input the model read: Bedrock reports cached tokens beside inputTokens, not in it.
+    const usage = generated?.usage;
+    const inputTokens = usage ? usage.inputTokens + usage.cacheReadTokens + usage.cacheWriteTokens : 0;
     const lastRequest =
       generated && inputTokens > 0
         ? { inputTokens, estimatedTokens: estimateRequestTokens(generated.sentTurns, settings.systemPrompt) }

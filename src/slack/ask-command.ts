@@ -30,11 +30,15 @@ export async function answerAskCommand(command: AskCommand, bot: BotIdentity, de
   const readable = await deps.people.readable(command.text, bot.botUserId);
   // Checked before "<@user> asked: …" goes into the channel: a refused question is never posted.
   const refusal = readable.trim()
-    ? deps.conversations.refusalFor({
-        channelId: command.channel_id,
-        userId: command.user_id,
-        text: readable,
-      })
+    ? await deps.conversations
+        .refusalBeforePosting({
+          teamId: command.team_id || bot.teamId,
+          channelId: command.channel_id,
+          userId: command.user_id,
+          text: readable,
+        })
+        // The store cannot say (Redis down): the question goes ahead and is told so in its thread.
+        .catch(() => null)
     : { reason: 'empty', text: ASK_USAGE };
   if (refusal) {
     deps.logger.info({ reason: refusal.reason, channel: command.channel_id }, '/ask refused before posting');
