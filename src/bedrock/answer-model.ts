@@ -25,6 +25,11 @@ export interface AnswerRequest {
    */
   system?: string;
   options?: ModelChoice;
+  /**
+   * Older turns were left out to fit the history budget, so this request starts differently from
+   * the thread's previous one: caching its history would write what no later request reads.
+   */
+  historyTrimmed?: boolean;
   /** The Knowledge Base session of this thread, or null to open a new one. */
   kbSessionId: string | null;
   /** Aborts the model call (shutdown, or the person stopped the answer). */

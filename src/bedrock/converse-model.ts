@@ -50,6 +50,7 @@ export class ConverseModel implements AnswerModel {
       modelId,
       system: request.system ?? request.options?.systemPrompt ?? this.#options.systemPrompt,
       stablePrompt: request.system === undefined,
+      stableHistory: request.historyTrimmed !== true,
       maxTokens,
       temperature,
       guardrail: this.#options.guardrail ?? null,

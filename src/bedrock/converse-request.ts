@@ -4,7 +4,8 @@
  * - system prompt: a `system` block, or (for models that take none) the first user turn's preamble;
  * - prompt caching, where the model caches and the prompt is stable: a `cachePoint` after the
  *   system prompt, and one after the thread's history (before the new question), so the next turn
- *   reads everything before its own new turns from the cache;
+ *   reads everything before its own new turns from the cache; not after a history that was just
+ *   trimmed (its start moved, so the next turn could not read it, and writing costs more than input);
  * - the guardrail (never dropped) and the service tier.
  *
  * Returns the features it used, so that a refusal can be matched to one of them.
@@ -30,6 +31,8 @@ export interface ConverseRequestSettings {
   system: string;
   /** The system prompt is the same on every question (not one with this question's sources). */
   stablePrompt: boolean;
+  /** The history starts as it did last turn (nothing was trimmed): worth a cachePoint after it. */
+  stableHistory: boolean;
   maxTokens: number;
   temperature: number | null;
   guardrail: GuardrailSettings | null;
@@ -58,7 +61,8 @@ export function buildConverseRequest(
   }
   // The history before the new question is the same next turn: cache up to its end.
   const lastHistoryTurn = messages.length >= 3 ? messages[messages.length - 2] : undefined;
-  if (cache && lastHistoryTurn) (lastHistoryTurn.content as ContentBlock[]).push(CACHE_POINT);
+  if (cache && settings.stableHistory && lastHistoryTurn)
+    (lastHistoryTurn.content as ContentBlock[]).push(CACHE_POINT);
   if (cache) used.add('promptCache');
 
   const { modelId, maxTokens, temperature, guardrail, serviceTier } = settings;

@@ -648,6 +648,7 @@ export class ConversationService {
                 kbSessionId: result.kbSessionId,
                 signal,
                 options: prepared.model,
+                historyTrimmed: prepared.trimmed.droppedTurns > 0,
               });
         for await (const event of events) {
           if (signal.aborted) break; // leaving the loop ends the model call too
