@@ -19,6 +19,8 @@ import { StoreHealth } from './http/store-health.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { boltLogger } from './slack/bolt-logger.ts';
+import { ControlReplies } from './slack/control-replies.ts';
+import { HomeTab } from './slack/home-tab.ts';
 import { registerListeners } from './slack/listeners/index.ts';
 import {
   ignoringMalformedEvents,
@@ -28,6 +30,7 @@ import {
 import { escapeMrkdwn } from './slack/render/slack-safe-text.ts';
 import { missingScopes } from './slack/required-scopes.ts';
 import { responseUrlPoster } from './slack/response-url.ts';
+import { SlackAdmins } from './slack/slack-admins.ts';
 import { SlackApi, slackClientOptions } from './slack/slack-api.ts';
 import { SlackPeople } from './slack/slack-people.ts';
 import { SlackSurface } from './slack/slack-surface.ts';
@@ -195,8 +198,16 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     clientOptions: slackClientOptions(config.slack.apiUrl),
     logger: boltLogger(logger),
   });
+  const admins = new SlackAdmins({
+    userIds: config.settings.adminUserIds,
+    usergroupId: config.settings.adminUsergroupId,
+    slack,
+    logger,
+  });
   registerListeners(app, {
     conversations,
+    homeTab: new HomeTab({ slack, settings: channelSettings, usage, admins, logger, metrics }),
+    controlReplies: new ControlReplies({ settings: channelSettings, usage, postToResponseUrl }),
     replyPrivately: (url, text) =>
       postToResponseUrl(url, { response_type: 'ephemeral', text: escapeMrkdwn(text) }),
     people,
