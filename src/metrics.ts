@@ -51,7 +51,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     messagesIgnored: new Counter({
       name: 'slackbot_messages_ignored_total',
-      help: 'Slack deliveries turned away before admission, by reason (bot, self, subtype, edited, hidden, incomplete, mention_copy, channel_chatter, not_bot_thread, not_participant, mention_only, malformed).',
+      help: 'Slack deliveries turned away before admission, by reason (bot, self, subtype, edited, hidden, incomplete, mention_copy, channel_chatter, not_bot_thread, not_participant, mention_only, channel_off, malformed).',
       labelNames: ['reason'],
       registers,
     }),

@@ -108,10 +108,7 @@ export class UsageLedger {
     };
     const day = this.today();
     const ttlMs = USAGE_RETENTION_DAYS * DAY_MS;
-    await Promise.all([
-      this.#store.addUsage(userScope(asker), day, amounts, ttlMs),
-      this.#store.addUsage(channelScope(asker), day, amounts, ttlMs),
-    ]);
+    await this.#store.addUsage([userScope(asker), channelScope(asker)], day, amounts, ttlMs);
     return { costUsd };
   }
 
@@ -119,11 +116,7 @@ export class UsageLedger {
   async budgetRefusal(asker: Asker): Promise<BudgetRefusal | null> {
     const { userDailyUsd, channelDailyUsd } = this.#budgets;
     if (userDailyUsd === null && channelDailyUsd === null) return null;
-    const day = [this.today()];
-    const [[user], [channel]] = await Promise.all([
-      userDailyUsd === null ? [emptyUsage()] : this.#store.getUsage(userScope(asker), day),
-      channelDailyUsd === null ? [emptyUsage()] : this.#store.getUsage(channelScope(asker), day),
-    ]);
+    const [user, channel] = await this.#store.getUsage([userScope(asker), channelScope(asker)], this.today());
     const resets = this.resetsIn();
     if (userDailyUsd !== null && (user?.costMicroUsd ?? 0) >= userDailyUsd * 1_000_000)
       return {
@@ -139,8 +132,9 @@ export class UsageLedger {
   }
 
   /** A person's or a channel's totals for each of `days`. */
-  usageOf(scope: UsageScope, days: string[]): Promise<UsageTotals[]> {
-    return this.#store.getUsage(scope, days);
+  async usageOf(scope: UsageScope, days: string[]): Promise<UsageTotals[]> {
+    const totals = await Promise.all(days.map((day) => this.#store.getUsage([scope], day)));
+    return totals.map(([day]) => day ?? emptyUsage());
   }
 
   /** "in about 5 hours", "in about an hour", "in 12 minutes": until the next UTC midnight. */

@@ -131,10 +131,13 @@ export interface ConversationStore {
     patch: ChannelSettingsPatch,
     change: { by: string; atMs: number },
   ): Promise<{ before: StoredChannelSettings | null; after: StoredChannelSettings }>;
-  /** Adds `amounts` to the scope's totals of `day` (YYYY-MM-DD, UTC) atomically; they expire `ttlMs` after the last addition. */
-  addUsage(scope: UsageScope, day: string, amounts: UsageTotals, ttlMs: number): Promise<void>;
-  /** The scope's totals for each of `days`, in order (zeros for a day without use). */
-  getUsage(scope: UsageScope, days: string[]): Promise<UsageTotals[]>;
+  /**
+   * Adds `amounts` to each scope's totals of `day` (YYYY-MM-DD, UTC) in one atomic step; the totals
+   * expire `ttlMs` after their last addition. The scopes belong to one workspace.
+   */
+  addUsage(scopes: UsageScope[], day: string, amounts: UsageTotals, ttlMs: number): Promise<void>;
+  /** Each scope's totals of `day`, in order (zeros without use); the scopes belong to one workspace. */
+  getUsage(scopes: UsageScope[], day: string): Promise<UsageTotals[]>;
   /** Resolves when the store answers; rejects when it does not (used by /readyz). */
   ping(): Promise<void>;
   /** False while the store is known to be unreachable (reconnecting, closed): a hint, not a promise. */

@@ -69,11 +69,11 @@ export class InstrumentedStore implements ConversationStore {
       this.#inner.updateChannelSettings(teamId, channelId, patch, change),
     );
   }
-  addUsage(scope: UsageScope, day: string, amounts: UsageTotals, ttlMs: number) {
-    return this.#timed('add_usage', () => this.#inner.addUsage(scope, day, amounts, ttlMs));
+  addUsage(scopes: UsageScope[], day: string, amounts: UsageTotals, ttlMs: number) {
+    return this.#timed('add_usage', () => this.#inner.addUsage(scopes, day, amounts, ttlMs));
   }
-  getUsage(scope: UsageScope, days: string[]) {
-    return this.#timed('get_usage', () => this.#inner.getUsage(scope, days));
+  getUsage(scopes: UsageScope[], day: string) {
+    return this.#timed('get_usage', () => this.#inner.getUsage(scopes, day));
   }
   ping() {
     return this.#timed('ping', () => this.#inner.ping());

@@ -164,18 +164,20 @@ export class MemoryStore implements ConversationStore {
     return { before: before === null ? null : structuredClone(before), after: structuredClone(after) };
   }
 
-  async addUsage(scope: UsageScope, day: string, amounts: UsageTotals, ttlMs: number): Promise<void> {
+  async addUsage(scopes: UsageScope[], day: string, amounts: UsageTotals, ttlMs: number): Promise<void> {
     this.assertOpen();
     assertTtl(ttlMs);
-    const key = usageKey(scope, day);
-    const totals = this.live(this.usage, key) ?? emptyUsage();
-    for (const field of USAGE_FIELDS) totals[field] += Math.round(amounts[field]);
-    this.usage.set(key, { value: totals, expiresAtMs: this.now() + ttlMs });
+    for (const scope of scopes) {
+      const key = usageKey(scope, day);
+      const totals = this.live(this.usage, key) ?? emptyUsage();
+      for (const field of USAGE_FIELDS) totals[field] += Math.round(amounts[field]);
+      this.usage.set(key, { value: totals, expiresAtMs: this.now() + ttlMs });
+    }
   }
 
-  async getUsage(scope: UsageScope, days: string[]): Promise<UsageTotals[]> {
+  async getUsage(scopes: UsageScope[], day: string): Promise<UsageTotals[]> {
     this.assertOpen();
-    return days.map((day) => ({ ...(this.live(this.usage, usageKey(scope, day)) ?? emptyUsage()) }));
+    return scopes.map((scope) => ({ ...(this.live(this.usage, usageKey(scope, day)) ?? emptyUsage()) }));
   }
 
   async ping(): Promise<void> {

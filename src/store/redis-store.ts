@@ -8,10 +8,12 @@
  *   <prefix>{t:<threadId>}:users   SET of user ids that addressed the bot there, PX ttl (the state's)
  *   <prefix>claim:<key>            "1", PX ttl
  *   <prefix>{c:<team>:<channel>}:settings     HASH field → JSON value, plus _updatedBy, _updatedAtMs
- *   <prefix>{u:<team>:<user>}:usage:<day>     HASH of whole-number totals (HINCRBY), PX ttl
- *   <prefix>{c:<team>:<channel>}:usage:<day>  the same for a channel
+ *   <prefix>{usage:<team>:<day>}:u:<user>     HASH of whole-number totals (HINCRBY), PX ttl
+ *   <prefix>{usage:<team>:<day>}:c:<channel>  the same for a channel
  *
- * A scope's days share its hash tag, so that one script reads a week of them.
+ * A workspace's usage of one day shares a hash tag, so that an answer adds to its asker's and its
+ * channel's totals in one script (one round trip), and a budget check reads both in one.
+ * (At Slack's pace, one workspace's answers are far from what one cluster slot takes.)
  * Every failure to reach Redis surfaces as StoreUnavailableError, within a bounded time.
  */
 import { randomUUID } from 'node:crypto';
@@ -134,12 +136,15 @@ out[#out + 1] = '|'
 for _, v in ipairs(after) do out[#out + 1] = v end
 return out`;
 
-// KEYS[1] usage of one day; ARGV[1] ttl in ms, then field/amount pairs.
+// KEYS: the scopes' usage of one day; ARGV[1] ttl in ms, then field/amount pairs.
 const addUsageLua = `
-for i = 2, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
-return redis.call('PEXPIRE', KEYS[1], ARGV[1])`;
+for _, key in ipairs(KEYS) do
+  for i = 2, #ARGV, 2 do redis.call('HINCRBY', key, ARGV[i], ARGV[i + 1]) end
+  redis.call('PEXPIRE', key, ARGV[1])
+end
+return #KEYS`;
 
-// KEYS: usage of several days of one scope (one hash tag). One HGETALL list per key.
+// KEYS: several scopes' usage of one day (one hash tag). One HGETALL list per key.
 const getUsageLua = `
 local out = {}
 for i, key in ipairs(KEYS) do out[i] = redis.call('HGETALL', key) end
@@ -169,7 +174,7 @@ interface StoreScripts {
     ttlMs: number,
   ): Promise<number>;
   slackbotUpdateSettings(settingsKey: string, ...args: string[]): Promise<string[]>;
-  slackbotAddUsage(usageKey: string, ...args: string[]): Promise<number>;
+  slackbotAddUsage(numberOfKeys: number, ...keysAndArgs: string[]): Promise<number>;
   slackbotGetUsage(numberOfKeys: number, ...keys: string[]): Promise<string[][]>;
 }
 
@@ -200,8 +205,8 @@ export class RedisStore implements ConversationStore {
     this.client.defineCommand('slackbotReleaseLock', { numberOfKeys: 1, lua: releaseLockLua });
     this.client.defineCommand('slackbotCommitThread', { numberOfKeys: 3, lua: commitThreadLua });
     this.client.defineCommand('slackbotUpdateSettings', { numberOfKeys: 1, lua: updateSettingsLua });
-    this.client.defineCommand('slackbotAddUsage', { numberOfKeys: 1, lua: addUsageLua });
-    // The number of keys varies (one per day asked for): given with each call.
+    // The number of keys varies (one per scope): given with each call.
+    this.client.defineCommand('slackbotAddUsage', { lua: addUsageLua });
     this.client.defineCommand('slackbotGetUsage', { lua: getUsageLua });
     this.scripts = this.client as unknown as StoreScripts;
 
@@ -359,19 +364,21 @@ export class RedisStore implements ConversationStore {
     return settings;
   }
 
-  async addUsage(scope: UsageScope, day: string, amounts: UsageTotals, ttlMs: number): Promise<void> {
+  async addUsage(scopes: UsageScope[], day: string, amounts: UsageTotals, ttlMs: number): Promise<void> {
     const px = toPx(ttlMs);
+    if (scopes.length === 0) return;
+    const keys = this.usageKeys(scopes, day);
     const args = [String(px)];
     for (const field of USAGE_FIELDS) {
       const amount = Math.round(amounts[field]);
       if (amount !== 0) args.push(field, String(amount));
     }
-    await this.run('addUsage', () => this.scripts.slackbotAddUsage(this.usageKey(scope, day), ...args));
+    await this.run('addUsage', () => this.scripts.slackbotAddUsage(keys.length, ...keys, ...args));
   }
 
-  async getUsage(scope: UsageScope, days: string[]): Promise<UsageTotals[]> {
-    if (days.length === 0) return [];
-    const keys = days.map((day) => this.usageKey(scope, day));
+  async getUsage(scopes: UsageScope[], day: string): Promise<UsageTotals[]> {
+    if (scopes.length === 0) return [];
+    const keys = this.usageKeys(scopes, day);
     const replies = await this.run('getUsage', () => this.scripts.slackbotGetUsage(keys.length, ...keys));
     return replies.map((flat) => {
       const totals = emptyUsage();
@@ -424,10 +431,14 @@ export class RedisStore implements ConversationStore {
     return `${this.keyPrefix}{c:${teamId}:${channelId}}:settings`;
   }
 
-  /** A person's days share the person's tag, a channel's days the channel's (with its settings). */
-  private usageKey(scope: UsageScope, day: string): string {
-    const tag = scope.kind === 'user' ? 'u' : 'c';
-    return `${this.keyPrefix}{${tag}:${scope.teamId}:${scope.id}}:usage:${day}`;
+  /** One workspace's usage of one day shares a tag: one script adds to several scopes. */
+  private usageKeys(scopes: UsageScope[], day: string): string[] {
+    const teamId = scopes[0]?.teamId;
+    if (scopes.some((scope) => scope.teamId !== teamId))
+      throw new RangeError('usage scopes of one call must belong to one workspace');
+    return scopes.map(
+      (scope) => `${this.keyPrefix}{usage:${teamId}:${day}}:${scope.kind === 'user' ? 'u' : 'c'}:${scope.id}`,
+    );
   }
 
   /**

@@ -97,9 +97,11 @@ describe('usage', () => {
       ReturnType<typeof reported>,
     ];
     expect(a2.cacheWriteTokens).toBeGreaterThan(1_000);
-    expect(await h.bot.store.getUsage(user('U0001'), [today()])).toEqual([sum(a1, a2)]);
-    expect(await h.bot.store.getUsage(user('U0002'), [today()])).toEqual([b1]);
-    expect(await h.bot.store.getUsage(channel('C0001'), [today()])).toEqual([sum(a1, a2, b1)]);
+    expect(await h.bot.store.getUsage([user('U0001'), user('U0002'), channel('C0001')], today())).toEqual([
+      sum(a1, a2),
+      b1,
+      sum(a1, a2, b1),
+    ]);
     expect(answerLogs(h).map((line) => Math.round(Number(line.costUsd) * 1e6))).toEqual(
       [a1, a2, b1].map((entry) => entry.costMicroUsd),
     );

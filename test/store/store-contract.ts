@@ -426,6 +426,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
     describe('usage', () => {
       const alice: UsageScope = { kind: 'user', teamId: 'T0AAAA', id: 'U0ALICE' };
+      const bob: UsageScope = { kind: 'user', teamId: 'T0AAAA', id: 'U0BOB' };
       const general: UsageScope = { kind: 'channel', teamId: 'T0AAAA', id: 'C0BBBB' };
       const answer = {
         answers: 1,
@@ -435,51 +436,62 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         cacheWriteTokens: 40,
         costMicroUsd: 1_234,
       };
+      const twice = {
+        answers: 2,
+        inputTokens: 240,
+        outputTokens: 60,
+        cacheReadTokens: 2_000,
+        cacheWriteTokens: 80,
+        costMicroUsd: 2_468,
+      };
 
       it('reads zeros for a day without use', async () => {
-        expect(await store.getUsage(alice, ['2026-11-25'])).toEqual([emptyUsage()]);
+        expect(await store.getUsage([alice, general], '2026-11-25')).toEqual([emptyUsage(), emptyUsage()]);
       });
 
-      it('adds up every answer of a day, per scope and day', async () => {
-        await store.addUsage(alice, '2026-11-25', answer, longTtlMs);
-        await store.addUsage(alice, '2026-11-25', answer, longTtlMs);
-        await store.addUsage(alice, '2026-11-26', answer, longTtlMs);
-        await store.addUsage(general, '2026-11-25', answer, longTtlMs);
+      it('adds an answer to its asker and its channel in one step, per scope and day', async () => {
+        await store.addUsage([alice, general], '2026-11-25', answer, longTtlMs);
+        await store.addUsage([alice, general], '2026-11-25', answer, longTtlMs);
+        await store.addUsage([bob, general], '2026-11-25', answer, longTtlMs);
+        await store.addUsage([alice, general], '2026-11-26', answer, longTtlMs);
 
-        const [day1, day2, day3] = await store.getUsage(alice, ['2026-11-25', '2026-11-26', '2026-11-27']);
-
-        expect(day1).toEqual({
-          answers: 2,
-          inputTokens: 240,
-          outputTokens: 60,
-          cacheReadTokens: 2_000,
-          cacheWriteTokens: 80,
-          costMicroUsd: 2_468,
-        });
-        expect(day2).toEqual(answer);
-        expect(day3).toEqual(emptyUsage());
-        expect(await store.getUsage(general, ['2026-11-25'])).toEqual([answer]);
-        expect(await store.getUsage({ ...alice, kind: 'channel' }, ['2026-11-25'])).toEqual([emptyUsage()]);
+        expect(await store.getUsage([alice, bob, general], '2026-11-25')).toEqual([
+          twice,
+          answer,
+          {
+            ...twice,
+            answers: 3,
+            inputTokens: 360,
+            outputTokens: 90,
+            cacheReadTokens: 3_000,
+            cacheWriteTokens: 120,
+            costMicroUsd: 3_702,
+          },
+        ]);
+        expect(await store.getUsage([alice], '2026-11-26')).toEqual([answer]);
+        expect(await store.getUsage([alice], '2026-11-27')).toEqual([emptyUsage()]);
+        expect(await store.getUsage([{ ...alice, kind: 'channel' }], '2026-11-25')).toEqual([emptyUsage()]);
+        expect(await store.getUsage([{ ...alice, teamId: 'T0ZZZZ' }], '2026-11-25')).toEqual([emptyUsage()]);
       });
 
       it(`counts every one of ${concurrentCallers} concurrent additions`, async () => {
         await Promise.all(
           Array.from({ length: concurrentCallers }, () =>
-            store.addUsage(alice, '2026-11-25', answer, longTtlMs),
+            store.addUsage([alice, general], '2026-11-25', answer, longTtlMs),
           ),
         );
 
-        const [totals] = await store.getUsage(alice, ['2026-11-25']);
-        expect(totals?.answers).toBe(concurrentCallers);
-        expect(totals?.costMicroUsd).toBe(concurrentCallers * answer.costMicroUsd);
+        const [mine, channel] = await store.getUsage([alice, general], '2026-11-25');
+        expect(mine?.answers).toBe(concurrentCallers);
+        expect(channel?.costMicroUsd).toBe(concurrentCallers * answer.costMicroUsd);
       });
 
       it('forgets a day once its TTL passes after the last addition', async () => {
-        await store.addUsage(alice, '2026-11-25', answer, shortTtlMs);
+        await store.addUsage([alice], '2026-11-25', answer, shortTtlMs);
 
         await elapse(pastShortTtlMs);
 
-        expect(await store.getUsage(alice, ['2026-11-25'])).toEqual([emptyUsage()]);
+        expect(await store.getUsage([alice], '2026-11-25')).toEqual([emptyUsage()]);
       });
     });
 
