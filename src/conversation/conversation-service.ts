@@ -546,7 +546,9 @@ export class ConversationService {
       await output
         .fail(MESSAGES.guardrail)
         .catch((err: unknown) => log.warn({ err }, 'could not show the note'));
-      committed = await this.#commit(question, state, prepared, null, lockToken, log);
+      // The Knowledge Base session holds the blocked exchange too: the thread goes on without it.
+      const withoutSession = state && { ...state, kbSessionId: null };
+      committed = await this.#commit(question, withoutSession, prepared, null, lockToken, log);
     } else {
       const notes: string[] = [];
       if (prepared.trimmed.droppedTurns > 0) notes.push(MESSAGES.trimmed(prepared.trimmed.droppedTurns));

@@ -97,6 +97,39 @@ describe('guardrails', () => {
     expect(state?.turns).toEqual([]);
   });
 
+  it('drops the Knowledge Base session that holds a blocked exchange, and goes on with the thread’s own history', async () => {
+    h = await startHarness({ env: { ...GUARDRAIL, BEDROCK_KNOWLEDGE_BASE_ID: 'KB12345678' } });
+    h.agent.enqueue(
+      FakeBedrockAgentRuntime.groundedReply([{ text: 'Refunds take five days.' }]),
+      FakeBedrockAgentRuntime.groundedReply([{ text: 'Blocked part.' }], { guardrailAction: 'INTERVENED' }),
+    );
+    const first = await h.slack.postUserMessage({
+      channel: 'C0001',
+      user: 'U0001',
+      text: '<@UBOT> refunds?',
+    });
+    await waitForAnswers(h, 1);
+    await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: 'secrets?', threadTs: first.ts });
+    await waitForAnswers(h, 2);
+
+    await h.slack.postUserMessage({
+      channel: 'C0001',
+      user: 'U0001',
+      text: 'and gift cards?',
+      threadTs: first.ts,
+    });
+    await waitForAnswers(h, 3);
+
+    const [opened, blocked, next] = h.agent.requests;
+    expect([opened?.sessionId, blocked?.sessionId]).toEqual([undefined, opened?.responseSessionId]);
+    expect(next?.operation).toBe('Retrieve');
+    expect(sentMessages(h.bedrock.requests.at(-1)).map((m) => m.content?.[0])).toEqual([
+      { text: 'refunds?' },
+      { text: 'Refunds take five days.' },
+      { text: 'and gift cards?' },
+    ]);
+  });
+
   it('sends no guardrail when none is configured', async () => {
     h = await startHarness();
 
