@@ -38,6 +38,8 @@ import {
 import type { ConversationStore } from './store/conversation-store.ts';
 import { InstrumentedStore } from './store/instrumented-store.ts';
 import { MemoryStore } from './store/memory-store.ts';
+import { RedisStopSignals } from './store/redis-stop-signals.ts';
+import { MemoryStopSignals, type StopSignals } from './store/stop-signals.ts';
 import { createRedisClient, RedisStore } from './store/redis-store.ts';
 
 /** Largest request body `/slack/events` takes (Slack's payloads are far smaller). */
@@ -110,6 +112,8 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     model,
     surface,
     threadReader: people,
+    stops: created.stops,
+    mayStopOthers: (userId) => people.isAdmin(userId),
     logger,
     metrics,
     settings: {
@@ -213,6 +217,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
         logger.warn({ inFlight: conversations.inFlight }, 'shutdown timed out with answers in flight');
       await app.stop().catch((err: unknown) => logger.warn({ err }, 'error stopping Bolt'));
       storeHealth.stop();
+      await conversations.close().catch((err: unknown) => logger.warn({ err }, 'error closing stop signals'));
       await store.close().catch((err: unknown) => logger.warn({ err }, 'error closing the store'));
       logger.info({ drained }, 'bot stopped');
       return { drained };
@@ -220,7 +225,10 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   };
 }
 
-function createStore(config: Config, logger: Logger): { store: ConversationStore; budget: WriteBudget } {
+function createStore(
+  config: Config,
+  logger: Logger,
+): { store: ConversationStore; budget: WriteBudget; stops: StopSignals } {
   const scale = config.slack.writeBudgetScale;
   if (!config.redis) {
     logger.warn(
@@ -229,6 +237,7 @@ function createStore(config: Config, logger: Logger): { store: ConversationStore
     return {
       store: new MemoryStore(),
       budget: scale > 0 ? new MemoryWriteBudget({ scale }) : new BackoffOnlyBudget(),
+      stops: new MemoryStopSignals(),
     };
   }
   const client = createRedisClient({
@@ -250,6 +259,11 @@ function createStore(config: Config, logger: Logger): { store: ConversationStore
   return {
     store: new RedisStore({ client, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: 2_000, logger }),
     budget,
+    stops: new RedisStopSignals({
+      client,
+      keyPrefix: config.redis.keyPrefix,
+      onError: (err) => logger.debug({ err }, 'stop signals: Redis subscription error'),
+    }),
   };
 }
 

@@ -12,6 +12,7 @@ import type { Config } from '../config.ts';
 import { type AnswerError, asAnswerError, newReferenceId } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import { MemoryStopSignals, type StopRequest, type StopSignals } from '../store/stop-signals.ts';
 import {
   type ConversationStore,
   StoreUnavailableError,
@@ -53,6 +54,10 @@ export interface ConversationDeps {
   settings: ConversationSettings;
   logger: Logger;
   metrics: Metrics;
+  /** Carries Stop clicks to the replica running the answer (default: this process only). */
+  stops?: StopSignals;
+  /** Whether `userId` may stop someone else's answer (a workspace admin); default: nobody may. */
+  mayStopOthers?: (userId: string) => Promise<boolean>;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   /** Backoff before retry `attempt` (1-based) of a throttled model call. */
@@ -78,6 +83,8 @@ export const MESSAGES = {
   guardrail: '_Part of this answer was blocked by a content filter._',
   interrupted: (ref: string) => `_The answer was interrupted. Ask again to get the rest. (ref ${ref})_`,
   restarted: '_Interrupted by a restart. Ask again to get the rest._',
+  stopped: '_Stopped._',
+  stopRefused: 'Only the person who asked (or a workspace admin) can stop this answer.',
   failed: (message: string, ref: string) => `${message} (ref ${ref})`,
   shuttingDown: "I'm restarting and can't take new questions for a moment. Please ask again shortly.",
   restartingQueued: "I'm restarting, so I couldn't get to this question. Please ask again in a moment.",
@@ -86,7 +93,13 @@ export const MESSAGES = {
 /** A thread lock held by this answer, with the state read when it was taken. */
 type Held = { token: string; state: ThreadState | null };
 
-type Outcome = 'answered' | 'failed' | 'interrupted' | 'store_unavailable' | 'lock_timeout';
+type Outcome = 'answered' | 'failed' | 'interrupted' | 'stopped' | 'store_unavailable' | 'lock_timeout';
+
+/** An answer running in this process, as a Stop request finds it. */
+interface RunningAnswer {
+  question: Question;
+  stop: () => void;
+}
 
 /** What the asker typed, checked before anything is shown or any model is called. */
 export interface QuestionCheck {
@@ -114,8 +127,8 @@ interface Generated {
   citations: CitedSource[];
   firstTokenAtMs: number | null;
   error: AnswerError | null;
-  /** Why the answer was cut short from our side, if it was. */
-  stoppedBy: 'restart' | 'slack' | null;
+  /** Why the answer was cut short before the model finished: a restart, Slack, or the person's Stop. */
+  stoppedBy: 'restart' | 'slack' | 'user' | null;
   /** The turns of the request that produced the answer (after any re-trimming). */
   sentTurns: Turn[];
 }
@@ -149,12 +162,49 @@ export class ConversationService {
   readonly #threadQueues = new Map<string, Promise<void>>();
   /** Aborted when shutdown's bound is near: answers still running stop, waiting questions are told. */
   readonly #restart = new AbortController();
+  readonly #stops: StopSignals;
+  readonly #unsubscribeStops: () => void;
+  /** Answers running in this process, by thread: where a Stop request lands. */
+  readonly #running = new Map<string, RunningAnswer>();
   #accepting = true;
 
   constructor(deps: ConversationDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
     this.#sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#stops = deps.stops ?? new MemoryStopSignals();
+    this.#unsubscribeStops = this.#stops.subscribe((request) => {
+      this.#onStop(request).catch((err: unknown) => deps.logger.warn({ err }, 'could not handle a stop'));
+    });
+  }
+
+  /**
+   * A person asked to stop the answer running in `thread` (Slack's Stop, or the in-message button):
+   * handed to whichever replica runs it, which checks that they may.
+   */
+  async requestStop(thread: Question['thread'], userId: string): Promise<void> {
+    await this.#stops.publish({ threadId: threadId(thread), userId });
+  }
+
+  async #onStop(request: StopRequest): Promise<void> {
+    const running = this.#running.get(request.threadId);
+    if (!running) return; // another replica's answer, or one that has ended
+    const { question } = running;
+    const allowed =
+      request.userId === question.userId || ((await this.#deps.mayStopOthers?.(request.userId)) ?? false);
+    if (!allowed) {
+      this.#deps.logger.info({ thread: request.threadId, by: request.userId }, 'stop refused: not the asker');
+      await this.#deps.surface.ephemeral(question, MESSAGES.stopRefused, request.userId);
+      return;
+    }
+    this.#deps.logger.info({ thread: request.threadId, by: request.userId }, 'answer stopped by a person');
+    running.stop();
+  }
+
+  /** Stops listening for Stop requests (after draining). */
+  async close(): Promise<void> {
+    this.#unsubscribeStops();
+    await this.#stops.close();
   }
 
   /** Answers in the background; never rejects. Returns the promise for callers that want to wait. */
@@ -458,11 +508,31 @@ export class ConversationService {
 
   /** Runs one answer while holding the lock. Returns true when the commit released the lock. */
   async #answer(question: Question, held: Held, log: Logger, early: EarlyAnswer | null): Promise<boolean> {
+    const own = new AbortController();
+    const byPerson = new AbortController();
+    const signal = AbortSignal.any([this.#restart.signal, own.signal, byPerson.signal]);
+    const id = threadId(question.thread);
+    const running: RunningAnswer = { question, stop: () => byPerson.abort() };
+    this.#running.set(id, running);
+    try {
+      return await this.#answerRunning(question, held, log, early, { signal, own, byPerson });
+    } finally {
+      if (this.#running.get(id) === running) this.#running.delete(id);
+    }
+  }
+
+  /** One answer, registered where a Stop request finds it; `abort` holds its signal and who may pull it. */
+  async #answerRunning(
+    question: Question,
+    held: Held,
+    log: Logger,
+    early: EarlyAnswer | null,
+    abort: { signal: AbortSignal; own: AbortController; byPerson: AbortController },
+  ): Promise<boolean> {
     const { surface, settings, metrics } = this.#deps;
     const { token: lockToken, state } = held;
     const ref = newReferenceId();
-    const own = new AbortController();
-    const signal = AbortSignal.any([this.#restart.signal, own.signal]);
+    const { signal, own } = abort;
     // The early call asked without history: usable only if the store indeed has none.
     const earlyEvents = state === null ? (early?.take(signal) ?? null) : null;
     early?.discard();
@@ -474,7 +544,15 @@ export class ConversationService {
       onUnwritable: (error) => own.abort(error),
     });
     output.showStatus('thinking');
-    const generated = await this.#generate(prepared, state, earlyEvents, signal, output, startedAtMs);
+    const generated = await this.#generate(
+      prepared,
+      state,
+      earlyEvents,
+      signal,
+      abort.byPerson.signal,
+      output,
+      startedAtMs,
+    );
     const { answer, stopReason, usage, error, stoppedBy } = generated;
 
     let outcome: Outcome = 'answered';
@@ -482,12 +560,12 @@ export class ConversationService {
     if (stoppedBy === 'slack') {
       // Nothing more can be written there; the turn was not seen whole, so history stays as it was.
       outcome = 'failed';
-    } else if (stoppedBy === 'restart') {
-      outcome = 'interrupted';
+    } else if (stoppedBy === 'restart' || stoppedBy === 'user') {
+      outcome = stoppedBy === 'user' ? 'stopped' : 'interrupted';
       await output
-        .fail(MESSAGES.restarted)
+        .fail(stoppedBy === 'user' ? MESSAGES.stopped : MESSAGES.restarted)
         .catch((err: unknown) => log.warn({ err }, 'could not show the note'));
-      // What was shown is the turn (the person can ask for the rest after the restart).
+      // What was shown is the turn (the person can ask for the rest, or about it).
       if (answer.length > 0)
         committed = await this.#commit(question, state, prepared, generated, lockToken, log);
     } else if (error) {
@@ -561,6 +639,7 @@ export class ConversationService {
     state: ThreadState | null,
     earlyEvents: AsyncIterable<AnswerEvent> | null,
     signal: AbortSignal,
+    stoppedByPerson: AbortSignal,
     output: AnswerOutput,
     startedAtMs: number,
   ): Promise<Generated> {
@@ -619,7 +698,7 @@ export class ConversationService {
       }
     }
     if (signal.aborted) {
-      result.stoppedBy = this.#restart.signal.aborted ? 'restart' : 'slack';
+      result.stoppedBy = this.#restart.signal.aborted ? 'restart' : stoppedByPerson.aborted ? 'user' : 'slack';
       result.error = null;
     }
     return result;

@@ -66,8 +66,8 @@ export interface AnswerSurface {
   clearWaiting(question: Question): Promise<void>;
   /** Posts a short notice where the answer would have gone. */
   notice(question: Question, text: string): Promise<void>;
-  /** Shows `text` to the asker only. */
-  ephemeral(question: Question, text: string): Promise<void>;
+  /** Shows `text` only to the asker, or to `userId` (someone else in the question's thread). */
+  ephemeral(question: Question, text: string, userId?: string): Promise<void>;
 }
 
 export interface ThreadMessage {

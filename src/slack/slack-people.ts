@@ -43,7 +43,13 @@ type ReplyMessage = {
 };
 
 interface UserInfo {
-  user?: { name?: string; real_name?: string; profile?: { display_name?: string; real_name?: string } };
+  user?: {
+    name?: string;
+    real_name?: string;
+    is_admin?: boolean;
+    is_owner?: boolean;
+    profile?: { display_name?: string; real_name?: string };
+  };
 }
 
 export class SlackPeople implements ThreadReader {
@@ -81,6 +87,17 @@ export class SlackPeople implements ThreadReader {
     } catch (error) {
       this.#logger.debug({ err: error, userId }, 'users.info failed; using the id');
       return userId;
+    }
+  }
+
+  /** Whether `userId` is a workspace admin or owner (asked each time: it is rare, and roles change). */
+  async isAdmin(userId: string): Promise<boolean> {
+    try {
+      const info = await this.#slack.call<UserInfo>('users.info', { user: userId });
+      return info.user?.is_admin === true || info.user?.is_owner === true;
+    } catch (error) {
+      this.#logger.debug({ err: error, userId }, 'users.info failed; not treating the user as an admin');
+      return false;
     }
   }
 

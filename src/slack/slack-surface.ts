@@ -88,11 +88,12 @@ export class SlackSurface implements AnswerSurface {
     });
   }
 
-  async ephemeral(question: Question, text: string): Promise<void> {
-    if (question.replyTo.kind === 'response_url') return this.#privately(question.replyTo.url, text);
+  async ephemeral(question: Question, text: string, userId = question.userId): Promise<void> {
+    if (question.replyTo.kind === 'response_url' && userId === question.userId)
+      return this.#privately(question.replyTo.url, text);
     await this.#options.slack.call('chat.postEphemeral', {
       channel: question.thread.channelId,
-      user: question.userId,
+      user: userId,
       text: escapeMrkdwn(text),
       ...(question.thread.threadTs !== question.messageTs || question.surface === 'command'
         ? { thread_ts: question.thread.threadTs }

@@ -73,6 +73,11 @@ export interface FakeSlackOptions {
   socketPingIntervalMs?: number;
   /** How long an HTTP delivery to the bot may take before it fails. */
   deliveryTimeoutMs?: number;
+  /**
+   * Whether the app subscribes to `agent_session_stopped` (default true). Without it Slack's
+   * setStatus warns `missing_agent_session_stopped_event_subscription` and the spinner has no Stop.
+   */
+  agentSessionStoppedSubscribed?: boolean;
 }
 
 export interface RecordedCall {
@@ -477,6 +482,7 @@ export class FakeSlack {
       teamId: this.teamId,
       botUserId: this.botUserId,
       botId: this.botId,
+      agentSessionStoppedSubscribed: this.#options.agentSessionStoppedSubscribed ?? true,
     };
     const body = handler?.(context, args) ?? { ok: false, error: 'unknown_method' };
     const headers: Record<string, string> =
@@ -651,6 +657,36 @@ export class FakeSlack {
       mentionsBot ? this.sendEvent({ type: 'app_mention', ...common }, options) : undefined,
     ]);
     return { ts: message.ts, ...messageResult, ...(mention ? { mention } : {}) };
+  }
+
+  /**
+   * A person clicks Slack's native Stop on a thread's agent session, as Slack allows it: only while
+   * the session is `processing` and the app subscribes to the event. Slack stops the thread's open
+   * streams itself (later writes to them fail with `stopped_by_user`) and sends `agent_session_stopped`;
+   * the session's status is left for the app to change.
+   */
+  async clickStop(input: { channel: string; threadTs: string; user: string }): Promise<SendEventResult> {
+    const session = this.workspace.sessionOf(input.channel, input.threadTs);
+    if (session?.status !== 'processing') throw new Error('FakeSlack: no Stop button: the session is not processing');
+    if (this.#options.agentSessionStoppedSubscribed === false)
+      throw new Error('FakeSlack: no Stop button: the app does not subscribe to agent_session_stopped');
+    const stopped: string[] = [];
+    for (const message of this.workspace.threadReplies(input.channel, input.threadTs)) {
+      if (message.botId !== this.botId || message.streamState !== 'open') continue;
+      message.streamState = 'stopped';
+      message.streaming = false;
+      message.stoppedByUser = true;
+      stopped.push(message.ts);
+      this.workspace.changed(message);
+    }
+    return this.sendEvent({
+      type: 'agent_session_stopped',
+      channel: input.channel,
+      thread_ts: input.threadTs,
+      user: input.user,
+      streaming_message_ts: stopped,
+      event_ts: this.workspace.nextTs(),
+    });
   }
 
   /** Sends a slash command (form-encoded, signed) with a response_url on this server. */

@@ -4,11 +4,14 @@ import type { ConversationService } from '../../conversation/conversation-servic
 import type { Logger } from '../../logger.ts';
 import type { Metrics } from '../../metrics.ts';
 import type { BotIdentity } from '../question-builder.ts';
+import { STOP_ACTION_ID } from '../answer-controls.ts';
 import { FEEDBACK_ACTION_ID } from '../slack-answer-stream.ts';
 import type { SlackApi } from '../slack-api.ts';
 import type { SlackPeople } from '../slack-people.ts';
 import { answerFeedback } from './actions/answer-feedback.ts';
+import { answerStop } from './actions/answer-stop.ts';
 import { ask } from './commands/ask.ts';
+import { agentSessionStopped } from './events/agent-session-stopped.ts';
 import { appMention } from './events/app-mention.ts';
 import { message } from './events/message.ts';
 import { assistantThreadStarted, messagesTabOpened } from './events/messages-tab.ts';
@@ -34,7 +37,9 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   app.event('app_home_opened', messagesTabOpened(deps));
   app.event('assistant_thread_started', assistantThreadStarted(deps));
   app.command('/ask', ask(deps));
+  app.event('agent_session_stopped', agentSessionStopped(deps));
   app.action(FEEDBACK_ACTION_ID, answerFeedback(deps));
+  app.action(STOP_ACTION_ID, answerStop(deps));
 }
 
 function eventType(body: unknown): string {

@@ -14,6 +14,8 @@ export interface WebApiContext {
   teamId: string;
   botUserId: string;
   botId: string;
+  /** False: the app is not subscribed to agent_session_stopped (setStatus warns, Stop cannot be clicked). */
+  agentSessionStoppedSubscribed: boolean;
 }
 
 export type WebApiArgs = Record<string, unknown>;
@@ -241,6 +243,7 @@ function openStream(
       ? context.workspace.findMessage(args.channel, args.ts)
       : undefined;
   if (!message) return { error: fail('message_not_found') };
+  if (message.stoppedByUser) return { error: fail('stopped_by_user') };
   context.workspace.refreshStreamState(message);
   if (message.streamState !== 'open') return { error: fail('message_not_in_streaming_state') };
   return { message };
@@ -553,6 +556,44 @@ export const webApiMethods: Record<string, WebApiHandler> = {
       optionalString(args.title),
     );
     return { ok: true };
+  },
+
+  'agents.sessions.setStatus': (context, args) => {
+    const status = optionalString(args.status);
+    if (status !== 'active' && status !== 'processing' && status !== 'suspended' && status !== 'closed') {
+      return fail('invalid_arguments', 'status must be active, processing, suspended or closed');
+    }
+    const channel = optionalString(args.channel_id);
+    const threadTs = optionalString(args.thread_ts);
+    if (!channel || !context.workspace.channels.has(channel)) return fail('channel_not_found');
+    if (!threadTs) return fail('invalid_arguments', 'thread_ts is required for a thread-based session');
+    const title = optionalString(args.title);
+    if (title !== undefined && title.length > 200) return fail('invalid_arguments', 'title is over 200 characters');
+    const initiatorUserId = optionalString(args.initiator_user_id);
+    const session = context.workspace.setSessionStatus(channel, threadTs, status, {
+      ...(title === undefined ? {} : { title }),
+      ...(initiatorUserId === undefined ? {} : { initiatorUserId }),
+    });
+    return {
+      ok: true,
+      status: session.status,
+      ...(session.title === undefined ? {} : { title: session.title }),
+      ...(context.agentSessionStoppedSubscribed
+        ? {}
+        : { warning: 'missing_agent_session_stopped_event_subscription' }),
+    };
+  },
+
+  'agents.sessions.rename': (context, args) => {
+    const channel = optionalString(args.channel_id);
+    const threadTs = optionalString(args.thread_ts);
+    const title = optionalString(args.title);
+    if (!channel || !threadTs) return fail('invalid_arguments', 'channel_id and thread_ts are required');
+    const session = context.workspace.sessionOf(channel, threadTs);
+    if (!session) return fail('session_not_found');
+    if (!title || title.length > 200) return fail('invalid_arguments', 'title must be 1 to 200 characters');
+    session.title = title;
+    return { ok: true, title };
   },
 
   'assistant.threads.setTitle': (context, args) => {

@@ -73,6 +73,8 @@ export interface FakeMessage {
   ephemeral?: { user: string };
   createdAtMs: number;
   deleted?: boolean;
+  /** Slack stopped this stream because a person clicked Stop: later writes to it fail. */
+  stoppedByUser?: boolean;
 }
 
 export interface AddChannelInput {
@@ -109,6 +111,15 @@ export interface WorkspaceOptions {
   /** Slack clears an assistant thread's status after this long without a message. */
   statusTtlMs?: number;
   onChange: (message: FakeMessage) => void;
+}
+
+/** An agent session (agents.sessions.*): one per thread. */
+export interface AgentSession {
+  status: 'active' | 'processing' | 'suspended' | 'closed';
+  title?: string;
+  initiatorUserId?: string;
+  /** Every status set, oldest first. */
+  history: string[];
 }
 
 interface ThreadStatus {
@@ -157,6 +168,7 @@ export class Workspace {
   readonly #statuses = new Map<string, ThreadStatus>();
   readonly #suggestedPrompts = new Map<string, { prompts: unknown; title?: string }>();
   readonly #titles = new Map<string, string>();
+  readonly #sessions = new Map<string, AgentSession>();
   readonly #now: () => number;
   readonly #streamIdleTimeoutMs: number;
   readonly #statusTtlMs: number;
@@ -322,6 +334,30 @@ export class Workspace {
 
   setTitle(channel: string, threadTs: string, title: string): void {
     this.#titles.set(threadKey(channel, threadTs), title);
+  }
+
+  /** Creates the thread's agent session if needed and sets its status; a title counts only on creation. */
+  setSessionStatus(
+    channel: string,
+    threadTs: string,
+    status: AgentSession['status'],
+    creation: { title?: string; initiatorUserId?: string },
+  ): AgentSession {
+    const key = threadKey(channel, threadTs);
+    const session = this.#sessions.get(key) ?? {
+      status,
+      history: [],
+      ...(creation.title === undefined ? {} : { title: creation.title }),
+      ...(creation.initiatorUserId === undefined ? {} : { initiatorUserId: creation.initiatorUserId }),
+    };
+    session.status = status;
+    session.history.push(status);
+    this.#sessions.set(key, session);
+    return session;
+  }
+
+  sessionOf(channel: string, threadTs: string): AgentSession | undefined {
+    return this.#sessions.get(threadKey(channel, threadTs));
   }
 
   titleOf(channel: string, threadTs: string): string | undefined {
