@@ -39,8 +39,8 @@ import type { ConversationStore } from './store/conversation-store.ts';
 import { InstrumentedStore } from './store/instrumented-store.ts';
 import { MemoryStore } from './store/memory-store.ts';
 import { RedisStopSignals } from './store/redis-stop-signals.ts';
-import { MemoryStopSignals, type StopSignals } from './store/stop-signals.ts';
 import { createRedisClient, RedisStore } from './store/redis-store.ts';
+import { MemoryStopSignals, type StopSignals } from './store/stop-signals.ts';
 
 /** Largest request body `/slack/events` takes (Slack's payloads are far smaller). */
 const BODY_LIMIT_BYTES = 1024 * 1024;

@@ -12,7 +12,6 @@ import type { Config } from '../config.ts';
 import { type AnswerError, asAnswerError, newReferenceId } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { MemoryStopSignals, type StopRequest, type StopSignals } from '../store/stop-signals.ts';
 import {
   type ConversationStore,
   StoreUnavailableError,
@@ -20,6 +19,7 @@ import {
   type ThreadState,
   type Turn,
 } from '../store/conversation-store.ts';
+import { MemoryStopSignals, type StopRequest, type StopSignals } from '../store/stop-signals.ts';
 import { EarlyAnswer } from './early-answer.ts';
 import {
   type AnswerOutput,
@@ -698,7 +698,11 @@ export class ConversationService {
       }
     }
     if (signal.aborted) {
-      result.stoppedBy = this.#restart.signal.aborted ? 'restart' : stoppedByPerson.aborted ? 'user' : 'slack';
+      result.stoppedBy = this.#restart.signal.aborted
+        ? 'restart'
+        : stoppedByPerson.aborted
+          ? 'user'
+          : 'slack';
       result.error = null;
     }
     return result;

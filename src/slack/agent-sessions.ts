@@ -52,18 +52,19 @@ export class AgentSessions {
   /** Sets the session `processing`; true when Slack's native Stop is shown for this answer. */
   async begin(target: SessionTarget): Promise<boolean> {
     if (!this.#available) return false;
-    if ((await this.#budget.take(target.teamId, 'agents.sessions.setStatus', target.channelId)) > 0) return false;
+    if ((await this.#budget.take(target.teamId, 'agents.sessions.setStatus', target.channelId)) > 0)
+      return false;
     try {
-      const result = await this.#slack.call<{ warning?: string; response_metadata?: { warnings?: string[] } }>(
-        'agents.sessions.setStatus',
-        {
-          channel_id: target.channelId,
-          thread_ts: target.threadTs,
-          status: 'processing',
-          title: titleOf(target.title),
-          initiator_user_id: target.initiatorUserId,
-        },
-      );
+      const result = await this.#slack.call<{
+        warning?: string;
+        response_metadata?: { warnings?: string[] };
+      }>('agents.sessions.setStatus', {
+        channel_id: target.channelId,
+        thread_ts: target.threadTs,
+        status: 'processing',
+        title: titleOf(target.title),
+        initiator_user_id: target.initiatorUserId,
+      });
       const warnings = [result.warning, ...(result.response_metadata?.warnings ?? [])];
       if (warnings.some((w) => w?.split(',').includes(MISSING_SUBSCRIPTION))) {
         this.#giveUp(MISSING_SUBSCRIPTION);

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { SlackApi } from '../../src/slack/slack-api.ts';
-import { type SlackPeopleOptions, SlackPeople } from '../../src/slack/slack-people.ts';
+import { SlackPeople, type SlackPeopleOptions } from '../../src/slack/slack-people.ts';
 import { FakeSlack } from '../stand-ins/fake-slack.ts';
 
 let slack: FakeSlack | undefined;

@@ -667,7 +667,8 @@ export class FakeSlack {
    */
   async clickStop(input: { channel: string; threadTs: string; user: string }): Promise<SendEventResult> {
     const session = this.workspace.sessionOf(input.channel, input.threadTs);
-    if (session?.status !== 'processing') throw new Error('FakeSlack: no Stop button: the session is not processing');
+    if (session?.status !== 'processing')
+      throw new Error('FakeSlack: no Stop button: the session is not processing');
     if (this.#options.agentSessionStoppedSubscribed === false)
       throw new Error('FakeSlack: no Stop button: the app does not subscribe to agent_session_stopped');
     const stopped: string[] = [];

@@ -59,6 +59,18 @@ describe('log redaction', () => {
     expect(first.err.stack).toContain('auth failed for xoxb-[redacted]');
   });
 
+  it("keeps a Redis client error's command name but not its arguments (AUTH carries the password)", () => {
+    const log = capture();
+    const refused = Object.assign(new Error('WRONGPASS invalid username-password pair'), {
+      command: { name: 'hello', args: ['3', 'AUTH', 'default', SECRET] },
+    });
+
+    log.logger.debug({ err: refused }, 'redis error');
+
+    expect(log.text()).not.toContain(SECRET);
+    expect((log.last().err as { command: unknown }).command).toEqual({ name: 'hello', args: '[redacted]' });
+  });
+
   it('keeps what is not a secret as it was, types included', () => {
     const log = capture();
 

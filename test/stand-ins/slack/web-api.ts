@@ -568,7 +568,8 @@ export const webApiMethods: Record<string, WebApiHandler> = {
     if (!channel || !context.workspace.channels.has(channel)) return fail('channel_not_found');
     if (!threadTs) return fail('invalid_arguments', 'thread_ts is required for a thread-based session');
     const title = optionalString(args.title);
-    if (title !== undefined && title.length > 200) return fail('invalid_arguments', 'title is over 200 characters');
+    if (title !== undefined && title.length > 200)
+      return fail('invalid_arguments', 'title is over 200 characters');
     const initiatorUserId = optionalString(args.initiator_user_id);
     const session = context.workspace.setSessionStatus(channel, threadTs, status, {
       ...(title === undefined ? {} : { title }),
