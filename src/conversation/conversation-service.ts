@@ -18,6 +18,7 @@ import {
   type ThreadMembership,
   type ThreadState,
   type Turn,
+  type Viewing,
 } from '../store/conversation-store.ts';
 import { MemoryStopSignals, type StopRequest, type StopSignals } from '../store/stop-signals.ts';
 import { EarlyAnswer } from './early-answer.ts';
@@ -65,6 +66,8 @@ export interface ConversationDeps {
 }
 
 const DEDUP_TTL_MS = 60 * 60 * 1000;
+/** How long what a person is looking at is remembered (Slack tells again when it changes). */
+const VIEWING_TTL_MS = 12 * 60 * 60 * 1000;
 const STORE_DOWN_MESSAGE =
   "I can't reach my memory right now, so I won't answer without it. Please try again in a minute.";
 
@@ -112,6 +115,8 @@ export interface QuestionCheck {
 interface Prepared {
   /** The question text as stored in history (with the thread's context, when read). */
   questionText: string;
+  /** As sent now: also with what the person is looking at, which is read anew for every question. */
+  sentQuestionText: string;
   history: Turn[];
   scale: number;
   budgetTokens: number;
@@ -199,6 +204,14 @@ export class ConversationService {
     }
     this.#deps.logger.info({ thread: request.threadId, by: request.userId }, 'answer stopped by a person');
     running.stop();
+  }
+
+  /**
+   * Remembers what a person is looking at in Slack (the Messages tab's `app_context_changed`), for
+   * every replica: their next question in the Messages tab is given it as quoted context.
+   */
+  async noteViewing(teamId: string, userId: string, viewing: Viewing | null): Promise<void> {
+    await this.#deps.store.setViewing(`${teamId}:${userId}`, viewing, VIEWING_TTL_MS);
   }
 
   /** Stops listening for Stop requests (after draining). */
@@ -533,12 +546,13 @@ export class ConversationService {
     const { token: lockToken, state } = held;
     const ref = newReferenceId();
     const { signal, own } = abort;
-    // The early call asked without history: usable only if the store indeed has none.
-    const earlyEvents = state === null ? (early?.take(signal) ?? null) : null;
-    early?.discard();
-    const startedAtMs = earlyEvents && early ? early.startedAtMs : this.#now();
-
+    const preparedAtMs = this.#now();
     const prepared = await this.#prepare(question, state, log);
+    // The early call asked without history or context: usable only if that is what we would send.
+    const earlyEvents =
+      state === null && early?.asked(prepared.trimmed.turns) ? (early.take(signal) ?? null) : null;
+    early?.discard();
+    const startedAtMs = earlyEvents && early ? early.startedAtMs : preparedAtMs;
     const output = surface.open(question, {
       // Slack refused the message for good: nobody will see the rest, so stop generating it.
       onUnwritable: (error) => own.abort(error),
@@ -629,8 +643,34 @@ export class ConversationService {
       // The context counts against the same budget as history: the most recent messages that fit.
       questionText = withThreadContext(question.text, earlier, Math.floor(budgetTokens / scale));
     }
-    const trimmed = trimToBudget(history, { role: 'user', text: questionText }, budgetTokens, scale);
-    return { questionText, history, scale, budgetTokens, trimmed };
+    const sentQuestionText = await this.#withViewing(
+      question,
+      questionText,
+      Math.floor(budgetTokens / scale),
+      log,
+    );
+    const trimmed = trimToBudget(history, { role: 'user', text: sentQuestionText }, budgetTokens, scale);
+    return { questionText, sentQuestionText, history, scale, budgetTokens, trimmed };
+  }
+
+  /** In the Messages tab, the question with what the person is looking at quoted beside it. */
+  async #withViewing(
+    question: Question,
+    questionText: string,
+    budgetTokens: number,
+    log: Logger,
+  ): Promise<string> {
+    if (question.surface !== 'dm') return questionText;
+    const { store, threadReader } = this.#deps;
+    const viewing =
+      question.viewing ??
+      (await store.getViewing(`${question.thread.teamId}:${question.userId}`).catch((err: unknown) => {
+        log.warn({ err }, 'could not read what the person is looking at');
+        return null;
+      }));
+    if (!viewing) return questionText;
+    const { label, messages } = await threadReader.readViewing(viewing);
+    return withThreadContext(questionText, messages, budgetTokens, { kind: 'viewing', label });
   }
 
   /** Streams the model's answer to `output`, retrying what can be retried before any text was shown. */
@@ -655,7 +695,7 @@ export class ConversationService {
       stoppedBy: null,
       sentTurns: prepared.trimmed.turns,
     };
-    const { history, questionText, scale } = prepared;
+    const { history, sentQuestionText, scale } = prepared;
     let budget = prepared.budgetTokens;
     let trimmedHarder = false;
 
@@ -684,7 +724,7 @@ export class ConversationService {
             0,
           );
           budget = Math.min(Math.floor(budget / 2), Math.floor(sentTokens / 2));
-          prepared.trimmed = trimToBudget(history, { role: 'user', text: questionText }, budget, scale);
+          prepared.trimmed = trimToBudget(history, { role: 'user', text: sentQuestionText }, budget, scale);
           result.sentTurns = prepared.trimmed.turns;
           continue;
         }

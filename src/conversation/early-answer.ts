@@ -8,6 +8,7 @@ import type { AnswerEvent, AnswerModel, AnswerRequest } from '../bedrock/answer-
 
 export class EarlyAnswer {
   readonly startedAtMs: number;
+  readonly #turns: AnswerRequest['turns'];
   readonly #controller = new AbortController();
   readonly #iterator: AsyncIterator<AnswerEvent>;
   /** The first `next()`, called at once: that is what sends the request. */
@@ -16,6 +17,7 @@ export class EarlyAnswer {
 
   constructor(model: AnswerModel, request: Omit<AnswerRequest, 'signal'>, nowMs: number) {
     this.startedAtMs = nowMs;
+    this.#turns = request.turns;
     this.#iterator = model.stream({ ...request, signal: this.#controller.signal })[Symbol.asyncIterator]();
     this.#first = this.#iterator.next();
     // A discarded call ends in an abort error that nobody awaits.
@@ -24,6 +26,11 @@ export class EarlyAnswer {
 
   get state(): 'pending' | 'taken' | 'discarded' {
     return this.#state;
+  }
+
+  /** Whether this call asked exactly `turns` (what the answer, once prepared, would send). */
+  asked(turns: AnswerRequest['turns']): boolean {
+    return JSON.stringify(turns) === JSON.stringify(this.#turns);
   }
 
   /**

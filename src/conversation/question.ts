@@ -1,5 +1,6 @@
 /** What a Slack listener hands to the conversation service, and the ports the service answers through. */
 import type { CitedSource } from '../bedrock/answer-model.ts';
+import type { Viewing } from '../store/conversation-store.ts';
 
 /** A conversation is a Slack thread, keyed by workspace, channel and thread root ts. */
 export interface ThreadRef {
@@ -27,6 +28,8 @@ export interface Question {
   dedupKey: string;
   /** Slack says it sent this before (a retry), so it may be taken already. */
   redelivery?: boolean;
+  /** What the person is looking at in Slack, when the event said (the Messages tab's `context`). */
+  viewing?: Viewing;
   /** Files attached to the message (not read yet: a question with only files gets a clear word). */
   files?: FileRef[];
 }
@@ -85,4 +88,9 @@ export interface ThreadReader {
    * names, Slack's entities kept encoded.
    */
   read(thread: ThreadRef, beforeTs: string): Promise<ThreadMessage[]>;
+  /**
+   * What the person is looking at: the channel's recent messages, or the one message and its
+   * thread, oldest first; `label` names it for the model (`#general`). Empty when the bot cannot read it.
+   */
+  readViewing(viewing: Viewing): Promise<{ label: string; messages: ThreadMessage[] }>;
 }

@@ -4,6 +4,7 @@
  * channel chatter that is not in a thread the bot could be part of.
  */
 import type { Question } from '../conversation/question.ts';
+import type { Viewing } from '../store/conversation-store.ts';
 import type { SlackPeople } from './slack-people.ts';
 
 /** Message subtypes that are still a person writing; every other subtype is ignored. */
@@ -24,6 +25,8 @@ export interface SlackMessageEvent {
   edited?: unknown;
   hidden?: boolean;
   files?: Array<{ id?: string; name?: string; title?: string }>;
+  /** In the Messages tab: what the person is looking at (same shape as app_context_changed's). */
+  context?: unknown;
 }
 
 /** How Slack delivered the event: `retryNum` is set on redeliveries (Bolt's `context.retryNum`). */
@@ -98,6 +101,7 @@ async function questionFrom(
     ...how,
     dedupKey: dedupKey(teamId, event.channel, event.ts),
     ...(delivery.retryNum ? { redelivery: true } : {}),
+    ...(how.isDm && viewingFrom(event.context) ? { viewing: viewingFrom(event.context) as Viewing } : {}),
     ...(event.files?.length
       ? { files: event.files.map((file) => ({ id: file.id ?? '', name: file.name ?? file.title ?? 'file' })) }
       : {}),
@@ -176,4 +180,25 @@ export function questionFromCommand(
     addressed: true,
     dedupKey: `cmd:${teamId}:${command.trigger_id}`,
   };
+}
+
+/**
+ * What a person is looking at, from Slack's `context` (app_context_changed, and the Messages tab's
+ * messages): the most relevant channel or message entity; null for none (a canvas, a list, nothing).
+ */
+export function viewingFrom(context: unknown): Viewing | null {
+  const entities = (context as { entities?: unknown } | null | undefined)?.entities;
+  if (!Array.isArray(entities)) return null;
+  for (const entity of entities as Array<{ type?: unknown; value?: unknown }>) {
+    if (entity?.type === 'slack#/types/channel_id' && typeof entity.value === 'string')
+      return { channelId: entity.value };
+    const message = entity?.value as { channel_id?: unknown; message_ts?: unknown } | undefined;
+    if (
+      entity?.type === 'slack#/types/message_context' &&
+      typeof message?.channel_id === 'string' &&
+      typeof message.message_ts === 'string'
+    )
+      return { channelId: message.channel_id, messageTs: message.message_ts };
+  }
+  return null;
 }

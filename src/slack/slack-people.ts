@@ -6,12 +6,15 @@
 import { LRUCache } from 'lru-cache';
 import type { ThreadMessage, ThreadReader, ThreadRef } from '../conversation/question.ts';
 import type { Logger } from '../logger.ts';
+import type { Viewing } from '../store/conversation-store.ts';
 import type { SlackApi } from './slack-api.ts';
 
 const NAME_TTL_MS = 60 * 60 * 1000;
 const MAX_CACHED_NAMES = 5_000;
 /** Most earlier messages given as context (the newest; the history budget may keep fewer). */
 const THREAD_CONTEXT_MESSAGES = 200;
+/** Messages read from a channel (or a message's thread) the person is looking at. */
+const VIEWED_MESSAGES = 30;
 /** conversations.replies pages read for one thread (200 messages each), oldest first. */
 const MAX_REPLY_PAGES = 10;
 
@@ -137,6 +140,44 @@ export class SlackPeople implements ThreadReader {
       .filter((m) => m.ts && Number(m.ts) < Number(beforeTs) && m.text)
       .slice(-THREAD_CONTEXT_MESSAGES);
     return Promise.all(earlier.map((m) => this.#asThreadMessage(m)));
+  }
+
+  async readViewing(viewing: Viewing): Promise<{ label: string; messages: ThreadMessage[] }> {
+    const { channelId, messageTs } = viewing;
+    try {
+      const info = await this.#slack.call<{ channel?: { name?: string; is_im?: boolean } }>(
+        'conversations.info',
+        { channel: channelId },
+      );
+      const name = info.channel?.is_im ? 'a direct message' : `#${info.channel?.name ?? channelId}`;
+      if (messageTs) {
+        const thread = await this.#slack.call<{ messages?: ReplyMessage[] }>('conversations.replies', {
+          channel: channelId,
+          ts: messageTs,
+          limit: VIEWED_MESSAGES,
+        });
+        const messages = (thread.messages ?? []).filter((m) => m.text);
+        return {
+          label: `a message in ${name} (and its replies)`,
+          messages: await this.#asThreadMessages(messages),
+        };
+      }
+      const history = await this.#slack.call<{ messages?: ReplyMessage[] }>('conversations.history', {
+        channel: channelId,
+        limit: VIEWED_MESSAGES,
+      });
+      // conversations.history answers newest first.
+      const messages = (history.messages ?? []).filter((m) => m.text).reverse();
+      return { label: name, messages: await this.#asThreadMessages(messages) };
+    } catch (error) {
+      // Not a member, a private channel, a canvas: the question is answered without it.
+      this.#logger.debug({ err: error, channelId }, 'could not read what the person is looking at');
+      return { label: channelId, messages: [] };
+    }
+  }
+
+  #asThreadMessages(messages: ReplyMessage[]): Promise<ThreadMessage[]> {
+    return Promise.all(messages.map((m) => this.#asThreadMessage(m)));
   }
 
   /** The thread's messages, oldest first: every page by cursor (bounded), or one small call. */

@@ -39,6 +39,12 @@ export interface Participant {
   ttlMs: number;
 }
 
+/** What a person is looking at in Slack (a channel, or one message in it) while they talk to the bot. */
+export interface Viewing {
+  channelId: string;
+  messageTs?: string;
+}
+
 export interface ConversationStore {
   /** Atomically claims `key` for `ttlMs`: true for the first caller, false while an earlier claim lives. */
   claimOnce(key: string, ttlMs: number): Promise<boolean>;
@@ -68,6 +74,10 @@ export interface ConversationStore {
    * the lock, in one atomic step, only if `token` still owns the lock. False (and nothing written) when it does not.
    */
   commitThread(threadId: string, state: ThreadState, ttlMs: number, token: string): Promise<boolean>;
+  /** Remembers what `userKey` is looking at for `ttlMs`, replacing the earlier; null forgets it. */
+  setViewing(userKey: string, viewing: Viewing | null, ttlMs: number): Promise<void>;
+  /** What `userKey` was last seen looking at, or null (never told, forgotten, or expired). */
+  getViewing(userKey: string): Promise<Viewing | null>;
   /** Resolves when the store answers; rejects when it does not (used by /readyz). */
   ping(): Promise<void>;
   /** False while the store is known to be unreachable (reconnecting, closed): a hint, not a promise. */

@@ -1,6 +1,6 @@
 /** Times every store call into the `slackbot_store_operation_seconds` histogram. */
 import type { Histogram } from 'prom-client';
-import type { ConversationStore, Participant, ThreadState } from './conversation-store.ts';
+import type { ConversationStore, Participant, ThreadState, Viewing } from './conversation-store.ts';
 
 export class InstrumentedStore implements ConversationStore {
   readonly #inner: ConversationStore;
@@ -48,6 +48,12 @@ export class InstrumentedStore implements ConversationStore {
   }
   commitThread(threadId: string, state: ThreadState, ttlMs: number, token: string) {
     return this.#timed('commit_thread', () => this.#inner.commitThread(threadId, state, ttlMs, token));
+  }
+  setViewing(userKey: string, viewing: Viewing | null, ttlMs: number) {
+    return this.#timed('set_viewing', () => this.#inner.setViewing(userKey, viewing, ttlMs));
+  }
+  getViewing(userKey: string) {
+    return this.#timed('get_viewing', () => this.#inner.getViewing(userKey));
   }
   ping() {
     return this.#timed('ping', () => this.#inner.ping());

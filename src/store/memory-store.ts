@@ -7,7 +7,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { ConversationStore, Participant, ThreadMembership, ThreadState } from './conversation-store.ts';
+import type {
+  ConversationStore,
+  Participant,
+  ThreadMembership,
+  ThreadState,
+  Viewing,
+} from './conversation-store.ts';
 import { StoreUnavailableError } from './conversation-store.ts';
 
 export interface MemoryStoreOptions {
@@ -40,6 +46,7 @@ export class MemoryStore implements ConversationStore {
   private readonly locks = new Map<string, Expiring<string>>();
   private readonly threads: LRUCache<string, Expiring<ThreadState>>;
   private readonly participants: LRUCache<string, Expiring<Set<string>>>;
+  private readonly viewings: LRUCache<string, Expiring<Viewing>>;
   private sweepTimer: NodeJS.Timeout | null;
   private closed = false;
 
@@ -48,6 +55,7 @@ export class MemoryStore implements ConversationStore {
     const max = options.maxThreads ?? defaultMaxThreads;
     this.threads = new LRUCache({ max });
     this.participants = new LRUCache({ max });
+    this.viewings = new LRUCache({ max });
     this.sweepTimer = setInterval(() => this.sweep(), options.sweepIntervalMs ?? defaultSweepIntervalMs);
     // The sweep is housekeeping only; it must never keep the process alive.
     this.sweepTimer.unref();
@@ -128,6 +136,19 @@ export class MemoryStore implements ConversationStore {
     return true;
   }
 
+  async setViewing(userKey: string, viewing: Viewing | null, ttlMs: number): Promise<void> {
+    this.assertOpen();
+    assertTtl(ttlMs);
+    if (viewing === null) this.viewings.delete(userKey);
+    else this.viewings.set(userKey, { value: { ...viewing }, expiresAtMs: this.now() + ttlMs });
+  }
+
+  async getViewing(userKey: string): Promise<Viewing | null> {
+    this.assertOpen();
+    const viewing = this.live(this.viewings, userKey);
+    return viewing === undefined ? null : { ...viewing };
+  }
+
   async ping(): Promise<void> {
     this.assertOpen();
   }
@@ -144,6 +165,7 @@ export class MemoryStore implements ConversationStore {
     this.locks.clear();
     this.threads.clear();
     this.participants.clear();
+    this.viewings.clear();
   }
 
   /** The entry's value if it has not expired; an expired entry is deleted on the way. */
@@ -159,7 +181,13 @@ export class MemoryStore implements ConversationStore {
 
   private sweep(): void {
     const nowMs = this.now();
-    const maps = [this.claims, this.locks, this.threads, this.participants] as ExpiringEntries<unknown>[];
+    const maps = [
+      this.claims,
+      this.locks,
+      this.threads,
+      this.participants,
+      this.viewings,
+    ] as ExpiringEntries<unknown>[];
     for (const map of maps) {
       for (const [key, entry] of [...map.entries()]) {
         if (entry.expiresAtMs <= nowMs) map.delete(key);

@@ -7,6 +7,7 @@
  *   <prefix>{t:<threadId>}:lock    owner token, PX ttl
  *   <prefix>{t:<threadId>}:users   SET of user ids that addressed the bot there, PX ttl (the state's)
  *   <prefix>claim:<key>            "1", PX ttl
+ *   <prefix>viewing:<userKey>      JSON Viewing, PX ttl
  *
  * Every failure to reach Redis surfaces as StoreUnavailableError, within a bounded time.
  */
@@ -19,6 +20,7 @@ import type {
   ThreadMembership,
   ThreadState,
   Turn,
+  Viewing,
 } from './conversation-store.ts';
 import { StoreUnavailableError } from './conversation-store.ts';
 
@@ -270,6 +272,28 @@ export class RedisStore implements ConversationStore {
       ),
     );
     return reply === 1;
+  }
+
+  async setViewing(userKey: string, viewing: Viewing | null, ttlMs: number): Promise<void> {
+    const px = toPx(ttlMs);
+    const key = `${this.keyPrefix}viewing:${userKey}`;
+    await this.run<unknown>('setViewing', () =>
+      viewing === null ? this.client.del(key) : this.client.set(key, JSON.stringify(viewing), 'PX', px),
+    );
+  }
+
+  async getViewing(userKey: string): Promise<Viewing | null> {
+    const raw = await this.run('getViewing', () => this.client.get(`${this.keyPrefix}viewing:${userKey}`));
+    if (raw === null) return null;
+    try {
+      const value = JSON.parse(raw) as Partial<Viewing>;
+      if (typeof value.channelId !== 'string') return null;
+      return typeof value.messageTs === 'string'
+        ? { channelId: value.channelId, messageTs: value.messageTs }
+        : { channelId: value.channelId };
+    } catch {
+      return null;
+    }
   }
 
   async ping(): Promise<void> {

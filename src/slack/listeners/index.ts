@@ -14,7 +14,7 @@ import { ask } from './commands/ask.ts';
 import { agentSessionStopped } from './events/agent-session-stopped.ts';
 import { appMention } from './events/app-mention.ts';
 import { message } from './events/message.ts';
-import { assistantThreadStarted, messagesTabOpened } from './events/messages-tab.ts';
+import { appContextChanged, assistantThreadStarted, messagesTabOpened } from './events/messages-tab.ts';
 
 export interface ListenerDeps {
   conversations: ConversationService;
@@ -27,6 +27,19 @@ export interface ListenerDeps {
   replyPrivately: (responseUrl: string, text: string) => Promise<void>;
 }
 
+/** The Events API events the bot listens to: manifest.yml subscribes to exactly these (a test checks). */
+export const SUBSCRIBED_EVENTS = [
+  'agent_session_stopped',
+  'app_context_changed',
+  'app_home_opened',
+  'app_mention',
+  'assistant_thread_started',
+  'message.channels',
+  'message.groups',
+  'message.im',
+  'message.mpim',
+] as const;
+
 export function registerListeners(app: App, deps: ListenerDeps): void {
   app.use(async ({ body, next }) => {
     deps.metrics.events.inc({ type: eventType(body) });
@@ -38,6 +51,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   app.event('assistant_thread_started', assistantThreadStarted(deps));
   app.command('/ask', ask(deps));
   app.event('agent_session_stopped', agentSessionStopped(deps));
+  app.event('app_context_changed', appContextChanged(deps));
   app.action(FEEDBACK_ACTION_ID, answerFeedback(deps));
   app.action(STOP_ACTION_ID, answerStop(deps));
 }

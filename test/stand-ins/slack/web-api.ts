@@ -7,7 +7,13 @@
  * const handler = webApiMethods['chat.postMessage'];
  * const body = handler?.(context, { channel: 'C0001', text: 'hi' }); // { ok: true, ts, ... }
  */
-import type { FakeChannel, FakeMessage, StreamTask, Workspace } from './workspace.ts';
+import {
+  type FakeChannel,
+  type FakeMessage,
+  type StreamTask,
+  tsToMicros,
+  type Workspace,
+} from './workspace.ts';
 
 export interface WebApiContext {
   workspace: Workspace;
@@ -473,6 +479,18 @@ export const webApiMethods: Record<string, WebApiHandler> = {
         next_cursor: hasMore ? Buffer.from(`offset:${offset + limit}`).toString('base64') : '',
       },
     };
+  },
+
+  'conversations.history': (context, args) => {
+    const checked = writableChannel(context, args.channel);
+    if ('error' in checked) return checked.error;
+    const limit = Math.min(999, Math.max(1, Number(optionalString(args.limit) ?? 100) || 100));
+    // Top-level messages only (replies stay in their threads), newest first, as Slack answers.
+    const topLevel = context.workspace.messages
+      .filter((m) => m.channel === checked.channel.id && !m.ephemeral && (!m.threadTs || m.threadTs === m.ts))
+      .sort((a, b) => tsToMicros(b.ts) - tsToMicros(a.ts));
+    const page = topLevel.slice(0, limit).map((m) => messageJson(m, context.teamId));
+    return { ok: true, messages: page, has_more: topLevel.length > limit };
   },
 
   'conversations.info': (context, args) => {
