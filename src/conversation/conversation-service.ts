@@ -30,10 +30,12 @@ import {
   threadId,
 } from './question.ts';
 import {
+  answerHash,
   capStoredHistory,
   estimateRequestTokens,
   estimateScale,
   estimateTokens,
+  regenerationOf,
   type TrimmedTurns,
   trimToBudget,
   withThreadContext,
@@ -66,6 +68,8 @@ export interface ConversationDeps {
 }
 
 const DEDUP_TTL_MS = 60 * 60 * 1000;
+/** What history keeps for an answer that came back empty (a turn needs text). */
+const NO_ANSWER = '(no answer)';
 /** How long what a person is looking at is remembered (Slack tells again when it changes). */
 const VIEWING_TTL_MS = 12 * 60 * 60 * 1000;
 const STORE_DOWN_MESSAGE =
@@ -87,6 +91,8 @@ export const MESSAGES = {
   interrupted: (ref: string) => `_The answer was interrupted. Ask again to get the rest. (ref ${ref})_`,
   restarted: '_Interrupted by a restart. Ask again to get the rest._',
   stopped: '_Stopped._',
+  notLatestAnswer: 'Only the latest answer in a thread can be regenerated.',
+  notYourThread: 'Only the people who asked in this thread can regenerate its answer.',
   stopRefused: 'Only the person who asked (or a workspace admin) can stop this answer.',
   failed: (message: string, ref: string) => `${message} (ref ${ref})`,
   shuttingDown: "I'm restarting and can't take new questions for a moment. Please ask again shortly.",
@@ -207,6 +213,35 @@ export class ConversationService {
   }
 
   /**
+   * Asks the thread's last question again (a Regenerate click on its answer): answered like a
+   * follow-up, in turn, and its new answer replaces the old one in history; the old message is
+   * marked as replaced. Refused (privately) when a newer answer exists or the clicker never asked there.
+   */
+  regenerate(input: {
+    thread: Question['thread'];
+    userId: string;
+    /** The clicked answer's message. */
+    messageTs: string;
+    answerHash: string;
+    /** Slack's id of this click, so a redelivered click is answered once. */
+    clickId: string;
+  }): Promise<void> {
+    const { thread, userId, messageTs, answerHash, clickId } = input;
+    return this.submit({
+      thread,
+      replyTo: { kind: 'thread' },
+      messageTs,
+      userId,
+      text: '',
+      surface: 'regenerate',
+      isDm: thread.channelId.startsWith('D'),
+      addressed: true,
+      dedupKey: `regen:${thread.teamId}:${thread.channelId}:${messageTs}:${clickId}`,
+      regenerate: { answerHash },
+    });
+  }
+
+  /**
    * Remembers what a person is looking at in Slack (the Messages tab's `app_context_changed`), for
    * every replica: their next question in the Messages tab is given it as quoted context.
    */
@@ -294,6 +329,7 @@ export class ConversationService {
   }
 
   #refusal(question: Question): { reason: string; text: string } | null {
+    if (question.regenerate) return this.#accessRefusal(question);
     const refusal = this.refusalFor({
       channelId: question.thread.channelId,
       userId: question.userId,
@@ -306,6 +342,16 @@ export class ConversationService {
       return { reason: 'empty', text };
     }
     return null;
+  }
+
+  /** The allow-lists alone (a regenerated question was admitted once already). */
+  #accessRefusal(question: Question): { reason: string; text: string } | null {
+    const refusal = this.refusalFor({
+      channelId: question.thread.channelId,
+      userId: question.userId,
+      text: '',
+    });
+    return refusal?.reason === 'too_long' ? null : refusal;
   }
 
   async #handle(question: Question): Promise<void> {
@@ -345,7 +391,13 @@ export class ConversationService {
     // Admission: the one atomic dedup claim, then allow-lists and size. A refused question costs
     // no model call (none is started early for it).
     try {
-      if (!question.addressed && !question.isDm) {
+      if (question.regenerate && !question.isDm) {
+        const membership = await store.threadMembership(id, question.userId);
+        if (!membership.participant && this.#deps.settings.threadReplyPolicy !== 'all') {
+          await surface.ephemeral(question, MESSAGES.notYourThread).catch(() => undefined);
+          return;
+        }
+      } else if (!question.addressed && !question.isDm) {
         // Participants are recorded when an answer starts, so a reply typed while the bot's first
         // answer in this thread still streams is taken too (and waits its turn).
         const membership = await store.threadMembership(id, question.userId);
@@ -546,8 +598,20 @@ export class ConversationService {
     const { token: lockToken, state } = held;
     const ref = newReferenceId();
     const { signal, own } = abort;
+    let base = state;
+    if (question.regenerate) {
+      const again = regenerationOf(state?.turns ?? [], question.regenerate.answerHash);
+      if (!again || !state) {
+        await this.#deps.surface.ephemeral(question, MESSAGES.notLatestAnswer).catch(() => undefined);
+        return false;
+      }
+      // Answered as if the old answer had never been given; the commit replaces it.
+      base = { ...state, turns: again.history };
+      question = { ...question, text: again.question };
+      await this.#deps.surface.markReplaced(question, question.messageTs);
+    }
     const preparedAtMs = this.#now();
-    const prepared = await this.#prepare(question, state, log);
+    const prepared = await this.#prepare(question, base, log);
     // The early call asked without history or context: usable only if that is what we would send.
     const earlyEvents =
       state === null && early?.asked(prepared.trimmed.turns) ? (early.take(signal) ?? null) : null;
@@ -581,7 +645,7 @@ export class ConversationService {
         .catch((err: unknown) => log.warn({ err }, 'could not show the note'));
       // What was shown is the turn (the person can ask for the rest, or about it).
       if (answer.length > 0)
-        committed = await this.#commit(question, state, prepared, generated, lockToken, log);
+        committed = await this.#commit(question, base, prepared, generated, lockToken, log);
     } else if (error) {
       outcome = answer.length > 0 ? 'interrupted' : 'failed';
       const note =
@@ -596,11 +660,15 @@ export class ConversationService {
       if (stopReason === 'guardrail_intervened' || stopReason === 'content_filtered')
         notes.push(MESSAGES.guardrail);
       try {
-        await output.finish({ notes, sources: generated.citations });
+        await output.finish({
+          notes,
+          sources: generated.citations,
+          regenerate: answerHash(answer.length > 0 ? answer : NO_ANSWER),
+        });
       } catch (err) {
         log.warn({ err }, 'could not finish the answer in Slack');
       }
-      committed = await this.#commit(question, state, prepared, generated, lockToken, log);
+      committed = await this.#commit(question, base, prepared, generated, lockToken, log);
     }
 
     const durationMs = this.#now() - startedAtMs;
@@ -798,7 +866,7 @@ export class ConversationService {
     const newTurns: Turn[] = generated
       ? [
           { role: 'user', text: prepared.questionText },
-          { role: 'assistant', text: generated.answer.length > 0 ? generated.answer : '(no answer)' },
+          { role: 'assistant', text: generated.answer.length > 0 ? generated.answer : NO_ANSWER },
         ]
       : [];
     const inputTokens = generated?.usage.inputTokens ?? 0;

@@ -9,7 +9,7 @@ export interface ThreadRef {
   threadTs: string;
 }
 
-export type Surface = 'mention' | 'thread_reply' | 'dm' | 'command';
+export type Surface = 'mention' | 'thread_reply' | 'dm' | 'command' | 'regenerate';
 
 export interface Question {
   thread: ThreadRef;
@@ -28,6 +28,11 @@ export interface Question {
   dedupKey: string;
   /** Slack says it sent this before (a retry), so it may be taken already. */
   redelivery?: boolean;
+  /**
+   * Asks the thread's last question again and replaces its answer: set by a Regenerate click on the
+   * answer whose stored text hashes to `answerHash` (see thread-history.ts `answerHash`).
+   */
+  regenerate?: { answerHash: string };
   /** What the person is looking at in Slack, when the event said (the Messages tab's `context`). */
   viewing?: Viewing;
   /** Files attached to the message (not read yet: a question with only files gets a clear word). */
@@ -49,8 +54,11 @@ export interface AnswerOutput {
   showStatus(status: 'thinking' | 'searching'): void;
   /** Adds model text (Markdown). Never blocks: writes are coalesced and flushed in the background. */
   write(markdown: string): void;
-  /** Flushes everything; the thread then holds exactly the whole answer, then the appendix (notes, sources). */
-  finish(appendix: { notes: string[]; sources: CitedSource[] }): Promise<void>;
+  /**
+   * Flushes everything; the thread then holds exactly the whole answer, then the appendix (notes,
+   * sources), and controls under it: `regenerate` identifies the answer for a Regenerate click.
+   */
+  finish(appendix: { notes: string[]; sources: CitedSource[]; regenerate?: string }): Promise<void>;
   /** Keeps what was shown, adds the note, and closes the answer. */
   fail(note: string): Promise<void>;
 }
@@ -67,6 +75,8 @@ export interface AnswerSurface {
   markWaiting(question: Question): Promise<void>;
   /** Removes that sign when its answer starts; best effort. */
   clearWaiting(question: Question): Promise<void>;
+  /** Marks an earlier answer's message as replaced by a newer one (kept, not deleted); best effort. */
+  markReplaced(question: Question, messageTs: string): Promise<void>;
   /** Posts a short notice where the answer would have gone. */
   notice(question: Question, text: string): Promise<void>;
   /** Shows `text` only to the asker, or to `userId` (someone else in the question's thread). */

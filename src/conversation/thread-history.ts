@@ -3,12 +3,30 @@
  * budget: oldest turns go first, the list starts with a user turn and roles alternate. Also bounds
  * what is stored, and quotes a thread's earlier messages as untrusted context within the budget.
  */
+import { createHash } from 'node:crypto';
 import type { ThreadState, Turn } from '../store/conversation-store.ts';
 import type { ThreadMessage } from './question.ts';
 
 const CHARS_PER_TOKEN = 4;
 /** One quoted thread message longer than this is cut: a pasted log must not crowd out the rest. */
 const CONTEXT_MESSAGE_MAX_CHARS = 2_000;
+
+/** A short, stable name for a stored answer: what a Regenerate button carries to find its turn. */
+export function answerHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+/**
+ * The question to ask again when the thread's last answer is to be regenerated: the last user turn,
+ * if the last turn is the answer `hash` names; null when it is not (a newer answer exists).
+ */
+export function regenerationOf(turns: Turn[], hash: string): { question: string; history: Turn[] } | null {
+  const answer = turns.at(-1);
+  const question = turns.at(-2);
+  if (answer?.role !== 'assistant' || question?.role !== 'user' || answerHash(answer.text) !== hash)
+    return null;
+  return { question: question.text, history: turns.slice(0, -2) };
+}
 
 /** A local estimate; `scale` corrects it from what the model reported on the previous turn. */
 export function estimateTokens(text: string, scale = 1): number {

@@ -2,6 +2,7 @@
 import type { CitedSource } from '../bedrock/answer-model.ts';
 import type { AnswerHooks, AnswerOutput, AnswerSurface, Question } from '../conversation/question.ts';
 import type { Logger } from '../logger.ts';
+import { CONTROLS_BLOCK_ID, REPLACED_BLOCK } from './answer-controls.ts';
 import { MarkdownRenderer } from './render/markdown-renderer.ts';
 import { paginate, SLACK_MESSAGE_LIMIT_CHARS } from './render/message-paginator.ts';
 import { escapeMrkdwn, escapeSlackControl } from './render/slack-safe-text.ts';
@@ -54,6 +55,39 @@ export class SlackSurface implements AnswerSurface {
           this.#streamingRefused = true;
       },
     });
+  }
+
+  async markReplaced(question: Question, messageTs: string): Promise<void> {
+    const { slack, logger } = this.#options;
+    const channel = question.thread.channelId;
+    try {
+      const found = await slack.call<{
+        messages?: Array<{ ts?: string; text?: string; blocks?: unknown[] }>;
+      }>('conversations.replies', {
+        channel,
+        ts: question.thread.threadTs,
+        oldest: messageTs,
+        latest: messageTs,
+        inclusive: true,
+        limit: 1,
+      });
+      const message = found.messages?.find((m) => m.ts === messageTs);
+      if (!message) return;
+      // The answer stays as it was, without its buttons, with a line saying a newer one replaced it.
+      const kept = (message.blocks ?? []).filter((block) => {
+        const { type, block_id: blockId } = block as { type?: string; block_id?: string };
+        return blockId !== CONTROLS_BLOCK_ID && type !== 'context_actions' && type !== 'actions';
+      });
+      const content = kept.length > 0 ? kept : [{ type: 'markdown', text: message.text ?? '' }];
+      await slack.call('chat.update', {
+        channel,
+        ts: messageTs,
+        text: message.text ?? '',
+        blocks: [...content, REPLACED_BLOCK],
+      });
+    } catch (err) {
+      logger.debug({ err }, 'could not mark the replaced answer');
+    }
   }
 
   async markWaiting(question: Question): Promise<void> {

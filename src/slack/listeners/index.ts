@@ -3,12 +3,13 @@ import type { App, Context } from '@slack/bolt';
 import type { ConversationService } from '../../conversation/conversation-service.ts';
 import type { Logger } from '../../logger.ts';
 import type { Metrics } from '../../metrics.ts';
-import { STOP_ACTION_ID } from '../answer-controls.ts';
+import { REGENERATE_ACTION_ID, STOP_ACTION_ID } from '../answer-controls.ts';
 import type { BotIdentity } from '../question-builder.ts';
 import { FEEDBACK_ACTION_ID } from '../slack-answer-stream.ts';
 import type { SlackApi } from '../slack-api.ts';
 import type { SlackPeople } from '../slack-people.ts';
 import { answerFeedback } from './actions/answer-feedback.ts';
+import { answerRegenerate } from './actions/answer-regenerate.ts';
 import { answerStop } from './actions/answer-stop.ts';
 import { ask } from './commands/ask.ts';
 import { agentSessionStopped } from './events/agent-session-stopped.ts';
@@ -54,6 +55,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   app.event('app_context_changed', appContextChanged(deps));
   app.action(FEEDBACK_ACTION_ID, answerFeedback(deps));
   app.action(STOP_ACTION_ID, answerStop(deps));
+  app.action(REGENERATE_ACTION_ID, answerRegenerate(deps));
 }
 
 function eventType(body: unknown): string {

@@ -16,10 +16,15 @@ const VIEWING_PROMPTS = [
 
 /** The app's Messages tab (agent view): suggested prompts when a person opens it. */
 export function messagesTabOpened(deps: ListenerDeps) {
-  return async ({ event, context, body }: SlackEventMiddlewareArgs<'app_home_opened'> & AllMiddlewareArgs) => {
+  return async ({
+    event,
+    context,
+    body,
+  }: SlackEventMiddlewareArgs<'app_home_opened'> & AllMiddlewareArgs) => {
     if (event.tab !== 'messages' || !event.channel) return;
     const viewing = viewingFrom((event as { context?: unknown }).context);
-    if (viewing) await deps.conversations.noteViewing(deps.identity(context, body).teamId, event.user, viewing);
+    if (viewing)
+      await deps.conversations.noteViewing(deps.identity(context, body).teamId, event.user, viewing);
     await deps.slack
       .call('assistant.threads.setSuggestedPrompts', {
         channel_id: event.channel,
