@@ -91,6 +91,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     streaming: config.slack.streaming,
     flushIntervalMs: config.slack.flushIntervalMs,
     budget: created.budget,
+    self: { botId, userId: botUserId },
     postToResponseUrl: async (url, body) => {
       const response = await fetch(url, {
         method: 'POST',

@@ -2,6 +2,7 @@
 import type { CitedSource } from '../bedrock/answer-model.ts';
 import type { AnswerOutput, AnswerSurface, Question } from '../conversation/question.ts';
 import type { Logger } from '../logger.ts';
+import { type BotIdentity, NOTICE_METADATA } from './answer-messages.ts';
 import { MarkdownRenderer } from './render/markdown-renderer.ts';
 import { paginate, SLACK_MESSAGE_LIMIT_CHARS } from './render/message-paginator.ts';
 import { escapeMrkdwn, escapeSlackControl } from './render/slack-safe-text.ts';
@@ -15,6 +16,8 @@ export interface SlackSurfaceOptions {
   streaming: 'native' | 'update';
   flushIntervalMs: number;
   budget: WriteBudget;
+  /** The bot's own ids (auth.test), to find its messages again after a lost response. */
+  self: BotIdentity;
   /** Posts a slash command's deferred answer to its response_url. */
   postToResponseUrl: (url: string, body: Record<string, unknown>) => Promise<void>;
 }
@@ -29,7 +32,7 @@ export class SlackSurface implements AnswerSurface {
   }
 
   open(question: Question): AnswerOutput {
-    const { slack, logger, streaming, flushIntervalMs, budget } = this.#options;
+    const { slack, logger, streaming, flushIntervalMs, budget, self } = this.#options;
     if (question.replyTo.kind === 'response_url') {
       return new ResponseUrlAnswer(question.replyTo.url, this.#options.postToResponseUrl, logger);
     }
@@ -38,10 +41,12 @@ export class SlackSurface implements AnswerSurface {
       logger,
       flushIntervalMs,
       budget,
+      self,
       mode: streaming === 'native' && !this.#streamingRefused ? 'native' : 'update',
       target: {
         channelId: question.thread.channelId,
         threadTs: question.thread.threadTs,
+        questionTs: question.messageTs,
         recipientUserId: question.userId,
         recipientTeamId: question.thread.teamId,
         isDm: question.isDm,
@@ -62,6 +67,10 @@ export class SlackSurface implements AnswerSurface {
       thread_ts: question.thread.threadTs,
       text: escapeMrkdwn(text),
       blocks: [{ type: 'markdown', text: escapeSlackControl(text) }],
+      // Marked as a notice, so that it is never taken for an answer's lost message.
+      metadata: NOTICE_METADATA,
+      unfurl_links: false,
+      unfurl_media: false,
     });
   }
 
