@@ -92,6 +92,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     flushIntervalMs: config.slack.flushIntervalMs,
     budget: created.budget,
     self: { botId, userId: botUserId },
+    trustedLinkHosts: config.slack.trustedLinkHosts,
     postToResponseUrl: async (url, body) => {
       const response = await fetch(url, {
         method: 'POST',

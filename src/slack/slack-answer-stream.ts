@@ -64,6 +64,8 @@ export interface SlackAnswerStreamOptions {
   self?: BotIdentity;
   /** Names this answer in its messages' metadata (a random id by default). */
   answerId?: string;
+  /** The answer's renderer (trusted link hosts); a default one when absent. */
+  renderer?: MarkdownRenderer;
 }
 
 const STATUS_TITLES = { thinking: 'Thinking…', searching: 'Searching the knowledge base…' } as const;
@@ -122,7 +124,7 @@ type Status = keyof typeof STATUS_TITLES;
 
 export class SlackAnswerStream implements AnswerOutput {
   readonly #options: SlackAnswerStreamOptions;
-  readonly #renderer = new MarkdownRenderer();
+  readonly #renderer: MarkdownRenderer;
   readonly #paginator: MessagePaginator;
   readonly #pages: Page[] = [];
   readonly #now: () => number;
@@ -144,6 +146,7 @@ export class SlackAnswerStream implements AnswerOutput {
 
   constructor(options: SlackAnswerStreamOptions) {
     this.#options = options;
+    this.#renderer = options.renderer ?? new MarkdownRenderer();
     this.#paginator = new MessagePaginator({ limitChars: options.limitChars ?? SLACK_MESSAGE_LIMIT_CHARS });
     this.#now = options.now ?? Date.now;
     this.#openedAtMs = this.#now();

@@ -18,6 +18,8 @@ export interface SlackSurfaceOptions {
   budget: WriteBudget;
   /** The bot's own ids (auth.test), to find its messages again after a lost response. */
   self: BotIdentity;
+  /** Hosts whose links in model text keep their label as written (`TRUSTED_LINK_HOSTS`). */
+  trustedLinkHosts: readonly string[];
   /** Posts a slash command's deferred answer to its response_url. */
   postToResponseUrl: (url: string, body: Record<string, unknown>) => Promise<void>;
 }
@@ -32,9 +34,10 @@ export class SlackSurface implements AnswerSurface {
   }
 
   open(question: Question): AnswerOutput {
-    const { slack, logger, streaming, flushIntervalMs, budget, self } = this.#options;
+    const { slack, logger, streaming, flushIntervalMs, budget, self, trustedLinkHosts } = this.#options;
+    const renderer = new MarkdownRenderer({ trustedLinkHosts });
     if (question.replyTo.kind === 'response_url') {
-      return new ResponseUrlAnswer(question.replyTo.url, this.#options.postToResponseUrl, logger);
+      return new ResponseUrlAnswer(question.replyTo.url, this.#options.postToResponseUrl, logger, renderer);
     }
     return new SlackAnswerStream({
       slack,
@@ -42,6 +45,7 @@ export class SlackSurface implements AnswerSurface {
       flushIntervalMs,
       budget,
       self,
+      renderer,
       mode: streaming === 'native' && !this.#streamingRefused ? 'native' : 'update',
       target: {
         channelId: question.thread.channelId,
@@ -102,14 +106,20 @@ class ResponseUrlAnswer implements AnswerOutput {
   readonly #url: string;
   readonly #post: SlackSurfaceOptions['postToResponseUrl'];
   readonly #logger: Logger;
-  readonly #renderer = new MarkdownRenderer();
+  readonly #renderer: MarkdownRenderer;
   #text = '';
   #statusShown = false;
 
-  constructor(url: string, post: SlackSurfaceOptions['postToResponseUrl'], logger: Logger) {
+  constructor(
+    url: string,
+    post: SlackSurfaceOptions['postToResponseUrl'],
+    logger: Logger,
+    renderer: MarkdownRenderer,
+  ) {
     this.#url = url;
     this.#post = post;
     this.#logger = logger;
+    this.#renderer = renderer;
   }
 
   showStatus(): void {
