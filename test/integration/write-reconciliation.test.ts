@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import { SlackApi, SlackCallError } from '../../src/slack/slack-api.ts';
+import { FakeSlack } from '../stand-ins/fake-slack.ts';
 import { botMessages, threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
+import { freePort } from '../support/free-port.ts';
 
 let h: Harness;
 afterEach(async () => {
@@ -116,5 +121,46 @@ describe('a Slack write whose response is lost after Slack applied it', () => {
       .join('');
     for (const paragraph of paragraphs) expect(occurrences(shown, paragraph)).toBe(1);
     expect(shown.replace(/\s+/g, ' ')).toBe(answer.replace(/\s+/g, ' '));
+  });
+});
+
+describe('telling a write Slack may have applied from one it never got', () => {
+  function slackApiAt(apiUrl: string): SlackApi {
+    return new SlackApi({
+      token: 'xoxb-test',
+      apiUrl,
+      metrics: createMetrics({ defaultMetrics: false }),
+      logger: createLogger({ level: 'silent' }),
+    });
+  }
+
+  async function failureOf(call: Promise<unknown>): Promise<SlackCallError> {
+    const error = await call.then(
+      () => null,
+      (thrown: unknown) => thrown,
+    );
+    if (!(error instanceof SlackCallError)) throw new Error('expected a SlackCallError');
+    return error;
+  }
+
+  it('says a dropped response may have been applied, and a refused connection was not', async () => {
+    const slack = await FakeSlack.start();
+    try {
+      slack.failNext('chat.postMessage', { appliedButLost: true });
+      const lost = await failureOf(
+        slackApiAt(slack.apiUrl).call('chat.postMessage', { channel: 'C0001', text: 'x' }),
+      );
+      const refused = await failureOf(
+        slackApiAt(`http://127.0.0.1:${await freePort()}/api/`).call('chat.postMessage', {
+          channel: 'C0001',
+          text: 'x',
+        }),
+      );
+
+      expect(lost).toMatchObject({ code: 'request_failed', mayHaveApplied: true });
+      expect(refused).toMatchObject({ code: 'request_failed', mayHaveApplied: false });
+    } finally {
+      await slack.stop();
+    }
   });
 });
