@@ -6,8 +6,8 @@
  * Every posted answer message carries metadata naming its answer and page, so a lost
  * `chat.postMessage` is recognised exactly. `chat.startStream` takes no metadata, so a lost stream
  * start is recognised as the bot's first unmarked message in the thread after the answer's last
- * known one: answers in one thread run one at a time (the thread lock), and the bot's other
- * messages there (notices) are marked too.
+ * known one: answers in one thread run one at a time (the thread lock), streams get their metadata
+ * when they are stopped, and the bot's other messages there (notices) are marked too.
  */
 import type { SlackApi } from './slack-api.ts';
 

@@ -523,7 +523,11 @@ export class SlackAnswerStream implements AnswerOutput {
   async #settle(page: Page): Promise<void> {
     const { slack, target } = this.#options;
     try {
-      await slack.call('chat.stopStream', { channel: target.channelId, ts: page.ts });
+      await slack.call('chat.stopStream', {
+        channel: target.channelId,
+        ts: page.ts,
+        metadata: answerMetadata(this.#answerId, page.serial),
+      });
     } catch (error) {
       if (!(error instanceof SlackCallError) || error.code !== 'message_not_in_streaming_state') throw error;
     }
@@ -559,6 +563,8 @@ export class SlackAnswerStream implements AnswerOutput {
       await slack.call('chat.stopStream', {
         channel: target.channelId,
         ts: page.ts,
+        // Marked once finished, so that a later answer's lost stream start is never taken for it.
+        metadata: answerMetadata(this.#answerId, page.serial),
         ...(chunks.length ? { chunks } : {}),
         ...(this.#isLastPage(page) ? { blocks: [FEEDBACK_BLOCK] } : {}),
       });

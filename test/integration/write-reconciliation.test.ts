@@ -95,6 +95,41 @@ describe('a Slack write whose response is lost after Slack applied it', () => {
     expect(botMessages(h, 'C0001', sent.ts)).toHaveLength(1);
   });
 
+  it('never takes an earlier answer’s stream in the thread for a lost stream start', async () => {
+    // Stream starts unbudgeted, so that every message of both answers is a native stream.
+    h = await startHarness({ env: { SLACK_WRITE_BUDGET_SCALE: '0' } });
+    const first = Array.from({ length: 30 }, (_, i) => `First ${i}: ${'word '.repeat(80).trim()}.`).join(
+      '\n\n',
+    );
+    h.bedrock.enqueue({ text: first.match(/[\s\S]{1,400}/g) ?? [], chunkDelayMs: 40 });
+    streamSlowly(h);
+    const root = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> first' });
+    await h.slack.waitFor(() => h.slack.callsTo('chat.startStream').length === 1);
+
+    // Asked while the first answer streams: that answer's second message comes after this question.
+    await h.slack.postUserMessage({
+      channel: 'C0001',
+      user: 'U0001',
+      text: '<@UBOT> refunds?',
+      threadTs: root.ts,
+    });
+    await h.slack.waitFor(() => h.slack.callsTo('chat.startStream').length === 2);
+    h.slack.failNext('chat.startStream', { appliedButLost: true });
+    await waitForAnswers(h, 2, 20_000);
+
+    expect(lostCalls(h, 'chat.startStream')).toBe(1);
+    const messages = botMessages(h, 'C0001', root.ts);
+    expect(messages.filter((m) => m.streamState !== 'stopped')).toEqual([]);
+    expect(h.slack.displayText(messages.at(-1) as never)).toBe(ANSWER);
+    expect(
+      messages
+        .slice(0, -1)
+        .map((m) => h.slack.displayText(m))
+        .join('')
+        .replace(/\s+/g, ' '),
+    ).toBe(first.replace(/\s+/g, ' '));
+  }, 30_000);
+
   it('adopts a lost continuation message of a long answer, keeping every page once', async () => {
     h = await startHarness({ env: { SLACK_STREAMING: 'update' } });
     const paragraphs = Array.from(
