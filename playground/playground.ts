@@ -338,6 +338,16 @@ function switches(slack: FakeSlack, demo: DemoModel | null): PageSwitch[] {
         if (on) slack.failNext('chat.startStream', { status: 429, retryAfterS: 30 }, Number.MAX_SAFE_INTEGER);
       },
     },
+    {
+      id: 'slack-append-lost',
+      label: 'Lose chat.appendStream responses',
+      description:
+        'Slack applies every chat.appendStream but the response never arrives: the bot stops the stream and rewrites the message whole with chat.update, so nothing shows twice.',
+      set: (on) => {
+        slack.clearFailures('chat.appendStream');
+        if (on) slack.failNext('chat.appendStream', { appliedButLost: true }, Number.MAX_SAFE_INTEGER);
+      },
+    },
   ];
 }
 

@@ -105,6 +105,8 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     streaming: config.slack.streaming,
     flushIntervalMs: config.slack.flushIntervalMs,
     budget: created.budget,
+    self: { botId, userId: botUserId },
+    trustedLinkHosts: config.slack.trustedLinkHosts,
     postToResponseUrl,
   });
   const conversations = new ConversationService({

@@ -4,6 +4,7 @@
  * Secrets never appear in error messages: only variable names and rules do.
  */
 import { z } from 'zod';
+import { normaliseHostName } from './slack/render/host-names.ts';
 
 const DEFAULT_MODEL_ID = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
 const DEFAULT_SYSTEM_PROMPT =
@@ -25,6 +26,29 @@ const idList = z.preprocess(
             .filter(Boolean)
         : [],
     ),
+);
+/** Comma-separated host names, each trusting itself and its subdomains. */
+const hostList = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const entries = (raw ?? '')
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean);
+      const hosts = entries.map(normaliseHostName);
+      if (hosts.some((host) => host === null)) {
+        ctx.issues.push({
+          code: 'custom',
+          input: raw,
+          message: 'must be comma-separated host names such as docs.example.com (no scheme, path or port)',
+        });
+        return z.NEVER;
+      }
+      return hosts as string[];
+    }),
 );
 const bool = (fallback: boolean) =>
   z.preprocess(
@@ -98,6 +122,7 @@ const schema = z.object({
   ),
   SLACK_STREAMING: z.preprocess(emptyToUndefined, z.enum(['native', 'update']).default('native')),
   STREAM_FLUSH_INTERVAL_MS: int(1_000, 50, 10_000),
+  TRUSTED_LINK_HOSTS: hostList,
   SLACK_WRITE_BUDGET_SCALE: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(1_000).default(1)),
   LOCK_TTL_MS: int(30_000, 1_000, 600_000),
   LOCK_WAIT_MS: int(600_000, 1_000, 3_600_000),
@@ -126,6 +151,8 @@ export interface Config {
     flushIntervalMs: number;
     /** Multiplier on Slack's per-method tiers for the shared write budget; 0 turns the budget off. */
     writeBudgetScale: number;
+    /** Hosts (and their subdomains) whose links in answers keep their label without the host. */
+    trustedLinkHosts: string[];
   };
   port: number;
   redis: { url: string; cluster: boolean; keyPrefix: string } | null;
@@ -198,6 +225,7 @@ function toConfig(env: Env): Config {
       appDistribution: env.SLACK_APP_DISTRIBUTION,
       flushIntervalMs: env.STREAM_FLUSH_INTERVAL_MS,
       writeBudgetScale: env.SLACK_WRITE_BUDGET_SCALE,
+      trustedLinkHosts: env.TRUSTED_LINK_HOSTS,
     },
     port: env.PORT,
     redis: env.REDIS_URL

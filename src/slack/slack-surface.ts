@@ -3,6 +3,7 @@ import type { CitedSource } from '../bedrock/answer-model.ts';
 import type { AnswerHooks, AnswerOutput, AnswerSurface, Question } from '../conversation/question.ts';
 import type { Logger } from '../logger.ts';
 import { CONTROLS_BLOCK_ID, REPLACED_BLOCK } from './answer-controls.ts';
+import { type BotIdentity, NOTICE_METADATA } from './answer-messages.ts';
 import { MarkdownRenderer } from './render/markdown-renderer.ts';
 import { paginate, SLACK_MESSAGE_LIMIT_CHARS } from './render/message-paginator.ts';
 import { escapeMrkdwn, escapeSlackControl } from './render/slack-safe-text.ts';
@@ -16,6 +17,10 @@ export interface SlackSurfaceOptions {
   streaming: 'native' | 'update';
   flushIntervalMs: number;
   budget: WriteBudget;
+  /** The bot's own ids (auth.test), to find its messages again after a lost response. */
+  self: BotIdentity;
+  /** Hosts whose links in model text keep their label as written (`TRUSTED_LINK_HOSTS`). */
+  trustedLinkHosts: readonly string[];
   /** Posts a slash command's deferred answer to its response_url. */
   postToResponseUrl: (url: string, body: Record<string, unknown>) => Promise<void>;
 }
@@ -30,19 +35,23 @@ export class SlackSurface implements AnswerSurface {
   }
 
   open(question: Question, hooks: AnswerHooks = {}): AnswerOutput {
-    const { slack, logger, streaming, flushIntervalMs, budget } = this.#options;
+    const { slack, logger, streaming, flushIntervalMs, budget, self, trustedLinkHosts } = this.#options;
+    const renderer = new MarkdownRenderer({ trustedLinkHosts });
     if (question.replyTo.kind === 'response_url') {
-      return new ResponseUrlAnswer(question.replyTo.url, this.#options.postToResponseUrl, logger);
+      return new ResponseUrlAnswer(question.replyTo.url, this.#options.postToResponseUrl, logger, renderer);
     }
     return new SlackAnswerStream({
       slack,
       logger,
       flushIntervalMs,
       budget,
+      self,
+      renderer,
       mode: streaming === 'native' && !this.#streamingRefused ? 'native' : 'update',
       target: {
         channelId: question.thread.channelId,
         threadTs: question.thread.threadTs,
+        questionTs: question.messageTs,
         recipientUserId: question.userId,
         recipientTeamId: question.thread.teamId,
         isDm: question.isDm,
@@ -119,6 +128,10 @@ export class SlackSurface implements AnswerSurface {
       thread_ts: question.thread.threadTs,
       text: escapeMrkdwn(text),
       blocks: [{ type: 'markdown', text: escapeSlackControl(text) }],
+      // Marked as a notice, so that it is never taken for an answer's lost message.
+      metadata: NOTICE_METADATA,
+      unfurl_links: false,
+      unfurl_media: false,
     });
   }
 
@@ -151,14 +164,20 @@ class ResponseUrlAnswer implements AnswerOutput {
   readonly #url: string;
   readonly #post: SlackSurfaceOptions['postToResponseUrl'];
   readonly #logger: Logger;
-  readonly #renderer = new MarkdownRenderer();
+  readonly #renderer: MarkdownRenderer;
   #text = '';
   #statusShown = false;
 
-  constructor(url: string, post: SlackSurfaceOptions['postToResponseUrl'], logger: Logger) {
+  constructor(
+    url: string,
+    post: SlackSurfaceOptions['postToResponseUrl'],
+    logger: Logger,
+    renderer: MarkdownRenderer,
+  ) {
     this.#url = url;
     this.#post = post;
     this.#logger = logger;
+    this.#renderer = renderer;
   }
 
   showStatus(): void {

@@ -27,7 +27,13 @@ import {
 } from './slack/signed-delivery.ts';
 import { type EnvelopeType, SocketModeServer } from './slack/socket-mode-server.ts';
 import { TokenBucket } from './slack/token-bucket.ts';
-import { type WebApiArgs, type WebApiBody, type WebApiContext, webApiMethods } from './slack/web-api.ts';
+import {
+  type WebApiArgs,
+  type WebApiBody,
+  type WebApiContext,
+  type WebApiHandler,
+  webApiMethods,
+} from './slack/web-api.ts';
 import {
   type AddChannelInput,
   type AddMessageInput,
@@ -89,6 +95,8 @@ export interface RecordedCall {
   error?: string;
   /** The Retry-After of a 429, in seconds. */
   retryAfterS?: number;
+  /** Applied, but the connection was destroyed instead of answering (`failNext(…, { appliedButLost: true })`). */
+  responseLost?: true;
   atMs: number;
   token?: string;
 }
@@ -104,7 +112,17 @@ export type PageHandler = (
   rawBody: string,
 ) => Promise<void> | void;
 
-export type FakeFailure = { error: string } | { status: 429; retryAfterS: number } | { status: 500 };
+/**
+ * A fault for `failNext`: Slack refuses with an error, a 429, or a 500 (nothing applied); or
+ * `appliedButLost`: the call is applied to the workspace and recorded as usual, then the connection
+ * is destroyed without a response, as when a response is lost in transit or the client times out
+ * after Slack did the work (the web client sees a reset).
+ */
+export type FakeFailure =
+  | { error: string }
+  | { status: 429; retryAfterS: number }
+  | { status: 500 }
+  | { appliedButLost: true };
 
 export interface ResponseUrlPost {
   id: string;
@@ -168,6 +186,8 @@ interface ApiAnswer {
   status: number;
   body: WebApiBody;
   headers?: Record<string, string>;
+  /** Destroy the connection instead of sending this answer (it was applied all the same). */
+  lose?: true;
 }
 
 const appId = 'A0001';
@@ -385,7 +405,10 @@ export class FakeSlack {
     }
   }
 
-  /** The next `times` calls to `method` fail this way (after authentication, before rate limits). */
+  /**
+   * The next `times` calls to `method` fail this way (after authentication, before rate limits).
+   * `{ appliedButLost: true }` applies the call, records it, then drops the connection unanswered.
+   */
   failNext(method: string, failure: FakeFailure, times = 1): void {
     const queue = this.#failures.get(method) ?? [];
     queue.push({ failure, remaining: times });
@@ -443,12 +466,14 @@ export class FakeSlack {
       ok: answer.body.ok,
       ...(answer.body.error === undefined ? {} : { error: answer.body.error }),
       ...(retryAfter === undefined ? {} : { retryAfterS: Number(retryAfter) }),
+      ...(answer.lose ? { responseLost: true as const } : {}),
       atMs: this.#now(),
       ...(token === undefined ? {} : { token }),
     };
     this.calls.push(call);
     this.events.emit('call', call);
-    sendJson(response, answer.status, answer.body, answer.headers);
+    if (answer.lose) request.socket.destroy();
+    else sendJson(response, answer.status, answer.body, answer.headers);
   }
 
   #answer(method: string, args: WebApiArgs, token: string | undefined): ApiAnswer {
@@ -462,6 +487,7 @@ export class FakeSlack {
     if (token !== expectedToken) return { status: 200, body: { ok: false, error: 'invalid_auth' } };
 
     const injected = this.#takeFailure(method);
+    if (injected === 'applied_but_lost') return { ...this.#apply(method, args, handler), lose: true };
     if (injected) return injected;
     const taken = this.#buckets.get(method)?.take();
     if (taken && !taken.ok) {
@@ -472,7 +498,12 @@ export class FakeSlack {
       };
     }
 
-    if (isSocketOpen) {
+    return this.#apply(method, args, handler);
+  }
+
+  /** Runs an authenticated, admitted call against the workspace model. */
+  #apply(method: string, args: WebApiArgs, handler: WebApiHandler | undefined): ApiAnswer {
+    if (method === 'apps.connections.open') {
       const ticket = this.#sockets.issueTicket();
       const wsUrl = `ws://127.0.0.1:${new URL(this.baseUrl).port}/socket?ticket=${ticket}&app_id=${appId}`;
       return { status: 200, body: { ok: true, url: wsUrl } };
@@ -492,13 +523,14 @@ export class FakeSlack {
     return { status: 200, body, headers };
   }
 
-  #takeFailure(method: string): ApiAnswer | undefined {
+  #takeFailure(method: string): ApiAnswer | 'applied_but_lost' | undefined {
     const queue = this.#failures.get(method);
     const entry = queue?.[0];
     if (!queue || !entry) return undefined;
     entry.remaining -= 1;
     if (entry.remaining <= 0) queue.shift();
     const { failure } = entry;
+    if ('appliedButLost' in failure) return 'applied_but_lost';
     if ('error' in failure) return { status: 200, body: { ok: false, error: failure.error } };
     if (failure.status === 429) {
       return {

@@ -75,6 +75,26 @@ describe('configuration', () => {
     });
     expect(config.slack.apiUrl).toBe('http://127.0.0.1:9999/api/');
   });
+
+  it('reads trusted link hosts as lower-case punycode names, and none by default', () => {
+    const config = loadConfig({ ...minimal, TRUSTED_LINK_HOSTS: ' Example.COM, docs.bücher.example. ,' });
+
+    expect(config.slack.trustedLinkHosts).toEqual(['example.com', 'docs.xn--bcher-kva.example']);
+    expect(loadConfig(minimal).slack.trustedLinkHosts).toEqual([]);
+  });
+
+  it('refuses a trusted link host written as a URL, a pattern or with a port', () => {
+    for (const value of [
+      'https://docs.example.com',
+      '*.example.com',
+      'example.com:443',
+      'example.com/docs',
+    ]) {
+      expect(() => loadConfig({ ...minimal, TRUSTED_LINK_HOSTS: value }), value).toThrow(
+        /TRUSTED_LINK_HOSTS/,
+      );
+    }
+  });
 });
 
 describe('the README', () => {

@@ -462,7 +462,18 @@ export const webApiMethods: Record<string, WebApiHandler> = {
     const thread = ts ? context.workspace.thread(checked.channel.id, ts) : undefined;
     if (!thread) return fail('thread_not_found');
     const includeMetadata = isTrue(args.include_all_metadata);
-    const all = [thread.root, ...thread.replies].map((m) => messageJson(m, context.teamId, includeMetadata));
+    // `oldest`/`latest` bound the replies (`inclusive` keeps the bounds); the root always comes first.
+    const oldest = optionalString(args.oldest);
+    const latest = optionalString(args.latest);
+    const inclusive = isTrue(args.inclusive);
+    const inRange = (m: FakeMessage) => {
+      const at = tsToMicros(m.ts);
+      if (oldest && (inclusive ? at < tsToMicros(oldest) : at <= tsToMicros(oldest))) return false;
+      return !(latest && (inclusive ? at > tsToMicros(latest) : at >= tsToMicros(latest)));
+    };
+    const all = [thread.root, ...thread.replies.filter(inRange)].map((m) =>
+      messageJson(m, context.teamId, includeMetadata),
+    );
     const limit = Math.max(1, Number(optionalString(args.limit) ?? 1000) || 1000);
     const offset = Number(
       Buffer.from(optionalString(args.cursor) ?? '', 'base64')
