@@ -21,6 +21,7 @@ import { randomUUID } from 'node:crypto';
 import type { CitedSource } from '../bedrock/answer-model.ts';
 import type { AnswerOutput } from '../conversation/question.ts';
 import type { Logger } from '../logger.ts';
+import { regenerateBlock, STOP_BLOCK } from './answer-controls.ts';
 import {
   answerMetadata,
   type BotIdentity,
@@ -62,6 +63,11 @@ export interface SlackAnswerStreamOptions {
   onStreamingRefused?: (code: string) => void;
   /** Called once when the answer cannot be written at all (the model call can stop). */
   onFatal?: (error: SlackCallError) => void;
+  /**
+   * Resolves true when this answer needs its own Stop button (Slack's native Stop is not shown for
+   * it): its first message is then posted and edited with the button under it, removed at the end.
+   */
+  stopButton?: Promise<boolean>;
   /** The bot's own ids, to find a message again whose creating call lost its response. */
   self?: BotIdentity;
   /** Names this answer in its messages' metadata (a random id by default). */
@@ -143,6 +149,10 @@ export class SlackAnswerStream implements AnswerOutput {
   /** When this answer last wrote to Slack; null before its first write. */
   #lastWriteAtMs: number | null = null;
   readonly #answerId: string;
+  /** Names the finished answer for its Regenerate button (none for a failed or stopped one). */
+  #regenerate: string | null = null;
+  /** True once this answer shows its own Stop button (its first message is posted and edited). */
+  #withStopButton = false;
   #nextSerial = 0;
   #reconciliations = 0;
 
@@ -172,7 +182,8 @@ export class SlackAnswerStream implements AnswerOutput {
     this.#kick();
   }
 
-  async finish(appendix: { notes: string[]; sources: CitedSource[] }): Promise<void> {
+  async finish(appendix: { notes: string[]; sources: CitedSource[]; regenerate?: string }): Promise<void> {
+    if (appendix.regenerate) this.#regenerate = appendix.regenerate;
     let tail = this.#renderer.finish();
     const extra = renderAppendix(appendix.notes, appendix.sources);
     if (extra) tail += `${this.#hasText(tail) ? '\n\n' : ''}${extra}`;
@@ -421,6 +432,12 @@ export class SlackAnswerStream implements AnswerOutput {
       if (!error.mayHaveApplied || kind === 'idempotent') return 'transient';
       return page.creating !== null || kind === 'stream' ? 'reconcile' : 'transient';
     }
+    if (code === 'stopped_by_user' && page.ts !== null) {
+      // Someone pressed Slack's Stop: Slack ended the stream itself. The answer's end (or the rest,
+      // if the stop was refused) is written by editing the message, which still works.
+      page.mode = 'post';
+      return 'retry_now';
+    }
     if (
       page.ts !== null &&
       ['message_not_in_streaming_state', 'message_not_found', 'msg_too_long'].includes(code)
@@ -445,6 +462,11 @@ export class SlackAnswerStream implements AnswerOutput {
 
   async #create(page: Page): Promise<void> {
     const { slack, target } = this.#options;
+    if (page.serial === 0 && this.#options.stopButton && (await this.#options.stopButton)) {
+      // A Stop button lives in the message's blocks, which only the post-and-edit path can change.
+      this.#withStopButton = true;
+      page.mode = 'post';
+    }
     const text = page.target;
     const status = page.statusShown ? null : this.#status;
     page.creating = { method: page.mode === 'stream' ? 'chat.startStream' : 'chat.postMessage', text };
@@ -467,7 +489,7 @@ export class SlackAnswerStream implements AnswerOutput {
         'chat.postMessage',
         postArgs(
           target,
-          text || placeholder(status ?? 'thinking'),
+          this.#inProgressBody(text || placeholder(status ?? 'thinking')),
           answerMetadata(this.#answerId, page.serial),
         ),
       );
@@ -551,11 +573,23 @@ export class SlackAnswerStream implements AnswerOutput {
       await slack.call('chat.update', {
         channel: target.channelId,
         ts: page.ts,
-        ...messageBody(text || placeholder(this.#status ?? 'thinking')),
+        ...this.#inProgressBody(text || placeholder(this.#status ?? 'thinking')),
       });
     }
     this.#statusChanged = false;
     page.sent = text;
+  }
+
+  /** A posted message that is still being written: with the Stop button, when this answer has one. */
+  #inProgressBody(markdown: string): { text: string; blocks: object[] } {
+    const body = messageBody(markdown);
+    if (this.#withStopButton && !this.#finishing) body.blocks.push(STOP_BLOCK);
+    return body;
+  }
+
+  /** Under the answer's last message once it is complete: feedback, and Regenerate for a finished one. */
+  #finalBlocks(): object[] {
+    return this.#regenerate ? [FEEDBACK_BLOCK, regenerateBlock(this.#regenerate)] : [FEEDBACK_BLOCK];
   }
 
   async #finalize(page: Page): Promise<void> {
@@ -569,11 +603,11 @@ export class SlackAnswerStream implements AnswerOutput {
         // Marked once finished, so that a later answer's lost stream start is never taken for it.
         metadata: answerMetadata(this.#answerId, page.serial),
         ...(chunks.length ? { chunks } : {}),
-        ...(this.#isLastPage(page) ? { blocks: [FEEDBACK_BLOCK] } : {}),
+        ...(this.#isLastPage(page) ? { blocks: this.#finalBlocks() } : {}),
       });
     } else if (this.#postNeedsFinalEdit(page)) {
       const body = messageBody(text);
-      if (this.#isLastPage(page)) body.blocks.push(FEEDBACK_BLOCK);
+      if (this.#isLastPage(page)) body.blocks.push(...this.#finalBlocks());
       await slack.call('chat.update', { channel: target.channelId, ts: page.ts, ...body });
     }
     page.sent = text;
@@ -650,13 +684,13 @@ function messageBody(markdown: string): { text: string; blocks: object[] } {
  */
 function postArgs(
   target: AnswerTarget,
-  markdown: string,
+  body: { text: string; blocks: object[] },
   metadata: MessageMetadata,
 ): Record<string, unknown> {
   return {
     channel: target.channelId,
     thread_ts: target.threadTs,
-    ...messageBody(markdown),
+    ...body,
     metadata,
     unfurl_links: false,
     unfurl_media: false,

@@ -2,6 +2,7 @@
 import type { CitedSource } from '../bedrock/answer-model.ts';
 import type { AnswerHooks, AnswerOutput, AnswerSurface, Question } from '../conversation/question.ts';
 import type { Logger } from '../logger.ts';
+import { AgentSessions, type SessionTarget } from './agent-sessions.ts';
 import { CONTROLS_BLOCK_ID, REPLACED_BLOCK } from './answer-controls.ts';
 import { type BotIdentity, NOTICE_METADATA } from './answer-messages.ts';
 import { MarkdownRenderer } from './render/markdown-renderer.ts';
@@ -30,8 +31,15 @@ export class SlackSurface implements AnswerSurface {
   /** Set once Slack refuses native streaming for this app (scope, plan): later answers skip it. */
   #streamingRefused = false;
 
+  readonly #sessions: AgentSessions;
+
   constructor(options: SlackSurfaceOptions) {
     this.#options = options;
+    this.#sessions = new AgentSessions({
+      slack: options.slack,
+      logger: options.logger,
+      budget: options.budget,
+    });
   }
 
   open(question: Question, hooks: AnswerHooks = {}): AnswerOutput {
@@ -40,13 +48,23 @@ export class SlackSurface implements AnswerSurface {
     if (question.replyTo.kind === 'response_url') {
       return new ResponseUrlAnswer(question.replyTo.url, this.#options.postToResponseUrl, logger, renderer);
     }
-    return new SlackAnswerStream({
+    const session: SessionTarget = {
+      teamId: question.thread.teamId,
+      channelId: question.thread.channelId,
+      threadTs: question.thread.threadTs,
+      initiatorUserId: question.userId,
+      title: question.text,
+    };
+    // While it runs, the thread's agent session is `processing`: Slack shows its own Stop button.
+    const nativeStop = this.#sessions.begin(session);
+    const stream = new SlackAnswerStream({
       slack,
       logger,
       flushIntervalMs,
       budget,
       self,
       renderer,
+      stopButton: nativeStop.then((shown) => !shown),
       mode: streaming === 'native' && !this.#streamingRefused ? 'native' : 'update',
       target: {
         channelId: question.thread.channelId,
@@ -64,6 +82,9 @@ export class SlackSurface implements AnswerSurface {
           this.#streamingRefused = true;
       },
     });
+    return new SessionAnswer(stream, async () => {
+      if (await nativeStop) await this.#sessions.end(session);
+    });
   }
 
   async markReplaced(question: Question, messageTs: string): Promise<void> {
@@ -78,7 +99,8 @@ export class SlackSurface implements AnswerSurface {
         oldest: messageTs,
         latest: messageTs,
         inclusive: true,
-        limit: 1,
+        // Slack always answers with the thread's root first: one more for the message itself.
+        limit: 2,
       });
       const message = found.messages?.find((m) => m.ts === messageTs);
       if (!message) return;
@@ -153,6 +175,41 @@ export class SlackSurface implements AnswerSurface {
       response_type: 'ephemeral',
       text: escapeMrkdwn(text),
     });
+  }
+}
+
+/** An answer whose agent session goes back to `active` once it is written, however it ended. */
+class SessionAnswer implements AnswerOutput {
+  readonly #inner: AnswerOutput;
+  readonly #end: () => Promise<void>;
+
+  constructor(inner: AnswerOutput, end: () => Promise<void>) {
+    this.#inner = inner;
+    this.#end = end;
+  }
+
+  showStatus(status: Parameters<AnswerOutput['showStatus']>[0]): void {
+    this.#inner.showStatus(status);
+  }
+
+  write(markdown: string): void {
+    this.#inner.write(markdown);
+  }
+
+  async finish(appendix: Parameters<AnswerOutput['finish']>[0]): Promise<void> {
+    try {
+      await this.#inner.finish(appendix);
+    } finally {
+      await this.#end();
+    }
+  }
+
+  async fail(note: string): Promise<void> {
+    try {
+      await this.#inner.fail(note);
+    } finally {
+      await this.#end();
+    }
   }
 }
 

@@ -750,6 +750,60 @@ export class FakeSlack {
     return { ...result, responseUrl };
   }
 
+  /**
+   * A person clicks a button in one of the bot's messages: finds it in the message's blocks by
+   * `actionId` (refusing a button the message does not show) and sends Slack's block_actions payload.
+   */
+  async clickButton(input: {
+    user: string;
+    message: FakeMessage;
+    actionId: string;
+  }): Promise<DeliveryResult> {
+    const { message, user, actionId } = input;
+    const button = (message.blocks ?? [])
+      .flatMap(
+        (block) => ((block as { elements?: unknown[] }).elements ?? []) as Array<Record<string, unknown>>,
+      )
+      .find((element) => element.action_id === actionId);
+    if (!button) throw new Error(`FakeSlack: the message shows no button ${actionId}`);
+    const block = (message.blocks ?? []).find((b) =>
+      ((b as { elements?: unknown[] }).elements ?? []).includes(button),
+    ) as { block_id?: string } | undefined;
+    const channel = this.workspace.channels.get(message.channel);
+    return this.sendAction({
+      type: 'block_actions',
+      api_app_id: appId,
+      token: verificationToken,
+      trigger_id: `${Math.floor(this.#now() / 1000)}.${slackId('', 8)}`,
+      user: { id: user, username: this.workspace.users.get(user)?.name ?? user, team_id: this.teamId },
+      team: { id: this.teamId, domain: 'fake-workspace' },
+      channel: { id: message.channel, name: channel?.name ?? '' },
+      container: {
+        type: 'message',
+        message_ts: message.ts,
+        channel_id: message.channel,
+        ...(message.threadTs ? { thread_ts: message.threadTs } : {}),
+      },
+      message: {
+        type: 'message',
+        ts: message.ts,
+        text: message.text,
+        ...(message.threadTs ? { thread_ts: message.threadTs } : {}),
+        ...(message.blocks ? { blocks: message.blocks } : {}),
+      },
+      response_url: this.createResponseUrl(),
+      actions: [
+        {
+          type: button.type,
+          action_id: actionId,
+          block_id: block?.block_id ?? 'b',
+          ...(button.value === undefined ? {} : { value: button.value }),
+          action_ts: `${(this.#now() / 1000).toFixed(6)}`,
+        },
+      ],
+    });
+  }
+
   /** Sends an interactivity payload (block_actions, view_submission…) as `payload=<json>`, signed. */
   async sendAction(payload: object, options: DeliveryOptions = {}): Promise<DeliveryResult> {
     return this.#deliver(
