@@ -171,7 +171,7 @@ export class SlackAnswerStream implements AnswerOutput {
     if (this.#status === status) return;
     this.#status = status;
     this.#statusChanged = true;
-    if (status === 'thinking' && this.#options.target.isDm) this.#setAssistantStatus('is thinking…');
+    if (this.#options.target.isDm) this.#setAssistantStatus(status);
     this.#kick();
   }
 
@@ -637,14 +637,16 @@ export class SlackAnswerStream implements AnswerOutput {
     return this.#finishing && this.#pages.at(-1) === page && this.#options.feedback !== false;
   }
 
-  #setAssistantStatus(status: string): void {
+  #setAssistantStatus(status: Status): void {
     const { slack, target } = this.#options;
     // Only the Messages tab / assistant threads show it; elsewhere Slack refuses and that is fine.
+    // `loading_messages` (at most 10) rotate under the status while nothing is written yet.
     slack
       .call('assistant.threads.setStatus', {
         channel_id: target.channelId,
         thread_ts: target.threadTs,
-        status,
+        status: status === 'searching' ? 'is searching…' : 'is thinking…',
+        loading_messages: [STATUS_TITLES[status]],
       })
       .catch(() => undefined);
   }

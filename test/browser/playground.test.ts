@@ -213,6 +213,43 @@ describe('the playground page (demo model)', () => {
   });
 });
 
+describe('the playground page (Stop)', () => {
+  let playground: RunningPlayground;
+  let page: Page;
+
+  beforeAll(async () => {
+    // Slow enough to press Stop while the answer streams.
+    playground = await startPlayground({
+      port: 0,
+      ...FAST,
+      demo: { firstTokenDelayMs: 150, tokensPerSecond: 6 },
+    });
+    page = await openPage(playground);
+  });
+
+  afterAll(async () => {
+    await page?.close();
+    await playground?.stop();
+  });
+
+  it("shows Slack's Stop while an answer streams, and Stop ends it with what was written", async () => {
+    await type(page.getByRole('textbox', { name: 'Message' }), '@assistant tell me everything');
+    await openThreadOf(page, 'tell me everything');
+    await page.locator('#session-stop').waitFor({ state: 'visible' });
+    await answers(page).first().filter({ hasText: 'You asked: tell me everything' }).waitFor();
+
+    await page.locator('#session-stop-button').click();
+
+    const answer = answers(page).first();
+    await answer.filter({ hasText: 'Stopped.' }).waitFor();
+    await page.locator('#session-stop').waitFor({ state: 'hidden' });
+    expect(playground.bedrock?.requests.at(-1)?.outcome).toBe('cancelled');
+    const shown = (await answer.locator('.body').textContent()) ?? '';
+    expect(shown).toContain('You asked: tell me everything');
+    expect(shown).not.toContain('demo model');
+  });
+});
+
 describe('the playground page (demo Knowledge Base)', () => {
   it('answers from the Knowledge Base with numbered citations and linked sources (docs/playground.png)', async () => {
     const playground = await startPlayground({ port: 0, knowledgeBase: true, ...FAST });

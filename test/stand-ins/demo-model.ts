@@ -225,11 +225,17 @@ function textOf(message: { content?: Array<{ text?: string }> } | undefined): st
 }
 
 /** A question as the bot wrote it, without the quoted thread it adds when the thread is new to it. */
-function splitThreadContext(text: string): { question: string; quoted: number } {
+function splitThreadContext(text: string): { question: string; quoted: number; viewing: string | null } {
   const match = /<thread_messages>\n([\s\S]*?)\n<\/thread_messages>\n\nQuestion: ([\s\S]*)$/.exec(text);
-  if (!match) return { question: text, quoted: 0 };
+  if (!match) return { question: text, quoted: 0, viewing: null };
   const quoted = (match[1] ?? '').split('\n').filter((line) => !line.startsWith('  ')).length;
-  return { question: match[2] ?? '', quoted };
+  // What the person is looking at (the Messages tab's context) is quoted the same way, named first.
+  const viewing =
+    /^Messages from (.+?) in Slack, which the person asking is looking at/.exec(text)?.[1] ?? null;
+  const inner = splitThreadContext(match[2] ?? '');
+  return viewing
+    ? { question: inner.question, quoted, viewing }
+    : { question: match[2] ?? '', quoted, viewing };
 }
 
 /** Quoted inline: one line, at most `max` characters, no Markdown table breakers. */
@@ -267,7 +273,7 @@ function sourcesIn(system: string): GroundingSource[] {
 export function demoAnswer(body: ModelRequestBody): string {
   const messages = body.messages ?? [];
   const userTurns = messages.filter((message) => message.role === 'user').map(textOf);
-  const { question, quoted } = splitThreadContext(userTurns.at(-1) ?? '');
+  const { question, quoted, viewing } = splitThreadContext(userTurns.at(-1) ?? '');
   const earlier = userTurns.slice(0, -1).map((turn) => splitThreadContext(turn).question);
   const system = (body.system ?? []).map((block) => ('text' in block ? (block.text ?? '') : '')).join('\n');
   const turn = earlier.length + 1;
@@ -318,9 +324,11 @@ export function demoAnswer(body: ModelRequestBody): string {
   if (earlier.length === 0) {
     const given = [
       `- **${plural(messages.length, 'message')}**: your question${quoted > 0 ? '' : ', nothing earlier (this thread is new to me)'}`,
-      ...(quoted > 0
-        ? [`- ${plural(quoted, 'earlier message')} of this Slack thread, quoted for context`]
-        : []),
+      ...(viewing
+        ? [`- ${plural(quoted, 'message')} from ${viewing}, which you are looking at, quoted for context`]
+        : quoted > 0
+          ? [`- ${plural(quoted, 'earlier message')} of this Slack thread, quoted for context`]
+          : []),
       `- a system prompt of ${system.length.toLocaleString('en-US')} characters: “${inline(system, 48)}”`,
       `- room for ${(body.inferenceConfig?.maxTokens ?? 0).toLocaleString('en-US')} output tokens`,
     ];

@@ -568,6 +568,8 @@ export const webApiMethods: Record<string, WebApiHandler> = {
     const threadTs = optionalString(args.thread_ts);
     if (!channel || !context.workspace.channels.has(channel)) return fail('channel_not_found');
     if (!threadTs) return fail('invalid_arguments', 'thread_ts is required');
+    if (Array.isArray(args.loading_messages) && args.loading_messages.length > 10)
+      return fail('invalid_arguments', 'at most 10 loading_messages');
     context.workspace.setStatus(channel, threadTs, optionalString(args.status) ?? '', args.loading_messages);
     return { ok: true };
   },

@@ -11,6 +11,7 @@ const state = {
   messages: new Map(),
   switches: new Map(),
   statuses: new Map(),
+  sessions: new Map(),
   prompts: new Map(),
   current: 'C0001',
   thread: null,
@@ -445,6 +446,8 @@ function renderThread() {
   syncList($('thread-messages'), items);
   const status = state.statuses.get(`${channel}:${ts}`);
   $('thread-status').textContent = status ? `assistant ${status}` : '';
+  // Slack shows its Stop button while the thread's agent session is processing.
+  $('session-stop').hidden = state.sessions.get(`${channel}:${ts}`) !== 'processing';
   if (stick) scroller.scrollTop = scroller.scrollHeight;
 }
 
@@ -615,6 +618,7 @@ function connect() {
     state.messages = new Map(snapshot.messages.map((m) => [m.key, m]));
     state.switches = new Map(snapshot.switches.map((s) => [s.id, s]));
     state.statuses = new Map(snapshot.statuses.map((s) => [`${s.channel}:${s.threadTs}`, s.status]));
+    state.sessions = new Map(snapshot.sessions.map((s) => [`${s.channel}:${s.threadTs}`, s.status]));
     state.prompts = new Map(snapshot.prompts.map((p) => [p.channel, p]));
     $('call-list').replaceChildren();
     $('model-list').replaceChildren();
@@ -639,6 +643,11 @@ function connect() {
   source.addEventListener('status', (event) => {
     const { channel, threadTs, status } = JSON.parse(event.data);
     state.statuses.set(`${channel}:${threadTs}`, status);
+    scheduleRender();
+  });
+  source.addEventListener('session', (event) => {
+    const { channel, threadTs, status } = JSON.parse(event.data);
+    state.sessions.set(`${channel}:${threadTs}`, status);
     scheduleRender();
   });
   source.addEventListener('prompts', (event) => {
@@ -728,14 +737,19 @@ document.addEventListener('click', (event) => {
   const target = event.target instanceof Element ? event.target : null;
   const channelButton = target?.closest('[data-channel]');
   if (channelButton) {
+    const previous = state.current;
     state.current = channelButton.dataset.channel;
     state.thread = null;
     state.scrollToEnd = true;
     renderSidebar();
     renderChannel();
     renderThread();
-    // Opening the app's DM is opening its Messages tab: Slack tells the app (app_home_opened).
-    if (state.channels.get(state.current)?.isIm) void api('open', { channel: state.current });
+    // Opening the app's DM is opening its Messages tab: Slack tells the app (app_home_opened), and
+    // what the person was looking at just before (app_context_changed).
+    if (state.channels.get(state.current)?.isIm) {
+      const lookingAt = state.channels.get(previous)?.isIm ? undefined : previous;
+      void api('open', { channel: state.current, lookingAt });
+    }
     return;
   }
   const prompt = target?.closest('[data-prompt]');
@@ -779,6 +793,10 @@ document.addEventListener('change', (event) => {
   if (input instanceof HTMLInputElement && input.dataset.switch) {
     void api('switch', { id: input.dataset.switch, on: input.checked });
   }
+});
+
+$('session-stop-button').addEventListener('click', () => {
+  if (state.thread) void api('stop', { channel: state.thread.channel, threadTs: state.thread.ts });
 });
 
 $('thread-close').addEventListener('click', () => {

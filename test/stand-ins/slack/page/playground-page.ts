@@ -283,10 +283,13 @@ export class PlaygroundPage {
       ...this.#extraMessages.values(),
     ];
     const statuses = [];
+    const sessions = [];
     for (const message of workspace.messages) {
       if (message.threadTs !== undefined) continue;
       const status = workspace.statusOf(message.channel, message.ts);
       if (status) statuses.push({ channel: message.channel, threadTs: message.ts, status });
+      const session = workspace.sessionOf(message.channel, message.ts);
+      if (session) sessions.push({ channel: message.channel, threadTs: message.ts, status: session.status });
     }
     return {
       info: {
@@ -306,6 +309,7 @@ export class PlaygroundPage {
       logs: this.#logs,
       switches: this.#options.switches.map((item) => this.#switchView(item)),
       statuses,
+      sessions,
       prompts: [...workspace.channels.values()]
         .filter((channel) => channel.isIm)
         .map((channel) => this.#promptsView(channel.id)),
@@ -328,6 +332,7 @@ export class PlaygroundPage {
       if (name === 'action') return await this.#action(body);
       if (name === 'switch') return this.#toggle(body);
       if (name === 'open') return await this.#openMessagesTab(body);
+      if (name === 'stop') return await this.#stop(body);
       return { ok: false, error: 'unknown_api' };
     } catch (error) {
       return { ok: false, error: 'delivery_failed', detail: (error as Error).message };
@@ -409,6 +414,31 @@ export class PlaygroundPage {
       event_ts: (Date.now() / 1000).toFixed(6),
     });
     this.#delivery('app_home_opened (messages)', result.status, result.elapsedMs);
+    const lookingAt = this.#slack.workspace.channels.get(String(body.lookingAt ?? ''));
+    if (lookingAt && !lookingAt.isIm) {
+      // In Slack the Messages tab opens beside a channel; here it replaces it, so say which one.
+      const changed = await this.#slack.sendEvent({
+        type: 'app_context_changed',
+        user: VIEWER,
+        channel: channel.id,
+        context: {
+          entities: [{ type: 'slack#/types/channel_id', value: lookingAt.id, team_id: this.#slack.teamId }],
+        },
+        event_ts: (Date.now() / 1000).toFixed(6),
+      });
+      this.#delivery(`app_context_changed (#${lookingAt.name})`, changed.status, changed.elapsedMs);
+    }
+    return { ok: true, kind: 'event', status: result.status };
+  }
+
+  /** Slack's native Stop on a thread whose agent session is processing. */
+  async #stop(body: Record<string, unknown>): Promise<{ ok: boolean; [key: string]: unknown }> {
+    const channel = String(body.channel ?? '');
+    const threadTs = String(body.threadTs ?? '');
+    if (this.#slack.workspace.sessionOf(channel, threadTs)?.status !== 'processing')
+      return { ok: false, error: 'not_processing' };
+    const result = await this.#slack.clickStop({ channel, threadTs, user: VIEWER });
+    this.#delivery('agent_session_stopped', result.status, result.elapsedMs);
     return { ok: true, kind: 'event', status: result.status };
   }
 
@@ -512,6 +542,12 @@ export class PlaygroundPage {
     if (call.method === 'assistant.threads.setSuggestedPrompts' && call.ok) {
       const channel = String(call.args.channel_id ?? '');
       if (call.args.thread_ts === undefined) this.#broadcast('prompts', this.#promptsView(channel));
+    }
+    if (call.method === 'agents.sessions.setStatus' && call.ok) {
+      const channel = String(call.args.channel_id ?? '');
+      const threadTs = String(call.args.thread_ts ?? '');
+      const status = this.#slack.workspace.sessionOf(channel, threadTs)?.status;
+      if (status) this.#broadcast('session', { channel, threadTs, status });
     }
     if (call.method === 'assistant.threads.setStatus' && call.ok) {
       const channel = String(call.args.channel_id ?? '');
