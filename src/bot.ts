@@ -9,6 +9,7 @@ import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
 import type { AnswerModel } from './bedrock/answer-model.ts';
 import { ConverseModel } from './bedrock/converse-model.ts';
+import { configuredModelInputs } from './bedrock/model-inputs.ts';
 import { PooledHttp2Handler } from './bedrock/pooled-http2-handler.ts';
 import type { Config } from './config.ts';
 import { ConversationService } from './conversation/conversation-service.ts';
@@ -27,6 +28,7 @@ import { escapeMrkdwn } from './slack/render/slack-safe-text.ts';
 import { missingScopes } from './slack/required-scopes.ts';
 import { responseUrlPoster } from './slack/response-url.ts';
 import { SlackApi, slackClientOptions } from './slack/slack-api.ts';
+import { SlackFiles } from './slack/slack-files.ts';
 import { SlackPeople } from './slack/slack-people.ts';
 import { SlackSurface } from './slack/slack-surface.ts';
 import {
@@ -114,6 +116,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     model,
     surface,
     threadReader: people,
+    files: new SlackFiles({ botToken: config.slack.botToken, slackApiUrl: config.slack.apiUrl, slack }),
     stops: created.stops,
     mayStopOthers: (userId) => people.isAdmin(userId),
     logger,
@@ -285,6 +288,7 @@ async function createModel(config: Config): Promise<AnswerModel> {
     systemPrompt: bedrock.systemPrompt,
     maxTokens: bedrock.maxTokens,
     temperature: bedrock.temperature,
+    inputs: configuredModelInputs(bedrock.modelId, bedrock.modelInputs),
   });
   if (!bedrock.knowledgeBaseId) return converse;
 

@@ -104,6 +104,18 @@ const schema = z.object({
   ),
   SYSTEM_PROMPT: z.preprocess(emptyToUndefined, z.string().default(DEFAULT_SYSTEM_PROMPT)),
   BEDROCK_MAX_TOKENS: int(2048, 1, 200_000),
+  BEDROCK_MODEL_INPUTS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .default('auto')
+      .refine(
+        (value) =>
+          value === 'auto' ||
+          value.split(',').every((kind) => ['text', 'image', 'document'].includes(kind.trim())),
+        { message: 'must be auto, or a comma-separated list of text, image, document' },
+      ),
+  ),
   BEDROCK_TEMPERATURE: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(1).optional()),
   BEDROCK_MAX_ATTEMPTS: int(4, 1, 10),
   BEDROCK_TIMEOUT_MS: int(120_000, 1_000, 900_000),
@@ -161,6 +173,8 @@ export interface Config {
     modelId: string;
     systemPrompt: string;
     maxTokens: number;
+    /** `auto` (by model family) or what the model takes besides text: `text`, `image`, `document`. */
+    modelInputs: string;
     temperature: number | null;
     maxAttempts: number;
     timeoutMs: number;
@@ -236,6 +250,7 @@ function toConfig(env: Env): Config {
       modelId: env.BEDROCK_MODEL_ID,
       systemPrompt: env.SYSTEM_PROMPT,
       maxTokens: env.BEDROCK_MAX_TOKENS,
+      modelInputs: env.BEDROCK_MODEL_INPUTS,
       temperature: env.BEDROCK_TEMPERATURE ?? null,
       maxAttempts: env.BEDROCK_MAX_ATTEMPTS,
       timeoutMs: env.BEDROCK_TIMEOUT_MS,

@@ -4,9 +4,34 @@
  */
 import type { Turn } from '../store/conversation-store.ts';
 
+/** A file's bytes going to the model with a user turn. */
+export interface Attachment {
+  kind: 'image' | 'document';
+  /** Converse's format name: png, jpeg, gif, webp; pdf, csv, doc, docx, xls, xlsx, html, txt, md. */
+  format: string;
+  bytes: Uint8Array;
+}
+
+/** A turn as sent: its text, and the bytes of the files that go with it. */
+export type RequestTurn = Turn & { attachments?: Attachment[] };
+
+/** What a model takes besides text, and Converse's limits for it (checked before a call). */
+export interface ModelInputs {
+  /** Image formats the model reads; empty when it reads none. */
+  imageFormats: string[];
+  /** Document formats the model reads; empty when it reads none. */
+  documentFormats: string[];
+  maxImageBytes: number;
+  maxDocumentBytes: number;
+  maxImagesPerRequest: number;
+  maxDocumentsPerRequest: number;
+  /** Said instead of a format's refusal when the model reads no files at all (e.g. a Knowledge Base). */
+  textOnlyReason?: string;
+}
+
 export interface AnswerRequest {
   /** The conversation so far, ending with the new user turn; a valid Converse message list. */
-  turns: Turn[];
+  turns: RequestTurn[];
   /** Overrides the configured system prompt (retrieve mode adds the sources to it). */
   system?: string;
   /** The Knowledge Base session of this thread, or null to open a new one. */
@@ -42,6 +67,8 @@ export type AnswerEvent =
   | { type: 'stop'; reason: string };
 
 export interface AnswerModel {
+  /** What this model takes besides text. */
+  readonly inputs: ModelInputs;
   /** Streams one answer. Throws an AnswerError (see answer-errors.ts) on failure, also midway. */
   stream(request: AnswerRequest): AsyncIterable<AnswerEvent>;
 }

@@ -1,11 +1,14 @@
 /** Plain model answers through Bedrock's ConverseStream. */
 import {
   type BedrockRuntimeClient,
+  type ContentBlock,
   ConverseStreamCommand,
+  type DocumentFormat,
+  type ImageFormat,
   type Message,
 } from '@aws-sdk/client-bedrock-runtime';
 import { AnswerError } from '../errors.ts';
-import type { AnswerEvent, AnswerModel, AnswerRequest } from './answer-model.ts';
+import type { AnswerEvent, AnswerModel, AnswerRequest, ModelInputs, RequestTurn } from './answer-model.ts';
 import { mapBedrockError } from './bedrock-errors.ts';
 
 export interface ConverseModelOptions {
@@ -15,21 +18,22 @@ export interface ConverseModelOptions {
   systemPrompt: string;
   maxTokens: number;
   temperature: number | null;
+  /** What the model takes besides text (see model-inputs.ts). */
+  inputs: ModelInputs;
 }
 
 export class ConverseModel implements AnswerModel {
   readonly #options: ConverseModelOptions;
+  readonly inputs: ModelInputs;
 
   constructor(options: ConverseModelOptions) {
     this.#options = options;
+    this.inputs = options.inputs;
   }
 
   async *stream(request: AnswerRequest): AsyncIterable<AnswerEvent> {
     const { client, modelId, region, systemPrompt, maxTokens, temperature } = this.#options;
-    const messages: Message[] = request.turns.map((turn) => ({
-      role: turn.role,
-      content: [{ text: turn.text }],
-    }));
+    const messages: Message[] = request.turns.map((turn) => ({ role: turn.role, content: contentOf(turn) }));
     const system = request.system ?? systemPrompt;
     try {
       const response = await client.send(
@@ -59,4 +63,31 @@ export class ConverseModel implements AnswerModel {
       throw mapBedrockError(error, { modelId, region });
     }
   }
+}
+
+/**
+ * A turn's content blocks: its files first, then its text (a document needs a text block beside
+ * it). A document's name reaches the model, so it is a neutral one, never the file's own name.
+ */
+function contentOf(turn: RequestTurn): ContentBlock[] {
+  const blocks: ContentBlock[] = [];
+  let documents = 0;
+  for (const attachment of turn.attachments ?? []) {
+    if (attachment.kind === 'image') {
+      blocks.push({
+        image: { format: attachment.format as ImageFormat, source: { bytes: attachment.bytes } },
+      });
+    } else {
+      documents += 1;
+      blocks.push({
+        document: {
+          format: attachment.format as DocumentFormat,
+          name: `document-${documents}`,
+          source: { bytes: attachment.bytes },
+        },
+      });
+    }
+  }
+  blocks.push({ text: turn.text });
+  return blocks;
 }

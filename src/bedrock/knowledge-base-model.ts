@@ -12,9 +12,10 @@ import {
   RetrieveAndGenerateStreamCommand,
   RetrieveCommand,
 } from '@aws-sdk/client-bedrock-agent-runtime';
-import type { AnswerEvent, AnswerModel, AnswerRequest, CitedSource } from './answer-model.ts';
+import type { AnswerEvent, AnswerModel, AnswerRequest, CitedSource, ModelInputs } from './answer-model.ts';
 import { mapBedrockError } from './bedrock-errors.ts';
 import { MarkerRenumbering, SpanMarkers } from './citation-markers.ts';
+import { TEXT_ONLY } from './model-inputs.ts';
 import type { SourceLinks, SourceReference } from './source-links.ts';
 
 /** RetrieveAndGenerate refuses longer input. */
@@ -33,7 +34,14 @@ function lastQuestion(request: AnswerRequest): string {
   return request.turns.at(-1)?.text ?? '';
 }
 
+/** RetrieveAndGenerate takes text only. */
+const MANAGED_INPUTS: ModelInputs = {
+  ...TEXT_ONLY,
+  textOnlyReason: 'The knowledge base answers from text only',
+};
+
 export class ManagedKnowledgeBaseModel implements AnswerModel {
+  readonly inputs = MANAGED_INPUTS;
   readonly #options: KnowledgeBaseOptions;
   readonly #modelArn: () => Promise<string>;
   readonly #longQuestions: AnswerModel;
@@ -133,11 +141,14 @@ export class RetrieveThenConverseModel implements AnswerModel {
   readonly #options: KnowledgeBaseOptions;
   readonly #converse: AnswerModel;
   readonly #systemPrompt: string;
+  /** Files go to the Converse call with the question, as in plain answers. */
+  readonly inputs: ModelInputs;
 
   constructor(options: KnowledgeBaseOptions & { converse: AnswerModel; systemPrompt: string }) {
     this.#options = options;
     this.#converse = options.converse;
     this.#systemPrompt = options.systemPrompt;
+    this.inputs = options.converse.inputs;
   }
 
   async *stream(request: AnswerRequest): AsyncIterable<AnswerEvent> {

@@ -7,7 +7,13 @@
  * port to the AWS SDK call: a restart's bound and a message Slack refuses for good both use it.
  */
 
-import type { AnswerEvent, AnswerModel, CitedSource } from '../bedrock/answer-model.ts';
+import type {
+  AnswerEvent,
+  AnswerModel,
+  Attachment,
+  CitedSource,
+  RequestTurn,
+} from '../bedrock/answer-model.ts';
 import type { Config } from '../config.ts';
 import { type AnswerError, asAnswerError, newReferenceId } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -21,10 +27,20 @@ import {
   type Viewing,
 } from '../store/conversation-store.ts';
 import { MemoryStopSignals, type StopRequest, type StopSignals } from '../store/stop-signals.ts';
+import {
+  AttachmentBudget,
+  attachmentTokens,
+  type LeftOut,
+  leftOutSentence,
+  readWithin,
+} from './attachments.ts';
 import { EarlyAnswer } from './early-answer.ts';
 import {
   type AnswerOutput,
   type AnswerSurface,
+  type FileReader,
+  type FileRef,
+  FileUnreadableError,
   type Question,
   type ThreadReader,
   threadId,
@@ -57,6 +73,8 @@ export interface ConversationDeps {
   settings: ConversationSettings;
   logger: Logger;
   metrics: Metrics;
+  /** Reads files shared with questions (default: none can be read). */
+  files?: FileReader;
   /** Carries Stop clicks to the replica running the answer (default: this process only). */
   stops?: StopSignals;
   /** Whether `userId` may stop someone else's answer (a workspace admin); default: nobody may. */
@@ -70,6 +88,14 @@ export interface ConversationDeps {
 const DEDUP_TTL_MS = 60 * 60 * 1000;
 /** What history keeps for an answer that came back empty (a turn needs text). */
 const NO_ANSWER = '(no answer)';
+/** The text beside files sent without a question (Converse needs a text block beside a document). */
+const FILES_ONLY_QUESTION =
+  '(The person shared the attached file(s) without a question. Say what they show.)';
+const NO_FILES: FileReader = {
+  read: async () => {
+    throw new FileUnreadableError('unavailable', 'this bot reads no files');
+  },
+};
 /** How long what a person is looking at is remembered (Slack tells again when it changes). */
 const VIEWING_TTL_MS = 12 * 60 * 60 * 1000;
 const STORE_DOWN_MESSAGE =
@@ -82,8 +108,6 @@ export const MESSAGES = {
   notAllowedUser: "Sorry, you're not on the list of people I can answer.",
   emptyQuestion:
     'What would you like to know? Write your question in the same message, for example “@assistant how do refunds work?”',
-  filesOnly:
-    "I can't read attachments yet. Please ask your question in words (pasting the relevant part helps).",
   trimmed: (turns: number) =>
     `_Earlier parts of this thread (${turns} message${turns === 1 ? '' : 's'}) were left out to fit the model's context._`,
   maxTokens: '_The answer reached its length limit. Reply “continue” to get the rest._',
@@ -121,6 +145,15 @@ export interface QuestionCheck {
 interface Prepared {
   /** The question text as stored in history (with the thread's context, when read). */
   questionText: string;
+  /** The question's files (and the new thread's earlier ones) that go to the model, and their references. */
+  attachments: Attachment[];
+  attachedFiles: FileRef[];
+  /** Files left out (format, size, count, access), for one sentence under the answer. */
+  leftOut: LeftOut[];
+  /** Files of earlier turns read again, by file id: a follow-up about the same file sees it. */
+  historyAttachments: Map<string, Attachment>;
+  /** Set when the question is only files and none of them can be read: said instead of asking. */
+  unanswerable: string | null;
   /** As sent now: also with what the person is looking at, which is read anew for every question. */
   sentQuestionText: string;
   history: Turn[];
@@ -141,7 +174,7 @@ interface Generated {
   /** Why the answer was cut short before the model finished: a restart, Slack, or the person's Stop. */
   stoppedBy: 'restart' | 'slack' | 'user' | null;
   /** The turns of the request that produced the answer (after any re-trimming). */
-  sentTurns: Turn[];
+  sentTurns: RequestTurn[];
 }
 
 /** The reaction that says "seen, waiting its turn": shown at most once, removed when the answer starts. */
@@ -336,10 +369,9 @@ export class ConversationService {
       text: question.text,
     });
     if (refusal) return refusal;
-    if (question.text.trim() === '') {
-      // A bare mention, or a file posted without a question: a clear word, no model call.
-      const text = question.files && question.files.length > 0 ? MESSAGES.filesOnly : MESSAGES.emptyQuestion;
-      return { reason: 'empty', text };
+    if (question.text.trim() === '' && !question.files?.length) {
+      // A bare mention: a clear word, no model call.
+      return { reason: 'empty', text: MESSAGES.emptyQuestion };
     }
     return null;
   }
@@ -381,6 +413,7 @@ export class ConversationService {
     if (!question.addressed || question.redelivery || !this.#accepting || !store.connected()) return null;
     if (question.thread.threadTs !== question.messageTs) return null; // an existing thread
     if (this.#threadQueues.has(threadId(question.thread)) || this.#refusal(question)) return null;
+    if (question.files?.length) return null; // the files are read first
     const { turns } = trimToBudget([], { role: 'user', text: question.text }, settings.historyTokenBudget);
     return new EarlyAnswer(model, { turns, kbSessionId: null }, this.#now());
   }
@@ -612,6 +645,13 @@ export class ConversationService {
     }
     const preparedAtMs = this.#now();
     const prepared = await this.#prepare(question, base, log);
+    if (prepared.unanswerable) {
+      // Only files, and none of them readable: say why, and ask no model.
+      log.info({ leftOut: prepared.leftOut.length }, 'question refused: no readable file and no text');
+      this.#deps.metrics.answers.inc({ outcome: 'refused_files' });
+      await this.#deps.surface.ephemeral(question, prepared.unanswerable).catch(() => undefined);
+      return false;
+    }
     // The early call asked without history or context: usable only if that is what we would send.
     const earlyEvents =
       state === null && early?.asked(prepared.trimmed.turns) ? (early.take(signal) ?? null) : null;
@@ -655,6 +695,7 @@ export class ConversationService {
       committed = await this.#commit(question, state, prepared, null, lockToken, log);
     } else {
       const notes: string[] = [];
+      if (prepared.leftOut.length > 0) notes.push(leftOutSentence(prepared.leftOut));
       if (prepared.trimmed.droppedTurns > 0) notes.push(MESSAGES.trimmed(prepared.trimmed.droppedTurns));
       if (stopReason === 'max_tokens') notes.push(MESSAGES.maxTokens);
       if (stopReason === 'guardrail_intervened' || stopReason === 'content_filtered')
@@ -698,27 +739,71 @@ export class ConversationService {
 
   /** History (or, the first time the bot is asked in an existing thread, the thread so far), trimmed to the budget. */
   async #prepare(question: Question, state: ThreadState | null, log: Logger): Promise<Prepared> {
-    const { settings, threadReader } = this.#deps;
+    const { settings, threadReader, model } = this.#deps;
+    const reader = this.#deps.files ?? NO_FILES;
     const history = state?.turns ?? [];
     const scale = estimateScale(state?.lastRequest ?? null);
     const budgetTokens = settings.historyTokenBudget;
-    let questionText = question.text;
+    const asked = question.text.trim() === '' && question.files?.length ? FILES_ONLY_QUESTION : question.text;
+    let questionText = asked;
+    let contextFiles: FileRef[] = [];
     if (!state && question.thread.threadTs !== question.messageTs && question.surface !== 'command') {
       const earlier = await threadReader.read(question.thread, question.messageTs).catch((err: unknown) => {
         log.warn({ err }, 'could not read the thread; answering without its context');
         return [];
       });
       // The context counts against the same budget as history: the most recent messages that fit.
-      questionText = withThreadContext(question.text, earlier, Math.floor(budgetTokens / scale));
+      questionText = withThreadContext(asked, earlier, Math.floor(budgetTokens / scale));
+      contextFiles = earlier.flatMap((message) => message.files ?? []).reverse();
     }
+    // Files within the model's limits: the question's own first, then the thread's newest first.
+    const budget = new AttachmentBudget(model.inputs);
+    const current = await readWithin([...(question.files ?? []), ...contextFiles], budget, reader);
+    const attachments = current.read.map((file) => file.attachment);
+    const leftOut = current.leftOut.filter((item) => question.files?.includes(item.file));
+    const unanswerable =
+      asked === FILES_ONLY_QUESTION && attachments.length === 0 ? leftOutSentence(current.leftOut) : null;
     const sentQuestionText = await this.#withViewing(
       question,
       questionText,
       Math.floor(budgetTokens / scale),
       log,
     );
-    const trimmed = trimToBudget(history, { role: 'user', text: sentQuestionText }, budgetTokens, scale);
-    return { questionText, sentQuestionText, history, scale, budgetTokens, trimmed };
+    const textBudget = Math.max(1, budgetTokens - attachmentTokens(attachments));
+    const trimmed = trimToBudget(history, { role: 'user', text: sentQuestionText }, textBudget, scale);
+    // Earlier turns' files that stay in the request are read again, within what is left of the limits.
+    const historyAttachments = new Map<string, Attachment>();
+    for (const turn of [...trimmed.turns.slice(0, -1)].reverse()) {
+      if (!turn.files?.length) continue;
+      const again = await readWithin(turn.files, budget, reader);
+      for (const file of again.read) historyAttachments.set(file.file.id, file.attachment);
+    }
+    return {
+      questionText,
+      sentQuestionText,
+      attachments,
+      attachedFiles: current.read.map((file) => file.file),
+      leftOut,
+      historyAttachments,
+      unanswerable,
+      history,
+      scale,
+      budgetTokens: textBudget,
+      trimmed,
+    };
+  }
+
+  /** The request's turns with their files' bytes: the question's own on the last turn. */
+  #requestTurns(prepared: Prepared): RequestTurn[] {
+    const { turns } = prepared.trimmed;
+    return turns.map((turn, index) => {
+      if (index === turns.length - 1) return { ...turn, attachments: prepared.attachments };
+      const attachments = (turn.files ?? []).flatMap((file) => {
+        const found = prepared.historyAttachments.get(file.id);
+        return found ? [found] : [];
+      });
+      return attachments.length > 0 ? { ...turn, attachments } : turn;
+    });
   }
 
   /** In the Messages tab, the question with what the person is looking at quoted beside it. */
@@ -761,7 +846,7 @@ export class ConversationService {
       firstTokenAtMs: null,
       error: null,
       stoppedBy: null,
-      sentTurns: prepared.trimmed.turns,
+      sentTurns: this.#requestTurns(prepared),
     };
     const { history, sentQuestionText, scale } = prepared;
     let budget = prepared.budgetTokens;
@@ -793,7 +878,7 @@ export class ConversationService {
           );
           budget = Math.min(Math.floor(budget / 2), Math.floor(sentTokens / 2));
           prepared.trimmed = trimToBudget(history, { role: 'user', text: sentQuestionText }, budget, scale);
-          result.sentTurns = prepared.trimmed.turns;
+          result.sentTurns = this.#requestTurns(prepared);
           continue;
         }
         if (error.retryable && attempt < settings.modelAttempts) {
@@ -865,7 +950,11 @@ export class ConversationService {
     // Null `generated`: a failed answer, which adds no turn and keeps the thread's KB session.
     const newTurns: Turn[] = generated
       ? [
-          { role: 'user', text: prepared.questionText },
+          {
+            role: 'user',
+            text: prepared.questionText,
+            ...(prepared.attachedFiles.length > 0 ? { files: prepared.attachedFiles } : {}),
+          },
           { role: 'assistant', text: generated.answer.length > 0 ? generated.answer : NO_ANSWER },
         ]
       : [];

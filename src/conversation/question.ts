@@ -35,13 +35,35 @@ export interface Question {
   regenerate?: { answerHash: string };
   /** What the person is looking at in Slack, when the event said (the Messages tab's `context`). */
   viewing?: Viewing;
-  /** Files attached to the message (not read yet: a question with only files gets a clear word). */
+  /** Files shared with the message: images and documents go to the model within its limits. */
   files?: FileRef[];
 }
 
+/** A file shared in Slack, as the core knows it: never its bytes (those are fetched when needed). */
 export interface FileRef {
   id: string;
   name: string;
+  mimetype: string;
+  /** Bytes, as Slack reported it; null when unknown. */
+  size: number | null;
+  /** Where its bytes are (Slack's `url_private_download`); null: look it up by id. */
+  url: string | null;
+}
+
+/** Reads a shared file's bytes (for the model), checking that they are the file and not a sign-in page. */
+export interface FileReader {
+  /** The file's bytes; throws FileUnreadableError with a reason a person can act on. */
+  read(file: FileRef, maxBytes: number): Promise<Uint8Array>;
+}
+
+export class FileUnreadableError extends Error {
+  override readonly name = 'FileUnreadableError';
+  /** `no_access` (Slack sent a sign-in page: the app lacks files:read), `too_large`, `unavailable`. */
+  readonly reason: 'no_access' | 'too_large' | 'unavailable';
+  constructor(reason: FileUnreadableError['reason'], message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.reason = reason;
+  }
 }
 
 export function threadId(thread: ThreadRef): string {
@@ -90,6 +112,8 @@ export interface ThreadMessage {
   text: string;
   /** A person, this bot (an earlier message of its own), or another bot or app. */
   kind: 'person' | 'self' | 'app';
+  /** Files shared with the message. */
+  files?: FileRef[];
 }
 
 export interface ThreadReader {

@@ -54,8 +54,10 @@ export function normalizeTurns(turns: Turn[]): Turn[] {
   for (const turn of turns) {
     if (result.length === 0 && turn.role !== 'user') continue;
     const previous = result.at(-1);
-    if (previous && previous.role === turn.role) previous.text = `${previous.text}\n\n${turn.text}`;
-    else result.push({ ...turn });
+    if (previous && previous.role === turn.role) {
+      previous.text = `${previous.text}\n\n${turn.text}`;
+      if (turn.files) previous.files = [...(previous.files ?? []), ...turn.files];
+    } else result.push({ ...turn });
   }
   return result;
 }
@@ -127,7 +129,10 @@ function quoteLine(message: ThreadMessage): string {
     message.text.length > CONTEXT_MESSAGE_MAX_CHARS
       ? `${message.text.slice(0, CONTEXT_MESSAGE_MAX_CHARS)} …(cut)`
       : message.text;
-  return `${inert(speakerOf(message))}: ${inert(text).replace(/\n/g, '\n  ')}`;
+  const shared = message.files?.length
+    ? ` [shared: ${message.files.map((file) => inert(file.name)).join(', ')}]`
+    : '';
+  return `${inert(speakerOf(message))}: ${inert(text).replace(/\n/g, '\n  ')}${shared}`;
 }
 
 /**

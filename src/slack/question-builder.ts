@@ -3,9 +3,33 @@
  * not a person asking: bots (this one included), edits, deletions, joins and other subtypes, and
  * channel chatter that is not in a thread the bot could be part of.
  */
-import type { Question } from '../conversation/question.ts';
+import type { FileRef, Question } from '../conversation/question.ts';
 import type { Viewing } from '../store/conversation-store.ts';
 import type { SlackPeople } from './slack-people.ts';
+
+/** A file object as Slack puts it in message events and API answers. */
+export interface SlackFile {
+  id?: string;
+  name?: string;
+  title?: string;
+  mimetype?: string;
+  size?: number;
+  url_private_download?: string;
+  mode?: string;
+}
+
+/** Slack's file objects as the core's references (files Slack only shows a tombstone for are dropped). */
+export function fileRefsOf(files: SlackFile[]): FileRef[] {
+  return files
+    .filter((file) => file.id && file.mode !== 'tombstone' && file.mode !== 'hidden_by_limit')
+    .map((file) => ({
+      id: file.id ?? '',
+      name: file.name ?? file.title ?? 'file',
+      mimetype: file.mimetype ?? 'application/octet-stream',
+      size: typeof file.size === 'number' ? file.size : null,
+      url: file.url_private_download ?? null,
+    }));
+}
 
 /** Message subtypes that are still a person writing; every other subtype is ignored. */
 const PERSON_SUBTYPES = new Set([undefined, 'file_share', 'thread_broadcast']);
@@ -24,7 +48,7 @@ export interface SlackMessageEvent {
   team?: string;
   edited?: unknown;
   hidden?: boolean;
-  files?: Array<{ id?: string; name?: string; title?: string }>;
+  files?: SlackFile[];
   /** In the Messages tab: what the person is looking at (same shape as app_context_changed's). */
   context?: unknown;
 }
@@ -102,9 +126,7 @@ async function questionFrom(
     dedupKey: dedupKey(teamId, event.channel, event.ts),
     ...(delivery.retryNum ? { redelivery: true } : {}),
     ...(how.isDm && viewingFrom(event.context) ? { viewing: viewingFrom(event.context) as Viewing } : {}),
-    ...(event.files?.length
-      ? { files: event.files.map((file) => ({ id: file.id ?? '', name: file.name ?? file.title ?? 'file' })) }
-      : {}),
+    ...(event.files?.length ? { files: fileRefsOf(event.files) } : {}),
   };
 }
 

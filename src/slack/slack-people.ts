@@ -7,6 +7,7 @@ import { LRUCache } from 'lru-cache';
 import type { ThreadMessage, ThreadReader, ThreadRef } from '../conversation/question.ts';
 import type { Logger } from '../logger.ts';
 import type { Viewing } from '../store/conversation-store.ts';
+import { fileRefsOf, type SlackFile } from './question-builder.ts';
 import type { SlackApi } from './slack-api.ts';
 
 const NAME_TTL_MS = 60 * 60 * 1000;
@@ -36,6 +37,7 @@ export interface SlackPeopleOptions {
 }
 
 type ReplyMessage = {
+  files?: SlackFile[];
   user?: string;
   bot_id?: string;
   bot_profile?: { name?: string };
@@ -137,7 +139,7 @@ export class SlackPeople implements ThreadReader {
   async read(thread: ThreadRef, beforeTs: string): Promise<ThreadMessage[]> {
     const messages = await this.#replies(thread);
     const earlier = messages
-      .filter((m) => m.ts && Number(m.ts) < Number(beforeTs) && m.text)
+      .filter((m) => m.ts && Number(m.ts) < Number(beforeTs) && (m.text || m.files?.length))
       .slice(-THREAD_CONTEXT_MESSAGES);
     return Promise.all(earlier.map((m) => this.#asThreadMessage(m)));
   }
@@ -225,6 +227,7 @@ export class SlackPeople implements ThreadReader {
     if (m.bot_id || !m.user) {
       return { author: m.bot_profile?.name ?? m.username ?? 'an app', text, kind: 'app' };
     }
-    return { author: await this.nameOf(m.user), text, kind: 'person' };
+    const files = m.files?.length ? fileRefsOf(m.files) : [];
+    return { author: await this.nameOf(m.user), text, kind: 'person', ...(files.length ? { files } : {}) };
   }
 }

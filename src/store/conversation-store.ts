@@ -10,6 +10,17 @@
 export interface Turn {
   role: 'user' | 'assistant';
   text: string;
+  /** Files that went with a user turn, by reference (never their bytes): re-read for a follow-up. */
+  files?: StoredFileRef[];
+}
+
+/** A file in history: enough to read it again from Slack. */
+export interface StoredFileRef {
+  id: string;
+  name: string;
+  mimetype: string;
+  size: number | null;
+  url: string | null;
 }
 
 /** What the bot remembers of one Slack thread. */

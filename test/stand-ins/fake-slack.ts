@@ -18,6 +18,7 @@ import { EventEmitter } from 'node:events';
 import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+import { type FakeFile, FileStore, type UploadFileInput } from './slack/files.ts';
 import {
   type DeliveryResult,
   eventEnvelope,
@@ -44,6 +45,7 @@ import {
   Workspace,
 } from './slack/workspace.ts';
 
+export type { FakeFile, UploadFileInput } from './slack/files.ts';
 export { type DeliveryResult, postSigned, slackSignature } from './slack/signed-delivery.ts';
 export { slackLimits, validateBlocks } from './slack/web-api.ts';
 export type {
@@ -156,6 +158,8 @@ export interface UserMessageInput {
   user: string;
   text: string;
   threadTs?: string;
+  /** Files shared with the message (made with `uploadFile`). */
+  files?: FakeFile[];
 }
 
 export interface UserMessageResult extends SendEventResult {
@@ -241,6 +245,8 @@ export class FakeSlack {
   readonly calls: RecordedCall[] = [];
   readonly responseUrlPosts: ResponseUrlPost[] = [];
   readonly workspace: Workspace;
+  /** Files people shared (served at `url_private_download` to the bot token with `files:read`). */
+  readonly files: FileStore;
   /** `http://127.0.0.1:<port>/api/`: the bot's SLACK_API_URL. */
   apiUrl = '';
   /** `http://127.0.0.1:<port>`. */
@@ -269,6 +275,7 @@ export class FakeSlack {
     this.appToken = options.appToken ?? 'xapp-test';
     this.signingSecret = options.signingSecret ?? 'test-signing-secret';
     this.events.setMaxListeners(100);
+    this.files = new FileStore(this.#now);
     this.workspace = new Workspace({
       now: this.#now,
       streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? 120_000,
@@ -433,6 +440,13 @@ export class FakeSlack {
     const rawBody = await readBody(request);
     if (url.pathname.startsWith('/api/')) {
       this.#onApiRequest(request, response, url, rawBody);
+    } else if (url.pathname.startsWith('/files/') && request.method === 'GET') {
+      this.files.serve(request, response, url, {
+        token: this.botToken,
+        scopes: this.#options.grantedScopes ?? null,
+      });
+    } else if (url.pathname === '/signin') {
+      FileStore.signIn(response);
     } else if (url.pathname.startsWith('/response/') && request.method === 'POST') {
       this.#onResponseUrl(response, url, rawBody);
     } else if (this.#pageHandler && (url.pathname === '/' || url.pathname.startsWith('/playground/'))) {
@@ -514,6 +528,8 @@ export class FakeSlack {
       botUserId: this.botUserId,
       botId: this.botId,
       agentSessionStoppedSubscribed: this.#options.agentSessionStoppedSubscribed ?? true,
+      files: this.files,
+      baseUrl: this.baseUrl,
     };
     const body = handler?.(context, args) ?? { ok: false, error: 'unknown_method' };
     const headers: Record<string, string> =
@@ -665,8 +681,17 @@ export class FakeSlack {
    * A person writes a message: it joins the workspace (so conversations.replies sees it) and the
    * `message` event is sent; a mention of the bot outside a DM also sends `app_mention`, like Slack.
    */
+  /** A person uploads a file (to share it with a message: `postUserMessage({ files: [file] })`). */
+  uploadFile(input: UploadFileInput): FakeFile {
+    return this.files.add(input);
+  }
+
   async postUserMessage(input: UserMessageInput, options: DeliveryOptions = {}): Promise<UserMessageResult> {
-    const message = this.workspace.addMessage(input);
+    const files = (input.files ?? []).map((file) => this.files.json(file, this.baseUrl));
+    const message = this.workspace.addMessage({
+      ...input,
+      ...(files.length > 0 ? { files, subtype: 'file_share' } : {}),
+    });
     const channel = this.workspace.channels.get(input.channel);
     const isIm = isImChannelId(input.channel);
     const parent = input.threadTs ? this.workspace.findMessage(input.channel, input.threadTs) : undefined;
@@ -681,11 +706,20 @@ export class FakeSlack {
       blocks: richTextBlocks(input.text),
       ...(input.threadTs ? { thread_ts: input.threadTs } : {}),
       ...(parent?.user ? { parent_user_id: parent.user } : {}),
+      ...(files.length > 0 ? { files, upload: false } : {}),
     };
     const channelType = isIm ? 'im' : channel?.isPrivate ? 'group' : 'channel';
     const mentionsBot = !isIm && input.text.includes(`<@${this.botUserId}>`);
     const [messageResult, mention] = await Promise.all([
-      this.sendEvent({ type: 'message', ...common, channel_type: channelType }, options),
+      this.sendEvent(
+        {
+          type: 'message',
+          ...(files.length > 0 ? { subtype: 'file_share' } : {}),
+          ...common,
+          channel_type: channelType,
+        },
+        options,
+      ),
       mentionsBot ? this.sendEvent({ type: 'app_mention', ...common }, options) : undefined,
     ]);
     return { ts: message.ts, ...messageResult, ...(mention ? { mention } : {}) };

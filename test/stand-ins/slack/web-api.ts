@@ -7,6 +7,7 @@
  * const handler = webApiMethods['chat.postMessage'];
  * const body = handler?.(context, { channel: 'C0001', text: 'hi' }); // { ok: true, ts, ... }
  */
+import type { FileStore } from './files.ts';
 import {
   type FakeChannel,
   type FakeMessage,
@@ -22,6 +23,9 @@ export interface WebApiContext {
   botId: string;
   /** False: the app is not subscribed to agent_session_stopped (setStatus warns, Stop cannot be clicked). */
   agentSessionStoppedSubscribed: boolean;
+  files: FileStore;
+  /** Where files are served (`url_private_download`). */
+  baseUrl: string;
 }
 
 export type WebApiArgs = Record<string, unknown>;
@@ -186,6 +190,7 @@ export function messageJson(
     ts: message.ts,
     ...(message.threadTs ? { thread_ts: message.threadTs } : {}),
     ...(message.blocks ? { blocks: message.blocks } : {}),
+    ...(message.files ? { files: message.files } : {}),
     ...(includeMetadata && message.metadata !== undefined ? { metadata: message.metadata } : {}),
     team: teamId,
   };
@@ -587,6 +592,12 @@ export const webApiMethods: Record<string, WebApiHandler> = {
       optionalString(args.title),
     );
     return { ok: true };
+  },
+
+  'files.info': (context, args) => {
+    const file = typeof args.file === 'string' ? context.files.get(args.file) : undefined;
+    if (!file) return fail('file_not_found');
+    return { ok: true, file: context.files.json(file, context.baseUrl) };
   },
 
   'agents.sessions.setStatus': (context, args) => {

@@ -48,6 +48,7 @@ export interface FakeMessage {
   botId?: string;
   botName?: string;
   subtype?: string;
+  files?: unknown[];
   /** Plain text; for markdown messages (streamed or markdown_text) it mirrors `markdown`. */
   text: string;
   blocks?: unknown[];
@@ -103,6 +104,8 @@ export interface AddMessageInput {
   /** The app's name Slack shows for a bot message (`bot_profile.name`). */
   botName?: string;
   subtype?: string;
+  /** File objects shared with the message (as Slack lists them). */
+  files?: unknown[];
 }
 
 export interface WorkspaceOptions {
@@ -232,6 +235,7 @@ export class Workspace {
       ...(input.user === undefined ? {} : { user: input.user }),
       ...(input.botId === undefined ? {} : { botId: input.botId }),
       ...(input.botName === undefined ? {} : { botName: input.botName }),
+      ...(input.files === undefined ? {} : { files: input.files }),
       ...(input.subtype === undefined ? {} : { subtype: input.subtype }),
     });
   }
