@@ -128,6 +128,8 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
       Object.assign(botEnv, {
         AWS_REGION: 'us-east-1',
         BEDROCK_MODEL_ID: DEMO_MODEL_ID,
+        // The demo model reads what Claude reads, and says what it received.
+        BEDROCK_MODEL_INPUTS: 'image,document',
         BEDROCK_MODEL_ARN: '',
         BEDROCK_KNOWLEDGE_BASE_ID: options.knowledgeBase ? DEMO_KNOWLEDGE_BASE_ID : '',
       });

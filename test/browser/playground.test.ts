@@ -180,6 +180,20 @@ describe('the playground page (demo model)', () => {
     await page.locator('#prompts button').first().waitFor();
   });
 
+  it('sends a file picked in the composer with the question, and the demo model says what it received', async () => {
+    await page.locator('#channel-list button[data-channel="C0001"]').click();
+    const png = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(2_000, 1)]);
+    await page
+      .locator('#message-file')
+      .setInputFiles({ name: 'chart.png', mimeType: 'image/png', buffer: png });
+    await type(page.getByRole('textbox', { name: 'Message' }), '@assistant what is this chart?');
+
+    const mine = page.locator('#channel-messages li.msg.user').filter({ hasText: 'what is this chart?' });
+    await mine.locator('.file').filter({ hasText: 'chart.png' }).waitFor();
+    await openThreadOf(page, 'what is this chart?');
+    expect(await finishedAnswer(page, 1)).toContain('an image (png, 2.0 KB), shared with your question');
+  });
+
   it('shows the busy message while the model is throttled, and answers again once it is not', async () => {
     await page.locator('#channel-list button[data-channel="C0001"]').click();
     await setSwitch(page, 'Throttle the model', true);

@@ -224,6 +224,23 @@ function textOf(message: { content?: Array<{ text?: string }> } | undefined): st
   return (message?.content ?? []).map((block) => block.text ?? '').join('');
 }
 
+/** The files that came with a message, in words: "an image (png, 12 KB)", "a document (pdf, 3 KB)". */
+function filesOf(message: unknown): string[] {
+  const content = ((message as { content?: unknown[] } | undefined)?.content ?? []) as Array<{
+    image?: { format?: string; source?: { bytes?: unknown } };
+    document?: { format?: string; source?: { bytes?: unknown } };
+  }>;
+  return content.flatMap((block) => {
+    const file = block.image ?? block.document;
+    if (!file) return [];
+    const bytes = file.source?.bytes;
+    // The SDK sends bytes as base64 in JSON: about four characters for three bytes.
+    const size = typeof bytes === 'string' ? Math.round((bytes.length * 3) / 4) : 0;
+    const what = block.image ? 'an image' : 'a document';
+    return [`${what} (${file.format ?? '?'}, ${(size / 1000).toFixed(1)} KB)`];
+  });
+}
+
 /** A question as the bot wrote it, without the quoted thread it adds when the thread is new to it. */
 function splitThreadContext(text: string): { question: string; quoted: number; viewing: string | null } {
   const match = /<thread_messages>\n([\s\S]*?)\n<\/thread_messages>\n\nQuestion: ([\s\S]*)$/.exec(text);
@@ -329,6 +346,7 @@ export function demoAnswer(body: ModelRequestBody): string {
         : quoted > 0
           ? [`- ${plural(quoted, 'earlier message')} of this Slack thread, quoted for context`]
           : []),
+      ...filesOf(messages.at(-1)).map((file) => `- ${file}, shared with your question`),
       `- a system prompt of ${system.length.toLocaleString('en-US')} characters: “${inline(system, 48)}”`,
       `- room for ${(body.inferenceConfig?.maxTokens ?? 0).toLocaleString('en-US')} output tokens`,
     ];

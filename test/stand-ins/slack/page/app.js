@@ -288,6 +288,9 @@ function messageElement(message, replies, isRoot = false) {
         .join('')}</ul>`
     : '';
   const cursor = message.streamState === 'open' ? '<span class="cursor" aria-hidden="true"></span>' : '';
+  const files = message.files?.length
+    ? `<div class="files">${message.files.map((file) => `<span class="file">📎 ${escapeHtml(file.name)}</span>`).join('')}</div>`
+    : '';
   const reactions = message.reactions.length
     ? `<div class="reactions">${message.reactions.map((r) => `<span class="reaction">:${escapeHtml(r)}:</span>`).join('')}</div>`
     : '';
@@ -303,7 +306,7 @@ function messageElement(message, replies, isRoot = false) {
       <div class="meta"><span class="name">${escapeHtml(name)}</span>${badges}</div>
       ${ephemeral}${plan}${tasks}
       <div class="body">${bodyHtml(message)}${cursor}</div>
-      ${reactions}${replyButton}
+      ${files}${reactions}${replyButton}
     </div>`;
   return el;
 }
@@ -695,25 +698,57 @@ async function api(name, body) {
   }
 }
 
-function composer(formId, inputId, target) {
+/** A picked file as the page's API takes it: name, type and the bytes in base64. */
+function readFile(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => {
+      const data = String(reader.result ?? '');
+      resolve({
+        name: file.name,
+        mimetype: file.type || 'application/octet-stream',
+        base64: data.slice(data.indexOf(',') + 1),
+      });
+    };
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
+
+function composer(formId, inputId, target, fileInputId) {
   const form = $(formId);
   const input = $(inputId);
-  const submit = () => {
+  const fileInput = fileInputId ? $(fileInputId) : null;
+  fileInput?.addEventListener('change', () => {
+    $(`${fileInputId}-names`).textContent = [...fileInput.files].map((file) => file.name).join(', ');
+  });
+  const submit = async () => {
     const text = input.value.trim();
-    if (!text) return;
+    const picked = fileInput ? [...fileInput.files] : [];
+    if (!text && picked.length === 0) return;
     input.value = '';
+    const files = await Promise.all(picked.map(readFile));
+    if (fileInput) {
+      fileInput.value = '';
+      $(`${fileInputId}-names`).textContent = '';
+    }
     const { channel, threadTs } = target();
     if (!threadTs) state.scrollToEnd = true;
-    void api('send', { channel, text, ...(threadTs ? { threadTs } : {}) });
+    void api('send', {
+      channel,
+      text,
+      ...(threadTs ? { threadTs } : {}),
+      ...(files.length ? { files } : {}),
+    });
   };
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    submit();
+    void submit();
   });
   input.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
-      submit();
+      void submit();
     }
   });
 }
@@ -804,6 +839,6 @@ $('thread-close').addEventListener('click', () => {
   renderThread();
 });
 
-composer('message-form', 'message-input', () => ({ channel: state.current }));
+composer('message-form', 'message-input', () => ({ channel: state.current }), 'message-file');
 composer('reply-form', 'reply-input', () => ({ channel: state.thread?.channel, threadTs: state.thread?.ts }));
 connect();

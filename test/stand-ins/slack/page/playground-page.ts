@@ -20,7 +20,7 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FakeMessage, FakeSlack, RecordedCall, ResponseUrlPost } from '../../fake-slack.ts';
+import type { FakeFile, FakeMessage, FakeSlack, RecordedCall, ResponseUrlPost } from '../../fake-slack.ts';
 
 export interface PageSwitch {
   id: string;
@@ -74,6 +74,7 @@ interface MessageView {
   plan: { title: string } | null;
   ephemeralFor: string | null;
   reactions: string[];
+  files?: Array<{ name: string }>;
   deleted: boolean;
   /** Where it came from, for the Slack-savvy: 'api' (Web API), 'response_url', 'ack', 'page'. */
   via: string;
@@ -346,10 +347,11 @@ export class PlaygroundPage {
     const text = typeof body.text === 'string' ? body.text.trim() : '';
     const threadTs = typeof body.threadTs === 'string' && body.threadTs ? body.threadTs : undefined;
     if (!this.#slack.workspace.channels.has(channel)) return { ok: false, error: 'channel_not_found' };
-    if (!text) return { ok: false, error: 'no_text' };
+    const files = this.#uploads(body.files);
+    if (!text && files.length === 0) return { ok: false, error: 'no_text' };
 
     const command = /^\/(\S+)(?:\s+([\s\S]*))?$/.exec(text);
-    if (command && !threadTs) {
+    if (command && !threadTs && files.length === 0) {
       const [, name = '', args = ''] = command;
       if (name !== 'ask') {
         this.#slackbotNote(channel, undefined, `/${name} is not a valid command. This app has one: /ask.`);
@@ -363,6 +365,7 @@ export class PlaygroundPage {
       user: VIEWER,
       text: encoded,
       ...(threadTs ? { threadTs } : {}),
+      ...(files.length > 0 ? { files } : {}),
     });
     this.#delivery(sent.mention ? 'message + app_mention' : 'message', sent.status, sent.elapsedMs);
     const target = this.#slack.workspace.channels.get(channel);
@@ -375,6 +378,23 @@ export class PlaygroundPage {
       );
     }
     return { ok: true, kind: 'message', ts: sent.ts, status: sent.status };
+  }
+
+  /** Files the page picked, uploaded as the viewer's (at most 10 MB each; the page sends base64). */
+  #uploads(raw: unknown): FakeFile[] {
+    if (!Array.isArray(raw)) return [];
+    return raw.slice(0, 10).flatMap((item) => {
+      const { name, mimetype, base64 } = (item ?? {}) as {
+        name?: unknown;
+        mimetype?: unknown;
+        base64?: unknown;
+      };
+      if (typeof name !== 'string' || typeof base64 !== 'string') return [];
+      const content = Buffer.from(base64, 'base64');
+      if (content.length > 10_000_000) return [];
+      const type = typeof mimetype === 'string' && mimetype ? mimetype : 'application/octet-stream';
+      return [this.#slack.uploadFile({ name: name.slice(0, 200), mimetype: type, content, user: VIEWER })];
+    });
   }
 
   async #command(channel: string, text: string): Promise<{ ok: boolean; [key: string]: unknown }> {
@@ -667,6 +687,9 @@ export class PlaygroundPage {
       plan: message.plan ?? null,
       ephemeralFor: message.ephemeral?.user ?? null,
       reactions: message.reactions,
+      files: (message.files ?? []).map((file) => ({
+        name: String((file as { name?: unknown }).name ?? 'file'),
+      })),
       deleted: message.deleted === true,
       via: 'api',
     };
