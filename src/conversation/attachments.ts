@@ -80,7 +80,9 @@ export class AttachmentBudget {
     const inputs = this.#inputs;
     const found = formatOf(file);
     if (inputs.imageFormats.length === 0 && inputs.documentFormats.length === 0)
-      return inputs.textOnlyReason ? inputs.textOnlyReason.toLowerCase() : 'this model reads text only, no files';
+      return inputs.textOnlyReason
+        ? inputs.textOnlyReason.toLowerCase()
+        : 'this model reads text only, no files';
     if (!found) return 'not an image or a document I can read';
     if (found.kind === 'image' && !inputs.imageFormats.includes(found.format))
       return inputs.imageFormats.length === 0
