@@ -644,6 +644,15 @@ export class ConversationService {
       await this.#deps.surface.markReplaced(question, question.messageTs);
     }
     const preparedAtMs = this.#now();
+    const openOutput = () =>
+      surface.open(question, {
+        // Slack refused the message for good: nobody will see the rest, so stop generating it.
+        onUnwritable: (error) => own.abort(error),
+      });
+    // A question with files shows that they are being read (a question of files only may end up
+    // with nothing readable, and then gets a private sentence instead of an answer).
+    const outputWhileReading = question.files?.length && question.text.trim() ? openOutput() : null;
+    outputWhileReading?.showStatus('reading');
     const prepared = await this.#prepare(question, base, log);
     if (prepared.unanswerable) {
       // Only files, and none of them readable: say why, and ask no model.
@@ -657,10 +666,7 @@ export class ConversationService {
       state === null && early?.asked(prepared.trimmed.turns) ? (early.take(signal) ?? null) : null;
     early?.discard();
     const startedAtMs = earlyEvents && early ? early.startedAtMs : preparedAtMs;
-    const output = surface.open(question, {
-      // Slack refused the message for good: nobody will see the rest, so stop generating it.
-      onUnwritable: (error) => own.abort(error),
-    });
+    const output = outputWhileReading ?? openOutput();
     output.showStatus('thinking');
     const generated = await this.#generate(
       prepared,

@@ -73,7 +73,7 @@ export function threadId(thread: ThreadRef): string {
 /** The Slack side of an answer in progress. Knows nothing of Bedrock. */
 export interface AnswerOutput {
   /** Tells the person what the bot is doing until the first text arrives. */
-  showStatus(status: 'thinking' | 'searching'): void;
+  showStatus(status: 'thinking' | 'searching' | 'reading'): void;
   /** Adds model text (Markdown). Never blocks: writes are coalesced and flushed in the background. */
   write(markdown: string): void;
   /**

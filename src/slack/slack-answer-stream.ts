@@ -76,7 +76,16 @@ export interface SlackAnswerStreamOptions {
   renderer?: MarkdownRenderer;
 }
 
-const STATUS_TITLES = { thinking: 'Thinking…', searching: 'Searching the knowledge base…' } as const;
+const STATUS_TITLES = {
+  thinking: 'Thinking…',
+  searching: 'Searching the knowledge base…',
+  reading: 'Reading the shared files…',
+} as const;
+const ASSISTANT_STATUSES = {
+  thinking: 'is thinking…',
+  searching: 'is searching…',
+  reading: 'is reading your files…',
+};
 /** Errors that say native streaming cannot be used here at all: post and edit instead. */
 const STREAM_REFUSALS = new Set([
   'unknown_method',
@@ -645,7 +654,7 @@ export class SlackAnswerStream implements AnswerOutput {
       .call('assistant.threads.setStatus', {
         channel_id: target.channelId,
         thread_ts: target.threadTs,
-        status: status === 'searching' ? 'is searching…' : 'is thinking…',
+        status: ASSISTANT_STATUSES[status],
         loading_messages: [STATUS_TITLES[status]],
       })
       .catch(() => undefined);

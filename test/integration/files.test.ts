@@ -79,6 +79,20 @@ describe('files shared with a question', () => {
     expect(text?.text).toContain('bob: the deploy shows this [shared: error.png]');
   });
 
+  it('are shown being read in the Messages tab before the model is asked', async () => {
+    h = await startHarness();
+    const png = h.slack.uploadFile({ name: 'chart.png', mimetype: 'image/png', content: PNG, user: 'U0001' });
+    await h.slack.postUserMessage({ channel: 'D0001', user: 'U0001', text: 'what is this?', files: [png] });
+    await waitForAnswers(h, 1);
+
+    const statuses = h.slack.callsTo('assistant.threads.setStatus').map((call) => call.args);
+    expect(statuses[0]).toMatchObject({
+      status: 'is reading your files…',
+      loading_messages: ['Reading the shared files…'],
+    });
+    expect(statuses[1]).toMatchObject({ status: 'is thinking…' });
+  });
+
   it('leave out a 6 MB document with a clear sentence, and send the question without it', async () => {
     h = await startHarness();
     const big = h.slack.uploadFile({
