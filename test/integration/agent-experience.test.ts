@@ -4,16 +4,12 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeBedrockRuntime } from '../stand-ins/fake-bedrock-runtime.ts';
-import { FakeSlack } from '../stand-ins/fake-slack.ts';
 import { answerLogs, botMessages, threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
 
 let h: Harness;
-let slack: FakeSlack | undefined;
 afterEach(async () => {
   await h?.stop();
-  await slack?.stop();
-  slack = undefined;
 });
 
 /** About ten seconds of answer: 100 words, 100 ms apart. */
@@ -79,8 +75,7 @@ describe('Stop', () => {
   }, 30_000);
 
   it("shows its own Stop button where Slack's Stop cannot be used, and the button stops the answer the same way", async () => {
-    slack = await FakeSlack.start({ agentSessionStoppedSubscribed: false });
-    h = await startHarness({ slack });
+    h = await startHarness({ slackOptions: { agentSessionStoppedSubscribed: false } });
     const sent = await askAndWaitForText();
     const [message] = botMessages(h, 'C0001', sent.ts);
     if (!message) throw new Error('no answer message');

@@ -4,16 +4,13 @@
  * is said in one sentence. History keeps a reference to each file, and a follow-up reads it again.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeSlack } from '../stand-ins/fake-slack.ts';
+import type { FakeSlack } from '../stand-ins/fake-slack.ts';
 import { threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
 
 let h: Harness;
-let slack: FakeSlack | undefined;
 afterEach(async () => {
   await h?.stop();
-  await slack?.stop();
-  slack = undefined;
 });
 
 /** The start of a real PNG, then filler: what matters is that the bytes arrive unchanged. */
@@ -127,8 +124,7 @@ describe('files shared with a question', () => {
   });
 
   it('notice when Slack sends its sign-in page instead of the file (no files:read)', async () => {
-    slack = await FakeSlack.start({ grantedScopes: ['chat:write', 'app_mentions:read'] });
-    h = await startHarness({ slack });
+    h = await startHarness({ slackOptions: { grantedScopes: ['chat:write', 'app_mentions:read'] } });
     const png = h.slack.uploadFile({ name: 'chart.png', mimetype: 'image/png', content: PNG, user: 'U0001' });
     const sent = await mentionWith([png]);
     await waitForAnswers(h, 1);

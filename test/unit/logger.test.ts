@@ -1,22 +1,7 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.ts';
+import { capturedLogger } from '../support/captured-logger.ts';
 
-/** A logger writing to memory, and its lines parsed. */
-function capture() {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, callback) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      callback();
-    },
-  });
-  return {
-    logger: createLogger({ level: 'debug', destination }),
-    text: () => lines.join('\n'),
-    last: () => JSON.parse(lines.at(-1) ?? '{}') as Record<string, unknown>,
-  };
-}
+const capture = () => capturedLogger();
 
 const SECRET = 'sekrit-value-42';
 
