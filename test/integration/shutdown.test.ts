@@ -91,7 +91,7 @@ describe('the bot process', () => {
   }, 60_000);
 
   it('stops an answer still running at the shutdown bound with a restart note, tells the question waiting behind it, and exits 0', async () => {
-    const { slack, bedrock, bot, port } = await botOnStandIns('3000');
+    const { slack, bedrock, bot } = await botOnStandIns('3000');
     // About ten seconds of streaming: 100 chunks, 100 ms apart.
     const answer = Array.from({ length: 100 }, (_, i) => `w${i}`).join(' ');
     bedrock.enqueue({ text: FakeBedrockRuntime.chunksOf(answer, 3), chunkDelayMs: 100 });
