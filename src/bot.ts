@@ -7,12 +7,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
-import type { AnswerModel } from './bedrock/answer-model.ts';
 import { ConverseModel } from './bedrock/converse-model.ts';
 import { configuredModelInputs } from './bedrock/model-inputs.ts';
 import { PooledHttp2Handler } from './bedrock/pooled-http2-handler.ts';
 import type { Config } from './config.ts';
 import { ConversationService } from './conversation/conversation-service.ts';
+import type { AnswerModel, ConversationStore, StopSignals } from './conversation/ports.ts';
 import { healthRoutes, type Lifecycle } from './http/health-routes.ts';
 import { StoreHealth } from './http/store-health.ts';
 import type { Logger } from './logger.ts';
@@ -37,12 +37,11 @@ import {
   RedisWriteBudget,
   type WriteBudget,
 } from './slack/write-budget.ts';
-import type { ConversationStore } from './store/conversation-store.ts';
 import { InstrumentedStore } from './store/instrumented-store.ts';
 import { MemoryStore } from './store/memory-store.ts';
 import { RedisStopSignals } from './store/redis-stop-signals.ts';
 import { createRedisClient, RedisStore } from './store/redis-store.ts';
-import { MemoryStopSignals, type StopSignals } from './store/stop-signals.ts';
+import { MemoryStopSignals } from './store/stop-signals.ts';
 
 /** Largest request body `/slack/events` takes (Slack's payloads are far smaller). */
 const BODY_LIMIT_BYTES = 1024 * 1024;

@@ -7,8 +7,14 @@ import {
   type ImageFormat,
   type Message,
 } from '@aws-sdk/client-bedrock-runtime';
+import type {
+  AnswerEvent,
+  AnswerModel,
+  AnswerRequest,
+  ModelInputs,
+  RequestTurn,
+} from '../conversation/ports.ts';
 import { AnswerError } from '../errors.ts';
-import type { AnswerEvent, AnswerModel, AnswerRequest, ModelInputs, RequestTurn } from './answer-model.ts';
 import { mapBedrockError } from './bedrock-errors.ts';
 
 export interface ConverseModelOptions {

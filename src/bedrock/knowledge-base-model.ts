@@ -12,7 +12,13 @@ import {
   RetrieveAndGenerateStreamCommand,
   RetrieveCommand,
 } from '@aws-sdk/client-bedrock-agent-runtime';
-import type { AnswerEvent, AnswerModel, AnswerRequest, CitedSource, ModelInputs } from './answer-model.ts';
+import type {
+  AnswerEvent,
+  AnswerModel,
+  AnswerRequest,
+  CitedSource,
+  ModelInputs,
+} from '../conversation/ports.ts';
 import { mapBedrockError } from './bedrock-errors.ts';
 import { MarkerRenumbering, SpanMarkers } from './citation-markers.ts';
 import { TEXT_ONLY } from './model-inputs.ts';

@@ -4,7 +4,7 @@
  * 3.75 MB and 20 a request; documents pdf, csv, doc, docx, xls, xlsx, html, txt, md at most 4.5 MB
  * and 5 a request. Families not listed get text only: a clear sentence beats a refused call.
  */
-import type { ModelInputs } from './answer-model.ts';
+import type { ModelInputs } from '../conversation/ports.ts';
 
 const IMAGE_FORMATS = ['png', 'jpeg', 'gif', 'webp'];
 const DOCUMENT_FORMATS = ['pdf', 'csv', 'doc', 'docx', 'xls', 'xlsx', 'html', 'txt', 'md'];

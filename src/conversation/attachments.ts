@@ -4,8 +4,8 @@
  * Files are read only once they are planned; what the reader refuses (a sign-in page instead of the
  * file, one larger than Slack said) is left out the same way.
  */
-import type { Attachment, ModelInputs } from '../bedrock/answer-model.ts';
-import { type FileReader, type FileRef, FileUnreadableError } from './question.ts';
+import type { Attachment, ModelInputs } from './ports.ts';
+import { type FileReader, type FileRef, FileUnreadableError } from './ports.ts';
 
 /** Roughly what an image costs in input tokens (Claude: about width × height / 750, capped near 1,600). */
 export const IMAGE_TOKENS = 1_600;

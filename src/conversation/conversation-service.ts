@@ -7,26 +7,10 @@
  * port to the AWS SDK call: a restart's bound and a message Slack refuses for good both use it.
  */
 
-import type {
-  AnswerEvent,
-  AnswerModel,
-  Attachment,
-  CitedSource,
-  RequestTurn,
-} from '../bedrock/answer-model.ts';
 import type { Config } from '../config.ts';
 import { type AnswerError, asAnswerError, newReferenceId } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import {
-  type ConversationStore,
-  StoreUnavailableError,
-  type ThreadMembership,
-  type ThreadState,
-  type Turn,
-  type Viewing,
-} from '../store/conversation-store.ts';
-import { MemoryStopSignals, type StopRequest, type StopSignals } from '../store/stop-signals.ts';
 import {
   AttachmentBudget,
   attachmentTokens,
@@ -35,16 +19,24 @@ import {
   readWithin,
 } from './attachments.ts';
 import { EarlyAnswer } from './early-answer.ts';
+import type { AnswerEvent, AnswerModel, Attachment, CitedSource, RequestTurn } from './ports.ts';
 import {
   type AnswerOutput,
   type AnswerSurface,
+  type ConversationStore,
   type FileReader,
   type FileRef,
   FileUnreadableError,
-  type Question,
+  type StopRequest,
+  type StopSignals,
+  StoreUnavailableError,
+  type ThreadMembership,
   type ThreadReader,
-  threadId,
-} from './question.ts';
+  type ThreadState,
+  type Turn,
+  type Viewing,
+} from './ports.ts';
+import { type Question, threadId } from './question.ts';
 import {
   answerHash,
   capStoredHistory,
@@ -75,8 +67,8 @@ export interface ConversationDeps {
   metrics: Metrics;
   /** Reads files shared with questions (default: none can be read). */
   files?: FileReader;
-  /** Carries Stop clicks to the replica running the answer (default: this process only). */
-  stops?: StopSignals;
+  /** Carries Stop clicks to the replica running the answer. */
+  stops: StopSignals;
   /** Whether `userId` may stop someone else's answer (a workspace admin); default: nobody may. */
   mayStopOthers?: (userId: string) => Promise<boolean>;
   now?: () => number;
@@ -216,7 +208,7 @@ export class ConversationService {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
     this.#sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
-    this.#stops = deps.stops ?? new MemoryStopSignals();
+    this.#stops = deps.stops;
     this.#unsubscribeStops = this.#stops.subscribe((request) => {
       this.#onStop(request).catch((err: unknown) => deps.logger.warn({ err }, 'could not handle a stop'));
     });

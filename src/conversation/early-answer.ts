@@ -4,7 +4,7 @@
  * Only the first question of a new thread qualifies: its request does not depend on stored history.
  * Nothing reaches Slack before the question is admitted; a call that is not taken is aborted.
  */
-import type { AnswerEvent, AnswerModel, AnswerRequest } from '../bedrock/answer-model.ts';
+import type { AnswerEvent, AnswerModel, AnswerRequest } from './ports.ts';
 
 export class EarlyAnswer {
   readonly startedAtMs: number;

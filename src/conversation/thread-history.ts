@@ -4,8 +4,7 @@
  * what is stored, and quotes a thread's earlier messages as untrusted context within the budget.
  */
 import { createHash } from 'node:crypto';
-import type { ThreadState, Turn } from '../store/conversation-store.ts';
-import type { ThreadMessage } from './question.ts';
+import type { ThreadMessage, ThreadState, Turn } from './ports.ts';
 
 const CHARS_PER_TOKEN = 4;
 /** One quoted thread message longer than this is cut: a pasted log must not crowd out the rest. */

@@ -3,8 +3,9 @@
  * not a person asking: bots (this one included), edits, deletions, joins and other subtypes, and
  * channel chatter that is not in a thread the bot could be part of.
  */
-import type { FileRef, Question } from '../conversation/question.ts';
-import type { Viewing } from '../store/conversation-store.ts';
+
+import type { FileRef, Viewing } from '../conversation/ports.ts';
+import type { Question } from '../conversation/question.ts';
 import type { SlackPeople } from './slack-people.ts';
 
 /** A file object as Slack puts it in message events and API answers. */

@@ -18,8 +18,7 @@
  * `chat.update` itself is idempotent and is simply repeated.
  */
 import { randomUUID } from 'node:crypto';
-import type { CitedSource } from '../bedrock/answer-model.ts';
-import type { AnswerOutput } from '../conversation/question.ts';
+import type { AnswerOutput, CitedSource } from '../conversation/ports.ts';
 import type { Logger } from '../logger.ts';
 import { regenerateBlock, STOP_BLOCK } from './answer-controls.ts';
 import {

@@ -5,7 +5,7 @@
  * for the model. The token goes only to Slack's file hosts (or the configured Slack API's origin,
  * where a local stand-in serves files), and redirects are not followed.
  */
-import { type FileReader, type FileRef, FileUnreadableError } from '../conversation/question.ts';
+import { type FileReader, type FileRef, FileUnreadableError } from '../conversation/ports.ts';
 import type { SlackApi } from './slack-api.ts';
 
 /** Hosts Slack serves `url_private_download` from (commercial Slack and GovSlack). */

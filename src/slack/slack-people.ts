@@ -4,9 +4,9 @@
  * Names are cached for a while so a busy thread does not spend users.info calls.
  */
 import { LRUCache } from 'lru-cache';
-import type { ThreadMessage, ThreadReader, ThreadRef } from '../conversation/question.ts';
+import type { ThreadMessage, ThreadReader, Viewing } from '../conversation/ports.ts';
+import type { ThreadRef } from '../conversation/question.ts';
 import type { Logger } from '../logger.ts';
-import type { Viewing } from '../store/conversation-store.ts';
 import { fileRefsOf, type SlackFile } from './question-builder.ts';
 import type { SlackApi } from './slack-api.ts';
 

@@ -1,6 +1,6 @@
 /** The conversation service's view of Slack: where answers, notices and ephemeral replies go. */
-import type { CitedSource } from '../bedrock/answer-model.ts';
-import type { AnswerHooks, AnswerOutput, AnswerSurface, Question } from '../conversation/question.ts';
+import type { AnswerHooks, AnswerOutput, AnswerSurface, CitedSource } from '../conversation/ports.ts';
+import type { Question } from '../conversation/question.ts';
 import type { Logger } from '../logger.ts';
 import { AgentSessions, type SessionTarget } from './agent-sessions.ts';
 import { CONTROLS_BLOCK_ID, REPLACED_BLOCK } from './answer-controls.ts';

@@ -1,6 +1,6 @@
 /** Times every store call into the `slackbot_store_operation_seconds` histogram. */
 import type { Histogram } from 'prom-client';
-import type { ConversationStore, Participant, ThreadState, Viewing } from './conversation-store.ts';
+import type { ConversationStore, Participant, ThreadState, Viewing } from '../conversation/ports.ts';
 
 export class InstrumentedStore implements ConversationStore {
   readonly #inner: ConversationStore;

@@ -13,8 +13,8 @@ import type {
   ThreadMembership,
   ThreadState,
   Viewing,
-} from './conversation-store.ts';
-import { StoreUnavailableError } from './conversation-store.ts';
+} from '../conversation/ports.ts';
+import { StoreUnavailableError } from '../conversation/ports.ts';
 
 export interface MemoryStoreOptions {
   /** The clock, in epoch milliseconds; tests inject a fake one to step time. */

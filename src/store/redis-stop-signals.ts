@@ -5,7 +5,8 @@
  * lost (the answer then runs to its end, as it would without the click).
  */
 import { Cluster, type Redis } from 'ioredis';
-import { parseStopRequest, type StopRequest, type StopSignals } from './stop-signals.ts';
+import type { StopRequest, StopSignals } from '../conversation/ports.ts';
+import { parseStopRequest } from './stop-signals.ts';
 
 export interface RedisStopSignalsOptions {
   /** The store's client; publishing goes through it, subscribing through a duplicate. */

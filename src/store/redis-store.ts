@@ -21,8 +21,8 @@ import type {
   ThreadState,
   Turn,
   Viewing,
-} from './conversation-store.ts';
-import { StoreUnavailableError } from './conversation-store.ts';
+} from '../conversation/ports.ts';
+import { StoreUnavailableError } from '../conversation/ports.ts';
 
 /** The slice of a pino-style logger the store uses. */
 export interface StoreLogger {

@@ -1,25 +1,9 @@
 /**
- * The stop port: carries "stop the answer in this thread" to whichever replica is running it. A
- * person's Stop click reaches one replica (Slack picks it); the answer may stream on another.
- * Two adapters: Redis pub/sub (every replica) and in-process (one replica only, not for production).
+ * The in-process adapter of the stop port (conversation/ports.ts), and the wire format the Redis
+ * adapter shares with it.
  */
 import { EventEmitter } from 'node:events';
-
-export interface StopRequest {
-  /** The thread whose running answer should stop (`threadId` of conversation/question.ts). */
-  threadId: string;
-  /** Who asked to stop: the replica running the answer decides whether they may. */
-  userId: string;
-}
-
-export interface StopSignals {
-  /** Tells every replica, this one included, that `request.userId` asked to stop `request.threadId`. */
-  publish(request: StopRequest): Promise<void>;
-  /** Calls `handler` for every stop published from now on; returns a function that unsubscribes. */
-  subscribe(handler: (request: StopRequest) => void): () => void;
-  /** Stops listening; publishing afterwards fails. */
-  close(): Promise<void>;
-}
+import type { StopRequest, StopSignals } from '../conversation/ports.ts';
 
 /** ONE REPLICA ONLY, NOT FOR PRODUCTION: a stop reaches only answers running in this process. */
 export class MemoryStopSignals implements StopSignals {

@@ -4,9 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import type { StopRequest } from '../../src/conversation/ports.ts';
 import { RedisStopSignals } from '../../src/store/redis-stop-signals.ts';
 import { createRedisClient } from '../../src/store/redis-store.ts';
-import { MemoryStopSignals, type StopRequest } from '../../src/store/stop-signals.ts';
+import { MemoryStopSignals } from '../../src/store/stop-signals.ts';
 
 const redisUrl = inject('redisUrl');
 const closers: Array<() => Promise<void>> = [];

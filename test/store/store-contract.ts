@@ -3,7 +3,7 @@
  * Time: adapters with a fake clock pass `advanceMs`; the others are tested with short real TTLs.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ConversationStore, ThreadState } from '../../src/store/conversation-store.ts';
+import type { ConversationStore, ThreadState } from '../../src/conversation/ports.ts';
 
 export interface StoreUnderTest {
   store: ConversationStore;
