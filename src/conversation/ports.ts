@@ -42,6 +42,8 @@ export interface AnswerRequest {
   turns: RequestTurn[];
   /** Overrides the configured system prompt (retrieve mode adds the sources to it). */
   system?: string;
+  /** Tools the model may ask for (Converse `toolConfig`); none: it answers alone. */
+  tools?: ToolSpec[];
   /** The Knowledge Base session of this thread, or null to open a new one. */
   kbSessionId: string | null;
   /** Aborts the model call (shutdown, or the person stopped the answer). */
@@ -71,7 +73,9 @@ export type AnswerEvent =
    */
   | { type: 'session'; kbSessionId: string | null }
   | { type: 'usage'; inputTokens: number; outputTokens: number }
-  /** Why the model stopped: `end_turn`, `max_tokens`, `guardrail_intervened`, … */
+  /** The model asks for a tool (its input complete); the answer's round ends with stop `tool_use`. */
+  | { type: 'tool_use'; id: string; name: string; input: unknown }
+  /** Why the model stopped: `end_turn`, `max_tokens`, `tool_use`, `guardrail_intervened`, … */
   | { type: 'stop'; reason: string };
 
 export interface AnswerModel {
@@ -92,6 +96,24 @@ export interface Turn {
   text: string;
   /** Files that went with a user turn, by reference (never their bytes): re-read for a follow-up. */
   files?: StoredFileRef[];
+  /** Tools the model asked for in this assistant turn (a tool round), in order. */
+  toolUses?: ToolUse[];
+  /** The results of the previous turn's tool calls, in this user turn (then `text` may be empty). */
+  toolResults?: ToolResultRecord[];
+}
+
+/** One tool call the model asked for. */
+export interface ToolUse {
+  id: string;
+  name: string;
+  input: unknown;
+}
+
+/** What one tool call gave back, as the model is told (untrusted data, bounded in size). */
+export interface ToolResultRecord {
+  toolUseId: string;
+  status: 'success' | 'error';
+  text: string;
 }
 
 /** A file in history: enough to read it again from Slack. */
@@ -218,6 +240,8 @@ export interface AnswerOutput {
   showStatus(status: 'thinking' | 'searching' | 'reading'): void;
   /** Adds model text (Markdown). Never blocks: writes are coalesced and flushed in the background. */
   write(markdown: string): void;
+  /** Shows (or updates, by `id`) a step of the answer: a tool call and how it went. Never blocks. */
+  showStep(step: ToolStep): void;
   /**
    * Flushes everything; the thread then holds exactly the whole answer, then the appendix (notes,
    * sources), and controls under it: `regenerate` identifies the answer for a Regenerate click.
@@ -269,6 +293,58 @@ export interface ThreadReader {
    * thread, oldest first; `label` names it for the model (`#general`). Empty when the bot cannot read it.
    */
   readViewing(viewing: Viewing): Promise<{ label: string; messages: ThreadMessage[] }>;
+}
+
+// ---- Tools ----
+
+/** A tool the model may call, as Converse describes it to the model. */
+export interface ToolSpec {
+  /** Unique among the tools offered, `[a-zA-Z0-9_-]{1,64}` (Converse's rule). */
+  name: string;
+  /** A short human title for the step shown in Slack. */
+  title: string;
+  description: string;
+  /** JSON Schema of the tool's input. */
+  inputSchema: Record<string, unknown>;
+  /** The tool has side effects: a person must approve each call. */
+  needsApproval: boolean;
+}
+
+/** A link a tool's result pointed to: shown on its step and in the answer's Sources. */
+export interface ToolSource {
+  url: string;
+  title: string;
+}
+
+export interface ToolOutcome {
+  status: 'success' | 'error';
+  /** What the model is told (bounded in size); for an error, what went wrong. */
+  text: string;
+  sources: ToolSource[];
+}
+
+export interface Toolbox {
+  /** The tools the model may use in `channelId` now; a server that is down offers none. */
+  toolsFor(channelId: string): ToolSpec[];
+  /** Configured tool servers that cannot be reached now, by name. */
+  unavailable(): string[];
+  /** Runs one tool; never throws: failures, timeouts and aborts come back as an error outcome. */
+  call(
+    name: string,
+    input: unknown,
+    options: { signal: AbortSignal; timeoutMs: number },
+  ): Promise<ToolOutcome>;
+  /** Closes connections; the toolbox is unusable afterwards. */
+  close(): Promise<void>;
+}
+
+/** One step of an answer that used a tool, as the surface shows it. */
+export interface ToolStep {
+  id: string;
+  title: string;
+  status: 'pending' | 'in_progress' | 'complete' | 'error';
+  details?: string;
+  sources?: ToolSource[];
 }
 
 // ---- Stops ----

@@ -18,7 +18,7 @@
  * `chat.update` itself is idempotent and is simply repeated.
  */
 import { randomUUID } from 'node:crypto';
-import type { AnswerOutput, CitedSource } from '../conversation/ports.ts';
+import type { AnswerOutput, CitedSource, ToolStep } from '../conversation/ports.ts';
 import type { Logger } from '../logger.ts';
 import { regenerateBlock, STOP_BLOCK } from './answer-controls.ts';
 import {
@@ -161,6 +161,10 @@ export class SlackAnswerStream implements AnswerOutput {
   #regenerate: string | null = null;
   /** True once this answer shows its own Stop button (its first message is posted and edited). */
   #withStopButton = false;
+  /** The answer's steps (tool calls), shown in its first message, by id in first-seen order. */
+  readonly #steps = new Map<string, ToolStep>();
+  /** Steps whose latest state the stream has not been sent yet (the object sent is compared after). */
+  readonly #stepsUnsent = new Map<string, ToolStep>();
   #nextSerial = 0;
   #reconciliations = 0;
 
@@ -187,6 +191,14 @@ export class SlackAnswerStream implements AnswerOutput {
     if (this.#finishing || markdown.length === 0) return;
     const rendered = this.#renderer.push(markdown);
     if (rendered) this.#apply(this.#paginator.push(rendered));
+    this.#kick();
+  }
+
+  showStep(step: ToolStep): void {
+    if (this.#finishing) return;
+    const shown = { ...step };
+    this.#steps.set(step.id, shown);
+    this.#stepsUnsent.set(step.id, shown);
     this.#kick();
   }
 
@@ -302,7 +314,7 @@ export class SlackAnswerStream implements AnswerOutput {
     }
     const pending = page.target.slice(page.sent.length);
     if (page.ts === null) {
-      const wantsPlaceholder = !page.statusShown && this.#status !== null;
+      const wantsPlaceholder = (!page.statusShown && this.#status !== null) || this.#stepsDue(page);
       if (!pending && !wantsPlaceholder) {
         if (!page.closed) return Number.POSITIVE_INFINITY;
         page.done = true; // nothing to show in this message
@@ -342,7 +354,7 @@ export class SlackAnswerStream implements AnswerOutput {
       );
     }
     const statusDue = this.#statusChanged && page.sent.length === 0;
-    if (!pending && !statusDue) return Number.POSITIVE_INFINITY;
+    if (!pending && !statusDue && !this.#stepsDue(page)) return Number.POSITIVE_INFINITY;
     const dueInMs = page.lastWriteAtMs + this.#options.flushIntervalMs - this.#now();
     if (dueInMs > 0 && page.sent.length > 0) return dueInMs;
     // When the budget is tight this write waits and the next one carries more text: answers in
@@ -481,6 +493,8 @@ export class SlackAnswerStream implements AnswerOutput {
     if (page.mode === 'stream') {
       const chunks: unknown[] = [];
       if (status && !text) chunks.push(statusChunk(status, 'in_progress'));
+      const steps = this.#stepChunks(page);
+      chunks.push(...steps.chunks);
       if (text) chunks.push({ type: 'markdown_text', text });
       // chat.startStream takes no metadata (nor unfurl options): a lost start is found by position.
       const result = await slack.call<{ ts?: string }>('chat.startStream', {
@@ -492,12 +506,13 @@ export class SlackAnswerStream implements AnswerOutput {
         ...(chunks.length ? { chunks } : {}),
       });
       page.ts = result.ts ?? null;
+      this.#stepsSent(steps.sent);
     } else {
       const result = await slack.call<{ ts?: string }>(
         'chat.postMessage',
         postArgs(
           target,
-          this.#inProgressBody(text || placeholder(status ?? 'thinking')),
+          this.#inProgressBody(this.#withSteps(page, text) || placeholder(status ?? 'thinking')),
           answerMetadata(this.#answerId, page.serial),
         ),
       );
@@ -574,15 +589,19 @@ export class SlackAnswerStream implements AnswerOutput {
     const { slack, target } = this.#options;
     const text = page.target;
     if (page.mode === 'stream') {
-      const chunks = this.#pendingChunks(page, false);
+      const steps = this.#stepChunks(page);
+      const chunks = [...steps.chunks, ...this.#pendingChunks(page, false)];
       if (chunks.length === 0) return;
       await slack.call('chat.appendStream', { channel: target.channelId, ts: page.ts, chunks });
+      this.#stepsSent(steps.sent);
     } else {
+      const steps = this.#stepChunks(page);
       await slack.call('chat.update', {
         channel: target.channelId,
         ts: page.ts,
-        ...this.#inProgressBody(text || placeholder(this.#status ?? 'thinking')),
+        ...this.#inProgressBody(this.#withSteps(page, text) || placeholder(this.#status ?? 'thinking')),
       });
+      this.#stepsSent(steps.sent);
     }
     this.#statusChanged = false;
     page.sent = text;
@@ -604,7 +623,8 @@ export class SlackAnswerStream implements AnswerOutput {
     const { slack, target } = this.#options;
     const text = page.target;
     if (page.mode === 'stream') {
-      const chunks = this.#pendingChunks(page, true);
+      const steps = this.#stepChunks(page);
+      const chunks = [...steps.chunks, ...this.#pendingChunks(page, true)];
       await slack.call('chat.stopStream', {
         channel: target.channelId,
         ts: page.ts,
@@ -613,8 +633,9 @@ export class SlackAnswerStream implements AnswerOutput {
         ...(chunks.length ? { chunks } : {}),
         ...(this.#isLastPage(page) ? { blocks: this.#finalBlocks() } : {}),
       });
+      this.#stepsSent(steps.sent);
     } else if (this.#postNeedsFinalEdit(page)) {
-      const body = messageBody(text);
+      const body = messageBody(this.#withSteps(page, text));
       if (this.#isLastPage(page)) body.blocks.push(...this.#finalBlocks());
       await slack.call('chat.update', { channel: target.channelId, ts: page.ts, ...body });
     }
@@ -634,6 +655,30 @@ export class SlackAnswerStream implements AnswerOutput {
     }
     if (delta) chunks.push({ type: 'markdown_text', text: delta });
     return chunks;
+  }
+
+  /** The steps belong to the answer's first message; true when it has step changes to send. */
+  #stepsDue(page: Page): boolean {
+    return page.serial === 0 && this.#stepsUnsent.size > 0;
+  }
+
+  /** task_update chunks for the steps that changed since the stream last heard of them. */
+  #stepChunks(page: Page): { chunks: object[]; sent: ToolStep[] } {
+    if (page.serial !== 0) return { chunks: [], sent: [] };
+    const sent = [...this.#stepsUnsent.values()];
+    return { chunks: sent.map(stepChunk), sent };
+  }
+
+  /** Forgets the steps a write carried, unless they changed again while it was in flight. */
+  #stepsSent(sent: ToolStep[]): void {
+    for (const step of sent) if (this.#stepsUnsent.get(step.id) === step) this.#stepsUnsent.delete(step.id);
+  }
+
+  /** On the post-and-edit path the steps are lines above the first message's text. */
+  #withSteps(page: Page, markdown: string): string {
+    if (page.serial !== 0 || this.#steps.size === 0) return markdown;
+    const lines = [...this.#steps.values()].map(stepLine).join('\n');
+    return markdown ? `${lines}\n\n${markdown}` : lines;
   }
 
   #postNeedsFinalEdit(page: Page): boolean {
@@ -673,6 +718,39 @@ const FEEDBACK_BLOCK = {
     },
   ],
 };
+
+const STEP_MARKS: Record<ToolStep['status'], string> = {
+  pending: '◻️',
+  in_progress: '⏳',
+  complete: '✅',
+  error: '⚠️',
+};
+
+/** A step as a native stream's task card. Titles and details come from tools: escaped like model text. */
+function stepChunk(step: ToolStep): object {
+  return {
+    type: 'task_update',
+    id: step.id,
+    title: escapeSlackControl(step.title),
+    status: step.status,
+    ...(step.details ? { details: escapeSlackControl(step.details) } : {}),
+    ...(step.sources?.length
+      ? {
+          sources: step.sources.map((source) => ({
+            type: 'url',
+            url: source.url,
+            text: escapeSlackControl(source.title),
+          })),
+        }
+      : {}),
+  };
+}
+
+/** A step as a line of text, for messages that are posted and edited. */
+function stepLine(step: ToolStep): string {
+  const details = step.details ? ` — ${escapeSlackControl(step.details)}` : '';
+  return `${STEP_MARKS[step.status]} ${escapeSlackControl(step.title)}${details}`;
+}
 
 function statusChunk(status: Status, state: 'in_progress' | 'complete') {
   return { type: 'task_update', id: 'status', title: STATUS_TITLES[status], status: state };

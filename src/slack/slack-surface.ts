@@ -1,5 +1,11 @@
 /** The conversation service's view of Slack: where answers, notices and ephemeral replies go. */
-import type { AnswerHooks, AnswerOutput, AnswerSurface, CitedSource } from '../conversation/ports.ts';
+import type {
+  AnswerHooks,
+  AnswerOutput,
+  AnswerSurface,
+  CitedSource,
+  ToolStep,
+} from '../conversation/ports.ts';
 import type { Question } from '../conversation/question.ts';
 import type { Logger } from '../logger.ts';
 import { AgentSessions, type SessionTarget } from './agent-sessions.ts';
@@ -196,6 +202,10 @@ class SessionAnswer implements AnswerOutput {
     this.#inner.write(markdown);
   }
 
+  showStep(step: ToolStep): void {
+    this.#inner.showStep(step);
+  }
+
   async finish(appendix: Parameters<AnswerOutput['finish']>[0]): Promise<void> {
     try {
       await this.#inner.finish(appendix);
@@ -248,6 +258,9 @@ class ResponseUrlAnswer implements AnswerOutput {
   write(markdown: string): void {
     this.#text += this.#renderer.push(markdown);
   }
+
+  /** A response_url answer is posted whole at the end: its steps are not shown one by one. */
+  showStep(): void {}
 
   async finish(appendix: { notes: string[]; sources: CitedSource[] }): Promise<void> {
     this.#text += this.#renderer.finish();
