@@ -109,6 +109,11 @@ export class FakeMcpServer {
     return fake;
   }
 
+  /** Connected client sessions. */
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
   get toolNames(): string[] {
     return [...this.#tools.keys()];
   }
@@ -132,12 +137,14 @@ export class FakeMcpServer {
 
   /** Adds a tool and tells every connected client that the list changed. */
   addTool(name: string, description: string, text: string): void {
-    this.#tools.set(name, {
+    const tool: DemoTool = {
       description,
       input: {},
       run: async () => ({ content: [{ type: 'text', text }] }),
-    });
-    for (const { server } of this.#sessions.values()) server.sendToolListChanged();
+    };
+    this.#tools.set(name, tool);
+    // Registering on a connected server sends `notifications/tools/list_changed` (the SDK does).
+    for (const { server } of this.#sessions.values()) this.#register(server, name, tool);
   }
 
   async #listen(port: number): Promise<void> {
@@ -183,30 +190,32 @@ export class FakeMcpServer {
       { name: 'fake-shop', version: '1.0.0' },
       { capabilities: { tools: { listChanged: true } } },
     );
-    for (const [name, tool] of this.#tools) {
-      server.registerTool(
-        name,
-        { description: tool.description, inputSchema: tool.input },
-        async (args, extra) => {
-          const call: RecordedToolCall = {
-            tool: name,
-            arguments: (args ?? {}) as Record<string, unknown>,
-            startedAtMs: Date.now(),
-          };
-          this.calls.push(call);
-          try {
-            const result = await tool.run(call.arguments, extra.signal);
-            call.outcome = 'completed';
-            return result;
-          } catch (error) {
-            call.outcome = extra.signal.aborted ? 'aborted' : 'failed';
-            throw error;
-          } finally {
-            call.endedAtMs = Date.now();
-          }
-        },
-      );
-    }
+    for (const [name, tool] of this.#tools) this.#register(server, name, tool);
     return server;
+  }
+
+  #register(server: McpServer, name: string, tool: DemoTool): void {
+    server.registerTool(
+      name,
+      { description: tool.description, inputSchema: tool.input },
+      async (args, extra) => {
+        const call: RecordedToolCall = {
+          tool: name,
+          arguments: (args ?? {}) as Record<string, unknown>,
+          startedAtMs: Date.now(),
+        };
+        this.calls.push(call);
+        try {
+          const result = await tool.run(call.arguments, extra.signal);
+          call.outcome = 'completed';
+          return result;
+        } catch (error) {
+          call.outcome = extra.signal.aborted ? 'aborted' : 'failed';
+          throw error;
+        } finally {
+          call.endedAtMs = Date.now();
+        }
+      },
+    );
   }
 }
