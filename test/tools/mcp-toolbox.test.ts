@@ -143,8 +143,9 @@ describe('the MCP toolbox', () => {
 
 describe('MCP_CONFIG', () => {
   it('reads secrets from the environment by reference, and names a missing one without any value', () => {
-    const yaml =
-      'servers:\n  - name: shop\n    url: https://mcp.example/mcp\n    headers: { Authorization: "Bearer ${SHOP_TOKEN}" }\n';
+    // The reference is the config file's own syntax, not a template literal of ours.
+    const reference = ['$', '{SHOP_TOKEN}'].join('');
+    const yaml = `servers:\n  - name: shop\n    url: https://mcp.example/mcp\n    headers: { Authorization: "Bearer ${reference}" }\n`;
 
     expect(parseToolConfig(yaml, { SHOP_TOKEN: 's3cret' }).servers[0]?.headers).toEqual({
       Authorization: 'Bearer s3cret',
