@@ -128,6 +128,8 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
       Object.assign(botEnv, {
         AWS_REGION: 'us-east-1',
         BEDROCK_MODEL_ID: DEMO_MODEL_ID,
+        // The demo model reads what Claude reads, and says what it received.
+        BEDROCK_MODEL_INPUTS: 'image,document',
         BEDROCK_MODEL_ARN: '',
         BEDROCK_KNOWLEDGE_BASE_ID: options.knowledgeBase ? DEMO_KNOWLEDGE_BASE_ID : '',
       });
@@ -336,6 +338,16 @@ function switches(slack: FakeSlack, demo: DemoModel | null): PageSwitch[] {
       set: (on) => {
         slack.clearFailures('chat.startStream');
         if (on) slack.failNext('chat.startStream', { status: 429, retryAfterS: 30 }, Number.MAX_SAFE_INTEGER);
+      },
+    },
+    {
+      id: 'slack-append-lost',
+      label: 'Lose chat.appendStream responses',
+      description:
+        'Slack applies every chat.appendStream but the response never arrives: the bot stops the stream and rewrites the message whole with chat.update, so nothing shows twice.',
+      set: (on) => {
+        slack.clearFailures('chat.appendStream');
+        if (on) slack.failNext('chat.appendStream', { appliedButLost: true }, Number.MAX_SAFE_INTEGER);
       },
     },
   ];

@@ -6,13 +6,13 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
-import type { AnswerModel } from './bedrock/answer-model.ts';
 import { createAnswerModel } from './bedrock/bedrock-models.ts';
 import { PriceTable } from './bedrock/model-prices.ts';
 import type { Config } from './config.ts';
 import { AnswerControls } from './conversation/answer-controls.ts';
 import { ChannelSettings } from './conversation/channel-settings.ts';
 import { ConversationService } from './conversation/conversation-service.ts';
+import type { AnswerModel, ConversationStore, StopSignals } from './conversation/ports.ts';
 import { UsageLedger } from './conversation/usage-ledger.ts';
 import { healthRoutes, type Lifecycle } from './http/health-routes.ts';
 import { StoreHealth } from './http/store-health.ts';
@@ -32,6 +32,7 @@ import { missingScopes } from './slack/required-scopes.ts';
 import { responseUrlPoster } from './slack/response-url.ts';
 import { SlackAdmins } from './slack/slack-admins.ts';
 import { SlackApi, slackClientOptions } from './slack/slack-api.ts';
+import { SlackFiles } from './slack/slack-files.ts';
 import { SlackPeople } from './slack/slack-people.ts';
 import { SlackSurface } from './slack/slack-surface.ts';
 import {
@@ -40,10 +41,11 @@ import {
   RedisWriteBudget,
   type WriteBudget,
 } from './slack/write-budget.ts';
-import type { ConversationStore } from './store/conversation-store.ts';
 import { InstrumentedStore } from './store/instrumented-store.ts';
 import { MemoryStore } from './store/memory-store.ts';
+import { RedisStopSignals } from './store/redis-stop-signals.ts';
 import { createRedisClient, RedisStore } from './store/redis-store.ts';
+import { MemoryStopSignals } from './store/stop-signals.ts';
 
 /** Largest request body `/slack/events` takes (Slack's payloads are far smaller). */
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -144,6 +146,8 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     streaming: config.slack.streaming,
     flushIntervalMs: config.slack.flushIntervalMs,
     budget: created.budget,
+    self: { botId, userId: botUserId },
+    trustedLinkHosts: config.slack.trustedLinkHosts,
     postToResponseUrl,
   });
   const conversations = new ConversationService({
@@ -152,6 +156,9 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     surface,
     threadReader: people,
     controls,
+    files: new SlackFiles({ botToken: config.slack.botToken, slackApiUrl: config.slack.apiUrl, slack }),
+    stops: created.stops,
+    mayStopOthers: (userId) => people.isAdmin(userId),
     logger,
     metrics,
     settings: {
@@ -263,6 +270,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
         logger.warn({ inFlight: conversations.inFlight }, 'shutdown timed out with answers in flight');
       await app.stop().catch((err: unknown) => logger.warn({ err }, 'error stopping Bolt'));
       storeHealth.stop();
+      await conversations.close().catch((err: unknown) => logger.warn({ err }, 'error closing stop signals'));
       await store.close().catch((err: unknown) => logger.warn({ err }, 'error closing the store'));
       logger.info({ drained }, 'bot stopped');
       return { drained };
@@ -270,7 +278,10 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   };
 }
 
-function createStore(config: Config, logger: Logger): { store: ConversationStore; budget: WriteBudget } {
+function createStore(
+  config: Config,
+  logger: Logger,
+): { store: ConversationStore; budget: WriteBudget; stops: StopSignals } {
   const scale = config.slack.writeBudgetScale;
   if (!config.redis) {
     logger.warn(
@@ -279,6 +290,7 @@ function createStore(config: Config, logger: Logger): { store: ConversationStore
     return {
       store: new MemoryStore(),
       budget: scale > 0 ? new MemoryWriteBudget({ scale }) : new BackoffOnlyBudget(),
+      stops: new MemoryStopSignals(),
     };
   }
   const client = createRedisClient({
@@ -300,5 +312,10 @@ function createStore(config: Config, logger: Logger): { store: ConversationStore
   return {
     store: new RedisStore({ client, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: 2_000, logger }),
     budget,
+    stops: new RedisStopSignals({
+      client,
+      keyPrefix: config.redis.keyPrefix,
+      onError: (err) => logger.debug({ err }, 'stop signals: Redis subscription error'),
+    }),
   };
 }

@@ -4,6 +4,7 @@
  * Secrets never appear in error messages: only variable names and rules do.
  */
 import { z } from 'zod';
+import { normaliseHostName } from './slack/render/host-names.ts';
 
 const DEFAULT_MODEL_ID = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
 const DEFAULT_SYSTEM_PROMPT =
@@ -25,6 +26,29 @@ const idList = z.preprocess(
             .filter(Boolean)
         : [],
     ),
+);
+/** Comma-separated host names, each trusting itself and its subdomains. */
+const hostList = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const entries = (raw ?? '')
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean);
+      const hosts = entries.map(normaliseHostName);
+      if (hosts.some((host) => host === null)) {
+        ctx.issues.push({
+          code: 'custom',
+          input: raw,
+          message: 'must be comma-separated host names such as docs.example.com (no scheme, path or port)',
+        });
+        return z.NEVER;
+      }
+      return hosts as string[];
+    }),
 );
 const bool = (fallback: boolean) =>
   z.preprocess(
@@ -113,6 +137,18 @@ const schema = z.object({
   ),
   SYSTEM_PROMPT: z.preprocess(emptyToUndefined, z.string().default(DEFAULT_SYSTEM_PROMPT)),
   BEDROCK_MAX_TOKENS: int(2048, 1, 200_000),
+  BEDROCK_MODEL_INPUTS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .default('auto')
+      .refine(
+        (value) =>
+          value === 'auto' ||
+          value.split(',').every((kind) => ['text', 'image', 'document'].includes(kind.trim())),
+        { message: 'must be auto, or a comma-separated list of text, image, document' },
+      ),
+  ),
   BEDROCK_TEMPERATURE: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(1).optional()),
   BEDROCK_MAX_ATTEMPTS: int(4, 1, 10),
   BEDROCK_TIMEOUT_MS: int(120_000, 1_000, 900_000),
@@ -149,6 +185,7 @@ const schema = z.object({
   ),
   SLACK_STREAMING: z.preprocess(emptyToUndefined, z.enum(['native', 'update']).default('native')),
   STREAM_FLUSH_INTERVAL_MS: int(1_000, 50, 10_000),
+  TRUSTED_LINK_HOSTS: hostList,
   SLACK_WRITE_BUDGET_SCALE: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(1_000).default(1)),
   LOCK_TTL_MS: int(30_000, 1_000, 600_000),
   LOCK_WAIT_MS: int(600_000, 1_000, 3_600_000),
@@ -177,6 +214,8 @@ export interface Config {
     flushIntervalMs: number;
     /** Multiplier on Slack's per-method tiers for the shared write budget; 0 turns the budget off. */
     writeBudgetScale: number;
+    /** Hosts (and their subdomains) whose links in answers keep their label without the host. */
+    trustedLinkHosts: string[];
   };
   port: number;
   redis: { url: string; cluster: boolean; keyPrefix: string } | null;
@@ -185,6 +224,8 @@ export interface Config {
     modelId: string;
     systemPrompt: string;
     maxTokens: number;
+    /** `auto` (by model family) or what the model takes besides text: `text`, `image`, `document`. */
+    modelInputs: string;
     temperature: number | null;
     maxAttempts: number;
     timeoutMs: number;
@@ -275,6 +316,7 @@ function toConfig(env: Env): Config {
       appDistribution: env.SLACK_APP_DISTRIBUTION,
       flushIntervalMs: env.STREAM_FLUSH_INTERVAL_MS,
       writeBudgetScale: env.SLACK_WRITE_BUDGET_SCALE,
+      trustedLinkHosts: env.TRUSTED_LINK_HOSTS,
     },
     port: env.PORT,
     redis: env.REDIS_URL
@@ -285,6 +327,7 @@ function toConfig(env: Env): Config {
       modelId: env.BEDROCK_MODEL_ID,
       systemPrompt: env.SYSTEM_PROMPT,
       maxTokens: env.BEDROCK_MAX_TOKENS,
+      modelInputs: env.BEDROCK_MODEL_INPUTS,
       temperature: env.BEDROCK_TEMPERATURE ?? null,
       maxAttempts: env.BEDROCK_MAX_ATTEMPTS,
       timeoutMs: env.BEDROCK_TIMEOUT_MS,

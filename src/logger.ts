@@ -62,7 +62,7 @@ function scrub(value: unknown, depth: number, path: Set<object>): unknown {
   if (path.has(value)) return '[circular]';
   if (depth >= MAX_DEPTH) return '[too deep]';
   let plain: object = value;
-  if (value instanceof Error) plain = pino.stdSerializers.err(value);
+  if (value instanceof Error) plain = withoutCommandArgs(pino.stdSerializers.err(value));
   else if (value instanceof Date) return value;
   else if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     const json = (value as { toJSON: () => unknown }).toJSON();
@@ -80,6 +80,16 @@ function scrub(value: unknown, depth: number, path: Set<object>): unknown {
   } finally {
     path.delete(value);
   }
+}
+
+/**
+ * A Redis client's error carries the command it answered, arguments and all: `AUTH <password>`
+ * on a refused login, the stored values on others. The command's name is enough to log.
+ */
+function withoutCommandArgs(serialized: object): object {
+  const { command } = serialized as { command?: { name?: unknown; args?: unknown } };
+  if (typeof command !== 'object' || command === null || !('args' in command)) return serialized;
+  return { ...serialized, command: { name: command.name, args: CENSOR } };
 }
 
 export function createLogger(options: { level: string; destination?: NodeJS.WritableStream }): Logger {

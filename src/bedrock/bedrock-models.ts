@@ -6,9 +6,16 @@
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../config.ts';
-import type { AnswerEvent, AnswerModel, AnswerRequest } from './answer-model.ts';
+import type {
+  AnswerEvent,
+  AnswerModel,
+  AnswerRequest,
+  ModelChoice,
+  ModelInputs,
+} from '../conversation/ports.ts';
 import { ConverseModel } from './converse-model.ts';
 import { ModelCapabilityBook, type ModelFeature } from './model-capabilities.ts';
+import { MANAGED_INPUTS, parseModelInputs } from './model-inputs.ts';
 import { PooledHttp2Handler } from './pooled-http2-handler.ts';
 
 export interface ModelHooks {
@@ -39,9 +46,20 @@ export class ModelRouter implements AnswerModel {
     this.#knowledgeBase = options.knowledgeBase;
   }
 
+  #knowledgeBaseOf(choice: ModelChoice | undefined): KnowledgeBaseChoice | null {
+    const kb = choice?.knowledgeBase;
+    return kb === undefined ? this.#defaultKnowledgeBase : kb;
+  }
+
+  /** A managed Knowledge Base reads text only; otherwise what the chosen model reads. */
+  inputsFor(choice?: ModelChoice): ModelInputs {
+    return this.#knowledgeBaseOf(choice)?.mode === 'managed'
+      ? MANAGED_INPUTS
+      : this.#converse.inputsFor(choice);
+  }
+
   async *stream(request: AnswerRequest): AsyncIterable<AnswerEvent> {
-    const choice = request.options?.knowledgeBase;
-    const kb = choice === undefined ? this.#defaultKnowledgeBase : choice;
+    const kb = this.#knowledgeBaseOf(request.options);
     if (!kb) {
       yield* this.#converse.stream(request);
       return;
@@ -78,7 +96,10 @@ export async function createAnswerModel(config: Config, hooks: ModelHooks = {}):
     guardrail: bedrock.guardrail,
     serviceTier: bedrock.serviceTier,
     promptCache: bedrock.promptCache,
-    capabilities: new ModelCapabilityBook(),
+    // BEDROCK_MODEL_INPUTS says what the configured model reads; a channel's own model goes by the table.
+    capabilities: new ModelCapabilityBook({
+      overrides: modelInputOverrides(bedrock.modelId, bedrock.modelInputs),
+    }),
     ...(hooks.onFeatureRefused ? { onFeatureRefused: hooks.onFeatureRefused } : {}),
   });
   let agentParts: Promise<KnowledgeBaseParts> | null = null;
@@ -99,6 +120,14 @@ export async function createAnswerModel(config: Config, hooks: ModelHooks = {}):
       : null,
     knowledgeBase,
   });
+}
+
+function modelInputOverrides(
+  modelId: string,
+  setting: string,
+): Record<string, { images: boolean; documents: boolean }> {
+  const configured = parseModelInputs(setting);
+  return configured ? { [modelId]: configured } : {};
 }
 
 interface KnowledgeBaseParts {

@@ -8,7 +8,7 @@
  * - Retrieve mode (`MarkerRenumbering`): the model writes `[k]` for passage document k; markers are
  *   renumbered to first-cited order as they stream.
  */
-import type { CitedSource } from './answer-model.ts';
+import type { CitedSource } from '../conversation/ports.ts';
 
 /** Distinct documents in first-cited order. */
 export class SourceNumbering {

@@ -8,11 +8,18 @@ import {
   ConverseStreamCommand,
   type ConverseStreamCommandOutput,
 } from '@aws-sdk/client-bedrock-runtime';
+import type {
+  AnswerEvent,
+  AnswerModel,
+  AnswerRequest,
+  ModelChoice,
+  ModelInputs,
+} from '../conversation/ports.ts';
 import { AnswerError } from '../errors.ts';
-import type { AnswerEvent, AnswerModel, AnswerRequest } from './answer-model.ts';
 import { mapBedrockError } from './bedrock-errors.ts';
 import { buildConverseRequest, type GuardrailSettings } from './converse-request.ts';
 import { ModelCapabilityBook, type ModelFeature, refusedFeature } from './model-capabilities.ts';
+import { inputsOf } from './model-inputs.ts';
 
 export interface ConverseModelOptions {
   client: BedrockRuntimeClient;
@@ -25,7 +32,10 @@ export interface ConverseModelOptions {
   serviceTier?: 'priority' | 'default' | 'flex' | null;
   /** False: never adds cachePoints, even for models that cache (default true). */
   promptCache?: boolean;
-  /** Shared by every adapter of the process, so that what one learned serves the others. */
+  /**
+   * Shared by every adapter of the process, so that what one learned serves the others; it also
+   * says what each model reads besides text (its overrides carry BEDROCK_MODEL_INPUTS).
+   */
   capabilities?: ModelCapabilityBook;
   /** Told once per model and feature that Bedrock refused (logged and counted by the caller). */
   onFeatureRefused?: (refusal: { modelId: string; feature: ModelFeature; message: string }) => void;
@@ -41,6 +51,11 @@ export class ConverseModel implements AnswerModel {
   constructor(options: ConverseModelOptions) {
     this.#options = options;
     this.#capabilities = options.capabilities ?? new ModelCapabilityBook();
+  }
+
+  /** From the capability table (with overrides and what was learned), for the model `choice` names. */
+  inputsFor(choice?: ModelChoice): ModelInputs {
+    return inputsOf(this.#capabilities.capabilitiesOf(choice?.modelId ?? this.#options.modelId));
   }
 
   async *stream(request: AnswerRequest): AsyncIterable<AnswerEvent> {
@@ -72,6 +87,13 @@ export class ConverseModel implements AnswerModel {
           if (!feature || request.signal?.aborted) throw error;
           if (this.#capabilities.learn(modelId, feature))
             this.#options.onFeatureRefused?.({ modelId, feature, message: String((error as Error).message) });
+          // Files are the person's: dropping them quietly would answer another question. The
+          // model's inputs now say it does not read them, so the caller plans the files again
+          // (and says which were left out).
+          if (feature === 'images' || feature === 'documents')
+            throw new AnswerError('model_inputs_changed', 'This model does not read these files.', {
+              cause: error,
+            });
         }
       }
       let stopped = false;

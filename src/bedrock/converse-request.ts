@@ -6,17 +6,21 @@
  *   system prompt, and one after the thread's history (before the new question), so the next turn
  *   reads everything before its own new turns from the cache; not after a history that was just
  *   trimmed (its start moved, so the next turn could not read it, and writing costs more than input);
- * - the guardrail (never dropped) and the service tier.
+ * - the guardrail (never dropped) and the service tier;
+ * - each turn's files as image and document blocks before its text (see `contentOf`), left out for
+ *   a kind the model is known not to read (the core plans files by the same capabilities).
  *
  * Returns the features it used, so that a refusal can be matched to one of them.
  */
 import type {
   ContentBlock,
   ConverseStreamCommandInput,
+  DocumentFormat,
+  ImageFormat,
   Message,
   SystemContentBlock,
 } from '@aws-sdk/client-bedrock-runtime';
-import type { Turn } from '../store/conversation-store.ts';
+import type { RequestTurn } from '../conversation/ports.ts';
 import type { ModelCapabilities, ModelFeature } from './model-capabilities.ts';
 
 export interface GuardrailSettings {
@@ -42,13 +46,16 @@ export interface ConverseRequestSettings {
 const CACHE_POINT = { cachePoint: { type: 'default' } } as const;
 
 export function buildConverseRequest(
-  turns: Turn[],
+  turns: RequestTurn[],
   settings: ConverseRequestSettings,
   capabilities: ModelCapabilities,
 ): { input: ConverseStreamCommandInput; used: Set<ModelFeature> } {
   const used = new Set<ModelFeature>();
   const cache = capabilities.promptCache && settings.stablePrompt;
-  const messages: Message[] = turns.map((turn) => ({ role: turn.role, content: [{ text: turn.text }] }));
+  const messages: Message[] = turns.map((turn) => ({
+    role: turn.role,
+    content: contentOf(turn, capabilities, used),
+  }));
   let system: SystemContentBlock[] | undefined;
   if (capabilities.system) {
     system = [{ text: settings.system }];
@@ -56,7 +63,7 @@ export function buildConverseRequest(
     if (cache) system.push(CACHE_POINT);
   } else {
     // The model takes no system prompt: it leads the conversation's first user turn instead.
-    const first = messages[0]?.content?.[0];
+    const first = messages[0]?.content?.find((block) => 'text' in block && block.text !== undefined);
     if (first && 'text' in first) first.text = `${settings.system}\n\n${first.text}`;
   }
   // The history before the new question is the same next turn: cache up to its end.
@@ -87,4 +94,39 @@ export function buildConverseRequest(
     },
     used,
   };
+}
+
+/**
+ * A turn's content blocks: its files first, then its text (a document needs a text block beside
+ * it). A document's name reaches the model, so it is a neutral one, never the file's own name.
+ */
+export function contentOf(
+  turn: RequestTurn,
+  capabilities: Pick<ModelCapabilities, 'images' | 'documents'> = { images: true, documents: true },
+  used: Set<ModelFeature> = new Set(),
+): ContentBlock[] {
+  const blocks: ContentBlock[] = [];
+  let documents = 0;
+  for (const attachment of turn.attachments ?? []) {
+    if (attachment.kind === 'image') {
+      if (!capabilities.images) continue;
+      used.add('images');
+      blocks.push({
+        image: { format: attachment.format as ImageFormat, source: { bytes: attachment.bytes } },
+      });
+    } else {
+      if (!capabilities.documents) continue;
+      used.add('documents');
+      documents += 1;
+      blocks.push({
+        document: {
+          format: attachment.format as DocumentFormat,
+          name: `document-${documents}`,
+          source: { bytes: attachment.bytes },
+        },
+      });
+    }
+  }
+  blocks.push({ text: turn.text });
+  return blocks;
 }

@@ -12,9 +12,17 @@ import {
   RetrieveAndGenerateStreamCommand,
   RetrieveCommand,
 } from '@aws-sdk/client-bedrock-agent-runtime';
-import type { AnswerEvent, AnswerModel, AnswerRequest, CitedSource } from './answer-model.ts';
+import type {
+  AnswerEvent,
+  AnswerModel,
+  AnswerRequest,
+  CitedSource,
+  ModelChoice,
+  ModelInputs,
+} from '../conversation/ports.ts';
 import { mapBedrockError } from './bedrock-errors.ts';
 import { MarkerRenumbering, SpanMarkers } from './citation-markers.ts';
+import { MANAGED_INPUTS } from './model-inputs.ts';
 import type { SourceLinks, SourceReference } from './source-links.ts';
 
 /** RetrieveAndGenerate refuses longer input. */
@@ -36,6 +44,9 @@ function lastQuestion(request: AnswerRequest): string {
 }
 
 export class ManagedKnowledgeBaseModel implements AnswerModel {
+  inputsFor(): ModelInputs {
+    return MANAGED_INPUTS;
+  }
   readonly #options: KnowledgeBaseOptions;
   readonly #modelArn: () => Promise<string>;
   readonly #longQuestions: AnswerModel;
@@ -150,6 +161,11 @@ export class RetrieveThenConverseModel implements AnswerModel {
     this.#options = options;
     this.#converse = options.converse;
     this.#systemPrompt = options.systemPrompt;
+  }
+
+  /** Files go to the Converse call with the question, as in plain answers. */
+  inputsFor(choice?: ModelChoice): ModelInputs {
+    return this.#converse.inputsFor(choice);
   }
 
   async *stream(request: AnswerRequest): AsyncIterable<AnswerEvent> {

@@ -158,6 +158,9 @@ export function familyOf(modelId: string): ModelFamily {
   return MODEL_FAMILIES.find((family) => family.match.test(id)) ?? UNKNOWN_FAMILY;
 }
 
+const UNSUPPORTED =
+  /\b(doesn'?t|does not|don'?t|do not|cannot|can'?t) (support|accept|take)|\bunsupported\b|\bnot supported\b/i;
+
 /**
  * The feature a Bedrock refusal names, when the request used it; null for any other error (and
  * never a guardrail: dropping a guardrail to get an answer through would defeat it).
@@ -177,21 +180,31 @@ export function refusedFeature(error: unknown, used: ReadonlySet<ModelFeature>):
     ['serviceTier', name === 'validationexception' && /service ?tier/i.test(message)],
     ['streamingTools', name === 'validationexception' && /tool use.*stream|stream\w*.*tool/i.test(message)],
     ['tools', name === 'validationexception' && /tool/i.test(message)],
-    ['documents', name === 'validationexception' && /document/i.test(message)],
-    ['images', name === 'validationexception' && /image/i.test(message)],
+    // Only a refusal of the kind itself: a bad file ("The provided image does not match…") is not one.
+    [
+      'documents',
+      name === 'validationexception' && /\bdocuments?\b/i.test(message) && UNSUPPORTED.test(message),
+    ],
+    ['images', name === 'validationexception' && /\bimages?\b/i.test(message) && UNSUPPORTED.test(message)],
   ];
   return candidates.find(([feature, named]) => named && used.has(feature))?.[0] ?? null;
 }
 
 /**
- * The table, corrected by what Bedrock refused while this process ran. Per replica, on purpose:
- * losing it costs one failed request per model after a restart, never a wrong answer.
+ * The table, corrected by operator overrides (BEDROCK_MODEL_INPUTS says what the configured model
+ * reads) and by what Bedrock refused while this process ran. Learned refusals are per replica, on
+ * purpose: losing them costs one failed request per model after a restart, never a wrong answer.
  */
 export class ModelCapabilityBook {
+  readonly #overrides: ReadonlyMap<string, Partial<ModelCapabilities>>;
   readonly #learned = new Map<string, Set<ModelFeature>>();
 
+  constructor(options: { overrides?: Record<string, Partial<ModelCapabilities>> } = {}) {
+    this.#overrides = new Map(Object.entries(options.overrides ?? {}));
+  }
+
   capabilitiesOf(modelId: string): ModelCapabilities {
-    const capabilities = { ...familyOf(modelId).capabilities };
+    const capabilities = { ...familyOf(modelId).capabilities, ...this.#overrides.get(modelId) };
     for (const feature of this.#learned.get(modelId) ?? []) capabilities[feature] = false;
     return capabilities;
   }

@@ -7,6 +7,7 @@
  * dashboards, not the bill: batch, provisioned and regional prices differ.
  */
 import type { ModelPrice } from '../config.ts';
+import type { PriceList, TokenUsage } from '../conversation/ports.ts';
 import { baseModelId } from './model-capabilities.ts';
 
 export const DEFAULT_PRICES: Readonly<Record<string, ModelPrice>> = {
@@ -32,14 +33,9 @@ export const DEFAULT_PRICES: Readonly<Record<string, ModelPrice>> = {
   'mistral.mistral-small': { input: 1, output: 3 },
 };
 
-export interface TokenUsage {
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-}
+export type { TokenUsage };
 
-export class PriceTable {
+export class PriceTable implements PriceList {
   readonly #prices: Array<[string, ModelPrice]>;
 
   constructor(overrides: Record<string, ModelPrice> = {}) {

@@ -5,7 +5,7 @@
  */
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { CitedSource } from './answer-model.ts';
+import type { CitedSource } from '../conversation/ports.ts';
 
 export interface ReferenceLocation {
   type?: string;

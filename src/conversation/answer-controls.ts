@@ -4,10 +4,9 @@
  * before admission, the usage after the commit. Looked up once per question, before any model
  * call, so a refused question never costs one.
  */
-import type { ModelChoice } from '../bedrock/answer-model.ts';
-import type { TokenUsage } from '../bedrock/model-prices.ts';
 import type { Logger } from '../logger.ts';
 import type { ChannelSettings, EffectiveChannelSettings } from './channel-settings.ts';
+import type { ModelChoice, TokenUsage } from './ports.ts';
 import type { Asker, UsageLedger } from './usage-ledger.ts';
 
 export interface ControlRefusal {

@@ -8,7 +8,7 @@
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import type { Logger } from '../logger.ts';
-import type { ConversationStore, StoredChannelSettings } from '../store/conversation-store.ts';
+import type { ConversationStore, StoredChannelSettings } from './ports.ts';
 
 export type ThreadReplyPolicy = 'all' | 'participants' | 'mention-only';
 export type ServiceTier = 'priority' | 'default' | 'flex';

@@ -2,37 +2,52 @@
  * The core: answers one question in one thread. Every surface (mention, thread reply, DM, /ask)
  * comes through `submit`. Path: admit (dedup, allow-lists, size, etiquette) → take the thread's
  * lock → prepare (history, thread context, trimming) → generate and show → commit the turn.
+ * Before admission, the channel's settings and the budgets are looked up once (answer-controls.ts):
+ * a switched-off channel or a used-up budget costs no model call; after the answer, its usage is
+ * added up per person, channel and day.
  * The first question of a new thread has no history, so its model call starts while the store
  * admits it (see early-answer.ts). Each answer has one AbortSignal, from here through the model
  * port to the AWS SDK call: a restart's bound and a message Slack refuses for good both use it.
  */
 
-import type { AnswerEvent, AnswerModel, CitedSource, ModelChoice } from '../bedrock/answer-model.ts';
 import type { Config } from '../config.ts';
-import { type AnswerError, asAnswerError, newReferenceId } from '../errors.ts';
+import { AnswerError, asAnswerError, newReferenceId } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import {
-  type ConversationStore,
-  StoreUnavailableError,
-  type ThreadMembership,
-  type ThreadState,
-  type Turn,
-} from '../store/conversation-store.ts';
 import type { AnswerControls, QuestionControls } from './answer-controls.ts';
+import {
+  AttachmentBudget,
+  attachmentTokens,
+  type LeftOut,
+  leftOutSentence,
+  readWithin,
+} from './attachments.ts';
 import { EarlyAnswer } from './early-answer.ts';
+import type { AnswerEvent, AnswerModel, Attachment, CitedSource, ModelChoice, RequestTurn } from './ports.ts';
 import {
   type AnswerOutput,
   type AnswerSurface,
-  type Question,
+  type ConversationStore,
+  type FileReader,
+  type FileRef,
+  FileUnreadableError,
+  type StopRequest,
+  type StopSignals,
+  StoreUnavailableError,
+  type ThreadMembership,
   type ThreadReader,
-  threadId,
-} from './question.ts';
+  type ThreadState,
+  type Turn,
+  type Viewing,
+} from './ports.ts';
+import { type Question, threadId } from './question.ts';
 import {
+  answerHash,
   capStoredHistory,
   estimateRequestTokens,
   estimateScale,
   estimateTokens,
+  regenerationOf,
   type TrimmedTurns,
   trimToBudget,
   withThreadContext,
@@ -52,10 +67,16 @@ export interface ConversationDeps {
   surface: AnswerSurface;
   threadReader: ThreadReader;
   settings: ConversationSettings;
-  /** Channel settings and budgets before admission, usage after the commit. */
+  /** Channel settings and budgets before admission, usage after the answer. */
   controls: AnswerControls;
   logger: Logger;
   metrics: Metrics;
+  /** Reads files shared with questions (default: none can be read). */
+  files?: FileReader;
+  /** Carries Stop clicks to the replica running the answer. */
+  stops: StopSignals;
+  /** Whether `userId` may stop someone else's answer (a workspace admin); default: nobody may. */
+  mayStopOthers?: (userId: string) => Promise<boolean>;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   /** Backoff before retry `attempt` (1-based) of a throttled model call. */
@@ -63,6 +84,18 @@ export interface ConversationDeps {
 }
 
 const DEDUP_TTL_MS = 60 * 60 * 1000;
+/** What history keeps for an answer that came back empty (a turn needs text). */
+const NO_ANSWER = '(no answer)';
+/** The text beside files sent without a question (Converse needs a text block beside a document). */
+const FILES_ONLY_QUESTION =
+  '(The person shared the attached file(s) without a question. Say what they show.)';
+const NO_FILES: FileReader = {
+  read: async () => {
+    throw new FileUnreadableError('unavailable', 'this bot reads no files');
+  },
+};
+/** How long what a person is looking at is remembered (Slack tells again when it changes). */
+const VIEWING_TTL_MS = 12 * 60 * 60 * 1000;
 const STORE_DOWN_MESSAGE =
   "I can't reach my memory right now, so I won't answer without it. Please try again in a minute.";
 
@@ -73,14 +106,16 @@ export const MESSAGES = {
   notAllowedUser: "Sorry, you're not on the list of people I can answer.",
   emptyQuestion:
     'What would you like to know? Write your question in the same message, for example “@assistant how do refunds work?”',
-  filesOnly:
-    "I can't read attachments yet. Please ask your question in words (pasting the relevant part helps).",
   trimmed: (turns: number) =>
     `_Earlier parts of this thread (${turns} message${turns === 1 ? '' : 's'}) were left out to fit the model's context._`,
   maxTokens: '_The answer reached its length limit. Reply “continue” to get the rest._',
   guardrail: '_A content guardrail stopped this answer, so it is not kept in this thread’s memory._',
   interrupted: (ref: string) => `_The answer was interrupted. Ask again to get the rest. (ref ${ref})_`,
   restarted: '_Interrupted by a restart. Ask again to get the rest._',
+  stopped: '_Stopped._',
+  notLatestAnswer: 'Only the latest answer in a thread can be regenerated.',
+  notYourThread: 'Only the people who asked in this thread can regenerate its answer.',
+  stopRefused: 'Only the person who asked (or a workspace admin) can stop this answer.',
   failed: (message: string, ref: string) => `${message} (ref ${ref})`,
   shuttingDown: "I'm restarting and can't take new questions for a moment. Please ask again shortly.",
   restartingQueued: "I'm restarting, so I couldn't get to this question. Please ask again in a moment.",
@@ -89,7 +124,20 @@ export const MESSAGES = {
 /** A thread lock held by this answer, with the state read when it was taken. */
 type Held = { token: string; state: ThreadState | null };
 
-type Outcome = 'answered' | 'failed' | 'interrupted' | 'blocked' | 'store_unavailable' | 'lock_timeout';
+type Outcome =
+  | 'answered'
+  | 'failed'
+  | 'interrupted'
+  | 'stopped'
+  | 'blocked'
+  | 'store_unavailable'
+  | 'lock_timeout';
+
+/** An answer running in this process, as a Stop request finds it. */
+interface RunningAnswer {
+  question: Question;
+  stop: () => void;
+}
 
 /** What the asker typed, checked before anything is shown or any model is called. */
 export interface QuestionCheck {
@@ -102,6 +150,17 @@ export interface QuestionCheck {
 interface Prepared {
   /** The question text as stored in history (with the thread's context, when read). */
   questionText: string;
+  /** The question's files (and the new thread's earlier ones) that go to the model, and their references. */
+  attachments: Attachment[];
+  attachedFiles: FileRef[];
+  /** Files left out (format, size, count, access), for one sentence under the answer. */
+  leftOut: LeftOut[];
+  /** Files of earlier turns read again, by file id: a follow-up about the same file sees it. */
+  historyAttachments: Map<string, Attachment>;
+  /** Set when the question is only files and none of them can be read: said instead of asking. */
+  unanswerable: string | null;
+  /** As sent now: also with what the person is looking at, which is read anew for every question. */
+  sentQuestionText: string;
   history: Turn[];
   scale: number;
   budgetTokens: number;
@@ -119,10 +178,10 @@ interface Generated {
   citations: CitedSource[];
   firstTokenAtMs: number | null;
   error: AnswerError | null;
-  /** Why the answer was cut short from our side, if it was. */
-  stoppedBy: 'restart' | 'slack' | null;
+  /** Why the answer was cut short before the model finished: a restart, Slack, or the person's Stop. */
+  stoppedBy: 'restart' | 'slack' | 'user' | null;
   /** The turns of the request that produced the answer (after any re-trimming). */
-  sentTurns: Turn[];
+  sentTurns: RequestTurn[];
 }
 
 /** The reaction that says "seen, waiting its turn": shown at most once, removed when the answer starts. */
@@ -154,6 +213,10 @@ export class ConversationService {
   readonly #threadQueues = new Map<string, Promise<void>>();
   /** Aborted when shutdown's bound is near: answers still running stop, waiting questions are told. */
   readonly #restart = new AbortController();
+  readonly #stops: StopSignals;
+  readonly #unsubscribeStops: () => void;
+  /** Answers running in this process, by thread: where a Stop request lands. */
+  readonly #running = new Map<string, RunningAnswer>();
   /** Each question's channel settings and budget verdict, looked up once before admission. */
   readonly #controls = new WeakMap<Question, QuestionControls>();
   #accepting = true;
@@ -162,6 +225,76 @@ export class ConversationService {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
     this.#sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#stops = deps.stops;
+    this.#unsubscribeStops = this.#stops.subscribe((request) => {
+      this.#onStop(request).catch((err: unknown) => deps.logger.warn({ err }, 'could not handle a stop'));
+    });
+  }
+
+  /**
+   * A person asked to stop the answer running in `thread` (Slack's Stop, or the in-message button):
+   * handed to whichever replica runs it, which checks that they may.
+   */
+  async requestStop(thread: Question['thread'], userId: string): Promise<void> {
+    await this.#stops.publish({ threadId: threadId(thread), userId });
+  }
+
+  async #onStop(request: StopRequest): Promise<void> {
+    const running = this.#running.get(request.threadId);
+    if (!running) return; // another replica's answer, or one that has ended
+    const { question } = running;
+    const allowed =
+      request.userId === question.userId || ((await this.#deps.mayStopOthers?.(request.userId)) ?? false);
+    if (!allowed) {
+      this.#deps.logger.info({ thread: request.threadId, by: request.userId }, 'stop refused: not the asker');
+      await this.#deps.surface.ephemeral(question, MESSAGES.stopRefused, request.userId);
+      return;
+    }
+    this.#deps.logger.info({ thread: request.threadId, by: request.userId }, 'answer stopped by a person');
+    running.stop();
+  }
+
+  /**
+   * Asks the thread's last question again (a Regenerate click on its answer): answered like a
+   * follow-up, in turn, and its new answer replaces the old one in history; the old message is
+   * marked as replaced. Refused (privately) when a newer answer exists or the clicker never asked there.
+   */
+  regenerate(input: {
+    thread: Question['thread'];
+    userId: string;
+    /** The clicked answer's message. */
+    messageTs: string;
+    answerHash: string;
+    /** Slack's id of this click, so a redelivered click is answered once. */
+    clickId: string;
+  }): Promise<void> {
+    const { thread, userId, messageTs, answerHash, clickId } = input;
+    return this.submit({
+      thread,
+      replyTo: { kind: 'thread' },
+      messageTs,
+      userId,
+      text: '',
+      surface: 'regenerate',
+      isDm: thread.channelId.startsWith('D'),
+      addressed: true,
+      dedupKey: `regen:${thread.teamId}:${thread.channelId}:${messageTs}:${clickId}`,
+      regenerate: { answerHash },
+    });
+  }
+
+  /**
+   * Remembers what a person is looking at in Slack (the Messages tab's `app_context_changed`), for
+   * every replica: their next question in the Messages tab is given it as quoted context.
+   */
+  async noteViewing(teamId: string, userId: string, viewing: Viewing | null): Promise<void> {
+    await this.#deps.store.setViewing(`${teamId}:${userId}`, viewing, VIEWING_TTL_MS);
+  }
+
+  /** Stops listening for Stop requests (after draining). */
+  async close(): Promise<void> {
+    this.#unsubscribeStops();
+    await this.#stops.close();
   }
 
   /** Answers in the background; never rejects. Returns the promise for callers that want to wait. */
@@ -247,21 +380,32 @@ export class ConversationService {
   }
 
   #refusal(question: Question): { reason: string; text: string } | null {
+    // The channel is switched off, or a budget is used up (a regenerated answer costs a call too).
+    const controlled = () => this.#controlsOf(question).refusal;
+    if (question.regenerate) return this.#accessRefusal(question) ?? controlled();
     const refusal = this.refusalFor({
       channelId: question.thread.channelId,
       userId: question.userId,
       text: question.text,
     });
     if (refusal) return refusal;
-    // The channel is switched off, or a budget is used up.
-    const controlled = this.#controlsOf(question).refusal;
-    if (controlled) return controlled;
-    if (question.text.trim() === '') {
-      // A bare mention, or a file posted without a question: a clear word, no model call.
-      const text = question.files && question.files.length > 0 ? MESSAGES.filesOnly : MESSAGES.emptyQuestion;
-      return { reason: 'empty', text };
+    const control = controlled();
+    if (control) return control;
+    if (question.text.trim() === '' && !question.files?.length) {
+      // A bare mention: a clear word, no model call.
+      return { reason: 'empty', text: MESSAGES.emptyQuestion };
     }
     return null;
+  }
+
+  /** The allow-lists alone (a regenerated question was admitted once already). */
+  #accessRefusal(question: Question): { reason: string; text: string } | null {
+    const refusal = this.refusalFor({
+      channelId: question.thread.channelId,
+      userId: question.userId,
+      text: '',
+    });
+    return refusal?.reason === 'too_long' ? null : refusal;
   }
 
   async #handle(question: Question): Promise<void> {
@@ -306,6 +450,7 @@ export class ConversationService {
     if (!question.addressed || question.redelivery || !this.#accepting || !store.connected()) return null;
     if (question.thread.threadTs !== question.messageTs) return null; // an existing thread
     if (this.#threadQueues.has(threadId(question.thread)) || this.#refusal(question)) return null;
+    if (question.files?.length) return null; // the files are read first
     const { turns } = trimToBudget([], { role: 'user', text: question.text }, settings.historyTokenBudget);
     const options = this.#controlsOf(question).model;
     return new EarlyAnswer(model, { turns, kbSessionId: null, options }, this.#now());
@@ -324,7 +469,13 @@ export class ConversationService {
     // Admission: the one atomic dedup claim, then allow-lists and size. A refused question costs
     // no model call (none is started early for it).
     try {
-      if (!question.addressed && !question.isDm) {
+      if (question.regenerate && !question.isDm) {
+        const membership = await store.threadMembership(id, question.userId);
+        if (!membership.participant && this.#controlsOf(question).settings.threadReplyPolicy !== 'all') {
+          await surface.ephemeral(question, MESSAGES.notYourThread).catch(() => undefined);
+          return;
+        }
+      } else if (!question.addressed && !question.isDm) {
         // Participants are recorded when an answer starts, so a reply typed while the bot's first
         // answer in this thread still streams is taken too (and waits its turn).
         const membership = await store.threadMembership(id, question.userId);
@@ -500,23 +651,81 @@ export class ConversationService {
 
   /** Runs one answer while holding the lock. Returns true when the commit released the lock. */
   async #answer(question: Question, held: Held, log: Logger, early: EarlyAnswer | null): Promise<boolean> {
+    const own = new AbortController();
+    const byPerson = new AbortController();
+    const signal = AbortSignal.any([this.#restart.signal, own.signal, byPerson.signal]);
+    const id = threadId(question.thread);
+    const running: RunningAnswer = { question, stop: () => byPerson.abort() };
+    this.#running.set(id, running);
+    try {
+      return await this.#answerRunning(question, held, log, early, { signal, own, byPerson });
+    } finally {
+      if (this.#running.get(id) === running) this.#running.delete(id);
+    }
+  }
+
+  /** One answer, registered where a Stop request finds it; `abort` holds its signal and who may pull it. */
+  async #answerRunning(
+    question: Question,
+    held: Held,
+    log: Logger,
+    early: EarlyAnswer | null,
+    abort: { signal: AbortSignal; own: AbortController; byPerson: AbortController },
+  ): Promise<boolean> {
     const { surface, settings, metrics } = this.#deps;
     const { token: lockToken, state } = held;
     const ref = newReferenceId();
-    const own = new AbortController();
-    const signal = AbortSignal.any([this.#restart.signal, own.signal]);
-    // The early call asked without history: usable only if the store indeed has none.
-    const earlyEvents = state === null ? (early?.take(signal) ?? null) : null;
+    const { signal, own } = abort;
+    let base = state;
+    if (question.regenerate) {
+      const again = regenerationOf(state?.turns ?? [], question.regenerate.answerHash);
+      if (!again || !state) {
+        await this.#deps.surface.ephemeral(question, MESSAGES.notLatestAnswer).catch(() => undefined);
+        return false;
+      }
+      // Answered as if the old answer had never been given; the commit replaces it.
+      base = { ...state, turns: again.history };
+      const controls = this.#controlsOf(question);
+      question = { ...question, text: again.question };
+      this.#controls.set(question, controls);
+      await this.#deps.surface.markReplaced(question, question.messageTs);
+    }
+    const preparedAtMs = this.#now();
+    const openOutput = () =>
+      surface.open(question, {
+        // Slack refused the message for good: nobody will see the rest, so stop generating it.
+        onUnwritable: (error) => own.abort(error),
+      });
+    // A question with files shows that they are being read (a question of files only may end up
+    // with nothing readable, and then gets a private sentence instead of an answer).
+    const outputWhileReading = question.files?.length && question.text.trim() ? openOutput() : null;
+    outputWhileReading?.showStatus('reading');
+    const prepared = await this.#prepare(question, base, log);
+    if (prepared.unanswerable) {
+      // Only files, and none of them readable: say why, and ask no model.
+      log.info({ leftOut: prepared.leftOut.length }, 'question refused: no readable file and no text');
+      this.#deps.metrics.answers.inc({ outcome: 'refused_files' });
+      await this.#deps.surface.ephemeral(question, prepared.unanswerable).catch(() => undefined);
+      return false;
+    }
+    // The early call asked without history or context: usable only if that is what we would send.
+    const earlyEvents =
+      state === null && early?.asked(prepared.trimmed.turns) ? (early.take(signal) ?? null) : null;
     early?.discard();
-    const startedAtMs = earlyEvents && early ? early.startedAtMs : this.#now();
-
-    const prepared = await this.#prepare(question, state, log);
-    const output = surface.open(question, {
-      // Slack refused the message for good: nobody will see the rest, so stop generating it.
-      onUnwritable: (error) => own.abort(error),
-    });
+    const startedAtMs = earlyEvents && early ? early.startedAtMs : preparedAtMs;
+    const output = outputWhileReading ?? openOutput();
     output.showStatus('thinking');
-    const generated = await this.#generate(prepared, state, earlyEvents, signal, output, startedAtMs);
+    const generated = await this.#generate(
+      prepared,
+      state,
+      earlyEvents,
+      signal,
+      abort.byPerson.signal,
+      output,
+      startedAtMs,
+      // The model refused a kind of file: its inputs now say so; plan the files again.
+      () => this.#prepare(question, base, log),
+    );
     const { answer, stopReason, usage, error, stoppedBy } = generated;
 
     let outcome: Outcome = 'answered';
@@ -524,14 +733,14 @@ export class ConversationService {
     if (stoppedBy === 'slack') {
       // Nothing more can be written there; the turn was not seen whole, so history stays as it was.
       outcome = 'failed';
-    } else if (stoppedBy === 'restart') {
-      outcome = 'interrupted';
+    } else if (stoppedBy === 'restart' || stoppedBy === 'user') {
+      outcome = stoppedBy === 'user' ? 'stopped' : 'interrupted';
       await output
-        .fail(MESSAGES.restarted)
+        .fail(stoppedBy === 'user' ? MESSAGES.stopped : MESSAGES.restarted)
         .catch((err: unknown) => log.warn({ err }, 'could not show the note'));
-      // What was shown is the turn (the person can ask for the rest after the restart).
+      // What was shown is the turn (the person can ask for the rest, or about it).
       if (answer.length > 0)
-        committed = await this.#commit(question, state, prepared, generated, lockToken, log);
+        committed = await this.#commit(question, base, prepared, generated, lockToken, log);
     } else if (error) {
       outcome = answer.length > 0 ? 'interrupted' : 'failed';
       const note =
@@ -551,14 +760,19 @@ export class ConversationService {
       committed = await this.#commit(question, withoutSession, prepared, null, lockToken, log);
     } else {
       const notes: string[] = [];
+      if (prepared.leftOut.length > 0) notes.push(leftOutSentence(prepared.leftOut));
       if (prepared.trimmed.droppedTurns > 0) notes.push(MESSAGES.trimmed(prepared.trimmed.droppedTurns));
       if (stopReason === 'max_tokens') notes.push(MESSAGES.maxTokens);
       try {
-        await output.finish({ notes, sources: generated.citations });
+        await output.finish({
+          notes,
+          sources: generated.citations,
+          regenerate: answerHash(answer.length > 0 ? answer : NO_ANSWER),
+        });
       } catch (err) {
         log.warn({ err }, 'could not finish the answer in Slack');
       }
-      committed = await this.#commit(question, state, prepared, generated, lockToken, log);
+      committed = await this.#commit(question, base, prepared, generated, lockToken, log);
     }
 
     const durationMs = this.#now() - startedAtMs;
@@ -598,21 +812,93 @@ export class ConversationService {
 
   /** History (or, the first time the bot is asked in an existing thread, the thread so far), trimmed to the budget. */
   async #prepare(question: Question, state: ThreadState | null, log: Logger): Promise<Prepared> {
-    const { settings, threadReader } = this.#deps;
+    const { settings, threadReader, model } = this.#deps;
+    const choice = this.#controlsOf(question).model;
+    const reader = this.#deps.files ?? NO_FILES;
     const history = state?.turns ?? [];
     const scale = estimateScale(state?.lastRequest ?? null);
     const budgetTokens = settings.historyTokenBudget;
-    let questionText = question.text;
+    const asked = question.text.trim() === '' && question.files?.length ? FILES_ONLY_QUESTION : question.text;
+    let questionText = asked;
+    let contextFiles: FileRef[] = [];
     if (!state && question.thread.threadTs !== question.messageTs && question.surface !== 'command') {
       const earlier = await threadReader.read(question.thread, question.messageTs).catch((err: unknown) => {
         log.warn({ err }, 'could not read the thread; answering without its context');
         return [];
       });
       // The context counts against the same budget as history: the most recent messages that fit.
-      questionText = withThreadContext(question.text, earlier, Math.floor(budgetTokens / scale));
+      questionText = withThreadContext(asked, earlier, Math.floor(budgetTokens / scale));
+      contextFiles = earlier.flatMap((message) => message.files ?? []).reverse();
     }
-    const trimmed = trimToBudget(history, { role: 'user', text: questionText }, budgetTokens, scale);
-    return { questionText, history, scale, budgetTokens, trimmed, model: this.#controlsOf(question).model };
+    // Files within the model's limits: the question's own first, then the thread's newest first.
+    const budget = new AttachmentBudget(model.inputsFor(choice));
+    const current = await readWithin([...(question.files ?? []), ...contextFiles], budget, reader);
+    const attachments = current.read.map((file) => file.attachment);
+    const leftOut = current.leftOut.filter((item) => question.files?.includes(item.file));
+    const unanswerable =
+      asked === FILES_ONLY_QUESTION && attachments.length === 0 ? leftOutSentence(current.leftOut) : null;
+    const sentQuestionText = await this.#withViewing(
+      question,
+      questionText,
+      Math.floor(budgetTokens / scale),
+      log,
+    );
+    const textBudget = Math.max(1, budgetTokens - attachmentTokens(attachments));
+    const trimmed = trimToBudget(history, { role: 'user', text: sentQuestionText }, textBudget, scale);
+    // Earlier turns' files that stay in the request are read again, within what is left of the limits.
+    const historyAttachments = new Map<string, Attachment>();
+    for (const turn of [...trimmed.turns.slice(0, -1)].reverse()) {
+      if (!turn.files?.length) continue;
+      const again = await readWithin(turn.files, budget, reader);
+      for (const file of again.read) historyAttachments.set(file.file.id, file.attachment);
+    }
+    return {
+      questionText,
+      sentQuestionText,
+      attachments,
+      attachedFiles: current.read.map((file) => file.file),
+      leftOut,
+      historyAttachments,
+      unanswerable,
+      history,
+      scale,
+      budgetTokens: textBudget,
+      trimmed,
+      model: choice,
+    };
+  }
+
+  /** The request's turns with their files' bytes: the question's own on the last turn. */
+  #requestTurns(prepared: Prepared): RequestTurn[] {
+    const { turns } = prepared.trimmed;
+    return turns.map((turn, index) => {
+      if (index === turns.length - 1) return { ...turn, attachments: prepared.attachments };
+      const attachments = (turn.files ?? []).flatMap((file) => {
+        const found = prepared.historyAttachments.get(file.id);
+        return found ? [found] : [];
+      });
+      return attachments.length > 0 ? { ...turn, attachments } : turn;
+    });
+  }
+
+  /** In the Messages tab, the question with what the person is looking at quoted beside it. */
+  async #withViewing(
+    question: Question,
+    questionText: string,
+    budgetTokens: number,
+    log: Logger,
+  ): Promise<string> {
+    if (question.surface !== 'dm') return questionText;
+    const { store, threadReader } = this.#deps;
+    const viewing =
+      question.viewing ??
+      (await store.getViewing(`${question.thread.teamId}:${question.userId}`).catch((err: unknown) => {
+        log.warn({ err }, 'could not read what the person is looking at');
+        return null;
+      }));
+    if (!viewing) return questionText;
+    const { label, messages } = await threadReader.readViewing(viewing);
+    return withThreadContext(questionText, messages, budgetTokens, { kind: 'viewing', label });
   }
 
   /** Streams the model's answer to `output`, retrying what can be retried before any text was shown. */
@@ -621,8 +907,10 @@ export class ConversationService {
     state: ThreadState | null,
     earlyEvents: AsyncIterable<AnswerEvent> | null,
     signal: AbortSignal,
+    stoppedByPerson: AbortSignal,
     output: AnswerOutput,
     startedAtMs: number,
+    replan: () => Promise<Prepared>,
   ): Promise<Generated> {
     const { model, settings, metrics } = this.#deps;
     const result: Generated = {
@@ -634,11 +922,12 @@ export class ConversationService {
       firstTokenAtMs: null,
       error: null,
       stoppedBy: null,
-      sentTurns: prepared.trimmed.turns,
+      sentTurns: this.#requestTurns(prepared),
     };
-    const { history, questionText, scale } = prepared;
+    const { history, sentQuestionText, scale } = prepared;
     let budget = prepared.budgetTokens;
     let trimmedHarder = false;
+    let replanned = false;
 
     for (let attempt = 1; !signal.aborted; attempt += 1) {
       try {
@@ -671,8 +960,20 @@ export class ConversationService {
             0,
           );
           budget = Math.min(Math.floor(budget / 2), Math.floor(sentTokens / 2));
-          prepared.trimmed = trimToBudget(history, { role: 'user', text: questionText }, budget, scale);
-          result.sentTurns = prepared.trimmed.turns;
+          prepared.trimmed = trimToBudget(history, { role: 'user', text: sentQuestionText }, budget, scale);
+          result.sentTurns = this.#requestTurns(prepared);
+          continue;
+        }
+        if (error.code === 'model_inputs_changed' && !replanned) {
+          // Learned from Bedrock's refusal: the files it does not read are left out, and said so.
+          replanned = true;
+          Object.assign(prepared, await replan());
+          if (prepared.unanswerable) {
+            result.error = new AnswerError('model_inputs_changed', prepared.unanswerable);
+            break;
+          }
+          budget = prepared.budgetTokens;
+          result.sentTurns = this.#requestTurns(prepared);
           continue;
         }
         if (error.retryable && attempt < settings.modelAttempts) {
@@ -685,7 +986,11 @@ export class ConversationService {
       }
     }
     if (signal.aborted) {
-      result.stoppedBy = this.#restart.signal.aborted ? 'restart' : 'slack';
+      result.stoppedBy = this.#restart.signal.aborted
+        ? 'restart'
+        : stoppedByPerson.aborted
+          ? 'user'
+          : 'slack';
       result.error = null;
     }
     return result;
@@ -745,16 +1050,21 @@ export class ConversationService {
     // Null `generated`: a failed answer, which adds no turn and keeps the thread's KB session.
     const newTurns: Turn[] = generated
       ? [
-          { role: 'user', text: prepared.questionText },
-          { role: 'assistant', text: generated.answer.length > 0 ? generated.answer : '(no answer)' },
+          {
+            role: 'user',
+            text: prepared.questionText,
+            ...(prepared.attachedFiles.length > 0 ? { files: prepared.attachedFiles } : {}),
+          },
+          { role: 'assistant', text: generated.answer.length > 0 ? generated.answer : NO_ANSWER },
         ]
       : [];
     // The whole input the model read: Bedrock reports cached tokens beside inputTokens, not in it.
     const usage = generated?.usage;
     const inputTokens = usage ? usage.inputTokens + usage.cacheReadTokens + usage.cacheWriteTokens : 0;
+    const systemPrompt = prepared.model.systemPrompt ?? settings.systemPrompt;
     const lastRequest =
       generated && inputTokens > 0
-        ? { inputTokens, estimatedTokens: estimateRequestTokens(generated.sentTurns, settings.systemPrompt) }
+        ? { inputTokens, estimatedTokens: estimateRequestTokens(generated.sentTurns, systemPrompt) }
         : null;
     const build = (base: ThreadState | null): ThreadState => {
       const scale = estimateScale(lastRequest ?? base?.lastRequest ?? null);

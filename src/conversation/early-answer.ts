@@ -4,10 +4,11 @@
  * Only the first question of a new thread qualifies: its request does not depend on stored history.
  * Nothing reaches Slack before the question is admitted; a call that is not taken is aborted.
  */
-import type { AnswerEvent, AnswerModel, AnswerRequest } from '../bedrock/answer-model.ts';
+import type { AnswerEvent, AnswerModel, AnswerRequest } from './ports.ts';
 
 export class EarlyAnswer {
   readonly startedAtMs: number;
+  readonly #turns: AnswerRequest['turns'];
   readonly #controller = new AbortController();
   readonly #iterator: AsyncIterator<AnswerEvent>;
   /** The first `next()`, called at once: that is what sends the request. */
@@ -16,6 +17,7 @@ export class EarlyAnswer {
 
   constructor(model: AnswerModel, request: Omit<AnswerRequest, 'signal'>, nowMs: number) {
     this.startedAtMs = nowMs;
+    this.#turns = request.turns;
     this.#iterator = model.stream({ ...request, signal: this.#controller.signal })[Symbol.asyncIterator]();
     this.#first = this.#iterator.next();
     // A discarded call ends in an abort error that nobody awaits.
@@ -24,6 +26,11 @@ export class EarlyAnswer {
 
   get state(): 'pending' | 'taken' | 'discarded' {
     return this.#state;
+  }
+
+  /** Whether this call asked exactly `turns` (what the answer, once prepared, would send). */
+  asked(turns: AnswerRequest['turns']): boolean {
+    return JSON.stringify(turns) === JSON.stringify(this.#turns);
   }
 
   /**

@@ -1,5 +1,5 @@
-/** What a Slack listener hands to the conversation service, and the ports the service answers through. */
-import type { CitedSource } from '../bedrock/answer-model.ts';
+/** What a Slack listener hands to the conversation service: one question, in one thread. */
+import type { FileRef, Viewing } from './ports.ts';
 
 /** A conversation is a Slack thread, keyed by workspace, channel and thread root ts. */
 export interface ThreadRef {
@@ -8,7 +8,7 @@ export interface ThreadRef {
   threadTs: string;
 }
 
-export type Surface = 'mention' | 'thread_reply' | 'dm' | 'command';
+export type Surface = 'mention' | 'thread_reply' | 'dm' | 'command' | 'regenerate';
 
 export interface Question {
   thread: ThreadRef;
@@ -27,62 +27,17 @@ export interface Question {
   dedupKey: string;
   /** Slack says it sent this before (a retry), so it may be taken already. */
   redelivery?: boolean;
-  /** Files attached to the message (not read yet: a question with only files gets a clear word). */
+  /**
+   * Asks the thread's last question again and replaces its answer: set by a Regenerate click on the
+   * answer whose stored text hashes to `answerHash` (see thread-history.ts `answerHash`).
+   */
+  regenerate?: { answerHash: string };
+  /** What the person is looking at in Slack, when the event said (the Messages tab's `context`). */
+  viewing?: Viewing;
+  /** Files shared with the message: images and documents go to the model within its limits. */
   files?: FileRef[];
-}
-
-export interface FileRef {
-  id: string;
-  name: string;
 }
 
 export function threadId(thread: ThreadRef): string {
   return `${thread.teamId}:${thread.channelId}:${thread.threadTs}`;
-}
-
-/** The Slack side of an answer in progress. Knows nothing of Bedrock. */
-export interface AnswerOutput {
-  /** Tells the person what the bot is doing until the first text arrives. */
-  showStatus(status: 'thinking' | 'searching'): void;
-  /** Adds model text (Markdown). Never blocks: writes are coalesced and flushed in the background. */
-  write(markdown: string): void;
-  /** Flushes everything; the thread then holds exactly the whole answer, then the appendix (notes, sources). */
-  finish(appendix: { notes: string[]; sources: CitedSource[] }): Promise<void>;
-  /** Keeps what was shown, adds the note, and closes the answer. */
-  fail(note: string): Promise<void>;
-}
-
-export interface AnswerHooks {
-  /** Slack refused the answer's message for good (not a rate limit): the model call can stop. */
-  onUnwritable?: (error: Error) => void;
-}
-
-export interface AnswerSurface {
-  /** Opens an answer for `question`; the person sees that the bot is working at once. */
-  open(question: Question, hooks?: AnswerHooks): AnswerOutput;
-  /** Shows on the asking message that it was seen and waits its turn (a reaction); best effort. */
-  markWaiting(question: Question): Promise<void>;
-  /** Removes that sign when its answer starts; best effort. */
-  clearWaiting(question: Question): Promise<void>;
-  /** Posts a short notice where the answer would have gone. */
-  notice(question: Question, text: string): Promise<void>;
-  /** Shows `text` to the asker only. */
-  ephemeral(question: Question, text: string): Promise<void>;
-}
-
-export interface ThreadMessage {
-  /** A person's or an app's name. */
-  author: string;
-  /** As Slack stores it: mentions resolved to names, `&lt;` `&gt;` `&amp;` still encoded. */
-  text: string;
-  /** A person, this bot (an earlier message of its own), or another bot or app. */
-  kind: 'person' | 'self' | 'app';
-}
-
-export interface ThreadReader {
-  /**
-   * The thread's most recent messages posted before `beforeTs`, oldest first, mentions resolved to
-   * names, Slack's entities kept encoded.
-   */
-  read(thread: ThreadRef, beforeTs: string): Promise<ThreadMessage[]>;
 }

@@ -5,15 +5,16 @@
  * metrics by model. Optional daily budgets (estimated USD) per person and per channel are checked
  * before a question costs a model call.
  */
-import type { PriceTable, TokenUsage } from '../bedrock/model-prices.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import {
   type ConversationStore,
   emptyUsage,
+  type PriceList,
+  type TokenUsage,
   type UsageScope,
   type UsageTotals,
-} from '../store/conversation-store.ts';
+} from './ports.ts';
 
 /** How long a day's totals are kept after its last answer. */
 export const USAGE_RETENTION_DAYS = 40;
@@ -38,7 +39,7 @@ export interface BudgetRefusal {
 
 export class UsageLedger {
   readonly #store: ConversationStore;
-  readonly #prices: PriceTable;
+  readonly #prices: PriceList;
   readonly #budgets: Budgets;
   readonly #metrics: Metrics;
   readonly #logger: Logger;
@@ -47,7 +48,7 @@ export class UsageLedger {
 
   constructor(options: {
     store: ConversationStore;
-    prices: PriceTable;
+    prices: PriceList;
     budgets: Budgets;
     metrics: Metrics;
     logger: Logger;

@@ -6,10 +6,10 @@
  * ChannelSettings. The Home tab remembers the picked channel in the view's private_metadata.
  */
 import { type ChannelSettings, InvalidSettingsError } from '../conversation/channel-settings.ts';
+import { emptyUsage } from '../conversation/ports.ts';
 import type { UsageLedger } from '../conversation/usage-ledger.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { emptyUsage } from '../store/conversation-store.ts';
 import {
   homeView,
   readSettingsSubmission,

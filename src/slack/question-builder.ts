@@ -3,8 +3,34 @@
  * not a person asking: bots (this one included), edits, deletions, joins and other subtypes, and
  * channel chatter that is not in a thread the bot could be part of.
  */
+
+import type { FileRef, Viewing } from '../conversation/ports.ts';
 import type { Question } from '../conversation/question.ts';
 import type { SlackPeople } from './slack-people.ts';
+
+/** A file object as Slack puts it in message events and API answers. */
+export interface SlackFile {
+  id?: string;
+  name?: string;
+  title?: string;
+  mimetype?: string;
+  size?: number;
+  url_private_download?: string;
+  mode?: string;
+}
+
+/** Slack's file objects as the core's references (files Slack only shows a tombstone for are dropped). */
+export function fileRefsOf(files: SlackFile[]): FileRef[] {
+  return files
+    .filter((file) => file.id && file.mode !== 'tombstone' && file.mode !== 'hidden_by_limit')
+    .map((file) => ({
+      id: file.id ?? '',
+      name: file.name ?? file.title ?? 'file',
+      mimetype: file.mimetype ?? 'application/octet-stream',
+      size: typeof file.size === 'number' ? file.size : null,
+      url: file.url_private_download ?? null,
+    }));
+}
 
 /** Message subtypes that are still a person writing; every other subtype is ignored. */
 const PERSON_SUBTYPES = new Set([undefined, 'file_share', 'thread_broadcast']);
@@ -23,7 +49,9 @@ export interface SlackMessageEvent {
   team?: string;
   edited?: unknown;
   hidden?: boolean;
-  files?: Array<{ id?: string; name?: string; title?: string }>;
+  files?: SlackFile[];
+  /** In the Messages tab: what the person is looking at (same shape as app_context_changed's). */
+  context?: unknown;
 }
 
 /** How Slack delivered the event: `retryNum` is set on redeliveries (Bolt's `context.retryNum`). */
@@ -98,9 +126,8 @@ async function questionFrom(
     ...how,
     dedupKey: dedupKey(teamId, event.channel, event.ts),
     ...(delivery.retryNum ? { redelivery: true } : {}),
-    ...(event.files?.length
-      ? { files: event.files.map((file) => ({ id: file.id ?? '', name: file.name ?? file.title ?? 'file' })) }
-      : {}),
+    ...(how.isDm && viewingFrom(event.context) ? { viewing: viewingFrom(event.context) as Viewing } : {}),
+    ...(event.files?.length ? { files: fileRefsOf(event.files) } : {}),
   };
 }
 
@@ -176,4 +203,25 @@ export function questionFromCommand(
     addressed: true,
     dedupKey: `cmd:${teamId}:${command.trigger_id}`,
   };
+}
+
+/**
+ * What a person is looking at, from Slack's `context` (app_context_changed, and the Messages tab's
+ * messages): the most relevant channel or message entity; null for none (a canvas, a list, nothing).
+ */
+export function viewingFrom(context: unknown): Viewing | null {
+  const entities = (context as { entities?: unknown } | null | undefined)?.entities;
+  if (!Array.isArray(entities)) return null;
+  for (const entity of entities as Array<{ type?: unknown; value?: unknown }>) {
+    if (entity?.type === 'slack#/types/channel_id' && typeof entity.value === 'string')
+      return { channelId: entity.value };
+    const message = entity?.value as { channel_id?: unknown; message_ts?: unknown } | undefined;
+    if (
+      entity?.type === 'slack#/types/message_context' &&
+      typeof message?.channel_id === 'string' &&
+      typeof message.message_ts === 'string'
+    )
+      return { channelId: message.channel_id, messageTs: message.message_ts };
+  }
+  return null;
 }

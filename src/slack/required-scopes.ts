@@ -8,6 +8,8 @@ export const REQUIRED_BOT_SCOPES = [
   'channels:history',
   'chat:write',
   'commands',
+  // Images and documents shared with a question are read with the bot token.
+  'files:read',
   'groups:history',
   'im:history',
   'mpim:history',

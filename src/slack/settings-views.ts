@@ -10,8 +10,8 @@ import {
   LABELS,
   SYSTEM_PROMPT_MAX_CHARS,
 } from '../conversation/channel-settings.ts';
+import { emptyUsage, type UsageTotals } from '../conversation/ports.ts';
 import type { Budgets } from '../conversation/usage-ledger.ts';
-import { emptyUsage, type UsageTotals } from '../store/conversation-store.ts';
 import { escapeMrkdwn } from './render/slack-safe-text.ts';
 
 export const SETTINGS_ACTIONS = {

@@ -7,10 +7,27 @@
  * `chat.update`. Writes are coalesced to at most one per `flushIntervalMs` per message; a 429 waits
  * its `Retry-After` while text keeps accumulating, so nothing is lost; a refused or rate-limited
  * stream start falls back to post-and-edit at once; an expired stream continues in a new message.
+ *
+ * A write that fails after Slack may have applied it (the response was lost: a timeout, a dropped
+ * connection) is reconciled, never blindly repeated, so no paragraph shows twice and no second
+ * message is left behind: a lost `chat.postMessage` or `chat.startStream` is looked up in the
+ * thread and adopted (see answer-messages.ts) before anything is created again; a native stream
+ * whose `chat.appendStream` or `chat.stopStream` was lost is stopped as it is and then given its
+ * whole text with `chat.update`, which replaces rather than appends (Slack's way to write to a
+ * stream message after the fact), and the message continues as a posted-and-edited one.
+ * `chat.update` itself is idempotent and is simply repeated.
  */
-import type { CitedSource } from '../bedrock/answer-model.ts';
-import type { AnswerOutput } from '../conversation/question.ts';
+import { randomUUID } from 'node:crypto';
+import type { AnswerOutput, CitedSource, ToolStep } from '../conversation/ports.ts';
 import type { Logger } from '../logger.ts';
+import { regenerateBlock, STOP_BLOCK } from './answer-controls.ts';
+import {
+  answerMetadata,
+  type BotIdentity,
+  compareTs,
+  findLostMessage,
+  type MessageMetadata,
+} from './answer-messages.ts';
 import { MarkdownRenderer } from './render/markdown-renderer.ts';
 import { MessagePaginator, type PageOp, SLACK_MESSAGE_LIMIT_CHARS } from './render/message-paginator.ts';
 import { escapeSlackControl } from './render/slack-safe-text.ts';
@@ -20,6 +37,8 @@ import { UNLIMITED_BUDGET, type WriteBudget } from './write-budget.ts';
 export interface AnswerTarget {
   channelId: string;
   threadTs: string;
+  /** The asking message: every message of this answer comes after it. */
+  questionTs: string;
   /** Required by Slack for native streams outside DMs. */
   recipientUserId: string;
   recipientTeamId: string;
@@ -43,9 +62,29 @@ export interface SlackAnswerStreamOptions {
   onStreamingRefused?: (code: string) => void;
   /** Called once when the answer cannot be written at all (the model call can stop). */
   onFatal?: (error: SlackCallError) => void;
+  /**
+   * Resolves true when this answer needs its own Stop button (Slack's native Stop is not shown for
+   * it): its first message is then posted and edited with the button under it, removed at the end.
+   */
+  stopButton?: Promise<boolean>;
+  /** The bot's own ids, to find a message again whose creating call lost its response. */
+  self?: BotIdentity;
+  /** Names this answer in its messages' metadata (a random id by default). */
+  answerId?: string;
+  /** The answer's renderer (trusted link hosts); a default one when absent. */
+  renderer?: MarkdownRenderer;
 }
 
-const STATUS_TITLES = { thinking: 'Thinking…', searching: 'Searching the knowledge base…' } as const;
+const STATUS_TITLES = {
+  thinking: 'Thinking…',
+  searching: 'Searching the knowledge base…',
+  reading: 'Reading the shared files…',
+} as const;
+const ASSISTANT_STATUSES = {
+  thinking: 'is thinking…',
+  searching: 'is searching…',
+  reading: 'is reading your files…',
+};
 /** Errors that say native streaming cannot be used here at all: post and edit instead. */
 const STREAM_REFUSALS = new Set([
   'unknown_method',
@@ -60,6 +99,18 @@ const STREAM_REFUSALS = new Set([
   'method_deprecated',
 ]);
 const TRANSIENT_RETRIES = 3;
+const TRANSIENT_CODES = new Set(['request_failed', 'internal_error', 'fatal_error']);
+/** Writes whose outcome is unknown that one answer reconciles before Slack counts as unreachable. */
+const MAX_RECONCILIATIONS = 3;
+/** A lost create is looked up after this pause, so that a write still in flight at Slack shows. */
+const LOST_CREATE_READ_DELAY_MS = 500;
+
+type CreateMethod = 'chat.startStream' | 'chat.postMessage';
+/**
+ * How a write may be repeated after a transport failure: an `idempotent` one as it is; a `create`
+ * or a `stream` write (append, stop) only after reconciling, since Slack may have applied it.
+ */
+type WriteKind = 'create' | 'stream' | 'idempotent';
 
 interface Page {
   mode: 'stream' | 'post';
@@ -75,13 +126,21 @@ interface Page {
   lastWriteAtMs: number;
   /** Pages after the first that are opened only for continuation need no status placeholder. */
   statusShown: boolean;
+  /** This message's number within the answer, in its metadata. */
+  serial: number;
+  /** The creating call in flight, and the text it shows once applied. */
+  creating: { method: CreateMethod; text: string } | null;
+  /** A creating call that failed after Slack may have applied it: look it up before creating again. */
+  unconfirmed: { method: CreateMethod; text: string } | null;
+  /** A stream write that failed after Slack may have applied it: stop the stream, then rewrite it whole. */
+  unsettled: boolean;
 }
 
 type Status = keyof typeof STATUS_TITLES;
 
 export class SlackAnswerStream implements AnswerOutput {
   readonly #options: SlackAnswerStreamOptions;
-  readonly #renderer = new MarkdownRenderer();
+  readonly #renderer: MarkdownRenderer;
   readonly #paginator: MessagePaginator;
   readonly #pages: Page[] = [];
   readonly #now: () => number;
@@ -97,13 +156,26 @@ export class SlackAnswerStream implements AnswerOutput {
   readonly #openedAtMs: number;
   /** When this answer last wrote to Slack; null before its first write. */
   #lastWriteAtMs: number | null = null;
+  readonly #answerId: string;
+  /** Names the finished answer for its Regenerate button (none for a failed or stopped one). */
+  #regenerate: string | null = null;
+  /** True once this answer shows its own Stop button (its first message is posted and edited). */
+  #withStopButton = false;
+  /** The answer's steps (tool calls), shown in its first message, by id in first-seen order. */
+  readonly #steps = new Map<string, ToolStep>();
+  /** Steps whose latest state the stream has not been sent yet (the object sent is compared after). */
+  readonly #stepsUnsent = new Map<string, ToolStep>();
+  #nextSerial = 0;
+  #reconciliations = 0;
 
   constructor(options: SlackAnswerStreamOptions) {
     this.#options = options;
+    this.#renderer = options.renderer ?? new MarkdownRenderer();
     this.#paginator = new MessagePaginator({ limitChars: options.limitChars ?? SLACK_MESSAGE_LIMIT_CHARS });
     this.#now = options.now ?? Date.now;
     this.#openedAtMs = this.#now();
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#answerId = options.answerId ?? randomUUID();
     this.#pages.push(this.#newPage(options.mode === 'native' ? 'stream' : 'post'));
   }
 
@@ -111,7 +183,7 @@ export class SlackAnswerStream implements AnswerOutput {
     if (this.#status === status) return;
     this.#status = status;
     this.#statusChanged = true;
-    if (status === 'thinking' && this.#options.target.isDm) this.#setAssistantStatus('is thinking…');
+    if (this.#options.target.isDm) this.#setAssistantStatus(status);
     this.#kick();
   }
 
@@ -122,7 +194,16 @@ export class SlackAnswerStream implements AnswerOutput {
     this.#kick();
   }
 
-  async finish(appendix: { notes: string[]; sources: CitedSource[] }): Promise<void> {
+  showStep(step: ToolStep): void {
+    if (this.#finishing) return;
+    const shown = { ...step };
+    this.#steps.set(step.id, shown);
+    this.#stepsUnsent.set(step.id, shown);
+    this.#kick();
+  }
+
+  async finish(appendix: { notes: string[]; sources: CitedSource[]; regenerate?: string }): Promise<void> {
+    if (appendix.regenerate) this.#regenerate = appendix.regenerate;
     let tail = this.#renderer.finish();
     const extra = renderAppendix(appendix.notes, appendix.sources);
     if (extra) tail += `${this.#hasText(tail) ? '\n\n' : ''}${extra}`;
@@ -176,6 +257,10 @@ export class SlackAnswerStream implements AnswerOutput {
       done: false,
       lastWriteAtMs: 0,
       statusShown: !first,
+      serial: this.#nextSerial++,
+      creating: null,
+      unconfirmed: null,
+      unsettled: false,
     };
   }
 
@@ -217,9 +302,19 @@ export class SlackAnswerStream implements AnswerOutput {
 
   /** Makes one write for `page` if one is due. Returns null after a write, else how long to wait. */
   async #step(page: Page): Promise<number | null> {
+    if (page.ts === null && page.unconfirmed) {
+      const heldMs = (this.#holdUntilMs.get('conversations.replies') ?? 0) - this.#now();
+      if (heldMs > 0) return heldMs;
+      return this.#attempt(page, () => this.#adoptLost(page), 'idempotent');
+    }
+    if (page.ts !== null && page.unsettled) {
+      const budgetWaitMs = await this.#takeBudget('chat.stopStream');
+      if (budgetWaitMs > 0) return this.#holdFor('chat.stopStream', budgetWaitMs);
+      return this.#attempt(page, () => this.#settle(page), 'idempotent');
+    }
     const pending = page.target.slice(page.sent.length);
     if (page.ts === null) {
-      const wantsPlaceholder = !page.statusShown && this.#status !== null;
+      const wantsPlaceholder = (!page.statusShown && this.#status !== null) || this.#stepsDue(page);
       if (!pending && !wantsPlaceholder) {
         if (!page.closed) return Number.POSITIVE_INFINITY;
         page.done = true; // nothing to show in this message
@@ -241,7 +336,7 @@ export class SlackAnswerStream implements AnswerOutput {
         return null;
       }
       if (budgetWaitMs > 0) return this.#holdFor(method, budgetWaitMs);
-      return this.#attempt(page, () => this.#create(page));
+      return this.#attempt(page, () => this.#create(page), 'create');
     }
     if (page.closed) {
       // A message closed mid-answer (the next one continues it) keeps the pace, and its last text
@@ -252,10 +347,14 @@ export class SlackAnswerStream implements AnswerOutput {
       const method = page.mode === 'stream' ? 'chat.stopStream' : 'chat.update';
       const budgetWaitMs = needsWrite ? await this.#takeBudget(method) : 0;
       if (budgetWaitMs > 0) return this.#holdFor(method, budgetWaitMs);
-      return this.#attempt(page, () => this.#finalize(page));
+      return this.#attempt(
+        page,
+        () => this.#finalize(page),
+        page.mode === 'stream' ? 'stream' : 'idempotent',
+      );
     }
     const statusDue = this.#statusChanged && page.sent.length === 0;
-    if (!pending && !statusDue) return Number.POSITIVE_INFINITY;
+    if (!pending && !statusDue && !this.#stepsDue(page)) return Number.POSITIVE_INFINITY;
     const dueInMs = page.lastWriteAtMs + this.#options.flushIntervalMs - this.#now();
     if (dueInMs > 0 && page.sent.length > 0) return dueInMs;
     // When the budget is tight this write waits and the next one carries more text: answers in
@@ -263,7 +362,7 @@ export class SlackAnswerStream implements AnswerOutput {
     const method = page.mode === 'stream' ? 'chat.appendStream' : 'chat.update';
     const budgetWaitMs = await this.#takeBudget(method);
     if (budgetWaitMs > 0) return this.#holdFor(method, Math.max(budgetWaitMs, this.#options.flushIntervalMs));
-    return this.#attempt(page, () => this.#update(page));
+    return this.#attempt(page, () => this.#update(page), page.mode === 'stream' ? 'stream' : 'idempotent');
   }
 
   /** No `method` call before `ms` from now; other methods (a final stopStream) are not held. */
@@ -282,7 +381,7 @@ export class SlackAnswerStream implements AnswerOutput {
   }
 
   /** Runs one Slack write with the failure policy; null when something changed. */
-  async #attempt(page: Page, write: () => Promise<void>): Promise<number | null> {
+  async #attempt(page: Page, write: () => Promise<void>, kind: WriteKind): Promise<number | null> {
     for (let attempt = 1; ; attempt += 1) {
       try {
         await write();
@@ -301,7 +400,21 @@ export class SlackAnswerStream implements AnswerOutput {
             error.retryAfterMs ?? 1000,
           );
         }
-        const handled = this.#recover(page, error);
+        const handled = this.#recover(page, error, kind);
+        if (handled === 'reconcile' && this.#reconciliations < MAX_RECONCILIATIONS) {
+          this.#reconciliations += 1;
+          this.#options.logger.warn(
+            { method: error.method, code: error.code },
+            'a Slack write may have been applied although it failed; reconciling instead of repeating it',
+          );
+          if (kind === 'create') {
+            page.unconfirmed = page.creating;
+            page.creating = null;
+            return this.#holdFor('conversations.replies', LOST_CREATE_READ_DELAY_MS);
+          }
+          page.unsettled = true;
+          return null;
+        }
         if (handled === 'retry_now') return null;
         if (handled === 'wait') return this.#holdFor(error.method, error.retryAfterMs ?? 1000);
         if (handled === 'transient' && attempt < TRANSIENT_RETRIES) {
@@ -317,10 +430,14 @@ export class SlackAnswerStream implements AnswerOutput {
   }
 
   /** Decides what a failed write means; may restructure pages so that no text is lost. */
-  #recover(page: Page, error: SlackCallError): 'retry_now' | 'wait' | 'transient' | 'fatal' {
+  #recover(
+    page: Page,
+    error: SlackCallError,
+    kind: WriteKind,
+  ): 'retry_now' | 'wait' | 'transient' | 'reconcile' | 'fatal' {
     const { code } = error;
     if (
-      page.mode === 'stream' &&
+      error.method === 'chat.startStream' &&
       page.ts === null &&
       (code === 'rate_limited' || STREAM_REFUSALS.has(code))
     ) {
@@ -331,7 +448,16 @@ export class SlackAnswerStream implements AnswerOutput {
       return 'retry_now';
     }
     if (code === 'rate_limited') return 'wait';
-    if (code === 'request_failed' || code === 'internal_error' || code === 'fatal_error') return 'transient';
+    if (TRANSIENT_CODES.has(code)) {
+      if (!error.mayHaveApplied || kind === 'idempotent') return 'transient';
+      return page.creating !== null || kind === 'stream' ? 'reconcile' : 'transient';
+    }
+    if (code === 'stopped_by_user' && page.ts !== null) {
+      // Someone pressed Slack's Stop: Slack ended the stream itself. The answer's end (or the rest,
+      // if the stop was refused) is written by editing the message, which still works.
+      page.mode = 'post';
+      return 'retry_now';
+    }
     if (
       page.ts !== null &&
       ['message_not_in_streaming_state', 'message_not_found', 'msg_too_long'].includes(code)
@@ -356,12 +482,21 @@ export class SlackAnswerStream implements AnswerOutput {
 
   async #create(page: Page): Promise<void> {
     const { slack, target } = this.#options;
+    if (page.serial === 0 && this.#options.stopButton && (await this.#options.stopButton)) {
+      // A Stop button lives in the message's blocks, which only the post-and-edit path can change.
+      this.#withStopButton = true;
+      page.mode = 'post';
+    }
     const text = page.target;
     const status = page.statusShown ? null : this.#status;
+    page.creating = { method: page.mode === 'stream' ? 'chat.startStream' : 'chat.postMessage', text };
     if (page.mode === 'stream') {
       const chunks: unknown[] = [];
       if (status && !text) chunks.push(statusChunk(status, 'in_progress'));
+      const steps = this.#stepChunks(page);
+      chunks.push(...steps.chunks);
       if (text) chunks.push({ type: 'markdown_text', text });
+      // chat.startStream takes no metadata (nor unfurl options): a lost start is found by position.
       const result = await slack.call<{ ts?: string }>('chat.startStream', {
         channel: target.channelId,
         thread_ts: target.threadTs,
@@ -371,51 +506,137 @@ export class SlackAnswerStream implements AnswerOutput {
         ...(chunks.length ? { chunks } : {}),
       });
       page.ts = result.ts ?? null;
+      this.#stepsSent(steps.sent);
     } else {
       const result = await slack.call<{ ts?: string }>(
         'chat.postMessage',
-        postArgs(target, text || placeholder(status ?? 'thinking')),
+        postArgs(
+          target,
+          this.#inProgressBody(this.#withSteps(page, text) || placeholder(status ?? 'thinking')),
+          answerMetadata(this.#answerId, page.serial),
+        ),
       );
       page.ts = result.ts ?? null;
     }
+    page.creating = null;
     if (!page.ts) throw new SlackCallError('chat.postMessage', 'missing_ts', null);
     page.sent = text;
     page.statusShown = true;
     this.#statusChanged = false;
   }
 
+  /** After a lost create: adopts the message Slack made, or leaves the page to be created again. */
+  async #adoptLost(page: Page): Promise<void> {
+    const lost = page.unconfirmed;
+    if (!lost) return;
+    const { slack, target, self = { botId: null, userId: null }, logger } = this.#options;
+    const index = this.#pages.indexOf(page);
+    const knownTs = new Set(this.#pages.flatMap((p) => (p.ts === null ? [] : [p.ts])));
+    const afterTs = this.#pages
+      .slice(0, index)
+      .flatMap((p) => (p.ts === null ? [] : [p.ts]))
+      .reduce((latest, ts) => (compareTs(ts, latest) > 0 ? ts : latest), target.questionTs);
+    let ts: string | null = null;
+    try {
+      ts = await findLostMessage(slack, {
+        channelId: target.channelId,
+        threadTs: target.threadTs,
+        afterTs,
+        self,
+        kind: lost.method === 'chat.startStream' ? 'stream' : 'post',
+        answerId: this.#answerId,
+        page: page.serial,
+        knownTs,
+      });
+    } catch (error) {
+      // A 429 is waited out and the thread read again; otherwise showing the text twice is
+      // better than not at all.
+      if (error instanceof SlackCallError && error.code === 'rate_limited') throw error;
+      logger.warn({ err: error }, 'could not read the thread back; creating the message again');
+    }
+    page.unconfirmed = null;
+    logger.info({ method: lost.method, adopted: ts !== null }, 'reconciled a write whose response was lost');
+    if (ts === null) return; // Slack shows no such message: the next step creates it
+    page.ts = ts;
+    page.sent = lost.text;
+    page.statusShown = true;
+    this.#statusChanged = false;
+  }
+
+  /**
+   * After a lost append or stop: stops the stream as it stands (already stopped is fine: the lost
+   * write may have been the stop) and turns the page into a posted one, whose next `chat.update`
+   * replaces whatever the stream showed with the page's whole text.
+   */
+  async #settle(page: Page): Promise<void> {
+    const { slack, target } = this.#options;
+    try {
+      await slack.call('chat.stopStream', {
+        channel: target.channelId,
+        ts: page.ts,
+        metadata: answerMetadata(this.#answerId, page.serial),
+      });
+    } catch (error) {
+      if (!(error instanceof SlackCallError) || error.code !== 'message_not_in_streaming_state') throw error;
+    }
+    page.unsettled = false;
+    page.mode = 'post';
+    // What the stream shows is unknown (the lost text once, or not at all): nothing counts as sent.
+    page.sent = '';
+  }
+
   async #update(page: Page): Promise<void> {
     const { slack, target } = this.#options;
     const text = page.target;
     if (page.mode === 'stream') {
-      const chunks = this.#pendingChunks(page, false);
+      const steps = this.#stepChunks(page);
+      const chunks = [...steps.chunks, ...this.#pendingChunks(page, false)];
       if (chunks.length === 0) return;
       await slack.call('chat.appendStream', { channel: target.channelId, ts: page.ts, chunks });
+      this.#stepsSent(steps.sent);
     } else {
+      const steps = this.#stepChunks(page);
       await slack.call('chat.update', {
         channel: target.channelId,
         ts: page.ts,
-        ...messageBody(text || placeholder(this.#status ?? 'thinking')),
+        ...this.#inProgressBody(this.#withSteps(page, text) || placeholder(this.#status ?? 'thinking')),
       });
+      this.#stepsSent(steps.sent);
     }
     this.#statusChanged = false;
     page.sent = text;
+  }
+
+  /** A posted message that is still being written: with the Stop button, when this answer has one. */
+  #inProgressBody(markdown: string): { text: string; blocks: object[] } {
+    const body = messageBody(markdown);
+    if (this.#withStopButton && !this.#finishing) body.blocks.push(STOP_BLOCK);
+    return body;
+  }
+
+  /** Under the answer's last message once it is complete: feedback, and Regenerate for a finished one. */
+  #finalBlocks(): object[] {
+    return this.#regenerate ? [FEEDBACK_BLOCK, regenerateBlock(this.#regenerate)] : [FEEDBACK_BLOCK];
   }
 
   async #finalize(page: Page): Promise<void> {
     const { slack, target } = this.#options;
     const text = page.target;
     if (page.mode === 'stream') {
-      const chunks = this.#pendingChunks(page, true);
+      const steps = this.#stepChunks(page);
+      const chunks = [...steps.chunks, ...this.#pendingChunks(page, true)];
       await slack.call('chat.stopStream', {
         channel: target.channelId,
         ts: page.ts,
+        // Marked once finished, so that a later answer's lost stream start is never taken for it.
+        metadata: answerMetadata(this.#answerId, page.serial),
         ...(chunks.length ? { chunks } : {}),
-        ...(this.#isLastPage(page) ? { blocks: [FEEDBACK_BLOCK] } : {}),
+        ...(this.#isLastPage(page) ? { blocks: this.#finalBlocks() } : {}),
       });
+      this.#stepsSent(steps.sent);
     } else if (this.#postNeedsFinalEdit(page)) {
-      const body = messageBody(text);
-      if (this.#isLastPage(page)) body.blocks.push(FEEDBACK_BLOCK);
+      const body = messageBody(this.#withSteps(page, text));
+      if (this.#isLastPage(page)) body.blocks.push(...this.#finalBlocks());
       await slack.call('chat.update', { channel: target.channelId, ts: page.ts, ...body });
     }
     page.sent = text;
@@ -436,6 +657,30 @@ export class SlackAnswerStream implements AnswerOutput {
     return chunks;
   }
 
+  /** The steps belong to the answer's first message; true when it has step changes to send. */
+  #stepsDue(page: Page): boolean {
+    return page.serial === 0 && this.#stepsUnsent.size > 0;
+  }
+
+  /** task_update chunks for the steps that changed since the stream last heard of them. */
+  #stepChunks(page: Page): { chunks: object[]; sent: ToolStep[] } {
+    if (page.serial !== 0) return { chunks: [], sent: [] };
+    const sent = [...this.#stepsUnsent.values()];
+    return { chunks: sent.map(stepChunk), sent };
+  }
+
+  /** Forgets the steps a write carried, unless they changed again while it was in flight. */
+  #stepsSent(sent: ToolStep[]): void {
+    for (const step of sent) if (this.#stepsUnsent.get(step.id) === step) this.#stepsUnsent.delete(step.id);
+  }
+
+  /** On the post-and-edit path the steps are lines above the first message's text. */
+  #withSteps(page: Page, markdown: string): string {
+    if (page.serial !== 0 || this.#steps.size === 0) return markdown;
+    const lines = [...this.#steps.values()].map(stepLine).join('\n');
+    return markdown ? `${lines}\n\n${markdown}` : lines;
+  }
+
   #postNeedsFinalEdit(page: Page): boolean {
     return page.target !== page.sent || page.sent.length === 0 || this.#isLastPage(page);
   }
@@ -445,14 +690,16 @@ export class SlackAnswerStream implements AnswerOutput {
     return this.#finishing && this.#pages.at(-1) === page && this.#options.feedback !== false;
   }
 
-  #setAssistantStatus(status: string): void {
+  #setAssistantStatus(status: Status): void {
     const { slack, target } = this.#options;
     // Only the Messages tab / assistant threads show it; elsewhere Slack refuses and that is fine.
+    // `loading_messages` (at most 10) rotate under the status while nothing is written yet.
     slack
       .call('assistant.threads.setStatus', {
         channel_id: target.channelId,
         thread_ts: target.threadTs,
-        status,
+        status: ASSISTANT_STATUSES[status],
+        loading_messages: [STATUS_TITLES[status]],
       })
       .catch(() => undefined);
   }
@@ -472,6 +719,39 @@ const FEEDBACK_BLOCK = {
   ],
 };
 
+const STEP_MARKS: Record<ToolStep['status'], string> = {
+  pending: '◻️',
+  in_progress: '⏳',
+  complete: '✅',
+  error: '⚠️',
+};
+
+/** A step as a native stream's task card. Titles and details come from tools: escaped like model text. */
+function stepChunk(step: ToolStep): object {
+  return {
+    type: 'task_update',
+    id: step.id,
+    title: escapeSlackControl(step.title),
+    status: step.status,
+    ...(step.details ? { details: escapeSlackControl(step.details) } : {}),
+    ...(step.sources?.length
+      ? {
+          sources: step.sources.map((source) => ({
+            type: 'url',
+            url: source.url,
+            text: escapeSlackControl(source.title),
+          })),
+        }
+      : {}),
+  };
+}
+
+/** A step as a line of text, for messages that are posted and edited. */
+function stepLine(step: ToolStep): string {
+  const details = step.details ? ` — ${escapeSlackControl(step.details)}` : '';
+  return `${STEP_MARKS[step.status]} ${escapeSlackControl(step.title)}${details}`;
+}
+
 function statusChunk(status: Status, state: 'in_progress' | 'complete') {
   return { type: 'task_update', id: 'status', title: STATUS_TITLES[status], status: state };
 }
@@ -486,8 +766,23 @@ function messageBody(markdown: string): { text: string; blocks: object[] } {
   return { text: preview, blocks: [{ type: 'markdown', text: markdown }] };
 }
 
-function postArgs(target: AnswerTarget, markdown: string): Record<string, unknown> {
-  return { channel: target.channelId, thread_ts: target.threadTs, ...messageBody(markdown) };
+/**
+ * A posted answer message: marked with its answer and page (to find it again after a lost
+ * response), with unfurling off so that no link in model text pulls a preview into the thread.
+ */
+function postArgs(
+  target: AnswerTarget,
+  body: { text: string; blocks: object[] },
+  metadata: MessageMetadata,
+): Record<string, unknown> {
+  return {
+    channel: target.channelId,
+    thread_ts: target.threadTs,
+    ...body,
+    metadata,
+    unfurl_links: false,
+    unfurl_media: false,
+  };
 }
 
 /** When a message ends inside a fenced code block, the next one must reopen it. */

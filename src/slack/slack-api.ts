@@ -15,13 +15,29 @@ export class SlackCallError extends Error {
   /** For `rate_limited`: how long Slack asked us to wait. */
   readonly retryAfterMs: number | null;
   readonly method: string;
-  constructor(method: string, code: string, retryAfterMs: number | null, cause?: unknown) {
+  /**
+   * Slack may have carried the call out although it failed: the connection dropped or timed out
+   * after the request left, Slack answered 5xx, or `internal_error`/`fatal_error` (which Slack says
+   * can follow a partly done operation). A write that failed so must be reconciled, not repeated.
+   */
+  readonly mayHaveApplied: boolean;
+  constructor(
+    method: string,
+    code: string,
+    retryAfterMs: number | null,
+    cause?: unknown,
+    mayHaveApplied = false,
+  ) {
     super(`${method} failed: ${code}`, { cause });
     this.method = method;
     this.code = code;
     this.retryAfterMs = retryAfterMs;
+    this.mayHaveApplied = mayHaveApplied;
   }
 }
+
+/** Transport errors raised before the request reached Slack: repeating such a call is safe. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /** Web client options shared by Bolt's client and ours: bounded time, no queue-wide 429 pauses. */
 export function slackClientOptions(apiUrl: string, timeoutMs = 10_000): WebClientOptions {
@@ -76,7 +92,27 @@ function toCallError(method: string, error: unknown): SlackCallError {
   const coded = error as { code?: string; retryAfter?: number; data?: { error?: string } };
   if (coded.code === 'slack_webapi_rate_limited_error')
     return new SlackCallError(method, 'rate_limited', Math.max(1, coded.retryAfter ?? 1) * 1000, error);
-  if (coded.code === 'slack_webapi_platform_error' && coded.data?.error)
-    return new SlackCallError(method, coded.data.error, null, error);
-  return new SlackCallError(method, 'request_failed', null, error);
+  if (coded.code === 'slack_webapi_platform_error' && coded.data?.error) {
+    const partlyDone = coded.data.error === 'internal_error' || coded.data.error === 'fatal_error';
+    return new SlackCallError(method, coded.data.error, null, error, partlyDone);
+  }
+  return new SlackCallError(
+    method,
+    'request_failed',
+    null,
+    error,
+    !NOT_SENT_CODES.has(causeCode(error) ?? ''),
+  );
+}
+
+/** The system error code under the web client's wrapper (fetch puts it on the cause). */
+function causeCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth += 1) {
+    const { code } = current as { code?: unknown };
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
+    current =
+      (current as { original?: unknown; cause?: unknown }).original ?? (current as { cause?: unknown }).cause;
+  }
+  return undefined;
 }

@@ -4,14 +4,18 @@
  * Names are cached for a while so a busy thread does not spend users.info calls.
  */
 import { LRUCache } from 'lru-cache';
-import type { ThreadMessage, ThreadReader, ThreadRef } from '../conversation/question.ts';
+import type { ThreadMessage, ThreadReader, Viewing } from '../conversation/ports.ts';
+import type { ThreadRef } from '../conversation/question.ts';
 import type { Logger } from '../logger.ts';
+import { fileRefsOf, type SlackFile } from './question-builder.ts';
 import type { SlackApi } from './slack-api.ts';
 
 const NAME_TTL_MS = 60 * 60 * 1000;
 const MAX_CACHED_NAMES = 5_000;
 /** Most earlier messages given as context (the newest; the history budget may keep fewer). */
 const THREAD_CONTEXT_MESSAGES = 200;
+/** Messages read from a channel (or a message's thread) the person is looking at. */
+const VIEWED_MESSAGES = 30;
 /** conversations.replies pages read for one thread (200 messages each), oldest first. */
 const MAX_REPLY_PAGES = 10;
 
@@ -33,6 +37,7 @@ export interface SlackPeopleOptions {
 }
 
 type ReplyMessage = {
+  files?: SlackFile[];
   user?: string;
   bot_id?: string;
   bot_profile?: { name?: string };
@@ -43,7 +48,13 @@ type ReplyMessage = {
 };
 
 interface UserInfo {
-  user?: { name?: string; real_name?: string; profile?: { display_name?: string; real_name?: string } };
+  user?: {
+    name?: string;
+    real_name?: string;
+    is_admin?: boolean;
+    is_owner?: boolean;
+    profile?: { display_name?: string; real_name?: string };
+  };
 }
 
 export class SlackPeople implements ThreadReader {
@@ -84,6 +95,17 @@ export class SlackPeople implements ThreadReader {
     }
   }
 
+  /** Whether `userId` is a workspace admin or owner (asked each time: it is rare, and roles change). */
+  async isAdmin(userId: string): Promise<boolean> {
+    try {
+      const info = await this.#slack.call<UserInfo>('users.info', { user: userId });
+      return info.user?.is_admin === true || info.user?.is_owner === true;
+    } catch (error) {
+      this.#logger.debug({ err: error, userId }, 'users.info failed; not treating the user as an admin');
+      return false;
+    }
+  }
+
   /** `<@U…>` and `<@U…|label>` of one user (the bot's, the same on every event: built once). */
   #mentionOf(userId: string): RegExp {
     if (this.#botMention?.userId !== userId)
@@ -117,9 +139,47 @@ export class SlackPeople implements ThreadReader {
   async read(thread: ThreadRef, beforeTs: string): Promise<ThreadMessage[]> {
     const messages = await this.#replies(thread);
     const earlier = messages
-      .filter((m) => m.ts && Number(m.ts) < Number(beforeTs) && m.text)
+      .filter((m) => m.ts && Number(m.ts) < Number(beforeTs) && (m.text || m.files?.length))
       .slice(-THREAD_CONTEXT_MESSAGES);
     return Promise.all(earlier.map((m) => this.#asThreadMessage(m)));
+  }
+
+  async readViewing(viewing: Viewing): Promise<{ label: string; messages: ThreadMessage[] }> {
+    const { channelId, messageTs } = viewing;
+    try {
+      const info = await this.#slack.call<{ channel?: { name?: string; is_im?: boolean } }>(
+        'conversations.info',
+        { channel: channelId },
+      );
+      const name = info.channel?.is_im ? 'a direct message' : `#${info.channel?.name ?? channelId}`;
+      if (messageTs) {
+        const thread = await this.#slack.call<{ messages?: ReplyMessage[] }>('conversations.replies', {
+          channel: channelId,
+          ts: messageTs,
+          limit: VIEWED_MESSAGES,
+        });
+        const messages = (thread.messages ?? []).filter((m) => m.text);
+        return {
+          label: `a message in ${name} (and its replies)`,
+          messages: await this.#asThreadMessages(messages),
+        };
+      }
+      const history = await this.#slack.call<{ messages?: ReplyMessage[] }>('conversations.history', {
+        channel: channelId,
+        limit: VIEWED_MESSAGES,
+      });
+      // conversations.history answers newest first.
+      const messages = (history.messages ?? []).filter((m) => m.text).reverse();
+      return { label: name, messages: await this.#asThreadMessages(messages) };
+    } catch (error) {
+      // Not a member, a private channel, a canvas: the question is answered without it.
+      this.#logger.debug({ err: error, channelId }, 'could not read what the person is looking at');
+      return { label: channelId, messages: [] };
+    }
+  }
+
+  #asThreadMessages(messages: ReplyMessage[]): Promise<ThreadMessage[]> {
+    return Promise.all(messages.map((m) => this.#asThreadMessage(m)));
   }
 
   /** The thread's messages, oldest first: every page by cursor (bounded), or one small call. */
@@ -167,6 +227,7 @@ export class SlackPeople implements ThreadReader {
     if (m.bot_id || !m.user) {
       return { author: m.bot_profile?.name ?? m.username ?? 'an app', text, kind: 'app' };
     }
-    return { author: await this.nameOf(m.user), text, kind: 'person' };
+    const files = m.files?.length ? fileRefsOf(m.files) : [];
+    return { author: await this.nameOf(m.user), text, kind: 'person', ...(files.length ? { files } : {}) };
   }
 }

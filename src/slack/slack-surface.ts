@@ -1,7 +1,16 @@
 /** The conversation service's view of Slack: where answers, notices and ephemeral replies go. */
-import type { CitedSource } from '../bedrock/answer-model.ts';
-import type { AnswerHooks, AnswerOutput, AnswerSurface, Question } from '../conversation/question.ts';
+import type {
+  AnswerHooks,
+  AnswerOutput,
+  AnswerSurface,
+  CitedSource,
+  ToolStep,
+} from '../conversation/ports.ts';
+import type { Question } from '../conversation/question.ts';
 import type { Logger } from '../logger.ts';
+import { AgentSessions, type SessionTarget } from './agent-sessions.ts';
+import { CONTROLS_BLOCK_ID, REPLACED_BLOCK } from './answer-controls.ts';
+import { type BotIdentity, NOTICE_METADATA } from './answer-messages.ts';
 import { MarkdownRenderer } from './render/markdown-renderer.ts';
 import { paginate, SLACK_MESSAGE_LIMIT_CHARS } from './render/message-paginator.ts';
 import { escapeMrkdwn, escapeSlackControl } from './render/slack-safe-text.ts';
@@ -15,6 +24,10 @@ export interface SlackSurfaceOptions {
   streaming: 'native' | 'update';
   flushIntervalMs: number;
   budget: WriteBudget;
+  /** The bot's own ids (auth.test), to find its messages again after a lost response. */
+  self: BotIdentity;
+  /** Hosts whose links in model text keep their label as written (`TRUSTED_LINK_HOSTS`). */
+  trustedLinkHosts: readonly string[];
   /** Posts a slash command's deferred answer to its response_url. */
   postToResponseUrl: (url: string, body: Record<string, unknown>) => Promise<void>;
 }
@@ -24,24 +37,45 @@ export class SlackSurface implements AnswerSurface {
   /** Set once Slack refuses native streaming for this app (scope, plan): later answers skip it. */
   #streamingRefused = false;
 
+  readonly #sessions: AgentSessions;
+
   constructor(options: SlackSurfaceOptions) {
     this.#options = options;
+    this.#sessions = new AgentSessions({
+      slack: options.slack,
+      logger: options.logger,
+      budget: options.budget,
+    });
   }
 
   open(question: Question, hooks: AnswerHooks = {}): AnswerOutput {
-    const { slack, logger, streaming, flushIntervalMs, budget } = this.#options;
+    const { slack, logger, streaming, flushIntervalMs, budget, self, trustedLinkHosts } = this.#options;
+    const renderer = new MarkdownRenderer({ trustedLinkHosts });
     if (question.replyTo.kind === 'response_url') {
-      return new ResponseUrlAnswer(question.replyTo.url, this.#options.postToResponseUrl, logger);
+      return new ResponseUrlAnswer(question.replyTo.url, this.#options.postToResponseUrl, logger, renderer);
     }
-    return new SlackAnswerStream({
+    const session: SessionTarget = {
+      teamId: question.thread.teamId,
+      channelId: question.thread.channelId,
+      threadTs: question.thread.threadTs,
+      initiatorUserId: question.userId,
+      title: question.text,
+    };
+    // While it runs, the thread's agent session is `processing`: Slack shows its own Stop button.
+    const nativeStop = this.#sessions.begin(session);
+    const stream = new SlackAnswerStream({
       slack,
       logger,
       flushIntervalMs,
       budget,
+      self,
+      renderer,
+      stopButton: nativeStop.then((shown) => !shown),
       mode: streaming === 'native' && !this.#streamingRefused ? 'native' : 'update',
       target: {
         channelId: question.thread.channelId,
         threadTs: question.thread.threadTs,
+        questionTs: question.messageTs,
         recipientUserId: question.userId,
         recipientTeamId: question.thread.teamId,
         isDm: question.isDm,
@@ -54,6 +88,43 @@ export class SlackSurface implements AnswerSurface {
           this.#streamingRefused = true;
       },
     });
+    return new SessionAnswer(stream, async () => {
+      if (await nativeStop) await this.#sessions.end(session);
+    });
+  }
+
+  async markReplaced(question: Question, messageTs: string): Promise<void> {
+    const { slack, logger } = this.#options;
+    const channel = question.thread.channelId;
+    try {
+      const found = await slack.call<{
+        messages?: Array<{ ts?: string; text?: string; blocks?: unknown[] }>;
+      }>('conversations.replies', {
+        channel,
+        ts: question.thread.threadTs,
+        oldest: messageTs,
+        latest: messageTs,
+        inclusive: true,
+        // Slack always answers with the thread's root first: one more for the message itself.
+        limit: 2,
+      });
+      const message = found.messages?.find((m) => m.ts === messageTs);
+      if (!message) return;
+      // The answer stays as it was, without its buttons, with a line saying a newer one replaced it.
+      const kept = (message.blocks ?? []).filter((block) => {
+        const { type, block_id: blockId } = block as { type?: string; block_id?: string };
+        return blockId !== CONTROLS_BLOCK_ID && type !== 'context_actions' && type !== 'actions';
+      });
+      const content = kept.length > 0 ? kept : [{ type: 'markdown', text: message.text ?? '' }];
+      await slack.call('chat.update', {
+        channel,
+        ts: messageTs,
+        text: message.text ?? '',
+        blocks: [...content, REPLACED_BLOCK],
+      });
+    } catch (err) {
+      logger.debug({ err }, 'could not mark the replaced answer');
+    }
   }
 
   async markWaiting(question: Question): Promise<void> {
@@ -85,14 +156,19 @@ export class SlackSurface implements AnswerSurface {
       thread_ts: question.thread.threadTs,
       text: escapeMrkdwn(text),
       blocks: [{ type: 'markdown', text: escapeSlackControl(text) }],
+      // Marked as a notice, so that it is never taken for an answer's lost message.
+      metadata: NOTICE_METADATA,
+      unfurl_links: false,
+      unfurl_media: false,
     });
   }
 
-  async ephemeral(question: Question, text: string): Promise<void> {
-    if (question.replyTo.kind === 'response_url') return this.#privately(question.replyTo.url, text);
+  async ephemeral(question: Question, text: string, userId = question.userId): Promise<void> {
+    if (question.replyTo.kind === 'response_url' && userId === question.userId)
+      return this.#privately(question.replyTo.url, text);
     await this.#options.slack.call('chat.postEphemeral', {
       channel: question.thread.channelId,
-      user: question.userId,
+      user: userId,
       text: escapeMrkdwn(text),
       ...(question.thread.threadTs !== question.messageTs || question.surface === 'command'
         ? { thread_ts: question.thread.threadTs }
@@ -108,6 +184,45 @@ export class SlackSurface implements AnswerSurface {
   }
 }
 
+/** An answer whose agent session goes back to `active` once it is written, however it ended. */
+class SessionAnswer implements AnswerOutput {
+  readonly #inner: AnswerOutput;
+  readonly #end: () => Promise<void>;
+
+  constructor(inner: AnswerOutput, end: () => Promise<void>) {
+    this.#inner = inner;
+    this.#end = end;
+  }
+
+  showStatus(status: Parameters<AnswerOutput['showStatus']>[0]): void {
+    this.#inner.showStatus(status);
+  }
+
+  write(markdown: string): void {
+    this.#inner.write(markdown);
+  }
+
+  showStep(step: ToolStep): void {
+    this.#inner.showStep(step);
+  }
+
+  async finish(appendix: Parameters<AnswerOutput['finish']>[0]): Promise<void> {
+    try {
+      await this.#inner.finish(appendix);
+    } finally {
+      await this.#end();
+    }
+  }
+
+  async fail(note: string): Promise<void> {
+    try {
+      await this.#inner.fail(note);
+    } finally {
+      await this.#end();
+    }
+  }
+}
+
 /**
  * Where the bot cannot post in the channel, a slash command's answer goes back through its
  * response_url (at most 5 posts in 30 minutes): one "working" message, then the whole answer.
@@ -116,14 +231,20 @@ class ResponseUrlAnswer implements AnswerOutput {
   readonly #url: string;
   readonly #post: SlackSurfaceOptions['postToResponseUrl'];
   readonly #logger: Logger;
-  readonly #renderer = new MarkdownRenderer();
+  readonly #renderer: MarkdownRenderer;
   #text = '';
   #statusShown = false;
 
-  constructor(url: string, post: SlackSurfaceOptions['postToResponseUrl'], logger: Logger) {
+  constructor(
+    url: string,
+    post: SlackSurfaceOptions['postToResponseUrl'],
+    logger: Logger,
+    renderer: MarkdownRenderer,
+  ) {
     this.#url = url;
     this.#post = post;
     this.#logger = logger;
+    this.#renderer = renderer;
   }
 
   showStatus(): void {
@@ -137,6 +258,9 @@ class ResponseUrlAnswer implements AnswerOutput {
   write(markdown: string): void {
     this.#text += this.#renderer.push(markdown);
   }
+
+  /** A response_url answer is posted whole at the end: its steps are not shown one by one. */
+  showStep(): void {}
 
   async finish(appendix: { notes: string[]; sources: CitedSource[] }): Promise<void> {
     this.#text += this.#renderer.finish();

@@ -14,6 +14,7 @@ export const SLACK_WRITE_TIERS_PER_MINUTE: Record<string, number> = {
   'chat.appendStream': 100,
   'chat.update': 50,
   'chat.postMessage': 60, // about one a second, per channel
+  'agents.sessions.setStatus': 50, // Tier 3: an answer's session goes processing, then active
 };
 
 /** Methods whose budget Slack counts per channel rather than per workspace. */

@@ -7,7 +7,8 @@ import type {
   ThreadState,
   UsageScope,
   UsageTotals,
-} from './conversation-store.ts';
+  Viewing,
+} from '../conversation/ports.ts';
 
 export class InstrumentedStore implements ConversationStore {
   readonly #inner: ConversationStore;
@@ -74,6 +75,12 @@ export class InstrumentedStore implements ConversationStore {
   }
   getUsage(scopes: UsageScope[], day: string) {
     return this.#timed('get_usage', () => this.#inner.getUsage(scopes, day));
+  }
+  setViewing(userKey: string, viewing: Viewing | null, ttlMs: number) {
+    return this.#timed('set_viewing', () => this.#inner.setViewing(userKey, viewing, ttlMs));
+  }
+  getViewing(userKey: string) {
+    return this.#timed('get_viewing', () => this.#inner.getViewing(userKey));
   }
   ping() {
     return this.#timed('ping', () => this.#inner.ping());

@@ -16,8 +16,9 @@ import type {
   ThreadState,
   UsageScope,
   UsageTotals,
-} from './conversation-store.ts';
-import { emptyUsage, StoreUnavailableError, USAGE_FIELDS } from './conversation-store.ts';
+  Viewing,
+} from '../conversation/ports.ts';
+import { emptyUsage, StoreUnavailableError, USAGE_FIELDS } from '../conversation/ports.ts';
 
 export interface MemoryStoreOptions {
   /** The clock, in epoch milliseconds; tests inject a fake one to step time. */
@@ -51,6 +52,7 @@ export class MemoryStore implements ConversationStore {
   private readonly participants: LRUCache<string, Expiring<Set<string>>>;
   private readonly channelSettings = new Map<string, StoredChannelSettings>();
   private readonly usage = new Map<string, Expiring<UsageTotals>>();
+  private readonly viewings: LRUCache<string, Expiring<Viewing>>;
   private sweepTimer: NodeJS.Timeout | null;
   private closed = false;
 
@@ -59,6 +61,7 @@ export class MemoryStore implements ConversationStore {
     const max = options.maxThreads ?? defaultMaxThreads;
     this.threads = new LRUCache({ max });
     this.participants = new LRUCache({ max });
+    this.viewings = new LRUCache({ max });
     this.sweepTimer = setInterval(() => this.sweep(), options.sweepIntervalMs ?? defaultSweepIntervalMs);
     // The sweep is housekeeping only; it must never keep the process alive.
     this.sweepTimer.unref();
@@ -180,6 +183,19 @@ export class MemoryStore implements ConversationStore {
     return scopes.map((scope) => ({ ...(this.live(this.usage, usageKey(scope, day)) ?? emptyUsage()) }));
   }
 
+  async setViewing(userKey: string, viewing: Viewing | null, ttlMs: number): Promise<void> {
+    this.assertOpen();
+    assertTtl(ttlMs);
+    if (viewing === null) this.viewings.delete(userKey);
+    else this.viewings.set(userKey, { value: { ...viewing }, expiresAtMs: this.now() + ttlMs });
+  }
+
+  async getViewing(userKey: string): Promise<Viewing | null> {
+    this.assertOpen();
+    const viewing = this.live(this.viewings, userKey);
+    return viewing === undefined ? null : { ...viewing };
+  }
+
   async ping(): Promise<void> {
     this.assertOpen();
   }
@@ -198,6 +214,7 @@ export class MemoryStore implements ConversationStore {
     this.participants.clear();
     this.channelSettings.clear();
     this.usage.clear();
+    this.viewings.clear();
   }
 
   /** The entry's value if it has not expired; an expired entry is deleted on the way. */
@@ -219,6 +236,7 @@ export class MemoryStore implements ConversationStore {
       this.threads,
       this.participants,
       this.usage,
+      this.viewings,
     ] as ExpiringEntries<unknown>[];
     for (const map of maps) {
       for (const [key, entry] of [...map.entries()]) {

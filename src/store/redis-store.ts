@@ -10,6 +10,7 @@
  *   <prefix>{c:<team>:<channel>}:settings     HASH field → JSON value, plus _updatedBy, _updatedAtMs
  *   <prefix>{usage:<team>:<day>}:u:<user>     HASH of whole-number totals (HINCRBY), PX ttl
  *   <prefix>{usage:<team>:<day>}:c:<channel>  the same for a channel
+ *   <prefix>viewing:<userKey>      JSON Viewing, PX ttl
  *
  * A workspace's usage of one day shares a hash tag, so that an answer adds to its asker's and its
  * channel's totals in one script (one round trip), and a budget check reads both in one.
@@ -29,8 +30,9 @@ import type {
   Turn,
   UsageScope,
   UsageTotals,
-} from './conversation-store.ts';
-import { emptyUsage, StoreUnavailableError, USAGE_FIELDS } from './conversation-store.ts';
+  Viewing,
+} from '../conversation/ports.ts';
+import { emptyUsage, StoreUnavailableError, USAGE_FIELDS } from '../conversation/ports.ts';
 
 /** The slice of a pino-style logger the store uses. */
 export interface StoreLogger {
@@ -387,6 +389,28 @@ export class RedisStore implements ConversationStore {
           totals[field as keyof UsageTotals] = Number(value);
       return totals;
     });
+  }
+
+  async setViewing(userKey: string, viewing: Viewing | null, ttlMs: number): Promise<void> {
+    const px = toPx(ttlMs);
+    const key = `${this.keyPrefix}viewing:${userKey}`;
+    await this.run<unknown>('setViewing', () =>
+      viewing === null ? this.client.del(key) : this.client.set(key, JSON.stringify(viewing), 'PX', px),
+    );
+  }
+
+  async getViewing(userKey: string): Promise<Viewing | null> {
+    const raw = await this.run('getViewing', () => this.client.get(`${this.keyPrefix}viewing:${userKey}`));
+    if (raw === null) return null;
+    try {
+      const value = JSON.parse(raw) as Partial<Viewing>;
+      if (typeof value.channelId !== 'string') return null;
+      return typeof value.messageTs === 'string'
+        ? { channelId: value.channelId, messageTs: value.messageTs }
+        : { channelId: value.channelId };
+    } catch {
+      return null;
+    }
   }
 
   async ping(): Promise<void> {

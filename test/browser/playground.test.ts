@@ -180,6 +180,20 @@ describe('the playground page (demo model)', () => {
     await page.locator('#prompts button').first().waitFor();
   });
 
+  it('sends a file picked in the composer with the question, and the demo model says what it received', async () => {
+    await page.locator('#channel-list button[data-channel="C0001"]').click();
+    const png = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(2_000, 1)]);
+    await page
+      .locator('#message-file')
+      .setInputFiles({ name: 'chart.png', mimeType: 'image/png', buffer: png });
+    await type(page.getByRole('textbox', { name: 'Message' }), '@assistant what is this chart?');
+
+    const mine = page.locator('#channel-messages li.msg.user').filter({ hasText: 'what is this chart?' });
+    await mine.locator('.file').filter({ hasText: 'chart.png' }).waitFor();
+    await openThreadOf(page, 'what is this chart?');
+    expect(await finishedAnswer(page, 1)).toContain('an image (png, 2.0 KB), shared with your question');
+  });
+
   it('shows the busy message while the model is throttled, and answers again once it is not', async () => {
     await page.locator('#channel-list button[data-channel="C0001"]').click();
     await setSwitch(page, 'Throttle the model', true);
@@ -210,6 +224,43 @@ describe('the playground page (demo model)', () => {
     expect(message?.markdown).toBe(renderMarkdown(demoAnswer(request?.body ?? {})));
     expect(shown).toContain('Switch on a fault in the side panel, then ask again.');
     await setSwitch(page, 'Slack 429s on chat.appendStream', false);
+  });
+});
+
+describe('the playground page (Stop)', () => {
+  let playground: RunningPlayground;
+  let page: Page;
+
+  beforeAll(async () => {
+    // Slow enough to press Stop while the answer streams.
+    playground = await startPlayground({
+      port: 0,
+      ...FAST,
+      demo: { firstTokenDelayMs: 150, tokensPerSecond: 6 },
+    });
+    page = await openPage(playground);
+  });
+
+  afterAll(async () => {
+    await page?.close();
+    await playground?.stop();
+  });
+
+  it("shows Slack's Stop while an answer streams, and Stop ends it with what was written", async () => {
+    await type(page.getByRole('textbox', { name: 'Message' }), '@assistant tell me everything');
+    await openThreadOf(page, 'tell me everything');
+    await page.locator('#session-stop').waitFor({ state: 'visible' });
+    await answers(page).first().filter({ hasText: 'You asked: tell me everything' }).waitFor();
+
+    await page.locator('#session-stop-button').click();
+
+    const answer = answers(page).first();
+    await answer.filter({ hasText: 'Stopped.' }).waitFor();
+    await page.locator('#session-stop').waitFor({ state: 'hidden' });
+    expect(playground.bedrock?.requests.at(-1)?.outcome).toBe('cancelled');
+    const shown = (await answer.locator('.body').textContent()) ?? '';
+    expect(shown).toContain('You asked: tell me everything');
+    expect(shown).not.toContain('demo model');
   });
 });
 

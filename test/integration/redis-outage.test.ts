@@ -33,26 +33,22 @@ async function storeUp(h: Harness): Promise<string | undefined> {
   return /^slackbot_store_up (\d)$/m.exec(await response.text())?.[1];
 }
 
-async function waitForStoreUp(h: Harness, value: string, timeoutMs: number): Promise<string | undefined> {
+/** Reads `read` every 200 ms until it gives `wanted` or `timeoutMs` passes; returns the last reading. */
+async function pollFor<T>(read: () => Promise<T>, wanted: T, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let last = await storeUp(h);
-  while (last !== value && Date.now() < deadline) {
+  let last = await read();
+  while (last !== wanted && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 200));
-    last = await storeUp(h);
+    last = await read();
   }
   return last;
 }
 
+const waitForStoreUp = (h: Harness, value: string, timeoutMs: number) =>
+  pollFor(() => storeUp(h), value, timeoutMs);
 /** Polls `url` until it answers `status`; returns the last status seen. */
-async function waitForStatus(url: string, status: number, timeoutMs: number): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await statusOf(url);
-  while (last !== status && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    last = await statusOf(url);
-  }
-  return last;
-}
+const waitForStatus = (url: string, status: number, timeoutMs: number) =>
+  pollFor(() => statusOf(url), status, timeoutMs);
 
 describe('a Redis outage', () => {
   it('keeps the bot up and ready, says it cannot reach its memory, reports the store down, and recovers without a restart', async () => {

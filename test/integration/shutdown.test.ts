@@ -22,6 +22,32 @@ async function startBot(env: Record<string, string>): Promise<BotProcess> {
   return bot;
 }
 
+/** The bot process on fresh Slack and Bedrock stand-ins, healthy and receiving events. */
+async function botOnStandIns(shutdownTimeoutMs: string) {
+  const slack = await FakeSlack.start();
+  const bedrock = await FakeBedrockRuntime.start();
+  cleanups.push(
+    () => slack.stop(),
+    () => bedrock.stop(),
+  );
+  const port = await freePort();
+  const bot = await startBot({
+    SLACK_BOT_TOKEN: slack.botToken,
+    SLACK_SIGNING_SECRET: slack.signingSecret,
+    SLACK_API_URL: slack.apiUrl,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'test-aws-secret',
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
+    PORT: String(port),
+    STREAM_FLUSH_INTERVAL_MS: '100',
+    SHUTDOWN_TIMEOUT_MS: shutdownTimeoutMs,
+  });
+  await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, bot);
+  slack.setBotEndpoint(`http://127.0.0.1:${port}/slack/events`);
+  return { slack, bedrock, bot, port };
+}
+
 describe('the bot process', () => {
   it('exits non-zero with one message naming every missing variable when the environment is empty', async () => {
     const bot = await startBot({});
@@ -37,27 +63,7 @@ describe('the bot process', () => {
   });
 
   it('finishes the answer it is streaming when it gets SIGTERM, takes no new question, then exits 0', async () => {
-    const slack = await FakeSlack.start();
-    const bedrock = await FakeBedrockRuntime.start();
-    cleanups.push(
-      () => slack.stop(),
-      () => bedrock.stop(),
-    );
-    const port = await freePort();
-    const bot = await startBot({
-      SLACK_BOT_TOKEN: slack.botToken,
-      SLACK_SIGNING_SECRET: slack.signingSecret,
-      SLACK_API_URL: slack.apiUrl,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'test-aws-secret',
-      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
-      PORT: String(port),
-      STREAM_FLUSH_INTERVAL_MS: '100',
-      SHUTDOWN_TIMEOUT_MS: '15000',
-    });
-    await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, bot);
-    slack.setBotEndpoint(`http://127.0.0.1:${port}/slack/events`);
+    const { slack, bedrock, bot, port } = await botOnStandIns('15000');
     // About three seconds of streaming.
     const answer = Array.from({ length: 20 }, (_, i) => `part ${i + 1}`).join(', ');
     bedrock.enqueue({ text: FakeBedrockRuntime.chunksOf(answer, 8), chunkDelayMs: 150 });
@@ -85,27 +91,7 @@ describe('the bot process', () => {
   }, 60_000);
 
   it('stops an answer still running at the shutdown bound with a restart note, tells the question waiting behind it, and exits 0', async () => {
-    const slack = await FakeSlack.start();
-    const bedrock = await FakeBedrockRuntime.start();
-    cleanups.push(
-      () => slack.stop(),
-      () => bedrock.stop(),
-    );
-    const port = await freePort();
-    const bot = await startBot({
-      SLACK_BOT_TOKEN: slack.botToken,
-      SLACK_SIGNING_SECRET: slack.signingSecret,
-      SLACK_API_URL: slack.apiUrl,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'test-aws-secret',
-      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.url,
-      PORT: String(port),
-      STREAM_FLUSH_INTERVAL_MS: '100',
-      SHUTDOWN_TIMEOUT_MS: '3000',
-    });
-    await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, bot);
-    slack.setBotEndpoint(`http://127.0.0.1:${port}/slack/events`);
+    const { slack, bedrock, bot } = await botOnStandIns('3000');
     // About ten seconds of streaming: 100 chunks, 100 ms apart.
     const answer = Array.from({ length: 100 }, (_, i) => `w${i}`).join(' ');
     bedrock.enqueue({ text: FakeBedrockRuntime.chunksOf(answer, 3), chunkDelayMs: 100 });

@@ -150,7 +150,7 @@ describe('questions without words', () => {
     expect(h.slack.botReplies('C0001', sent.ts)).toHaveLength(0);
   });
 
-  it('says that attachments are not read yet when a file comes without text', async () => {
+  it('says which file it could not read, and why, when a file comes without text', async () => {
     h = await startHarness();
     const ts = h.slack.addMessage({ channel: 'D0001', user: 'U0001', text: '' });
     await h.slack.sendEvent({
@@ -166,7 +166,7 @@ describe('questions without words', () => {
 
     const reply = await h.slack.waitFor(() => h.slack.ephemerals.find((m) => m.ephemeral?.user === 'U0001'));
 
-    expect(reply.text).toMatch(/can't read attachments yet/);
+    expect(reply.text).toMatch(/I left out report\.pdf \(it could not be downloaded from Slack\)/);
     expect(h.bedrock.requests).toHaveLength(0);
   });
 });

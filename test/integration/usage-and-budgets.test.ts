@@ -5,7 +5,7 @@
  * that says when it resets, and no model call.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { UsageScope } from '../../src/store/conversation-store.ts';
+import type { UsageScope } from '../../src/conversation/ports.ts';
 import { FakeBedrockRuntime } from '../stand-ins/fake-bedrock-runtime.ts';
 import { answerLogs, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';

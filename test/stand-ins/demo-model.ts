@@ -224,12 +224,35 @@ function textOf(message: { content?: Array<{ text?: string }> } | undefined): st
   return (message?.content ?? []).map((block) => block.text ?? '').join('');
 }
 
+/** The files that came with a message, in words: "an image (png, 12 KB)", "a document (pdf, 3 KB)". */
+function filesOf(message: unknown): string[] {
+  const content = ((message as { content?: unknown[] } | undefined)?.content ?? []) as Array<{
+    image?: { format?: string; source?: { bytes?: unknown } };
+    document?: { format?: string; source?: { bytes?: unknown } };
+  }>;
+  return content.flatMap((block) => {
+    const file = block.image ?? block.document;
+    if (!file) return [];
+    const bytes = file.source?.bytes;
+    // The SDK sends bytes as base64 in JSON: about four characters for three bytes.
+    const size = typeof bytes === 'string' ? Math.round((bytes.length * 3) / 4) : 0;
+    const what = block.image ? 'an image' : 'a document';
+    return [`${what} (${file.format ?? '?'}, ${(size / 1000).toFixed(1)} KB)`];
+  });
+}
+
 /** A question as the bot wrote it, without the quoted thread it adds when the thread is new to it. */
-function splitThreadContext(text: string): { question: string; quoted: number } {
+function splitThreadContext(text: string): { question: string; quoted: number; viewing: string | null } {
   const match = /<thread_messages>\n([\s\S]*?)\n<\/thread_messages>\n\nQuestion: ([\s\S]*)$/.exec(text);
-  if (!match) return { question: text, quoted: 0 };
+  if (!match) return { question: text, quoted: 0, viewing: null };
   const quoted = (match[1] ?? '').split('\n').filter((line) => !line.startsWith('  ')).length;
-  return { question: match[2] ?? '', quoted };
+  // What the person is looking at (the Messages tab's context) is quoted the same way, named first.
+  const viewing =
+    /^Messages from (.+?) in Slack, which the person asking is looking at/.exec(text)?.[1] ?? null;
+  const inner = splitThreadContext(match[2] ?? '');
+  return viewing
+    ? { question: inner.question, quoted, viewing }
+    : { question: match[2] ?? '', quoted, viewing };
 }
 
 /** Quoted inline: one line, at most `max` characters, no Markdown table breakers. */
@@ -267,7 +290,7 @@ function sourcesIn(system: string): GroundingSource[] {
 export function demoAnswer(body: ModelRequestBody): string {
   const messages = body.messages ?? [];
   const userTurns = messages.filter((message) => message.role === 'user').map(textOf);
-  const { question, quoted } = splitThreadContext(userTurns.at(-1) ?? '');
+  const { question, quoted, viewing } = splitThreadContext(userTurns.at(-1) ?? '');
   const earlier = userTurns.slice(0, -1).map((turn) => splitThreadContext(turn).question);
   const system = (body.system ?? []).map((block) => ('text' in block ? (block.text ?? '') : '')).join('\n');
   const turn = earlier.length + 1;
@@ -318,9 +341,12 @@ export function demoAnswer(body: ModelRequestBody): string {
   if (earlier.length === 0) {
     const given = [
       `- **${plural(messages.length, 'message')}**: your question${quoted > 0 ? '' : ', nothing earlier (this thread is new to me)'}`,
-      ...(quoted > 0
-        ? [`- ${plural(quoted, 'earlier message')} of this Slack thread, quoted for context`]
-        : []),
+      ...(viewing
+        ? [`- ${plural(quoted, 'message')} from ${viewing}, which you are looking at, quoted for context`]
+        : quoted > 0
+          ? [`- ${plural(quoted, 'earlier message')} of this Slack thread, quoted for context`]
+          : []),
+      ...filesOf(messages.at(-1)).map((file) => `- ${file}, shared with your question`),
       `- a system prompt of ${system.length.toLocaleString('en-US')} characters: “${inline(system, 48)}”`,
       `- room for ${(body.inferenceConfig?.maxTokens ?? 0).toLocaleString('en-US')} output tokens`,
     ];

@@ -483,6 +483,9 @@ function refusalOf(body: ModelRequestBody, limits: ModelLimits) {
   if (!limits.system && Array.isArray(body.system) && body.system.length > 0) return REFUSALS.system;
   if (!limits.promptCache && hasCachePoint(body)) return REFUSALS.promptCache;
   if (!limits.serviceTier && body.serviceTier !== undefined) return REFUSALS.serviceTier;
+  const blocks = (body.messages ?? []).flatMap((message) => message.content ?? []);
+  if (!limits.images && blocks.some((block) => 'image' in block)) return REFUSALS.images;
+  if (!limits.documents && blocks.some((block) => 'document' in block)) return REFUSALS.documents;
   return null;
 }
 

@@ -334,6 +334,60 @@ describe('FakeSlack Web API', () => {
     expect(updateError).toBe('ratelimited');
   });
 
+  it('applies a call whose response it then loses: the client sees a reset, the thread has the message', async () => {
+    const rootTs = fake.addMessage({ channel: 'C0001', user: 'U0001', text: 'q' });
+    fake.failNext('chat.postMessage', { appliedButLost: true });
+
+    const lost = await client.chat
+      .postMessage({ channel: 'C0001', thread_ts: rootTs, text: 'only once' })
+      .catch((error: unknown) => error);
+    const replies = await client.conversations.replies({ channel: 'C0001', ts: rootTs });
+
+    expect(lost).toMatchObject({ code: ErrorCode.RequestError });
+    expect(replies.messages?.map((m) => m.text)).toEqual(['q', 'only once']);
+    expect(fake.callsTo('chat.postMessage')).toMatchObject([{ ok: true, responseLost: true }]);
+  });
+
+  it('applies a lost chat.appendStream once, so a blind repeat would show its text twice', async () => {
+    const rootTs = fake.addMessage({ channel: 'D0001', user: 'U0001', text: 'q' });
+    const { ts } = await client.chat.startStream({
+      channel: 'D0001',
+      thread_ts: rootTs,
+      markdown_text: 'A.',
+    });
+    fake.failNext('chat.appendStream', { appliedButLost: true });
+
+    const append = { channel: 'D0001', ts: ts as string, markdown_text: ' B.' };
+    const lost = await client.chat.appendStream(append).catch((error: unknown) => error);
+    await client.chat.appendStream(append);
+
+    expect(lost).toMatchObject({ code: ErrorCode.RequestError });
+    expect(fake.botReplies('D0001', rootTs)).toMatchObject([{ markdown: 'A. B. B.', appends: 2 }]);
+  });
+
+  it('reads a thread after `oldest` (the root first, as Slack returns it), with metadata on request', async () => {
+    const rootTs = fake.addMessage({ channel: 'C0001', user: 'U0001', text: 'q' });
+    const first = await client.chat.postMessage({ channel: 'C0001', thread_ts: rootTs, text: 'one' });
+    await client.chat.postMessage({
+      channel: 'C0001',
+      thread_ts: rootTs,
+      text: 'two',
+      metadata: { event_type: 'assistant_answer', event_payload: { answer_id: 'a1' } },
+    });
+
+    const after = await client.conversations.replies({
+      channel: 'C0001',
+      ts: rootTs,
+      oldest: first.ts as string,
+      include_all_metadata: true,
+    });
+
+    expect(after.messages).toMatchObject([
+      { text: 'q' },
+      { text: 'two', metadata: { event_type: 'assistant_answer', event_payload: { answer_id: 'a1' } } },
+    ]);
+  });
+
   it('clears a thread’s assistant status when the bot replies there', async () => {
     const rootTs = fake.addMessage({ channel: 'D0001', user: 'U0001', text: 'q' });
 

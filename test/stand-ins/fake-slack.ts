@@ -22,6 +22,7 @@ import { EventEmitter } from 'node:events';
 import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+import { type FakeFile, FileStore, type UploadFileInput } from './slack/files.ts';
 import { blockActionsPayload, type ViewAction, viewSubmissionPayload } from './slack/interactivity.ts';
 import {
   type DeliveryResult,
@@ -32,7 +33,13 @@ import {
 } from './slack/signed-delivery.ts';
 import { type EnvelopeType, SocketModeServer } from './slack/socket-mode-server.ts';
 import { TokenBucket } from './slack/token-bucket.ts';
-import { type WebApiArgs, type WebApiBody, type WebApiContext, webApiMethods } from './slack/web-api.ts';
+import {
+  type WebApiArgs,
+  type WebApiBody,
+  type WebApiContext,
+  type WebApiHandler,
+  webApiMethods,
+} from './slack/web-api.ts';
 import {
   type AddChannelInput,
   type AddMessageInput,
@@ -45,6 +52,7 @@ import {
   Workspace,
 } from './slack/workspace.ts';
 
+export type { FakeFile, UploadFileInput } from './slack/files.ts';
 export type { ViewAction } from './slack/interactivity.ts';
 export { type DeliveryResult, postSigned, slackSignature } from './slack/signed-delivery.ts';
 export { slackLimits, validateBlocks } from './slack/web-api.ts';
@@ -83,6 +91,11 @@ export interface FakeSlackOptions {
   socketPingIntervalMs?: number;
   /** How long an HTTP delivery to the bot may take before it fails. */
   deliveryTimeoutMs?: number;
+  /**
+   * Whether the app subscribes to `agent_session_stopped` (default true). Without it Slack's
+   * setStatus warns `missing_agent_session_stopped_event_subscription` and the spinner has no Stop.
+   */
+  agentSessionStoppedSubscribed?: boolean;
 }
 
 export interface RecordedCall {
@@ -94,6 +107,8 @@ export interface RecordedCall {
   error?: string;
   /** The Retry-After of a 429, in seconds. */
   retryAfterS?: number;
+  /** Applied, but the connection was destroyed instead of answering (`failNext(…, { appliedButLost: true })`). */
+  responseLost?: true;
   atMs: number;
   token?: string;
 }
@@ -109,7 +124,17 @@ export type PageHandler = (
   rawBody: string,
 ) => Promise<void> | void;
 
-export type FakeFailure = { error: string } | { status: 429; retryAfterS: number } | { status: 500 };
+/**
+ * A fault for `failNext`: Slack refuses with an error, a 429, or a 500 (nothing applied); or
+ * `appliedButLost`: the call is applied to the workspace and recorded as usual, then the connection
+ * is destroyed without a response, as when a response is lost in transit or the client times out
+ * after Slack did the work (the web client sees a reset).
+ */
+export type FakeFailure =
+  | { error: string }
+  | { status: 429; retryAfterS: number }
+  | { status: 500 }
+  | { appliedButLost: true };
 
 export interface ResponseUrlPost {
   id: string;
@@ -143,6 +168,8 @@ export interface UserMessageInput {
   user: string;
   text: string;
   threadTs?: string;
+  /** Files shared with the message (made with `uploadFile`). */
+  files?: FakeFile[];
 }
 
 export interface UserMessageResult extends SendEventResult {
@@ -173,6 +200,8 @@ interface ApiAnswer {
   status: number;
   body: WebApiBody;
   headers?: Record<string, string>;
+  /** Destroy the connection instead of sending this answer (it was applied all the same). */
+  lose?: true;
 }
 
 const appId = 'A0001';
@@ -226,6 +255,8 @@ export class FakeSlack {
   readonly calls: RecordedCall[] = [];
   readonly responseUrlPosts: ResponseUrlPost[] = [];
   readonly workspace: Workspace;
+  /** Files people shared (served at `url_private_download` to the bot token with `files:read`). */
+  readonly files: FileStore;
   /** `http://127.0.0.1:<port>/api/`: the bot's SLACK_API_URL. */
   apiUrl = '';
   /** `http://127.0.0.1:<port>`. */
@@ -254,6 +285,7 @@ export class FakeSlack {
     this.appToken = options.appToken ?? 'xapp-test';
     this.signingSecret = options.signingSecret ?? 'test-signing-secret';
     this.events.setMaxListeners(100);
+    this.files = new FileStore(this.#now);
     this.workspace = new Workspace({
       now: this.#now,
       streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? 120_000,
@@ -405,7 +437,10 @@ export class FakeSlack {
     }
   }
 
-  /** The next `times` calls to `method` fail this way (after authentication, before rate limits). */
+  /**
+   * The next `times` calls to `method` fail this way (after authentication, before rate limits).
+   * `{ appliedButLost: true }` applies the call, records it, then drops the connection unanswered.
+   */
   failNext(method: string, failure: FakeFailure, times = 1): void {
     const queue = this.#failures.get(method) ?? [];
     queue.push({ failure, remaining: times });
@@ -430,6 +465,13 @@ export class FakeSlack {
     const rawBody = await readBody(request);
     if (url.pathname.startsWith('/api/')) {
       this.#onApiRequest(request, response, url, rawBody);
+    } else if (url.pathname.startsWith('/files/') && request.method === 'GET') {
+      this.files.serve(request, response, url, {
+        token: this.botToken,
+        scopes: this.#options.grantedScopes ?? null,
+      });
+    } else if (url.pathname === '/signin') {
+      FileStore.signIn(response);
     } else if (url.pathname.startsWith('/response/') && request.method === 'POST') {
       this.#onResponseUrl(response, url, rawBody);
     } else if (this.#pageHandler && (url.pathname === '/' || url.pathname.startsWith('/playground/'))) {
@@ -463,12 +505,14 @@ export class FakeSlack {
       ok: answer.body.ok,
       ...(answer.body.error === undefined ? {} : { error: answer.body.error }),
       ...(retryAfter === undefined ? {} : { retryAfterS: Number(retryAfter) }),
+      ...(answer.lose ? { responseLost: true as const } : {}),
       atMs: this.#now(),
       ...(token === undefined ? {} : { token }),
     };
     this.calls.push(call);
     this.events.emit('call', call);
-    sendJson(response, answer.status, answer.body, answer.headers);
+    if (answer.lose) request.socket.destroy();
+    else sendJson(response, answer.status, answer.body, answer.headers);
   }
 
   #answer(method: string, args: WebApiArgs, token: string | undefined): ApiAnswer {
@@ -482,6 +526,7 @@ export class FakeSlack {
     if (token !== expectedToken) return { status: 200, body: { ok: false, error: 'invalid_auth' } };
 
     const injected = this.#takeFailure(method);
+    if (injected === 'applied_but_lost') return { ...this.#apply(method, args, handler), lose: true };
     if (injected) return injected;
     const taken = this.#buckets.get(method)?.take();
     if (taken && !taken.ok) {
@@ -492,7 +537,12 @@ export class FakeSlack {
       };
     }
 
-    if (isSocketOpen) {
+    return this.#apply(method, args, handler);
+  }
+
+  /** Runs an authenticated, admitted call against the workspace model. */
+  #apply(method: string, args: WebApiArgs, handler: WebApiHandler | undefined): ApiAnswer {
+    if (method === 'apps.connections.open') {
       const ticket = this.#sockets.issueTicket();
       const wsUrl = `ws://127.0.0.1:${new URL(this.baseUrl).port}/socket?ticket=${ticket}&app_id=${appId}`;
       return { status: 200, body: { ok: true, url: wsUrl } };
@@ -503,6 +553,9 @@ export class FakeSlack {
       botUserId: this.botUserId,
       botId: this.botId,
       appId,
+      agentSessionStoppedSubscribed: this.#options.agentSessionStoppedSubscribed ?? true,
+      files: this.files,
+      baseUrl: this.baseUrl,
     };
     const body = handler?.(context, args) ?? { ok: false, error: 'unknown_method' };
     const headers: Record<string, string> =
@@ -512,13 +565,14 @@ export class FakeSlack {
     return { status: 200, body, headers };
   }
 
-  #takeFailure(method: string): ApiAnswer | undefined {
+  #takeFailure(method: string): ApiAnswer | 'applied_but_lost' | undefined {
     const queue = this.#failures.get(method);
     const entry = queue?.[0];
     if (!queue || !entry) return undefined;
     entry.remaining -= 1;
     if (entry.remaining <= 0) queue.shift();
     const { failure } = entry;
+    if ('appliedButLost' in failure) return 'applied_but_lost';
     if ('error' in failure) return { status: 200, body: { ok: false, error: failure.error } };
     if (failure.status === 429) {
       return {
@@ -653,8 +707,17 @@ export class FakeSlack {
    * A person writes a message: it joins the workspace (so conversations.replies sees it) and the
    * `message` event is sent; a mention of the bot outside a DM also sends `app_mention`, like Slack.
    */
+  /** A person uploads a file (to share it with a message: `postUserMessage({ files: [file] })`). */
+  uploadFile(input: UploadFileInput): FakeFile {
+    return this.files.add(input);
+  }
+
   async postUserMessage(input: UserMessageInput, options: DeliveryOptions = {}): Promise<UserMessageResult> {
-    const message = this.workspace.addMessage(input);
+    const files = (input.files ?? []).map((file) => this.files.json(file, this.baseUrl));
+    const message = this.workspace.addMessage({
+      ...input,
+      ...(files.length > 0 ? { files, subtype: 'file_share' } : {}),
+    });
     const channel = this.workspace.channels.get(input.channel);
     const isIm = isImChannelId(input.channel);
     const parent = input.threadTs ? this.workspace.findMessage(input.channel, input.threadTs) : undefined;
@@ -669,14 +732,54 @@ export class FakeSlack {
       blocks: richTextBlocks(input.text),
       ...(input.threadTs ? { thread_ts: input.threadTs } : {}),
       ...(parent?.user ? { parent_user_id: parent.user } : {}),
+      ...(files.length > 0 ? { files, upload: false } : {}),
     };
     const channelType = isIm ? 'im' : channel?.isPrivate ? 'group' : 'channel';
     const mentionsBot = !isIm && input.text.includes(`<@${this.botUserId}>`);
     const [messageResult, mention] = await Promise.all([
-      this.sendEvent({ type: 'message', ...common, channel_type: channelType }, options),
+      this.sendEvent(
+        {
+          type: 'message',
+          ...(files.length > 0 ? { subtype: 'file_share' } : {}),
+          ...common,
+          channel_type: channelType,
+        },
+        options,
+      ),
       mentionsBot ? this.sendEvent({ type: 'app_mention', ...common }, options) : undefined,
     ]);
     return { ts: message.ts, ...messageResult, ...(mention ? { mention } : {}) };
+  }
+
+  /**
+   * A person clicks Slack's native Stop on a thread's agent session, as Slack allows it: only while
+   * the session is `processing` and the app subscribes to the event. Slack stops the thread's open
+   * streams itself (later writes to them fail with `stopped_by_user`) and sends `agent_session_stopped`;
+   * the session's status is left for the app to change.
+   */
+  async clickStop(input: { channel: string; threadTs: string; user: string }): Promise<SendEventResult> {
+    const session = this.workspace.sessionOf(input.channel, input.threadTs);
+    if (session?.status !== 'processing')
+      throw new Error('FakeSlack: no Stop button: the session is not processing');
+    if (this.#options.agentSessionStoppedSubscribed === false)
+      throw new Error('FakeSlack: no Stop button: the app does not subscribe to agent_session_stopped');
+    const stopped: string[] = [];
+    for (const message of this.workspace.threadReplies(input.channel, input.threadTs)) {
+      if (message.botId !== this.botId || message.streamState !== 'open') continue;
+      message.streamState = 'stopped';
+      message.streaming = false;
+      message.stoppedByUser = true;
+      stopped.push(message.ts);
+      this.workspace.changed(message);
+    }
+    return this.sendEvent({
+      type: 'agent_session_stopped',
+      channel: input.channel,
+      thread_ts: input.threadTs,
+      user: input.user,
+      streaming_message_ts: stopped,
+      event_ts: this.workspace.nextTs(),
+    });
   }
 
   /** Sends a slash command (form-encoded, signed) with a response_url on this server. */
@@ -761,6 +864,60 @@ export class FakeSlack {
     const ack = result.body as { response_action?: string } | undefined;
     if (result.status === 200 && ack?.response_action !== 'errors') this.workspace.modals.delete(view.id);
     return result;
+  }
+
+  /**
+   * A person clicks a button in one of the bot's messages: finds it in the message's blocks by
+   * `actionId` (refusing a button the message does not show) and sends Slack's block_actions payload.
+   */
+  async clickButton(input: {
+    user: string;
+    message: FakeMessage;
+    actionId: string;
+  }): Promise<DeliveryResult> {
+    const { message, user, actionId } = input;
+    const button = (message.blocks ?? [])
+      .flatMap(
+        (block) => ((block as { elements?: unknown[] }).elements ?? []) as Array<Record<string, unknown>>,
+      )
+      .find((element) => element.action_id === actionId);
+    if (!button) throw new Error(`FakeSlack: the message shows no button ${actionId}`);
+    const block = (message.blocks ?? []).find((b) =>
+      ((b as { elements?: unknown[] }).elements ?? []).includes(button),
+    ) as { block_id?: string } | undefined;
+    const channel = this.workspace.channels.get(message.channel);
+    return this.sendAction({
+      type: 'block_actions',
+      api_app_id: appId,
+      token: verificationToken,
+      trigger_id: `${Math.floor(this.#now() / 1000)}.${slackId('', 8)}`,
+      user: { id: user, username: this.workspace.users.get(user)?.name ?? user, team_id: this.teamId },
+      team: { id: this.teamId, domain: 'fake-workspace' },
+      channel: { id: message.channel, name: channel?.name ?? '' },
+      container: {
+        type: 'message',
+        message_ts: message.ts,
+        channel_id: message.channel,
+        ...(message.threadTs ? { thread_ts: message.threadTs } : {}),
+      },
+      message: {
+        type: 'message',
+        ts: message.ts,
+        text: message.text,
+        ...(message.threadTs ? { thread_ts: message.threadTs } : {}),
+        ...(message.blocks ? { blocks: message.blocks } : {}),
+      },
+      response_url: this.createResponseUrl(),
+      actions: [
+        {
+          type: button.type,
+          action_id: actionId,
+          block_id: block?.block_id ?? 'b',
+          ...(button.value === undefined ? {} : { value: button.value }),
+          action_ts: `${(this.#now() / 1000).toFixed(6)}`,
+        },
+      ],
+    });
   }
 
   /** Sends an interactivity payload (block_actions, view_submission…) as `payload=<json>`, signed. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StoreUnavailableError } from '../../src/store/conversation-store.ts';
+import { StoreUnavailableError } from '../../src/conversation/ports.ts';
 import { MemoryStore } from '../../src/store/memory-store.ts';
 import { describeStoreContract } from './store-contract.ts';
 

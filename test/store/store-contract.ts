@@ -8,7 +8,7 @@ import {
   emptyUsage,
   type ThreadState,
   type UsageScope,
-} from '../../src/store/conversation-store.ts';
+} from '../../src/conversation/ports.ts';
 
 export interface StoreUnderTest {
   store: ConversationStore;
@@ -492,6 +492,24 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         await elapse(pastShortTtlMs);
 
         expect(await store.getUsage([alice], '2026-11-25')).toEqual([emptyUsage()]);
+      });
+    });
+
+    describe('what a person is looking at', () => {
+      it('is remembered per person, replaced by the next, and forgotten when told or expired', async () => {
+        expect(await store.getViewing('T1:U1')).toBeNull();
+        await store.setViewing('T1:U1', { channelId: 'C1' }, longTtlMs);
+        await store.setViewing('T1:U2', { channelId: 'C2', messageTs: '1.5' }, shortTtlMs);
+        expect(await store.getViewing('T1:U1')).toEqual({ channelId: 'C1' });
+        expect(await store.getViewing('T1:U2')).toEqual({ channelId: 'C2', messageTs: '1.5' });
+
+        await store.setViewing('T1:U1', { channelId: 'C3', messageTs: '2.5' }, longTtlMs);
+        expect(await store.getViewing('T1:U1')).toEqual({ channelId: 'C3', messageTs: '2.5' });
+        await store.setViewing('T1:U1', null, longTtlMs);
+        await elapse(pastShortTtlMs);
+
+        expect(await store.getViewing('T1:U1')).toBeNull();
+        expect(await store.getViewing('T1:U2')).toBeNull();
       });
     });
 

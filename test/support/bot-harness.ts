@@ -2,13 +2,12 @@
  * Starts the real bot in-process (the same `startBot` as `npm start`) against the Slack and Bedrock
  * stand-ins, with its JSON log lines captured. Each test gets its own stand-ins and bot.
  */
-import { Writable } from 'node:stream';
 import { type BotOptions, type RunningBot, startBot } from '../../src/bot.ts';
 import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/logger.ts';
 import { FakeBedrockAgentRuntime } from '../stand-ins/fake-bedrock-agent-runtime.ts';
 import { FakeBedrockRuntime } from '../stand-ins/fake-bedrock-runtime.ts';
-import { FakeSlack } from '../stand-ins/fake-slack.ts';
+import { FakeSlack, type FakeSlackOptions } from '../stand-ins/fake-slack.ts';
+import { capturedLogger } from './captured-logger.ts';
 
 export interface Harness {
   slack: FakeSlack;
@@ -26,22 +25,18 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** Stand-ins to reuse (several bots on one fake workspace). */
   slack?: FakeSlack;
+  /** How the harness's own Slack stand-in behaves (when `slack` is not given). */
+  slackOptions?: FakeSlackOptions;
   bedrock?: FakeBedrockRuntime;
   agent?: FakeBedrockAgentRuntime;
   botOptions?: Partial<BotOptions>;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const slack = options.slack ?? (await FakeSlack.start());
+  const slack = options.slack ?? (await FakeSlack.start(options.slackOptions));
   const bedrock = options.bedrock ?? (await FakeBedrockRuntime.start());
   const agent = options.agent ?? (await FakeBedrockAgentRuntime.start());
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, callback) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      callback();
-    },
-  });
+
   const env = {
     SLACK_BOT_TOKEN: 'xoxb-test',
     SLACK_SIGNING_SECRET: 'test-signing-secret',
@@ -53,7 +48,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.env,
   };
   const config = loadConfig(env);
-  const logger = createLogger({ level: config.log.level, destination });
+  const { logger, lines } = capturedLogger(config.log.level);
   const previous = {
     endpoint: process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME,
     agentEndpoint: process.env.AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME,

@@ -108,6 +108,26 @@ describe('configuration', () => {
 
     expect(config.bedrock.modelChoices).toEqual(['amazon.nova-pro-v1:0', 'amazon.nova-lite-v1:0']);
   });
+
+  it('reads trusted link hosts as lower-case punycode names, and none by default', () => {
+    const config = loadConfig({ ...minimal, TRUSTED_LINK_HOSTS: ' Example.COM, docs.bücher.example. ,' });
+
+    expect(config.slack.trustedLinkHosts).toEqual(['example.com', 'docs.xn--bcher-kva.example']);
+    expect(loadConfig(minimal).slack.trustedLinkHosts).toEqual([]);
+  });
+
+  it('refuses a trusted link host written as a URL, a pattern or with a port', () => {
+    for (const value of [
+      'https://docs.example.com',
+      '*.example.com',
+      'example.com:443',
+      'example.com/docs',
+    ]) {
+      expect(() => loadConfig({ ...minimal, TRUSTED_LINK_HOSTS: value }), value).toThrow(
+        /TRUSTED_LINK_HOSTS/,
+      );
+    }
+  });
 });
 
 describe('the README', () => {

@@ -1,22 +1,7 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.ts';
+import { capturedLogger } from '../support/captured-logger.ts';
 
-/** A logger writing to memory, and its lines parsed. */
-function capture() {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, callback) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      callback();
-    },
-  });
-  return {
-    logger: createLogger({ level: 'debug', destination }),
-    text: () => lines.join('\n'),
-    last: () => JSON.parse(lines.at(-1) ?? '{}') as Record<string, unknown>,
-  };
-}
+const capture = () => capturedLogger();
 
 const SECRET = 'sekrit-value-42';
 
@@ -57,6 +42,18 @@ describe('log redaction', () => {
       .map((line) => JSON.parse(line));
     expect(first.err).toMatchObject({ type: 'Error', message: 'auth failed for xoxb-[redacted]' });
     expect(first.err.stack).toContain('auth failed for xoxb-[redacted]');
+  });
+
+  it("keeps a Redis client error's command name but not its arguments (AUTH carries the password)", () => {
+    const log = capture();
+    const refused = Object.assign(new Error('WRONGPASS invalid username-password pair'), {
+      command: { name: 'hello', args: ['3', 'AUTH', 'default', SECRET] },
+    });
+
+    log.logger.debug({ err: refused }, 'redis error');
+
+    expect(log.text()).not.toContain(SECRET);
+    expect((log.last().err as { command: unknown }).command).toEqual({ name: 'hello', args: '[redacted]' });
   });
 
   it('keeps what is not a secret as it was, types included', () => {

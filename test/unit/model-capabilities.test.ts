@@ -10,6 +10,7 @@ import {
   refusedFeature,
   UNKNOWN_FAMILY,
 } from '../../src/bedrock/model-capabilities.ts';
+import { configuredModelInputs, inputsOf, modelInputsFor } from '../../src/bedrock/model-inputs.ts';
 
 const error = (name: string, message: string) => Object.assign(new Error(message), { name });
 const used = (...features: ModelFeature[]) => new Set<ModelFeature>(features);
@@ -71,6 +72,23 @@ describe('refusals that name a feature', () => {
     ).toBeNull();
   });
 
+  it('reads a refusal of images or documents, but not a bad file, as the model not reading them', () => {
+    const images = error(
+      'ValidationException',
+      "This model doesn't support the image field for user messages.",
+    );
+    const badFile = error(
+      'ValidationException',
+      'The model returned the following errors: The provided image does not match the specified image format.',
+    );
+    const documents = error('ValidationException', 'Document chat is not supported for this model.');
+
+    expect(refusedFeature(images, used('system', 'images'))).toBe('images');
+    expect(refusedFeature(badFile, used('system', 'images'))).toBeNull();
+    expect(refusedFeature(documents, used('documents'))).toBe('documents');
+    expect(refusedFeature(images, used('system'))).toBeNull();
+  });
+
   it('remembers what a model refused, for that model only', () => {
     const book = new ModelCapabilityBook();
 
@@ -80,6 +98,35 @@ describe('refusals that name a feature', () => {
     expect([first, again]).toEqual([true, false]);
     expect(book.capabilitiesOf('acme.model-v1').system).toBe(false);
     expect(book.capabilitiesOf('acme.other-v1').system).toBe(true);
+  });
+});
+
+describe('what a model reads besides text', () => {
+  it('comes from the capability table, with Converse’s formats and limits', () => {
+    const claude = modelInputsFor('us.anthropic.claude-sonnet-4-5-20250929-v1:0');
+    const titan = modelInputsFor('amazon.titan-text-express-v1');
+    const micro = modelInputsFor('amazon.nova-micro-v1:0');
+
+    expect(claude.imageFormats).toEqual(['png', 'jpeg', 'gif', 'webp']);
+    expect(claude.documentFormats).toContain('pdf');
+    expect(claude).toMatchObject({ maxImageBytes: 3_750_000, maxDocumentsPerRequest: 5 });
+    expect([titan.imageFormats, titan.documentFormats.length > 0]).toEqual([[], true]);
+    expect([micro.imageFormats, micro.documentFormats]).toEqual([[], []]);
+  });
+
+  it('follows BEDROCK_MODEL_INPUTS for the configured model, and narrows with what Bedrock refused', () => {
+    const book = new ModelCapabilityBook({
+      overrides: { 'acme.model-v1': { images: false, documents: true } },
+    });
+
+    expect(
+      configuredModelInputs('us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'text').imageFormats,
+    ).toEqual([]);
+    expect(configuredModelInputs('amazon.nova-micro-v1:0', 'image,document').imageFormats).toHaveLength(4);
+    expect(inputsOf(book.capabilitiesOf('acme.model-v1')).imageFormats).toEqual([]);
+    book.learn('acme.model-v1', 'documents');
+    expect(inputsOf(book.capabilitiesOf('acme.model-v1')).documentFormats).toEqual([]);
+    expect(inputsOf(book.capabilitiesOf('acme.other-v1')).imageFormats).toHaveLength(4);
   });
 });
 

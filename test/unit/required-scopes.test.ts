@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { SUBSCRIBED_EVENTS } from '../../src/slack/listeners/index.ts';
 import { missingScopes, REQUIRED_BOT_SCOPES } from '../../src/slack/required-scopes.ts';
 
 describe('bot scopes', () => {
@@ -14,5 +16,16 @@ describe('bot scopes', () => {
     expect(missingScopes(['chat:write', 'commands'])).toContain('app_mentions:read');
     expect(missingScopes([...REQUIRED_BOT_SCOPES])).toEqual([]);
     expect(missingScopes(undefined)).toBeNull();
+  });
+});
+
+describe('event subscriptions', () => {
+  it('in manifest.yml are exactly the events the bot listens to', () => {
+    const manifest = parse(readFileSync(new URL('../../manifest.yml', import.meta.url), 'utf8')) as {
+      settings: { event_subscriptions: { bot_events: string[] } };
+    };
+    expect([...manifest.settings.event_subscriptions.bot_events].sort()).toEqual(
+      [...SUBSCRIBED_EVENTS].sort(),
+    );
   });
 });

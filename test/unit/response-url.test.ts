@@ -1,9 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.ts';
 import { responseUrlPoster, responseUrlRefusal } from '../../src/slack/response-url.ts';
+import { capturedLogger } from '../support/captured-logger.ts';
 
 const SLACK_API = 'https://slack.com/api/';
 const STAND_IN_API = 'http://127.0.0.1:4000/api/';
@@ -51,17 +50,6 @@ describe('posting to a response_url', () => {
     servers.push(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
-  }
-
-  function capturedLogger() {
-    const lines: string[] = [];
-    const destination = new Writable({
-      write(chunk, _encoding, callback) {
-        lines.push(...String(chunk).split('\n').filter(Boolean));
-        callback();
-      },
-    });
-    return { logger: createLogger({ level: 'debug', destination }), text: () => lines.join('\n') };
   }
 
   it('posts the body to an allowed URL', async () => {

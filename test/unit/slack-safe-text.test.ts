@@ -36,7 +36,8 @@ function findLiveControl(text: string): string | null {
     )
     .replace(/&lt;?/gi, '<')
     .replace(/&commat;?/gi, '@')
-    .replace(/\\([!@#])/g, '$1');
+    .replace(/&(?:vert|verbar|VerticalLine);/gi, '|')
+    .replace(/\\([!@#|])/g, '$1');
   const match =
     /<[!@#]/.exec(decoded) ??
     /<[a-z][a-z0-9+.-]*:[^>\s]*\|/i.exec(decoded) ??
@@ -60,6 +61,10 @@ const CONTROL_SEQUENCES = [
   '<mailto:a@evil.example|mail>',
   '<slack://open?team=T1|open>',
   '<HTTPS://evil.example|click>',
+  '<https://evil.example&#124;click>',
+  '<https://evil.example&#x7C;click>',
+  '<https://evil.example&vert;click>',
+  '<https://evil.example\\|click>',
   '@here',
   '@channel',
   '@everyone',

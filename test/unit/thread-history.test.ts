@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { Turn } from '../../src/conversation/ports.ts';
 import { normalizeTurns, trimToBudget, withThreadContext } from '../../src/conversation/thread-history.ts';
-import type { Turn } from '../../src/store/conversation-store.ts';
 
 const turn = (role: Turn['role'], chars: number, mark = ''): Turn => ({
   role,

@@ -3,6 +3,7 @@ import type { App, Context } from '@slack/bolt';
 import type { ConversationService } from '../../conversation/conversation-service.ts';
 import type { Logger } from '../../logger.ts';
 import type { Metrics } from '../../metrics.ts';
+import { REGENERATE_ACTION_ID, STOP_ACTION_ID } from '../answer-controls.ts';
 import type { ControlReplies } from '../control-replies.ts';
 import type { HomeTab } from '../home-tab.ts';
 import type { BotIdentity } from '../question-builder.ts';
@@ -11,12 +12,15 @@ import { FEEDBACK_ACTION_ID } from '../slack-answer-stream.ts';
 import type { SlackApi } from '../slack-api.ts';
 import type { SlackPeople } from '../slack-people.ts';
 import { answerFeedback } from './actions/answer-feedback.ts';
+import { answerRegenerate } from './actions/answer-regenerate.ts';
+import { answerStop } from './actions/answer-stop.ts';
 import { channelSettingsAction } from './actions/channel-settings.ts';
 import { ask } from './commands/ask.ts';
+import { agentSessionStopped } from './events/agent-session-stopped.ts';
 import { appMention } from './events/app-mention.ts';
 import { homeTabOpened } from './events/home-tab.ts';
 import { message } from './events/message.ts';
-import { assistantThreadStarted, messagesTabOpened } from './events/messages-tab.ts';
+import { appContextChanged, assistantThreadStarted, messagesTabOpened } from './events/messages-tab.ts';
 import { channelSettingsSubmitted } from './views/channel-settings.ts';
 
 export interface ListenerDeps {
@@ -34,6 +38,19 @@ export interface ListenerDeps {
   controlReplies: ControlReplies;
 }
 
+/** The Events API events the bot listens to: manifest.yml subscribes to exactly these (a test checks). */
+export const SUBSCRIBED_EVENTS = [
+  'agent_session_stopped',
+  'app_context_changed',
+  'app_home_opened',
+  'app_mention',
+  'assistant_thread_started',
+  'message.channels',
+  'message.groups',
+  'message.im',
+  'message.mpim',
+] as const;
+
 export function registerListeners(app: App, deps: ListenerDeps): void {
   app.use(async ({ body, next }) => {
     deps.metrics.events.inc({ type: eventType(body) });
@@ -45,9 +62,13 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   app.event('app_home_opened', homeTabOpened(deps));
   app.event('assistant_thread_started', assistantThreadStarted(deps));
   app.command('/ask', ask(deps));
+  app.event('agent_session_stopped', agentSessionStopped(deps));
+  app.event('app_context_changed', appContextChanged(deps));
   app.action(FEEDBACK_ACTION_ID, answerFeedback(deps));
   app.action(new RegExp(`^(${Object.values(SETTINGS_ACTIONS).join('|')})$`), channelSettingsAction(deps));
   app.view(SETTINGS_MODAL_CALLBACK, channelSettingsSubmitted(deps));
+  app.action(STOP_ACTION_ID, answerStop(deps));
+  app.action(REGENERATE_ACTION_ID, answerRegenerate(deps));
 }
 
 function eventType(body: unknown): string {

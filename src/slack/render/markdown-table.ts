@@ -24,14 +24,16 @@ export function isTableStart(header: string, delimiter: string): boolean {
 }
 
 /**
- * Renders a block of table lines (header, delimiter, body rows). The result ends with "\n" exactly
- * when the block does. `null` when marked does not read the block as one table.
+ * Renders a block of table lines (header, delimiter, body rows): `text` ends with "\n" exactly when
+ * the block does; `code` says it is a fenced code block (else a Markdown list). `null` when marked
+ * does not read the block as one table.
  */
-export function renderTableBlock(block: string): string | null {
+export function renderTableBlock(block: string): { text: string; code: boolean } | null {
   const table = lexTable(block);
   if (table === null) return null;
-  const rendered = renderAsCode(table) ?? renderAsList(table);
-  return block.endsWith('\n') ? `${rendered}\n` : rendered;
+  const asCode = renderAsCode(table);
+  const rendered = asCode ?? renderAsList(table);
+  return { text: block.endsWith('\n') ? `${rendered}\n` : rendered, code: asCode !== null };
 }
 
 function lexTable(source: string): Tokens.Table | null {

@@ -6,7 +6,8 @@
  *   `<` followed by `!` `@` `#` `\` `&`        e.g. `<!channel>`, `<@U1>`, `<#C1>`, `<\!here>`, `<&#33;here>`
  *   `<` followed by a URL scheme and `:`       e.g. `<https://x|label>`, `<mailto:a@b|x>`, `<slack://…>`,
  *                                              except a plain Markdown autolink `<https://x>` (no `|`,
- *                                              no space), which shows its own URL and stays a link
+ *                                              no space, nor a `|` spelled `&#124;`, `&vert;`…),
+ *                                              which shows its own URL and stays a link
  *   an entity for `<` (`&lt;`, `&#60;`, `&#x3c;`) followed by any of the above (incl. any scheme):
  *                                              in case an entity is decoded before Slack parses controls
  *   `@` (or `&#64;`, `&#x40;`, `&commat;`) followed by `channel`, `here`, `everyone` or `&`, unless the
@@ -32,6 +33,8 @@ const ENTITY_PREFIX = /^&(?:l|c(?:o(?:m(?:m(?:a(?:t)?)?)?)?)?|#(?:[xX][0-9a-fA-F
 const NAMED_LT = /^&lt(;?)/i;
 const NAMED_AT = /^&commat(;?)/i;
 const NUMERIC = /^&#(?:([0-9]{1,10})|[xX]([0-9a-fA-F]{1,6}))(;?)/;
+/** A `|` in disguise inside `<…>`: an entity that a decoder may turn into one. */
+const DISGUISED_PIPE = /&#0*124;?|&#x0*7c;?|&(?:vert|verbar|VerticalLine);/i;
 
 /** One decided step of the scan: `out` replaces `length` characters of input. */
 type Step = { readonly out: string; readonly length: number };
@@ -155,7 +158,7 @@ function afterLessThan(
   for (let at = end + 1; at < text.length; at++) {
     if (at - index > MAX_AUTOLINK_LENGTH) return neutralise;
     const urlChar = text[at] ?? '';
-    if (urlChar === '>') return keep;
+    if (urlChar === '>') return DISGUISED_PIPE.test(text.slice(end + 1, at)) ? neutralise : keep;
     if (isAutolinkStop(urlChar)) return neutralise;
   }
   return final ? neutralise : null;

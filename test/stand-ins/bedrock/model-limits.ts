@@ -10,9 +10,13 @@
  *   unsupported model or your request did not allow prompt caching. See the documentation for more
  *   information." Only Claude (3.5 Haiku, 3.7 Sonnet, 4 and later) and Nova cache.
  * - A cache checkpoint whose prefix is shorter than the model's minimum is ignored, not refused.
+ * - An image block to a model without vision (AWS's table: Claude 2 and 3.5 Haiku, Titan Text,
+ *   Nova Micro, Llama 3.1 and 3.3, Mistral but Pixtral, Cohere, AI21, DeepSeek, gpt-oss): 400
+ *   ValidationException "This model doesn't support the image field for user messages."; a
+ *   document block to one without document chat (Nova Micro, Titan Text Premier), the same shape.
  *
  * @example
- * limitsOf('us.amazon.titan-text-express-v1'); // { system: false, promptCache: null, serviceTier: true }
+ * limitsOf('us.amazon.titan-text-express-v1'); // { system: false, promptCache: null, serviceTier: true, images: false, documents: true }
  */
 
 export interface ModelLimits {
@@ -22,6 +26,10 @@ export interface ModelLimits {
   promptCache: { minTokens: number } | null;
   /** False: a request with `serviceTier` is refused. */
   serviceTier: boolean;
+  /** False: a request with an image block is refused. */
+  images: boolean;
+  /** False: a request with a document block is refused. */
+  documents: boolean;
 }
 
 export interface ModelRefusal {
@@ -45,6 +53,15 @@ export const REFUSALS = {
     error: 'ValidationException',
     message: 'The provided service tier is not supported for this model. Try again without a service tier.',
   },
+  images: {
+    error: 'ValidationException',
+    message: "This model doesn't support the image field for user messages.",
+  },
+  // Shaped like the image refusal.
+  documents: {
+    error: 'ValidationException',
+    message: "This model doesn't support the document field for user messages.",
+  },
 } as const satisfies Record<string, ModelRefusal>;
 
 /** A model id without its ARN wrapping or cross-region prefix: `anthropic.claude-…`. */
@@ -57,7 +74,18 @@ export function baseModelId(modelId: string): string {
 export function limitsOf(modelId: string): ModelLimits {
   const id = baseModelId(modelId);
   const noSystem = /^(amazon\.titan-text|mistral\.mistral-7b|mistral\.mixtral-8x7b)/.test(id);
-  return { system: !noSystem, promptCache: promptCacheOf(id), serviceTier: true };
+  const noImages =
+    /^(anthropic\.claude-(v2|instant|3-5-haiku)|amazon\.(titan-text|nova-micro)|meta\.llama3-(1|3)|mistral\.(?!pixtral)|cohere\.|ai21\.|deepseek\.|openai\.)/.test(
+      id,
+    );
+  const noDocuments = /^amazon\.(nova-micro|titan-text-premier)/.test(id);
+  return {
+    system: !noSystem,
+    promptCache: promptCacheOf(id),
+    serviceTier: true,
+    images: !noImages,
+    documents: !noDocuments,
+  };
 }
 
 function promptCacheOf(id: string): { minTokens: number } | null {

@@ -7,7 +7,15 @@
  * const handler = webApiMethods['chat.postMessage'];
  * const body = handler?.(context, { channel: 'C0001', text: 'hi' }); // { ok: true, ts, ... }
  */
-import type { FakeChannel, FakeMessage, FakeView, StreamTask, Workspace } from './workspace.ts';
+import type { FileStore } from './files.ts';
+import {
+  type FakeChannel,
+  type FakeMessage,
+  type FakeView,
+  type StreamTask,
+  tsToMicros,
+  type Workspace,
+} from './workspace.ts';
 
 export interface WebApiContext {
   workspace: Workspace;
@@ -15,6 +23,11 @@ export interface WebApiContext {
   botUserId: string;
   botId: string;
   appId?: string;
+  /** False: the app is not subscribed to agent_session_stopped (setStatus warns, Stop cannot be clicked). */
+  agentSessionStoppedSubscribed: boolean;
+  files: FileStore;
+  /** Where files are served (`url_private_download`). */
+  baseUrl: string;
 }
 
 export type WebApiArgs = Record<string, unknown>;
@@ -234,6 +247,7 @@ export function messageJson(
     ts: message.ts,
     ...(message.threadTs ? { thread_ts: message.threadTs } : {}),
     ...(message.blocks ? { blocks: message.blocks } : {}),
+    ...(message.files ? { files: message.files } : {}),
     ...(includeMetadata && message.metadata !== undefined ? { metadata: message.metadata } : {}),
     team: teamId,
   };
@@ -297,6 +311,7 @@ function openStream(
       ? context.workspace.findMessage(args.channel, args.ts)
       : undefined;
   if (!message) return { error: fail('message_not_found') };
+  if (message.stoppedByUser) return { error: fail('stopped_by_user') };
   context.workspace.refreshStreamState(message);
   if (message.streamState !== 'open') return { error: fail('message_not_in_streaming_state') };
   return { message };
@@ -509,7 +524,18 @@ export const webApiMethods: Record<string, WebApiHandler> = {
     const thread = ts ? context.workspace.thread(checked.channel.id, ts) : undefined;
     if (!thread) return fail('thread_not_found');
     const includeMetadata = isTrue(args.include_all_metadata);
-    const all = [thread.root, ...thread.replies].map((m) => messageJson(m, context.teamId, includeMetadata));
+    // `oldest`/`latest` bound the replies (`inclusive` keeps the bounds); the root always comes first.
+    const oldest = optionalString(args.oldest);
+    const latest = optionalString(args.latest);
+    const inclusive = isTrue(args.inclusive);
+    const inRange = (m: FakeMessage) => {
+      const at = tsToMicros(m.ts);
+      if (oldest && (inclusive ? at < tsToMicros(oldest) : at <= tsToMicros(oldest))) return false;
+      return !(latest && (inclusive ? at > tsToMicros(latest) : at >= tsToMicros(latest)));
+    };
+    const all = [thread.root, ...thread.replies.filter(inRange)].map((m) =>
+      messageJson(m, context.teamId, includeMetadata),
+    );
     const limit = Math.max(1, Number(optionalString(args.limit) ?? 1000) || 1000);
     const offset = Number(
       Buffer.from(optionalString(args.cursor) ?? '', 'base64')
@@ -526,6 +552,18 @@ export const webApiMethods: Record<string, WebApiHandler> = {
         next_cursor: hasMore ? Buffer.from(`offset:${offset + limit}`).toString('base64') : '',
       },
     };
+  },
+
+  'conversations.history': (context, args) => {
+    const checked = writableChannel(context, args.channel);
+    if ('error' in checked) return checked.error;
+    const limit = Math.min(999, Math.max(1, Number(optionalString(args.limit) ?? 100) || 100));
+    // Top-level messages only (replies stay in their threads), newest first, as Slack answers.
+    const topLevel = context.workspace.messages
+      .filter((m) => m.channel === checked.channel.id && !m.ephemeral && (!m.threadTs || m.threadTs === m.ts))
+      .sort((a, b) => tsToMicros(b.ts) - tsToMicros(a.ts));
+    const page = topLevel.slice(0, limit).map((m) => messageJson(m, context.teamId));
+    return { ok: true, messages: page, has_more: topLevel.length > limit };
   },
 
   'conversations.info': (context, args) => {
@@ -592,6 +630,8 @@ export const webApiMethods: Record<string, WebApiHandler> = {
     const threadTs = optionalString(args.thread_ts);
     if (!channel || !context.workspace.channels.has(channel)) return fail('channel_not_found');
     if (!threadTs) return fail('invalid_arguments', 'thread_ts is required');
+    if (Array.isArray(args.loading_messages) && args.loading_messages.length > 10)
+      return fail('invalid_arguments', 'at most 10 loading_messages');
     context.workspace.setStatus(channel, threadTs, optionalString(args.status) ?? '', args.loading_messages);
     return { ok: true };
   },
@@ -649,6 +689,51 @@ export const webApiMethods: Record<string, WebApiHandler> = {
     const group = context.workspace.usergroups.get(optionalString(args.usergroup) ?? '');
     if (!group) return fail('no_such_subteam');
     return { ok: true, users: [...group.users] };
+  },
+
+  'files.info': (context, args) => {
+    const file = typeof args.file === 'string' ? context.files.get(args.file) : undefined;
+    if (!file) return fail('file_not_found');
+    return { ok: true, file: context.files.json(file, context.baseUrl) };
+  },
+
+  'agents.sessions.setStatus': (context, args) => {
+    const status = optionalString(args.status);
+    if (status !== 'active' && status !== 'processing' && status !== 'suspended' && status !== 'closed') {
+      return fail('invalid_arguments', 'status must be active, processing, suspended or closed');
+    }
+    const channel = optionalString(args.channel_id);
+    const threadTs = optionalString(args.thread_ts);
+    if (!channel || !context.workspace.channels.has(channel)) return fail('channel_not_found');
+    if (!threadTs) return fail('invalid_arguments', 'thread_ts is required for a thread-based session');
+    const title = optionalString(args.title);
+    if (title !== undefined && title.length > 200)
+      return fail('invalid_arguments', 'title is over 200 characters');
+    const initiatorUserId = optionalString(args.initiator_user_id);
+    const session = context.workspace.setSessionStatus(channel, threadTs, status, {
+      ...(title === undefined ? {} : { title }),
+      ...(initiatorUserId === undefined ? {} : { initiatorUserId }),
+    });
+    return {
+      ok: true,
+      status: session.status,
+      ...(session.title === undefined ? {} : { title: session.title }),
+      ...(context.agentSessionStoppedSubscribed
+        ? {}
+        : { warning: 'missing_agent_session_stopped_event_subscription' }),
+    };
+  },
+
+  'agents.sessions.rename': (context, args) => {
+    const channel = optionalString(args.channel_id);
+    const threadTs = optionalString(args.thread_ts);
+    const title = optionalString(args.title);
+    if (!channel || !threadTs) return fail('invalid_arguments', 'channel_id and thread_ts are required');
+    const session = context.workspace.sessionOf(channel, threadTs);
+    if (!session) return fail('session_not_found');
+    if (!title || title.length > 200) return fail('invalid_arguments', 'title must be 1 to 200 characters');
+    session.title = title;
+    return { ok: true, title };
   },
 
   'assistant.threads.setTitle': (context, args) => {

@@ -72,6 +72,7 @@ export interface FakeMessage {
   botId?: string;
   botName?: string;
   subtype?: string;
+  files?: unknown[];
   /** Plain text; for markdown messages (streamed or markdown_text) it mirrors `markdown`. */
   text: string;
   blocks?: unknown[];
@@ -97,6 +98,8 @@ export interface FakeMessage {
   ephemeral?: { user: string };
   createdAtMs: number;
   deleted?: boolean;
+  /** Slack stopped this stream because a person clicked Stop: later writes to it fail. */
+  stoppedByUser?: boolean;
 }
 
 export interface AddChannelInput {
@@ -125,6 +128,8 @@ export interface AddMessageInput {
   /** The app's name Slack shows for a bot message (`bot_profile.name`). */
   botName?: string;
   subtype?: string;
+  /** File objects shared with the message (as Slack lists them). */
+  files?: unknown[];
 }
 
 export interface WorkspaceOptions {
@@ -133,6 +138,15 @@ export interface WorkspaceOptions {
   /** Slack clears an assistant thread's status after this long without a message. */
   statusTtlMs?: number;
   onChange: (message: FakeMessage) => void;
+}
+
+/** An agent session (agents.sessions.*): one per thread. */
+export interface AgentSession {
+  status: 'active' | 'processing' | 'suspended' | 'closed';
+  title?: string;
+  initiatorUserId?: string;
+  /** Every status set, oldest first. */
+  history: string[];
 }
 
 interface ThreadStatus {
@@ -189,6 +203,7 @@ export class Workspace {
   /** trigger_id → who it was issued to and when (Slack: one use, within 3 seconds). */
   readonly #triggers = new Map<string, { user: string; issuedAtMs: number; used: boolean }>();
   #viewSeq = 0;
+  readonly #sessions = new Map<string, AgentSession>();
   readonly #now: () => number;
   readonly #streamIdleTimeoutMs: number;
   readonly #statusTtlMs: number;
@@ -252,6 +267,7 @@ export class Workspace {
       ...(input.user === undefined ? {} : { user: input.user }),
       ...(input.botId === undefined ? {} : { botId: input.botId }),
       ...(input.botName === undefined ? {} : { botName: input.botName }),
+      ...(input.files === undefined ? {} : { files: input.files }),
       ...(input.subtype === undefined ? {} : { subtype: input.subtype }),
     });
   }
@@ -354,6 +370,30 @@ export class Workspace {
 
   setTitle(channel: string, threadTs: string, title: string): void {
     this.#titles.set(threadKey(channel, threadTs), title);
+  }
+
+  /** Creates the thread's agent session if needed and sets its status; a title counts only on creation. */
+  setSessionStatus(
+    channel: string,
+    threadTs: string,
+    status: AgentSession['status'],
+    creation: { title?: string; initiatorUserId?: string },
+  ): AgentSession {
+    const key = threadKey(channel, threadTs);
+    const session = this.#sessions.get(key) ?? {
+      status,
+      history: [],
+      ...(creation.title === undefined ? {} : { title: creation.title }),
+      ...(creation.initiatorUserId === undefined ? {} : { initiatorUserId: creation.initiatorUserId }),
+    };
+    session.status = status;
+    session.history.push(status);
+    this.#sessions.set(key, session);
+    return session;
+  }
+
+  sessionOf(channel: string, threadTs: string): AgentSession | undefined {
+    return this.#sessions.get(threadKey(channel, threadTs));
   }
 
   titleOf(channel: string, threadTs: string): string | undefined {

@@ -11,6 +11,7 @@ const state = {
   messages: new Map(),
   switches: new Map(),
   statuses: new Map(),
+  sessions: new Map(),
   prompts: new Map(),
   current: 'C0001',
   thread: null,
@@ -287,6 +288,9 @@ function messageElement(message, replies, isRoot = false) {
         .join('')}</ul>`
     : '';
   const cursor = message.streamState === 'open' ? '<span class="cursor" aria-hidden="true"></span>' : '';
+  const files = message.files?.length
+    ? `<div class="files">${message.files.map((file) => `<span class="file">📎 ${escapeHtml(file.name)}</span>`).join('')}</div>`
+    : '';
   const reactions = message.reactions.length
     ? `<div class="reactions">${message.reactions.map((r) => `<span class="reaction">:${escapeHtml(r)}:</span>`).join('')}</div>`
     : '';
@@ -302,7 +306,7 @@ function messageElement(message, replies, isRoot = false) {
       <div class="meta"><span class="name">${escapeHtml(name)}</span>${badges}</div>
       ${ephemeral}${plan}${tasks}
       <div class="body">${bodyHtml(message)}${cursor}</div>
-      ${reactions}${replyButton}
+      ${files}${reactions}${replyButton}
     </div>`;
   return el;
 }
@@ -445,6 +449,8 @@ function renderThread() {
   syncList($('thread-messages'), items);
   const status = state.statuses.get(`${channel}:${ts}`);
   $('thread-status').textContent = status ? `assistant ${status}` : '';
+  // Slack shows its Stop button while the thread's agent session is processing.
+  $('session-stop').hidden = state.sessions.get(`${channel}:${ts}`) !== 'processing';
   if (stick) scroller.scrollTop = scroller.scrollHeight;
 }
 
@@ -615,6 +621,7 @@ function connect() {
     state.messages = new Map(snapshot.messages.map((m) => [m.key, m]));
     state.switches = new Map(snapshot.switches.map((s) => [s.id, s]));
     state.statuses = new Map(snapshot.statuses.map((s) => [`${s.channel}:${s.threadTs}`, s.status]));
+    state.sessions = new Map(snapshot.sessions.map((s) => [`${s.channel}:${s.threadTs}`, s.status]));
     state.prompts = new Map(snapshot.prompts.map((p) => [p.channel, p]));
     $('call-list').replaceChildren();
     $('model-list').replaceChildren();
@@ -639,6 +646,11 @@ function connect() {
   source.addEventListener('status', (event) => {
     const { channel, threadTs, status } = JSON.parse(event.data);
     state.statuses.set(`${channel}:${threadTs}`, status);
+    scheduleRender();
+  });
+  source.addEventListener('session', (event) => {
+    const { channel, threadTs, status } = JSON.parse(event.data);
+    state.sessions.set(`${channel}:${threadTs}`, status);
     scheduleRender();
   });
   source.addEventListener('prompts', (event) => {
@@ -686,25 +698,57 @@ async function api(name, body) {
   }
 }
 
-function composer(formId, inputId, target) {
+/** A picked file as the page's API takes it: name, type and the bytes in base64. */
+function readFile(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => {
+      const data = String(reader.result ?? '');
+      resolve({
+        name: file.name,
+        mimetype: file.type || 'application/octet-stream',
+        base64: data.slice(data.indexOf(',') + 1),
+      });
+    };
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
+}
+
+function composer(formId, inputId, target, fileInputId) {
   const form = $(formId);
   const input = $(inputId);
-  const submit = () => {
+  const fileInput = fileInputId ? $(fileInputId) : null;
+  fileInput?.addEventListener('change', () => {
+    $(`${fileInputId}-names`).textContent = [...fileInput.files].map((file) => file.name).join(', ');
+  });
+  const submit = async () => {
     const text = input.value.trim();
-    if (!text) return;
+    const picked = fileInput ? [...fileInput.files] : [];
+    if (!text && picked.length === 0) return;
     input.value = '';
+    const files = await Promise.all(picked.map(readFile));
+    if (fileInput) {
+      fileInput.value = '';
+      $(`${fileInputId}-names`).textContent = '';
+    }
     const { channel, threadTs } = target();
     if (!threadTs) state.scrollToEnd = true;
-    void api('send', { channel, text, ...(threadTs ? { threadTs } : {}) });
+    void api('send', {
+      channel,
+      text,
+      ...(threadTs ? { threadTs } : {}),
+      ...(files.length ? { files } : {}),
+    });
   };
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    submit();
+    void submit();
   });
   input.addEventListener('keydown', (event) => {
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
-      submit();
+      void submit();
     }
   });
 }
@@ -728,14 +772,19 @@ document.addEventListener('click', (event) => {
   const target = event.target instanceof Element ? event.target : null;
   const channelButton = target?.closest('[data-channel]');
   if (channelButton) {
+    const previous = state.current;
     state.current = channelButton.dataset.channel;
     state.thread = null;
     state.scrollToEnd = true;
     renderSidebar();
     renderChannel();
     renderThread();
-    // Opening the app's DM is opening its Messages tab: Slack tells the app (app_home_opened).
-    if (state.channels.get(state.current)?.isIm) void api('open', { channel: state.current });
+    // Opening the app's DM is opening its Messages tab: Slack tells the app (app_home_opened), and
+    // what the person was looking at just before (app_context_changed).
+    if (state.channels.get(state.current)?.isIm) {
+      const lookingAt = state.channels.get(previous)?.isIm ? undefined : previous;
+      void api('open', { channel: state.current, lookingAt });
+    }
     return;
   }
   const prompt = target?.closest('[data-prompt]');
@@ -781,11 +830,15 @@ document.addEventListener('change', (event) => {
   }
 });
 
+$('session-stop-button').addEventListener('click', () => {
+  if (state.thread) void api('stop', { channel: state.thread.channel, threadTs: state.thread.ts });
+});
+
 $('thread-close').addEventListener('click', () => {
   state.thread = null;
   renderThread();
 });
 
-composer('message-form', 'message-input', () => ({ channel: state.current }));
+composer('message-form', 'message-input', () => ({ channel: state.current }), 'message-file');
 composer('reply-form', 'reply-input', () => ({ channel: state.thread?.channel, threadTs: state.thread?.ts }));
 connect();

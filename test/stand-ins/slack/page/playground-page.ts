@@ -20,7 +20,7 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FakeMessage, FakeSlack, RecordedCall, ResponseUrlPost } from '../../fake-slack.ts';
+import type { FakeFile, FakeMessage, FakeSlack, RecordedCall, ResponseUrlPost } from '../../fake-slack.ts';
 
 export interface PageSwitch {
   id: string;
@@ -74,6 +74,7 @@ interface MessageView {
   plan: { title: string } | null;
   ephemeralFor: string | null;
   reactions: string[];
+  files?: Array<{ name: string }>;
   deleted: boolean;
   /** Where it came from, for the Slack-savvy: 'api' (Web API), 'response_url', 'ack', 'page'. */
   via: string;
@@ -283,10 +284,13 @@ export class PlaygroundPage {
       ...this.#extraMessages.values(),
     ];
     const statuses = [];
+    const sessions = [];
     for (const message of workspace.messages) {
       if (message.threadTs !== undefined) continue;
       const status = workspace.statusOf(message.channel, message.ts);
       if (status) statuses.push({ channel: message.channel, threadTs: message.ts, status });
+      const session = workspace.sessionOf(message.channel, message.ts);
+      if (session) sessions.push({ channel: message.channel, threadTs: message.ts, status: session.status });
     }
     return {
       info: {
@@ -306,6 +310,7 @@ export class PlaygroundPage {
       logs: this.#logs,
       switches: this.#options.switches.map((item) => this.#switchView(item)),
       statuses,
+      sessions,
       prompts: [...workspace.channels.values()]
         .filter((channel) => channel.isIm)
         .map((channel) => this.#promptsView(channel.id)),
@@ -328,6 +333,7 @@ export class PlaygroundPage {
       if (name === 'action') return await this.#action(body);
       if (name === 'switch') return this.#toggle(body);
       if (name === 'open') return await this.#openMessagesTab(body);
+      if (name === 'stop') return await this.#stop(body);
       return { ok: false, error: 'unknown_api' };
     } catch (error) {
       return { ok: false, error: 'delivery_failed', detail: (error as Error).message };
@@ -341,10 +347,11 @@ export class PlaygroundPage {
     const text = typeof body.text === 'string' ? body.text.trim() : '';
     const threadTs = typeof body.threadTs === 'string' && body.threadTs ? body.threadTs : undefined;
     if (!this.#slack.workspace.channels.has(channel)) return { ok: false, error: 'channel_not_found' };
-    if (!text) return { ok: false, error: 'no_text' };
+    const files = this.#uploads(body.files);
+    if (!text && files.length === 0) return { ok: false, error: 'no_text' };
 
     const command = /^\/(\S+)(?:\s+([\s\S]*))?$/.exec(text);
-    if (command && !threadTs) {
+    if (command && !threadTs && files.length === 0) {
       const [, name = '', args = ''] = command;
       if (name !== 'ask') {
         this.#slackbotNote(channel, undefined, `/${name} is not a valid command. This app has one: /ask.`);
@@ -358,6 +365,7 @@ export class PlaygroundPage {
       user: VIEWER,
       text: encoded,
       ...(threadTs ? { threadTs } : {}),
+      ...(files.length > 0 ? { files } : {}),
     });
     this.#delivery(sent.mention ? 'message + app_mention' : 'message', sent.status, sent.elapsedMs);
     const target = this.#slack.workspace.channels.get(channel);
@@ -370,6 +378,23 @@ export class PlaygroundPage {
       );
     }
     return { ok: true, kind: 'message', ts: sent.ts, status: sent.status };
+  }
+
+  /** Files the page picked, uploaded as the viewer's (at most 10 MB each; the page sends base64). */
+  #uploads(raw: unknown): FakeFile[] {
+    if (!Array.isArray(raw)) return [];
+    return raw.slice(0, 10).flatMap((item) => {
+      const { name, mimetype, base64 } = (item ?? {}) as {
+        name?: unknown;
+        mimetype?: unknown;
+        base64?: unknown;
+      };
+      if (typeof name !== 'string' || typeof base64 !== 'string') return [];
+      const content = Buffer.from(base64, 'base64');
+      if (content.length > 10_000_000) return [];
+      const type = typeof mimetype === 'string' && mimetype ? mimetype : 'application/octet-stream';
+      return [this.#slack.uploadFile({ name: name.slice(0, 200), mimetype: type, content, user: VIEWER })];
+    });
   }
 
   async #command(channel: string, text: string): Promise<{ ok: boolean; [key: string]: unknown }> {
@@ -409,6 +434,31 @@ export class PlaygroundPage {
       event_ts: (Date.now() / 1000).toFixed(6),
     });
     this.#delivery('app_home_opened (messages)', result.status, result.elapsedMs);
+    const lookingAt = this.#slack.workspace.channels.get(String(body.lookingAt ?? ''));
+    if (lookingAt && !lookingAt.isIm) {
+      // In Slack the Messages tab opens beside a channel; here it replaces it, so say which one.
+      const changed = await this.#slack.sendEvent({
+        type: 'app_context_changed',
+        user: VIEWER,
+        channel: channel.id,
+        context: {
+          entities: [{ type: 'slack#/types/channel_id', value: lookingAt.id, team_id: this.#slack.teamId }],
+        },
+        event_ts: (Date.now() / 1000).toFixed(6),
+      });
+      this.#delivery(`app_context_changed (#${lookingAt.name})`, changed.status, changed.elapsedMs);
+    }
+    return { ok: true, kind: 'event', status: result.status };
+  }
+
+  /** Slack's native Stop on a thread whose agent session is processing. */
+  async #stop(body: Record<string, unknown>): Promise<{ ok: boolean; [key: string]: unknown }> {
+    const channel = String(body.channel ?? '');
+    const threadTs = String(body.threadTs ?? '');
+    if (this.#slack.workspace.sessionOf(channel, threadTs)?.status !== 'processing')
+      return { ok: false, error: 'not_processing' };
+    const result = await this.#slack.clickStop({ channel, threadTs, user: VIEWER });
+    this.#delivery('agent_session_stopped', result.status, result.elapsedMs);
     return { ok: true, kind: 'event', status: result.status };
   }
 
@@ -512,6 +562,12 @@ export class PlaygroundPage {
     if (call.method === 'assistant.threads.setSuggestedPrompts' && call.ok) {
       const channel = String(call.args.channel_id ?? '');
       if (call.args.thread_ts === undefined) this.#broadcast('prompts', this.#promptsView(channel));
+    }
+    if (call.method === 'agents.sessions.setStatus' && call.ok) {
+      const channel = String(call.args.channel_id ?? '');
+      const threadTs = String(call.args.thread_ts ?? '');
+      const status = this.#slack.workspace.sessionOf(channel, threadTs)?.status;
+      if (status) this.#broadcast('session', { channel, threadTs, status });
     }
     if (call.method === 'assistant.threads.setStatus' && call.ok) {
       const channel = String(call.args.channel_id ?? '');
@@ -631,6 +687,9 @@ export class PlaygroundPage {
       plan: message.plan ?? null,
       ephemeralFor: message.ephemeral?.user ?? null,
       reactions: message.reactions,
+      files: (message.files ?? []).map((file) => ({
+        name: String((file as { name?: unknown }).name ?? 'file'),
+      })),
       deleted: message.deleted === true,
       via: 'api',
     };

@@ -1,0 +1,232 @@
+/**
+ * The Toolbox port on MCP servers, through the official SDK client: each configured server is
+ * connected at start (Streamable HTTP, or stdio for a local one), its tools are listed then and
+ * again whenever it says they changed, and calls go to it with the answer's AbortSignal and a
+ * timeout. A server that is down is left out (the answer says so in one line) and reconnected in
+ * the background with backoff, so it is used again once it is back.
+ *
+ * Tools reach the model as `<server>__<tool>`: unique across servers and within Converse's name rule.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { Toolbox, ToolOutcome, ToolSource, ToolSpec } from '../conversation/ports.ts';
+import type { Logger } from '../logger.ts';
+import type { McpServerConfig, ToolConfig } from './tool-config.ts';
+
+export interface McpToolboxOptions {
+  config: ToolConfig;
+  logger: Logger;
+  /** First reconnect delay after a server went down; doubles up to 30 s. */
+  reconnectDelayMs?: number;
+}
+
+interface ListedTool {
+  name: string;
+  title?: string;
+  description?: string;
+  inputSchema: Record<string, unknown>;
+  annotations?: { title?: string };
+}
+
+interface ServerState {
+  config: McpServerConfig;
+  client: Client | null;
+  tools: ListedTool[];
+  up: boolean;
+  /** The outage has been logged (one line per outage). */
+  reported: boolean;
+  delayMs: number;
+  timer: NodeJS.Timeout | null;
+}
+
+const MAX_RECONNECT_DELAY_MS = 30_000;
+const SEPARATOR = '__';
+
+export class McpToolbox implements Toolbox {
+  readonly #options: McpToolboxOptions;
+  readonly #servers: ServerState[];
+  #closed = false;
+
+  constructor(options: McpToolboxOptions) {
+    this.#options = options;
+    this.#servers = options.config.servers.map((config) => ({
+      config,
+      client: null,
+      tools: [],
+      up: false,
+      reported: false,
+      delayMs: options.reconnectDelayMs ?? 1_000,
+      timer: null,
+    }));
+  }
+
+  /** Connects every server once (a down one is retried in the background); never rejects. */
+  async start(): Promise<void> {
+    await Promise.all(this.#servers.map((server) => this.#connect(server)));
+  }
+
+  toolsFor(channelId: string): ToolSpec[] {
+    return this.#servers.flatMap((server) => {
+      const { config } = server;
+      if (!server.up || (config.channels && !config.channels.includes(channelId))) return [];
+      return server.tools
+        .filter((tool) => !config.tools || config.tools.includes(tool.name))
+        .map((tool) => ({
+          name: modelName(config.name, tool.name),
+          title: tool.annotations?.title ?? tool.title ?? humanize(tool.name),
+          description: tool.description ?? tool.name,
+          inputSchema: tool.inputSchema,
+          needsApproval: config.approval.includes(tool.name),
+        }));
+    });
+  }
+
+  unavailable(): string[] {
+    return this.#servers.filter((server) => !server.up).map((server) => server.config.name);
+  }
+
+  async call(
+    name: string,
+    input: unknown,
+    options: { signal: AbortSignal; timeoutMs: number },
+  ): Promise<ToolOutcome> {
+    const found = this.#find(name);
+    const client = found?.server.client;
+    if (!found || !client)
+      return { status: 'error', text: `The tool ${name} is not available now.`, sources: [] };
+    const { tool } = found;
+    const signal = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
+    try {
+      const result = await client.callTool(
+        { name: tool, arguments: (input ?? {}) as Record<string, unknown> },
+        undefined,
+        { signal, timeout: options.timeoutMs },
+      );
+      return this.#outcome(result as { content?: unknown[]; isError?: boolean });
+    } catch (error) {
+      if (options.signal.aborted) return { status: 'error', text: 'The call was cancelled.', sources: [] };
+      if (signal.aborted)
+        return { status: 'error', text: `The tool took longer than ${options.timeoutMs} ms.`, sources: [] };
+      this.#options.logger.warn({ err: error, tool: name }, 'tool call failed');
+      return {
+        status: 'error',
+        text: `The tool failed: ${(error as Error).message}`.slice(0, 500),
+        sources: [],
+      };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const server of this.#servers) {
+      if (server.timer) clearTimeout(server.timer);
+      const client = server.client;
+      server.client = null;
+      server.up = false;
+      await client?.close().catch(() => undefined);
+    }
+  }
+
+  #find(name: string): { server: ServerState; tool: string } | null {
+    const at = name.indexOf(SEPARATOR);
+    if (at < 0) return null;
+    const server = this.#servers.find((s) => s.config.name === name.slice(0, at));
+    const tool = server?.tools.find((t) => modelName(server.config.name, t.name) === name)?.name;
+    if (!server || !tool) return null;
+    if (server.config.tools && !server.config.tools.includes(tool)) return null;
+    return { server, tool };
+  }
+
+  /** Text for the model (bounded), links as sources; an `isError` result is an error step. */
+  #outcome(result: { content?: unknown[]; isError?: boolean }): ToolOutcome {
+    const texts: string[] = [];
+    const sources: ToolSource[] = [];
+    for (const block of (result.content ?? []) as Array<Record<string, unknown>>) {
+      if (block.type === 'text' && typeof block.text === 'string') texts.push(block.text);
+      else if (block.type === 'resource_link' && typeof block.uri === 'string') {
+        if (/^https?:\/\//i.test(block.uri))
+          sources.push({ url: block.uri, title: String(block.name ?? block.uri) });
+        texts.push(`(link: ${String(block.name ?? '')} ${block.uri})`);
+      } else if (block.type === 'resource') {
+        const resource = block.resource as { text?: unknown; uri?: unknown } | undefined;
+        if (typeof resource?.text === 'string') texts.push(resource.text);
+      } else texts.push(`(a ${String(block.type)} result the bot does not pass on)`);
+    }
+    const max = this.#options.config.maxResultChars;
+    const joined = texts.join('\n');
+    const text = joined.length > max ? `${joined.slice(0, max)}\n…(cut at ${max} characters)` : joined;
+    return { status: result.isError ? 'error' : 'success', text: text || '(no output)', sources };
+  }
+
+  async #connect(server: ServerState): Promise<void> {
+    if (this.#closed) return;
+    const { config } = server;
+    const client = new Client({ name: 'bedrock-slack-assistant', version: '1.0.0' });
+    try {
+      const transport = config.url
+        ? new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: config.headers } })
+        : new StdioClientTransport({
+            command: config.command?.[0] ?? '',
+            args: config.command?.slice(1) ?? [],
+            env: { ...(process.env as Record<string, string>), ...config.env },
+            stderr: 'ignore',
+          });
+      client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+        await this.#list(server, client).catch((err: unknown) =>
+          this.#options.logger.warn({ err, server: config.name }, 'could not list the changed tools'),
+        );
+      });
+      client.onclose = () => this.#down(server, client, 'connection closed');
+      await client.connect(transport);
+      await this.#list(server, client);
+      server.client = client;
+      server.up = true;
+      server.reported = false;
+      server.delayMs = this.#options.reconnectDelayMs ?? 1_000;
+      this.#options.logger.info({ server: config.name, tools: server.tools.length }, 'tool server connected');
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      this.#down(server, client, (error as Error).message);
+    }
+  }
+
+  async #list(server: ServerState, client: Client): Promise<void> {
+    const tools: ListedTool[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await client.listTools(cursor ? { cursor } : undefined);
+      tools.push(...(page.tools as ListedTool[]));
+      cursor = page.nextCursor;
+    } while (cursor);
+    server.tools = tools;
+  }
+
+  /** Marks the server down (once per outage) and schedules the next connection attempt. */
+  #down(server: ServerState, client: Client, reason: string): void {
+    if (this.#closed || (server.client !== null && server.client !== client)) return;
+    if (!server.reported)
+      this.#options.logger.warn({ server: server.config.name, reason }, 'tool server unavailable; retrying');
+    server.reported = true;
+    server.up = false;
+    server.client = null;
+    if (server.timer) return;
+    server.timer = setTimeout(() => {
+      server.timer = null;
+      void this.#connect(server);
+    }, server.delayMs);
+    server.timer.unref();
+    server.delayMs = Math.min(server.delayMs * 2, MAX_RECONNECT_DELAY_MS);
+  }
+}
+
+/** `<server>__<tool>`, within Converse's `[a-zA-Z0-9_-]{1,64}`. */
+function modelName(server: string, tool: string): string {
+  return `${server}${SEPARATOR}${tool.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(0, 64);
+}
+
+function humanize(name: string): string {
+  const words = name.replace(/[_-]+/g, ' ').trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
