@@ -5,6 +5,7 @@
  *   npm run bench                          every scenario (about 5 minutes on 2 cores)
  *   npm run bench -- --quick               every scenario, shrunk (about two and a half minutes)
  *   npm run bench -- --scenario burst      one scenario group (repeatable; or a name like concurrency-250)
+ *   npm run bench -- --scenario prompt-caching   input tokens billed per turn in a 30-turn thread, with and without caching
  *   npm run bench -- --no-naive            the bot only
  *   npm run bench -- --env STREAM_FLUSH_INTERVAL_MS=500   a bot setting for every run
  *   npm run bench -- --raw                 per-answer figures in the JSON too
@@ -186,6 +187,13 @@ async function main(): Promise<void> {
   });
   const quick = values.quick ?? false;
   const wanted = (values.scenario ?? []).flatMap((s) => s.split(',')).filter(Boolean);
+  // A cost figure, not a latency one: its own script (in-process, about a second).
+  if (wanted.includes('prompt-caching')) {
+    const { promptCachingMain } = await import('./prompt-caching.ts');
+    await promptCachingMain([]);
+    wanted.splice(wanted.indexOf('prompt-caching'), 1);
+    if (wanted.length === 0) return;
+  }
   const groups = SCENARIO_NAMES.filter(
     (group) => wanted.length === 0 || wanted.some((w) => w === group || w.startsWith(`${group}-`)),
   );

@@ -5,19 +5,22 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
-import { ConverseModel } from './bedrock/converse-model.ts';
-import { configuredModelInputs } from './bedrock/model-inputs.ts';
-import { PooledHttp2Handler } from './bedrock/pooled-http2-handler.ts';
+import { createAnswerModel } from './bedrock/bedrock-models.ts';
+import { PriceTable } from './bedrock/model-prices.ts';
 import type { Config } from './config.ts';
+import { AnswerControls } from './conversation/answer-controls.ts';
+import { ChannelSettings } from './conversation/channel-settings.ts';
 import { ConversationService } from './conversation/conversation-service.ts';
 import type { AnswerModel, ConversationStore, StopSignals } from './conversation/ports.ts';
+import { UsageLedger } from './conversation/usage-ledger.ts';
 import { healthRoutes, type Lifecycle } from './http/health-routes.ts';
 import { StoreHealth } from './http/store-health.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { boltLogger } from './slack/bolt-logger.ts';
+import { ControlReplies } from './slack/control-replies.ts';
+import { HomeTab } from './slack/home-tab.ts';
 import { registerListeners } from './slack/listeners/index.ts';
 import {
   ignoringMalformedEvents,
@@ -27,6 +30,7 @@ import {
 import { escapeMrkdwn } from './slack/render/slack-safe-text.ts';
 import { missingScopes } from './slack/required-scopes.ts';
 import { responseUrlPoster } from './slack/response-url.ts';
+import { SlackAdmins } from './slack/slack-admins.ts';
 import { SlackApi, slackClientOptions } from './slack/slack-api.ts';
 import { SlackFiles } from './slack/slack-files.ts';
 import { SlackPeople } from './slack/slack-people.ts';
@@ -97,7 +101,43 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   const botId = identity.bot_id ?? null;
   const defaultTeamId = identity.team_id ?? '';
 
-  const model = options.model ?? (await createModel(config));
+  const model =
+    options.model ??
+    (await createAnswerModel(config, {
+      onFeatureRefused: ({ modelId, feature, message }) => {
+        metrics.modelFeatureRefusals.inc({ model: modelId, feature });
+        logger.warn(
+          { model: modelId, feature, bedrockMessage: message },
+          'model refused a feature; sending it without from now on',
+        );
+      },
+    }));
+  const channelSettings = new ChannelSettings({
+    store,
+    defaults: {
+      enabled: true,
+      modelId: config.bedrock.modelId,
+      systemPrompt: config.bedrock.systemPrompt,
+      knowledgeBaseId: config.bedrock.knowledgeBaseId,
+      kbMode: config.bedrock.kbMode,
+      threadReplyPolicy: config.conversation.threadReplyPolicy,
+      serviceTier: config.bedrock.serviceTier,
+    },
+    modelChoices: config.bedrock.modelChoices,
+    cacheTtlMs: config.settings.cacheTtlMs,
+    logger,
+  });
+  const usage = new UsageLedger({
+    store,
+    prices: new PriceTable(config.bedrock.prices),
+    budgets: {
+      userDailyUsd: config.usage.dailyBudgetUserUsd,
+      channelDailyUsd: config.usage.dailyBudgetChannelUsd,
+    },
+    metrics,
+    logger,
+  });
+  const controls = new AnswerControls({ settings: channelSettings, usage, logger });
   const people = new SlackPeople(slack, logger, { botId, distribution: config.slack.appDistribution });
   const postToResponseUrl = responseUrlPoster({ slackApiUrl: config.slack.apiUrl, logger });
   const surface = new SlackSurface({
@@ -115,6 +155,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     model,
     surface,
     threadReader: people,
+    controls,
     files: new SlackFiles({ botToken: config.slack.botToken, slackApiUrl: config.slack.apiUrl, slack }),
     stops: created.stops,
     mayStopOthers: (userId) => people.isAdmin(userId),
@@ -164,8 +205,16 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     clientOptions: slackClientOptions(config.slack.apiUrl),
     logger: boltLogger(logger),
   });
+  const admins = new SlackAdmins({
+    userIds: config.settings.adminUserIds,
+    usergroupId: config.settings.adminUsergroupId,
+    slack,
+    logger,
+  });
   registerListeners(app, {
     conversations,
+    homeTab: new HomeTab({ slack, settings: channelSettings, usage, admins, logger, metrics }),
+    controlReplies: new ControlReplies({ settings: channelSettings, usage, postToResponseUrl }),
     replyPrivately: (url, text) =>
       postToResponseUrl(url, { response_type: 'ephemeral', text: escapeMrkdwn(text) }),
     people,
@@ -269,81 +318,4 @@ function createStore(
       onError: (err) => logger.debug({ err }, 'stop signals: Redis subscription error'),
     }),
   };
-}
-
-async function createModel(config: Config): Promise<AnswerModel> {
-  const { bedrock } = config;
-  const runtime = new BedrockRuntimeClient({
-    region: bedrock.region,
-    // The conversation service retries (also throttling inside a stream, which the SDK does not).
-    maxAttempts: 1,
-    // Many answers stream at once: multiplexed over a few HTTP/2 connections, not one each.
-    requestHandler: new PooledHttp2Handler({ requestTimeout: bedrock.timeoutMs }),
-  });
-  const converse = new ConverseModel({
-    client: runtime,
-    modelId: bedrock.modelId,
-    region: bedrock.region,
-    systemPrompt: bedrock.systemPrompt,
-    maxTokens: bedrock.maxTokens,
-    temperature: bedrock.temperature,
-    inputs: configuredModelInputs(bedrock.modelId, bedrock.modelInputs),
-  });
-  if (!bedrock.knowledgeBaseId) return converse;
-
-  // Loaded only with a Knowledge Base: the Agent Runtime, S3 and STS clients cost memory and start-up.
-  const [{ BedrockAgentRuntimeClient }, kbModels, { SourceLinks }] = await Promise.all([
-    import('@aws-sdk/client-bedrock-agent-runtime'),
-    import('./bedrock/knowledge-base-model.ts'),
-    import('./bedrock/source-links.ts'),
-  ]);
-  const { ManagedKnowledgeBaseModel, RetrieveThenConverseModel, modelArnResolver } = kbModels;
-
-  const agent = new BedrockAgentRuntimeClient({
-    region: bedrock.region,
-    maxAttempts: 1,
-    requestHandler: new PooledHttp2Handler({ requestTimeout: bedrock.timeoutMs }),
-  });
-  const kb = {
-    client: agent,
-    knowledgeBaseId: bedrock.knowledgeBaseId,
-    region: bedrock.region,
-    modelId: bedrock.modelId,
-    numberOfResults: bedrock.kbNumberOfResults,
-    links: new SourceLinks({
-      region: bedrock.region,
-      s3Links: bedrock.kbS3Links,
-      presignedUrlTtlSeconds: bedrock.kbPresignedUrlTtlSeconds,
-    }),
-  };
-  const retrieve = new RetrieveThenConverseModel({ ...kb, converse, systemPrompt: bedrock.systemPrompt });
-  if (bedrock.kbMode === 'retrieve') return retrieve;
-  return new ManagedKnowledgeBaseModel({
-    ...kb,
-    longQuestions: retrieve,
-    modelArn: modelArnResolver({
-      modelId: bedrock.modelId,
-      region: bedrock.region,
-      explicitArn: bedrock.modelArn,
-      accountId: () => accountIdOf(agent, bedrock.region),
-    }),
-  });
-}
-
-/** The caller's account: from the credentials when they carry it, else from STS. */
-async function accountIdOf(
-  client: { config: { credentials: () => Promise<{ accountId?: string }> } },
-  region: string,
-): Promise<string> {
-  const credentials = await client.config.credentials();
-  if (credentials.accountId) return credentials.accountId;
-  const { GetCallerIdentityCommand, STSClient } = await import('@aws-sdk/client-sts');
-  const sts = new STSClient({ region });
-  try {
-    const identity = await sts.send(new GetCallerIdentityCommand({}));
-    if (!identity.Account) throw new Error('STS returned no account');
-    return identity.Account;
-  } finally {
-    sts.destroy();
-  }
 }

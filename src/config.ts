@@ -60,6 +60,39 @@ const bool = (fallback: boolean) =>
   );
 const int = (fallback: number, min: number, max: number) =>
   z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
+const usd = z.preprocess(
+  emptyToUndefined,
+  z.coerce.number().positive('must be a positive amount').optional(),
+);
+
+/** USD per million tokens; cache prices default to the input price (no discount assumed). */
+const priceSchema = z.object({
+  input: z.number().min(0),
+  output: z.number().min(0),
+  cacheRead: z.number().min(0).optional(),
+  cacheWrite: z.number().min(0).optional(),
+});
+export type ModelPrice = z.infer<typeof priceSchema>;
+const prices = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (!raw) return {};
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z.record(z.string(), priceSchema, {
+        error: 'must map model ids to {input, output, cacheRead?, cacheWrite?} in USD per million tokens',
+      }),
+    ),
+);
 
 const schema = z.object({
   SLACK_BOT_TOKEN: z.string({ error: 'is required' }).regex(/^xoxb-/, 'must be a bot token (xoxb-…)'),
@@ -119,6 +152,24 @@ const schema = z.object({
   BEDROCK_TEMPERATURE: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(1).optional()),
   BEDROCK_MAX_ATTEMPTS: int(4, 1, 10),
   BEDROCK_TIMEOUT_MS: int(120_000, 1_000, 900_000),
+  BEDROCK_MODEL_CHOICES: idList,
+  BEDROCK_SERVICE_TIER: z.preprocess(emptyToUndefined, z.enum(['priority', 'default', 'flex']).optional()),
+  BEDROCK_PROMPT_CACHE: bool(true),
+  BEDROCK_GUARDRAIL_ID: optionalString,
+  BEDROCK_GUARDRAIL_VERSION: optionalString,
+  BEDROCK_GUARDRAIL_STREAM_MODE: z.preprocess(emptyToUndefined, z.enum(['async', 'sync']).default('async')),
+  BEDROCK_PRICES: prices,
+  DAILY_BUDGET_USER_USD: usd,
+  DAILY_BUDGET_CHANNEL_USD: usd,
+  SETTINGS_ADMIN_USER_IDS: idList,
+  SETTINGS_ADMIN_USERGROUP_ID: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^S[A-Z0-9]+$/, 'must be a user group id (S…)')
+      .optional(),
+  ),
+  CHANNEL_SETTINGS_CACHE_MS: int(10_000, 0, 600_000),
   HISTORY_TOKEN_BUDGET: int(12_000, 500, 1_000_000),
   HISTORY_TTL_SECONDS: int(7 * 24 * 3600, 60, 365 * 24 * 3600),
   MAX_QUESTION_CHARS: int(4_000, 1, 100_000),
@@ -185,6 +236,26 @@ export interface Config {
     kbPresignedUrlTtlSeconds: number;
     /** Overrides the ARN derived from the model id for RetrieveAndGenerate. */
     modelArn: string | null;
+    /** The models admins may choose per channel; always includes `modelId`. */
+    modelChoices: string[];
+    serviceTier: 'priority' | 'default' | 'flex' | null;
+    /** Adds cachePoints where the model supports prompt caching. */
+    promptCache: boolean;
+    guardrail: { id: string; version: string; streamProcessingMode: 'async' | 'sync' } | null;
+    /** Price overrides by model id (prefix), USD per million tokens. */
+    prices: Record<string, ModelPrice>;
+  };
+  usage: {
+    /** Estimated USD a person may spend per UTC day; null: no limit. */
+    dailyBudgetUserUsd: number | null;
+    dailyBudgetChannelUsd: number | null;
+  };
+  settings: {
+    /** Who may change channel settings: these users, and the members of this user group. */
+    adminUserIds: string[];
+    adminUsergroupId: string | null;
+    /** How long a replica keeps a channel's settings before reading them again. */
+    cacheTtlMs: number;
   };
   conversation: {
     historyTokenBudget: number;
@@ -224,6 +295,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
     problems.push('SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
   }
+  // A guardrail's DRAFT changes under a running bot: the version is named, never assumed.
+  if (env.BEDROCK_GUARDRAIL_ID && !env.BEDROCK_GUARDRAIL_VERSION) {
+    problems.push(
+      'BEDROCK_GUARDRAIL_VERSION is required with BEDROCK_GUARDRAIL_ID (a version number, or DRAFT)',
+    );
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError([...new Set(problems)]);
   return toConfig(parsed.data);
 }
@@ -260,6 +337,27 @@ function toConfig(env: Env): Config {
       kbS3Links: env.KB_S3_LINKS,
       kbPresignedUrlTtlSeconds: env.KB_PRESIGNED_URL_TTL_SECONDS,
       modelArn: env.BEDROCK_MODEL_ARN ?? null,
+      modelChoices: [...new Set([env.BEDROCK_MODEL_ID, ...env.BEDROCK_MODEL_CHOICES])],
+      serviceTier: env.BEDROCK_SERVICE_TIER ?? null,
+      promptCache: env.BEDROCK_PROMPT_CACHE,
+      guardrail:
+        env.BEDROCK_GUARDRAIL_ID && env.BEDROCK_GUARDRAIL_VERSION
+          ? {
+              id: env.BEDROCK_GUARDRAIL_ID,
+              version: env.BEDROCK_GUARDRAIL_VERSION,
+              streamProcessingMode: env.BEDROCK_GUARDRAIL_STREAM_MODE,
+            }
+          : null,
+      prices: env.BEDROCK_PRICES,
+    },
+    usage: {
+      dailyBudgetUserUsd: env.DAILY_BUDGET_USER_USD ?? null,
+      dailyBudgetChannelUsd: env.DAILY_BUDGET_CHANNEL_USD ?? null,
+    },
+    settings: {
+      adminUserIds: env.SETTINGS_ADMIN_USER_IDS,
+      adminUsergroupId: env.SETTINGS_ADMIN_USERGROUP_ID ?? null,
+      cacheTtlMs: env.CHANNEL_SETTINGS_CACHE_MS,
     },
     conversation: {
       historyTokenBudget: env.HISTORY_TOKEN_BUDGET,

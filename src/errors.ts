@@ -20,6 +20,8 @@ export type AnswerErrorCode =
   | 'guardrail_intervened'
   | 'store_unavailable'
   | 'invalid_request'
+  /** The model refused a kind of file it was sent; its inputs now say so, so the files can be planned again. */
+  | 'model_inputs_changed'
   | 'unknown';
 
 export class AnswerError extends Error {

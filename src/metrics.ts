@@ -14,7 +14,11 @@ export interface Metrics {
   answersInFlight: Gauge;
   timeToFirstToken: Histogram;
   answerDuration: Histogram;
-  modelTokens: Counter<'direction'>;
+  modelTokens: Counter<'direction' | 'model'>;
+  modelCost: Counter<'model'>;
+  modelFeatureRefusals: Counter<'model' | 'feature'>;
+  guardrailInterventions: Counter;
+  settingsChanges: Counter<'result'>;
   slackCalls: Counter<'method' | 'result'>;
   slackRateLimited: Counter<'method'>;
   storeLatency: Histogram<'operation'>;
@@ -47,7 +51,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     messagesIgnored: new Counter({
       name: 'slackbot_messages_ignored_total',
-      help: 'Slack deliveries turned away before admission, by reason (bot, self, subtype, edited, hidden, incomplete, mention_copy, channel_chatter, not_bot_thread, not_participant, mention_only, malformed).',
+      help: 'Slack deliveries turned away before admission, by reason (bot, self, subtype, edited, hidden, incomplete, mention_copy, channel_chatter, not_bot_thread, not_participant, mention_only, channel_off, malformed).',
       labelNames: ['reason'],
       registers,
     }),
@@ -76,8 +80,31 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     modelTokens: new Counter({
       name: 'slackbot_bedrock_tokens_total',
-      help: 'Tokens reported by Bedrock, by direction (input, output).',
-      labelNames: ['direction'],
+      help: 'Tokens reported by Bedrock, by direction (input: not from the prompt cache, output, cache_read, cache_write) and model.',
+      labelNames: ['direction', 'model'],
+      registers,
+    }),
+    modelCost: new Counter({
+      name: 'slackbot_bedrock_cost_usd_total',
+      help: 'Estimated cost of answers in USD from the price table, by model (models without a price count 0).',
+      labelNames: ['model'],
+      registers,
+    }),
+    modelFeatureRefusals: new Counter({
+      name: 'slackbot_model_feature_fallbacks_total',
+      help: 'Request features a model refused and the bot now leaves out for it (system, promptCache, serviceTier, …), by model.',
+      labelNames: ['model', 'feature'],
+      registers,
+    }),
+    guardrailInterventions: new Counter({
+      name: 'slackbot_guardrail_interventions_total',
+      help: 'Answers a Bedrock guardrail (or content filter) stopped.',
+      registers,
+    }),
+    settingsChanges: new Counter({
+      name: 'slackbot_channel_settings_changes_total',
+      help: 'Channel settings changes from the Home tab, by result (changed, refused: not an admin, invalid).',
+      labelNames: ['result'],
       registers,
     }),
     slackCalls: new Counter({

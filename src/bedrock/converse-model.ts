@@ -1,21 +1,25 @@
-/** Plain model answers through Bedrock's ConverseStream. */
+/**
+ * Plain model answers through Bedrock's ConverseStream, for every model family: the request is
+ * built for what the model takes (see model-capabilities.ts, converse-request.ts), and a refusal
+ * that names a feature the request used is retried once without it and remembered for that model.
+ */
 import {
   type BedrockRuntimeClient,
-  type ContentBlock,
   ConverseStreamCommand,
-  type DocumentFormat,
-  type ImageFormat,
-  type Message,
+  type ConverseStreamCommandOutput,
 } from '@aws-sdk/client-bedrock-runtime';
 import type {
   AnswerEvent,
   AnswerModel,
   AnswerRequest,
+  ModelChoice,
   ModelInputs,
-  RequestTurn,
 } from '../conversation/ports.ts';
 import { AnswerError } from '../errors.ts';
 import { mapBedrockError } from './bedrock-errors.ts';
+import { buildConverseRequest, type GuardrailSettings } from './converse-request.ts';
+import { ModelCapabilityBook, type ModelFeature, refusedFeature } from './model-capabilities.ts';
+import { inputsOf } from './model-inputs.ts';
 
 export interface ConverseModelOptions {
   client: BedrockRuntimeClient;
@@ -24,33 +28,74 @@ export interface ConverseModelOptions {
   systemPrompt: string;
   maxTokens: number;
   temperature: number | null;
-  /** What the model takes besides text (see model-inputs.ts). */
-  inputs: ModelInputs;
+  guardrail?: GuardrailSettings | null;
+  serviceTier?: 'priority' | 'default' | 'flex' | null;
+  /** False: never adds cachePoints, even for models that cache (default true). */
+  promptCache?: boolean;
+  /**
+   * Shared by every adapter of the process, so that what one learned serves the others; it also
+   * says what each model reads besides text (its overrides carry BEDROCK_MODEL_INPUTS).
+   */
+  capabilities?: ModelCapabilityBook;
+  /** Told once per model and feature that Bedrock refused (logged and counted by the caller). */
+  onFeatureRefused?: (refusal: { modelId: string; feature: ModelFeature; message: string }) => void;
 }
+
+/** At most one retry per feature; no request uses more than these. */
+const MAX_FALLBACKS = 3;
 
 export class ConverseModel implements AnswerModel {
   readonly #options: ConverseModelOptions;
-  readonly inputs: ModelInputs;
+  readonly #capabilities: ModelCapabilityBook;
 
   constructor(options: ConverseModelOptions) {
     this.#options = options;
-    this.inputs = options.inputs;
+    this.#capabilities = options.capabilities ?? new ModelCapabilityBook();
+  }
+
+  /** From the capability table (with overrides and what was learned), for the model `choice` names. */
+  inputsFor(choice?: ModelChoice): ModelInputs {
+    return inputsOf(this.#capabilities.capabilitiesOf(choice?.modelId ?? this.#options.modelId));
   }
 
   async *stream(request: AnswerRequest): AsyncIterable<AnswerEvent> {
-    const { client, modelId, region, systemPrompt, maxTokens, temperature } = this.#options;
-    const messages: Message[] = request.turns.map((turn) => ({ role: turn.role, content: contentOf(turn) }));
-    const system = request.system ?? systemPrompt;
+    const { client, region, maxTokens, temperature } = this.#options;
+    const modelId = request.options?.modelId ?? this.#options.modelId;
+    const settings = {
+      modelId,
+      system: request.system ?? request.options?.systemPrompt ?? this.#options.systemPrompt,
+      stablePrompt: request.system === undefined,
+      stableHistory: request.historyTrimmed !== true,
+      maxTokens,
+      temperature,
+      guardrail: this.#options.guardrail ?? null,
+      serviceTier:
+        request.options?.serviceTier === undefined
+          ? (this.#options.serviceTier ?? null)
+          : request.options.serviceTier,
+    };
     try {
-      const response = await client.send(
-        new ConverseStreamCommand({
-          modelId,
-          system: [{ text: system }],
-          messages,
-          inferenceConfig: { maxTokens, ...(temperature === null ? {} : { temperature }) },
-        }),
-        { abortSignal: request.signal },
-      );
+      let response: ConverseStreamCommandOutput | undefined;
+      for (let fallbacks = 0; response === undefined; fallbacks += 1) {
+        const capabilities = this.#capabilities.capabilitiesOf(modelId);
+        if (this.#options.promptCache === false) capabilities.promptCache = false;
+        const { input, used } = buildConverseRequest(request.turns, settings, capabilities);
+        try {
+          response = await client.send(new ConverseStreamCommand(input), { abortSignal: request.signal });
+        } catch (error) {
+          const feature = fallbacks < MAX_FALLBACKS ? refusedFeature(error, used) : null;
+          if (!feature || request.signal?.aborted) throw error;
+          if (this.#capabilities.learn(modelId, feature))
+            this.#options.onFeatureRefused?.({ modelId, feature, message: String((error as Error).message) });
+          // Files are the person's: dropping them quietly would answer another question. The
+          // model's inputs now say it does not read them, so the caller plans the files again
+          // (and says which were left out).
+          if (feature === 'images' || feature === 'documents')
+            throw new AnswerError('model_inputs_changed', 'This model does not read these files.', {
+              cause: error,
+            });
+        }
+      }
       let stopped = false;
       for await (const event of response.stream ?? []) {
         const text = event.contentBlockDelta?.delta?.text;
@@ -61,7 +106,13 @@ export class ConverseModel implements AnswerModel {
         }
         const usage = event.metadata?.usage;
         if (usage)
-          yield { type: 'usage', inputTokens: usage.inputTokens ?? 0, outputTokens: usage.outputTokens ?? 0 };
+          yield {
+            type: 'usage',
+            inputTokens: usage.inputTokens ?? 0,
+            outputTokens: usage.outputTokens ?? 0,
+            cacheReadTokens: usage.cacheReadInputTokens ?? 0,
+            cacheWriteTokens: usage.cacheWriteInputTokens ?? 0,
+          };
       }
       // A dropped connection can end the iterator quietly: without messageStop the answer is incomplete.
       if (!stopped) throw new AnswerError('stream_interrupted', 'The answer was interrupted.');
@@ -69,31 +120,4 @@ export class ConverseModel implements AnswerModel {
       throw mapBedrockError(error, { modelId, region });
     }
   }
-}
-
-/**
- * A turn's content blocks: its files first, then its text (a document needs a text block beside
- * it). A document's name reaches the model, so it is a neutral one, never the file's own name.
- */
-function contentOf(turn: RequestTurn): ContentBlock[] {
-  const blocks: ContentBlock[] = [];
-  let documents = 0;
-  for (const attachment of turn.attachments ?? []) {
-    if (attachment.kind === 'image') {
-      blocks.push({
-        image: { format: attachment.format as ImageFormat, source: { bytes: attachment.bytes } },
-      });
-    } else {
-      documents += 1;
-      blocks.push({
-        document: {
-          format: attachment.format as DocumentFormat,
-          name: `document-${documents}`,
-          source: { bytes: attachment.bytes },
-        },
-      });
-    }
-  }
-  blocks.push({ text: turn.text });
-  return blocks;
 }

@@ -17,11 +17,12 @@ import type {
   AnswerModel,
   AnswerRequest,
   CitedSource,
+  ModelChoice,
   ModelInputs,
 } from '../conversation/ports.ts';
 import { mapBedrockError } from './bedrock-errors.ts';
 import { MarkerRenumbering, SpanMarkers } from './citation-markers.ts';
-import { TEXT_ONLY } from './model-inputs.ts';
+import { MANAGED_INPUTS } from './model-inputs.ts';
 import type { SourceLinks, SourceReference } from './source-links.ts';
 
 /** RetrieveAndGenerate refuses longer input. */
@@ -34,20 +35,18 @@ export interface KnowledgeBaseOptions {
   modelId: string;
   links: SourceLinks;
   numberOfResults: number;
+  /** Checks the generated answer (managed mode; retrieve mode's Converse call has its own). */
+  guardrail?: { id: string; version: string } | null;
 }
 
 function lastQuestion(request: AnswerRequest): string {
   return request.turns.at(-1)?.text ?? '';
 }
 
-/** RetrieveAndGenerate takes text only. */
-const MANAGED_INPUTS: ModelInputs = {
-  ...TEXT_ONLY,
-  textOnlyReason: 'The knowledge base answers from text only',
-};
-
 export class ManagedKnowledgeBaseModel implements AnswerModel {
-  readonly inputs = MANAGED_INPUTS;
+  inputsFor(): ModelInputs {
+    return MANAGED_INPUTS;
+  }
   readonly #options: KnowledgeBaseOptions;
   readonly #modelArn: () => Promise<string>;
   readonly #longQuestions: AnswerModel;
@@ -122,7 +121,7 @@ export class ManagedKnowledgeBaseModel implements AnswerModel {
   }
 
   #send(question: string, sessionId: string | null, signal: AbortSignal | undefined) {
-    const { client, knowledgeBaseId, numberOfResults } = this.#options;
+    const { client, knowledgeBaseId, numberOfResults, guardrail } = this.#options;
     return this.#modelArn().then((modelArn) =>
       client.send(
         new RetrieveAndGenerateStreamCommand({
@@ -134,6 +133,16 @@ export class ManagedKnowledgeBaseModel implements AnswerModel {
               knowledgeBaseId,
               modelArn,
               retrievalConfiguration: { vectorSearchConfiguration: { numberOfResults } },
+              ...(guardrail
+                ? {
+                    generationConfiguration: {
+                      guardrailConfiguration: {
+                        guardrailId: guardrail.id,
+                        guardrailVersion: guardrail.version,
+                      },
+                    },
+                  }
+                : {}),
             },
           },
         }),
@@ -147,14 +156,16 @@ export class RetrieveThenConverseModel implements AnswerModel {
   readonly #options: KnowledgeBaseOptions;
   readonly #converse: AnswerModel;
   readonly #systemPrompt: string;
-  /** Files go to the Converse call with the question, as in plain answers. */
-  readonly inputs: ModelInputs;
 
   constructor(options: KnowledgeBaseOptions & { converse: AnswerModel; systemPrompt: string }) {
     this.#options = options;
     this.#converse = options.converse;
     this.#systemPrompt = options.systemPrompt;
-    this.inputs = options.converse.inputs;
+  }
+
+  /** Files go to the Converse call with the question, as in plain answers. */
+  inputsFor(choice?: ModelChoice): ModelInputs {
+    return this.#converse.inputsFor(choice);
   }
 
   async *stream(request: AnswerRequest): AsyncIterable<AnswerEvent> {
@@ -202,7 +213,7 @@ export class RetrieveThenConverseModel implements AnswerModel {
     let cited = 0;
     for await (const event of this.#converse.stream({
       ...request,
-      system: groundedPrompt(this.#systemPrompt, documents, passages),
+      system: groundedPrompt(request.options?.systemPrompt ?? this.#systemPrompt, documents, passages),
     })) {
       if (event.type !== 'text') {
         yield event;

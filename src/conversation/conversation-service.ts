@@ -2,15 +2,19 @@
  * The core: answers one question in one thread. Every surface (mention, thread reply, DM, /ask)
  * comes through `submit`. Path: admit (dedup, allow-lists, size, etiquette) → take the thread's
  * lock → prepare (history, thread context, trimming) → generate and show → commit the turn.
+ * Before admission, the channel's settings and the budgets are looked up once (answer-controls.ts):
+ * a switched-off channel or a used-up budget costs no model call; after the answer, its usage is
+ * added up per person, channel and day.
  * The first question of a new thread has no history, so its model call starts while the store
  * admits it (see early-answer.ts). Each answer has one AbortSignal, from here through the model
  * port to the AWS SDK call: a restart's bound and a message Slack refuses for good both use it.
  */
 
 import type { Config } from '../config.ts';
-import { type AnswerError, asAnswerError, newReferenceId } from '../errors.ts';
+import { AnswerError, asAnswerError, newReferenceId } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import type { AnswerControls, QuestionControls } from './answer-controls.ts';
 import {
   AttachmentBudget,
   attachmentTokens,
@@ -19,7 +23,7 @@ import {
   readWithin,
 } from './attachments.ts';
 import { EarlyAnswer } from './early-answer.ts';
-import type { AnswerEvent, AnswerModel, Attachment, CitedSource, RequestTurn } from './ports.ts';
+import type { AnswerEvent, AnswerModel, Attachment, CitedSource, ModelChoice, RequestTurn } from './ports.ts';
 import {
   type AnswerOutput,
   type AnswerSurface,
@@ -63,6 +67,8 @@ export interface ConversationDeps {
   surface: AnswerSurface;
   threadReader: ThreadReader;
   settings: ConversationSettings;
+  /** Channel settings and budgets before admission, usage after the answer. */
+  controls: AnswerControls;
   logger: Logger;
   metrics: Metrics;
   /** Reads files shared with questions (default: none can be read). */
@@ -103,7 +109,7 @@ export const MESSAGES = {
   trimmed: (turns: number) =>
     `_Earlier parts of this thread (${turns} message${turns === 1 ? '' : 's'}) were left out to fit the model's context._`,
   maxTokens: '_The answer reached its length limit. Reply “continue” to get the rest._',
-  guardrail: '_Part of this answer was blocked by a content filter._',
+  guardrail: '_A content guardrail stopped this answer, so it is not kept in this thread’s memory._',
   interrupted: (ref: string) => `_The answer was interrupted. Ask again to get the rest. (ref ${ref})_`,
   restarted: '_Interrupted by a restart. Ask again to get the rest._',
   stopped: '_Stopped._',
@@ -118,7 +124,14 @@ export const MESSAGES = {
 /** A thread lock held by this answer, with the state read when it was taken. */
 type Held = { token: string; state: ThreadState | null };
 
-type Outcome = 'answered' | 'failed' | 'interrupted' | 'stopped' | 'store_unavailable' | 'lock_timeout';
+type Outcome =
+  | 'answered'
+  | 'failed'
+  | 'interrupted'
+  | 'stopped'
+  | 'blocked'
+  | 'store_unavailable'
+  | 'lock_timeout';
 
 /** An answer running in this process, as a Stop request finds it. */
 interface RunningAnswer {
@@ -152,13 +165,15 @@ interface Prepared {
   scale: number;
   budgetTokens: number;
   trimmed: TrimmedTurns;
+  /** The channel's choice of model, prompt and Knowledge Base. */
+  model: ModelChoice;
 }
 
 /** What generating produced, whatever the outcome. */
 interface Generated {
   answer: string;
   stopReason: string;
-  usage: { inputTokens: number; outputTokens: number };
+  usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number };
   kbSessionId: string | null;
   citations: CitedSource[];
   firstTokenAtMs: number | null;
@@ -202,6 +217,8 @@ export class ConversationService {
   readonly #unsubscribeStops: () => void;
   /** Answers running in this process, by thread: where a Stop request lands. */
   readonly #running = new Map<string, RunningAnswer>();
+  /** Each question's channel settings and budget verdict, looked up once before admission. */
+  readonly #controls = new WeakMap<Question, QuestionControls>();
   #accepting = true;
 
   constructor(deps: ConversationDeps) {
@@ -353,14 +370,27 @@ export class ConversationService {
     return null;
   }
 
+  /** `refusalFor`, and the channel's settings and budgets (a store read): for /ask before it posts. */
+  async refusalBeforePosting(
+    check: QuestionCheck & { teamId: string },
+  ): Promise<{ reason: string; text: string } | null> {
+    const refusal = this.refusalFor(check);
+    if (refusal) return refusal;
+    return (await this.#deps.controls.forQuestion(check)).refusal;
+  }
+
   #refusal(question: Question): { reason: string; text: string } | null {
-    if (question.regenerate) return this.#accessRefusal(question);
+    // The channel is switched off, or a budget is used up (a regenerated answer costs a call too).
+    const controlled = () => this.#controlsOf(question).refusal;
+    if (question.regenerate) return this.#accessRefusal(question) ?? controlled();
     const refusal = this.refusalFor({
       channelId: question.thread.channelId,
       userId: question.userId,
       text: question.text,
     });
     if (refusal) return refusal;
+    const control = controlled();
+    if (control) return control;
     if (question.text.trim() === '' && !question.files?.length) {
       // A bare mention: a clear word, no model call.
       return { reason: 'empty', text: MESSAGES.emptyQuestion };
@@ -379,12 +409,27 @@ export class ConversationService {
   }
 
   async #handle(question: Question): Promise<void> {
-    const { settings, logger, metrics } = this.#deps;
+    const { logger, metrics } = this.#deps;
+    const log = logger.child({ thread: threadId(question.thread), surface: question.surface });
+    // Hook: the channel's settings and budgets, before anything is admitted or any model called.
+    let controls: QuestionControls;
+    try {
+      controls = await this.#deps.controls.forQuestion({
+        teamId: question.thread.teamId,
+        channelId: question.thread.channelId,
+        userId: question.userId,
+      });
+    } catch (error) {
+      return this.#storeDown(question, error, log);
+    }
+    this.#controls.set(question, controls);
+    // In a switched-off channel a plain thread reply was not addressed to the bot: nobody to tell.
+    if (controls.refusal?.reason === 'channel_off' && !question.addressed && !question.isDm)
+      return void metrics.messagesIgnored.inc({ reason: 'channel_off' });
     // Thread etiquette: a plain reply in a channel thread, when only mentions are answered.
-    if (!question.addressed && !question.isDm && settings.threadReplyPolicy === 'mention-only')
+    if (!question.addressed && !question.isDm && controls.settings.threadReplyPolicy === 'mention-only')
       return void metrics.messagesIgnored.inc({ reason: 'mention_only' });
     const early = this.#startEarly(question);
-    const log = logger.child({ thread: threadId(question.thread), surface: question.surface });
     try {
       await this.#admitAndAnswer(question, log, early);
     } finally {
@@ -407,7 +452,15 @@ export class ConversationService {
     if (this.#threadQueues.has(threadId(question.thread)) || this.#refusal(question)) return null;
     if (question.files?.length) return null; // the files are read first
     const { turns } = trimToBudget([], { role: 'user', text: question.text }, settings.historyTokenBudget);
-    return new EarlyAnswer(model, { turns, kbSessionId: null }, this.#now());
+    const options = this.#controlsOf(question).model;
+    return new EarlyAnswer(model, { turns, kbSessionId: null, options }, this.#now());
+  }
+
+  /** The controls `#handle` looked up for this question. */
+  #controlsOf(question: Question): QuestionControls {
+    const controls = this.#controls.get(question);
+    if (!controls) throw new Error('channel settings were not looked up for this question');
+    return controls;
   }
 
   async #admitAndAnswer(question: Question, log: Logger, early: EarlyAnswer | null): Promise<void> {
@@ -418,7 +471,7 @@ export class ConversationService {
     try {
       if (question.regenerate && !question.isDm) {
         const membership = await store.threadMembership(id, question.userId);
-        if (!membership.participant && this.#deps.settings.threadReplyPolicy !== 'all') {
+        if (!membership.participant && this.#controlsOf(question).settings.threadReplyPolicy !== 'all') {
           await surface.ephemeral(question, MESSAGES.notYourThread).catch(() => undefined);
           return;
         }
@@ -426,7 +479,7 @@ export class ConversationService {
         // Participants are recorded when an answer starts, so a reply typed while the bot's first
         // answer in this thread still streams is taken too (and waits its turn).
         const membership = await store.threadMembership(id, question.userId);
-        if (!this.#followUpAllowed(membership))
+        if (!this.#followUpAllowed(membership, question))
           return void this.#deps.metrics.messagesIgnored.inc({
             reason: membership.active ? 'not_participant' : 'not_bot_thread',
           });
@@ -474,9 +527,9 @@ export class ConversationService {
     }
   }
 
-  #followUpAllowed(membership: ThreadMembership): boolean {
+  #followUpAllowed(membership: ThreadMembership, question: Question): boolean {
     if (!membership.active) return false; // the bot has not been asked in this thread
-    return this.#deps.settings.threadReplyPolicy === 'all' || membership.participant;
+    return this.#controlsOf(question).settings.threadReplyPolicy === 'all' || membership.participant;
   }
 
   async #storeDown(question: Question, error: unknown, log: Logger): Promise<void> {
@@ -632,7 +685,9 @@ export class ConversationService {
       }
       // Answered as if the old answer had never been given; the commit replaces it.
       base = { ...state, turns: again.history };
+      const controls = this.#controlsOf(question);
       question = { ...question, text: again.question };
+      this.#controls.set(question, controls);
       await this.#deps.surface.markReplaced(question, question.messageTs);
     }
     const preparedAtMs = this.#now();
@@ -668,6 +723,8 @@ export class ConversationService {
       abort.byPerson.signal,
       output,
       startedAtMs,
+      // The model refused a kind of file: its inputs now say so; plan the files again.
+      () => this.#prepare(question, base, log),
     );
     const { answer, stopReason, usage, error, stoppedBy } = generated;
 
@@ -691,13 +748,21 @@ export class ConversationService {
       await output.fail(note).catch((err: unknown) => log.warn({ err }, 'could not show the failure'));
       // History stays as it was, but the thread is now known: the next question does not re-read it.
       committed = await this.#commit(question, state, prepared, null, lockToken, log);
+    } else if (stopReason === 'guardrail_intervened' || stopReason === 'content_filtered') {
+      // Hook: a guardrail stopped the answer. One sentence; neither the question nor the blocked text joins history.
+      outcome = 'blocked';
+      metrics.guardrailInterventions.inc();
+      await output
+        .fail(MESSAGES.guardrail)
+        .catch((err: unknown) => log.warn({ err }, 'could not show the note'));
+      // The Knowledge Base session holds the blocked exchange too: the thread goes on without it.
+      const withoutSession = state && { ...state, kbSessionId: null };
+      committed = await this.#commit(question, withoutSession, prepared, null, lockToken, log);
     } else {
       const notes: string[] = [];
       if (prepared.leftOut.length > 0) notes.push(leftOutSentence(prepared.leftOut));
       if (prepared.trimmed.droppedTurns > 0) notes.push(MESSAGES.trimmed(prepared.trimmed.droppedTurns));
       if (stopReason === 'max_tokens') notes.push(MESSAGES.maxTokens);
-      if (stopReason === 'guardrail_intervened' || stopReason === 'content_filtered')
-        notes.push(MESSAGES.guardrail);
       try {
         await output.finish({
           notes,
@@ -713,8 +778,14 @@ export class ConversationService {
     const durationMs = this.#now() - startedAtMs;
     metrics.answers.inc({ outcome });
     metrics.answerDuration.observe(durationMs / 1000);
-    metrics.modelTokens.inc({ direction: 'input' }, usage.inputTokens);
-    metrics.modelTokens.inc({ direction: 'output' }, usage.outputTokens);
+    // Hook: the answer's usage, added up per person, channel and day (and counted by model).
+    const controls = this.#controlsOf(question);
+    const asker = {
+      teamId: question.thread.teamId,
+      channelId: question.thread.channelId,
+      userId: question.userId,
+    };
+    const { costUsd } = await this.#deps.controls.recordUsage(asker, controls, usage);
     log[error || stoppedBy ? 'warn' : 'info'](
       {
         outcome,
@@ -725,6 +796,10 @@ export class ConversationService {
         durationMs,
         inputTokens: usage.inputTokens,
         outputTokens: usage.outputTokens,
+        cacheReadTokens: usage.cacheReadTokens,
+        cacheWriteTokens: usage.cacheWriteTokens,
+        model: controls.modelId,
+        costUsd,
         stopReason,
         answerChars: answer.length,
         historyTurns: prepared.history.length,
@@ -738,6 +813,7 @@ export class ConversationService {
   /** History (or, the first time the bot is asked in an existing thread, the thread so far), trimmed to the budget. */
   async #prepare(question: Question, state: ThreadState | null, log: Logger): Promise<Prepared> {
     const { settings, threadReader, model } = this.#deps;
+    const choice = this.#controlsOf(question).model;
     const reader = this.#deps.files ?? NO_FILES;
     const history = state?.turns ?? [];
     const scale = estimateScale(state?.lastRequest ?? null);
@@ -755,7 +831,7 @@ export class ConversationService {
       contextFiles = earlier.flatMap((message) => message.files ?? []).reverse();
     }
     // Files within the model's limits: the question's own first, then the thread's newest first.
-    const budget = new AttachmentBudget(model.inputs);
+    const budget = new AttachmentBudget(model.inputsFor(choice));
     const current = await readWithin([...(question.files ?? []), ...contextFiles], budget, reader);
     const attachments = current.read.map((file) => file.attachment);
     const leftOut = current.leftOut.filter((item) => question.files?.includes(item.file));
@@ -788,6 +864,7 @@ export class ConversationService {
       scale,
       budgetTokens: textBudget,
       trimmed,
+      model: choice,
     };
   }
 
@@ -833,12 +910,13 @@ export class ConversationService {
     stoppedByPerson: AbortSignal,
     output: AnswerOutput,
     startedAtMs: number,
+    replan: () => Promise<Prepared>,
   ): Promise<Generated> {
     const { model, settings, metrics } = this.#deps;
     const result: Generated = {
       answer: '',
       stopReason: 'end_turn',
-      usage: { inputTokens: 0, outputTokens: 0 },
+      usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
       kbSessionId: state?.kbSessionId ?? null,
       citations: [],
       firstTokenAtMs: null,
@@ -849,13 +927,20 @@ export class ConversationService {
     const { history, sentQuestionText, scale } = prepared;
     let budget = prepared.budgetTokens;
     let trimmedHarder = false;
+    let replanned = false;
 
     for (let attempt = 1; !signal.aborted; attempt += 1) {
       try {
         const events =
           attempt === 1 && earlyEvents
             ? earlyEvents
-            : model.stream({ turns: result.sentTurns, kbSessionId: result.kbSessionId, signal });
+            : model.stream({
+                turns: result.sentTurns,
+                kbSessionId: result.kbSessionId,
+                signal,
+                options: prepared.model,
+                historyTrimmed: prepared.trimmed.droppedTurns > 0,
+              });
         for await (const event of events) {
           if (signal.aborted) break; // leaving the loop ends the model call too
           this.#apply(event, result, output, startedAtMs, metrics);
@@ -876,6 +961,18 @@ export class ConversationService {
           );
           budget = Math.min(Math.floor(budget / 2), Math.floor(sentTokens / 2));
           prepared.trimmed = trimToBudget(history, { role: 'user', text: sentQuestionText }, budget, scale);
+          result.sentTurns = this.#requestTurns(prepared);
+          continue;
+        }
+        if (error.code === 'model_inputs_changed' && !replanned) {
+          // Learned from Bedrock's refusal: the files it does not read are left out, and said so.
+          replanned = true;
+          Object.assign(prepared, await replan());
+          if (prepared.unanswerable) {
+            result.error = new AnswerError('model_inputs_changed', prepared.unanswerable);
+            break;
+          }
+          budget = prepared.budgetTokens;
           result.sentTurns = this.#requestTurns(prepared);
           continue;
         }
@@ -926,7 +1023,12 @@ export class ConversationService {
         result.kbSessionId = event.kbSessionId;
         break;
       case 'usage':
-        result.usage = { inputTokens: event.inputTokens, outputTokens: event.outputTokens };
+        result.usage = {
+          inputTokens: event.inputTokens,
+          outputTokens: event.outputTokens,
+          cacheReadTokens: event.cacheReadTokens ?? 0,
+          cacheWriteTokens: event.cacheWriteTokens ?? 0,
+        };
         break;
       case 'stop':
         result.stopReason = event.reason;
@@ -956,10 +1058,13 @@ export class ConversationService {
           { role: 'assistant', text: generated.answer.length > 0 ? generated.answer : NO_ANSWER },
         ]
       : [];
-    const inputTokens = generated?.usage.inputTokens ?? 0;
+    // The whole input the model read: Bedrock reports cached tokens beside inputTokens, not in it.
+    const usage = generated?.usage;
+    const inputTokens = usage ? usage.inputTokens + usage.cacheReadTokens + usage.cacheWriteTokens : 0;
+    const systemPrompt = prepared.model.systemPrompt ?? settings.systemPrompt;
     const lastRequest =
       generated && inputTokens > 0
-        ? { inputTokens, estimatedTokens: estimateRequestTokens(generated.sentTurns, settings.systemPrompt) }
+        ? { inputTokens, estimatedTokens: estimateRequestTokens(generated.sentTurns, systemPrompt) }
         : null;
     const build = (base: ThreadState | null): ThreadState => {
       const scale = estimateScale(lastRequest ?? base?.lastRequest ?? null);

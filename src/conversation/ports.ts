@@ -37,11 +37,32 @@ export interface ModelInputs {
   textOnlyReason?: string;
 }
 
+/** How one question is to be answered, where it differs from the configuration (a channel's settings). */
+export interface ModelChoice {
+  /** The Converse model; the configured one when absent. */
+  modelId?: string;
+  /** A system prompt that stays the same across questions (so it can be cached); the configured one when absent. */
+  systemPrompt?: string;
+  /** The Knowledge Base to answer from: absent, the configured one; null, none (plain model answers). */
+  knowledgeBase?: { id: string; mode: 'managed' | 'retrieve' } | null;
+  /** Bedrock's service tier; absent, the configured one; null, Bedrock's default. */
+  serviceTier?: 'priority' | 'default' | 'flex' | null;
+}
+
 export interface AnswerRequest {
   /** The conversation so far, ending with the new user turn; a valid Converse message list. */
   turns: RequestTurn[];
-  /** Overrides the configured system prompt (retrieve mode adds the sources to it). */
+  /**
+   * Replaces the system prompt for this one request (retrieve mode adds this question's sources to
+   * it); such a prompt changes every time, so nothing before it is cached.
+   */
   system?: string;
+  options?: ModelChoice;
+  /**
+   * Older turns were left out to fit the history budget, so this request starts differently from
+   * the thread's previous one: caching its history would write what no later request reads.
+   */
+  historyTrimmed?: boolean;
   /** Tools the model may ask for (Converse `toolConfig`); none: it answers alone. */
   tools?: ToolSpec[];
   /** The Knowledge Base session of this thread, or null to open a new one. */
@@ -72,15 +93,42 @@ export type AnswerEvent =
    * session no longer holds the whole conversation (this turn was answered without it), drop it.
    */
   | { type: 'session'; kbSessionId: string | null }
-  | { type: 'usage'; inputTokens: number; outputTokens: number }
+  /**
+   * What the model reported: `inputTokens` excludes the tokens read from and written to the prompt
+   * cache (as Bedrock reports them), so the whole input is the sum of the three.
+   */
+  | {
+      type: 'usage';
+      inputTokens: number;
+      outputTokens: number;
+      cacheReadTokens?: number;
+      cacheWriteTokens?: number;
+    }
   /** The model asks for a tool (its input complete); the answer's round ends with stop `tool_use`. */
   | { type: 'tool_use'; id: string; name: string; input: unknown }
   /** Why the model stopped: `end_turn`, `max_tokens`, `tool_use`, `guardrail_intervened`, … */
   | { type: 'stop'; reason: string };
 
+/** An answer's tokens as the model reported them (cache reads and writes apart from the rest of the input). */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+}
+
+/** Estimated prices by model (list prices, not the bill): what budgets and usage count. */
+export interface PriceList {
+  /** Estimated USD of `usage` on `modelId`; null when the model has no price. */
+  costOf(modelId: string, usage: TokenUsage): number | null;
+}
+
 export interface AnswerModel {
-  /** What this model takes besides text. */
-  readonly inputs: ModelInputs;
+  /**
+   * What the model `choice` names (a channel's model or Knowledge Base; the configured one when
+   * absent) takes besides text, as far as this process knows: a refusal seen since narrows it.
+   */
+  inputsFor(choice?: ModelChoice): ModelInputs;
   /** Streams one answer. Throws an AnswerError (see answer-errors.ts) on failure, also midway. */
   stream(request: AnswerRequest): AsyncIterable<AnswerEvent>;
 }
@@ -158,6 +206,57 @@ export interface Viewing {
   messageTs?: string;
 }
 
+/**
+ * One channel's settings as admins set them: only the fields changed from the defaults, each a JSON
+ * value (the conversation layer validates them), and who changed them last.
+ */
+export interface StoredChannelSettings {
+  values: Record<string, unknown>;
+  updatedBy: string | null;
+  updatedAtMs: number | null;
+}
+
+/** Fields to set; a null value clears the field (back to the default). */
+export type ChannelSettingsPatch = Record<string, unknown>;
+
+/** Whose use is added up: a person or a channel, in one workspace. */
+export interface UsageScope {
+  kind: 'user' | 'channel';
+  teamId: string;
+  id: string;
+}
+
+/** What a scope used on one UTC day. Whole numbers, so that concurrent additions are exact. */
+export interface UsageTotals {
+  answers: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheWriteTokens: number;
+  /** Estimated cost in millionths of a US dollar. */
+  costMicroUsd: number;
+}
+
+export const USAGE_FIELDS = [
+  'answers',
+  'inputTokens',
+  'outputTokens',
+  'cacheReadTokens',
+  'cacheWriteTokens',
+  'costMicroUsd',
+] as const satisfies ReadonlyArray<keyof UsageTotals>;
+
+export function emptyUsage(): UsageTotals {
+  return {
+    answers: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+    costMicroUsd: 0,
+  };
+}
+
 export interface ConversationStore {
   /** Atomically claims `key` for `ttlMs`: true for the first caller, false while an earlier claim lives. */
   claimOnce(key: string, ttlMs: number): Promise<boolean>;
@@ -191,6 +290,25 @@ export interface ConversationStore {
   setViewing(userKey: string, viewing: Viewing | null, ttlMs: number): Promise<void>;
   /** What `userKey` was last seen looking at, or null (never told, forgotten, or expired). */
   getViewing(userKey: string): Promise<Viewing | null>;
+  /** A channel's settings, or null when nobody changed any. Shared by every replica. */
+  getChannelSettings(teamId: string, channelId: string): Promise<StoredChannelSettings | null>;
+  /**
+   * Applies `patch` and records who and when, in one atomic step; returns the settings before and
+   * after, so that the change can be logged exactly as it happened (also when two admins race).
+   */
+  updateChannelSettings(
+    teamId: string,
+    channelId: string,
+    patch: ChannelSettingsPatch,
+    change: { by: string; atMs: number },
+  ): Promise<{ before: StoredChannelSettings | null; after: StoredChannelSettings }>;
+  /**
+   * Adds `amounts` to each scope's totals of `day` (YYYY-MM-DD, UTC) in one atomic step; the totals
+   * expire `ttlMs` after their last addition. The scopes belong to one workspace.
+   */
+  addUsage(scopes: UsageScope[], day: string, amounts: UsageTotals, ttlMs: number): Promise<void>;
+  /** Each scope's totals of `day`, in order (zeros without use); the scopes belong to one workspace. */
+  getUsage(scopes: UsageScope[], day: string): Promise<UsageTotals[]>;
   /** Resolves when the store answers; rejects when it does not (used by /readyz). */
   ping(): Promise<void>;
   /** False while the store is known to be unreachable (reconnecting, closed): a hint, not a promise. */

@@ -6,13 +6,14 @@
 import type { ConversationService } from '../conversation/conversation-service.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import { type ControlReplies, controlCommandOf } from './control-replies.ts';
 import { type AskCommand, type BotIdentity, questionFromCommand } from './question-builder.ts';
 import { escapeMrkdwn } from './render/slack-safe-text.ts';
 import { type SlackApi, SlackCallError } from './slack-api.ts';
 import type { SlackPeople } from './slack-people.ts';
 
 export const ASK_USAGE =
-  'Ask me anything: `/ask how do refunds work?` I post your question here and answer in its thread.';
+  'Ask me anything: `/ask how do refunds work?` I post your question here and answer in its thread. `/ask settings` shows how I answer here, `/ask usage` your own use of me.';
 
 export interface AskDeps {
   slack: SlackApi;
@@ -22,19 +23,28 @@ export interface AskDeps {
   metrics: Metrics;
   /** Answers the person privately through the command's response_url. */
   replyPrivately: (responseUrl: string, text: string) => Promise<void>;
+  controlReplies: ControlReplies;
 }
 
 export async function answerAskCommand(command: AskCommand, bot: BotIdentity, deps: AskDeps): Promise<void> {
+  // `/ask settings` and `/ask usage` are not questions: answered privately, no model call.
+  const control = controlCommandOf(command.text);
+  if (control)
+    return deps.controlReplies.reply(control, { ...command, team_id: command.team_id || bot.teamId });
   let posted: { ts: string } | null = null;
   // Mentions become names and every control character is escaped: the repost pings nobody.
   const readable = await deps.people.readable(command.text, bot.botUserId);
   // Checked before "<@user> asked: …" goes into the channel: a refused question is never posted.
   const refusal = readable.trim()
-    ? deps.conversations.refusalFor({
-        channelId: command.channel_id,
-        userId: command.user_id,
-        text: readable,
-      })
+    ? await deps.conversations
+        .refusalBeforePosting({
+          teamId: command.team_id || bot.teamId,
+          channelId: command.channel_id,
+          userId: command.user_id,
+          text: readable,
+        })
+        // The store cannot say (Redis down): the question goes ahead and is told so in its thread.
+        .catch(() => null)
     : { reason: 'empty', text: ASK_USAGE };
   if (refusal) {
     deps.logger.info({ reason: refusal.reason, channel: command.channel_id }, '/ask refused before posting');

@@ -1,6 +1,14 @@
 /** Times every store call into the `slackbot_store_operation_seconds` histogram. */
 import type { Histogram } from 'prom-client';
-import type { ConversationStore, Participant, ThreadState, Viewing } from '../conversation/ports.ts';
+import type {
+  ChannelSettingsPatch,
+  ConversationStore,
+  Participant,
+  ThreadState,
+  UsageScope,
+  UsageTotals,
+  Viewing,
+} from '../conversation/ports.ts';
 
 export class InstrumentedStore implements ConversationStore {
   readonly #inner: ConversationStore;
@@ -48,6 +56,25 @@ export class InstrumentedStore implements ConversationStore {
   }
   commitThread(threadId: string, state: ThreadState, ttlMs: number, token: string) {
     return this.#timed('commit_thread', () => this.#inner.commitThread(threadId, state, ttlMs, token));
+  }
+  getChannelSettings(teamId: string, channelId: string) {
+    return this.#timed('get_channel_settings', () => this.#inner.getChannelSettings(teamId, channelId));
+  }
+  updateChannelSettings(
+    teamId: string,
+    channelId: string,
+    patch: ChannelSettingsPatch,
+    change: { by: string; atMs: number },
+  ) {
+    return this.#timed('update_channel_settings', () =>
+      this.#inner.updateChannelSettings(teamId, channelId, patch, change),
+    );
+  }
+  addUsage(scopes: UsageScope[], day: string, amounts: UsageTotals, ttlMs: number) {
+    return this.#timed('add_usage', () => this.#inner.addUsage(scopes, day, amounts, ttlMs));
+  }
+  getUsage(scopes: UsageScope[], day: string) {
+    return this.#timed('get_usage', () => this.#inner.getUsage(scopes, day));
   }
   setViewing(userKey: string, viewing: Viewing | null, ttlMs: number) {
     return this.#timed('set_viewing', () => this.#inner.setViewing(userKey, viewing, ttlMs));

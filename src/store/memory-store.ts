@@ -8,13 +8,17 @@
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type {
+  ChannelSettingsPatch,
   ConversationStore,
   Participant,
+  StoredChannelSettings,
   ThreadMembership,
   ThreadState,
+  UsageScope,
+  UsageTotals,
   Viewing,
 } from '../conversation/ports.ts';
-import { StoreUnavailableError } from '../conversation/ports.ts';
+import { emptyUsage, StoreUnavailableError, USAGE_FIELDS } from '../conversation/ports.ts';
 
 export interface MemoryStoreOptions {
   /** The clock, in epoch milliseconds; tests inject a fake one to step time. */
@@ -46,6 +50,8 @@ export class MemoryStore implements ConversationStore {
   private readonly locks = new Map<string, Expiring<string>>();
   private readonly threads: LRUCache<string, Expiring<ThreadState>>;
   private readonly participants: LRUCache<string, Expiring<Set<string>>>;
+  private readonly channelSettings = new Map<string, StoredChannelSettings>();
+  private readonly usage = new Map<string, Expiring<UsageTotals>>();
   private readonly viewings: LRUCache<string, Expiring<Viewing>>;
   private sweepTimer: NodeJS.Timeout | null;
   private closed = false;
@@ -136,6 +142,47 @@ export class MemoryStore implements ConversationStore {
     return true;
   }
 
+  async getChannelSettings(teamId: string, channelId: string): Promise<StoredChannelSettings | null> {
+    this.assertOpen();
+    const stored = this.channelSettings.get(`${teamId}:${channelId}`);
+    return stored === undefined ? null : structuredClone(stored);
+  }
+
+  async updateChannelSettings(
+    teamId: string,
+    channelId: string,
+    patch: ChannelSettingsPatch,
+    change: { by: string; atMs: number },
+  ): Promise<{ before: StoredChannelSettings | null; after: StoredChannelSettings }> {
+    this.assertOpen();
+    const key = `${teamId}:${channelId}`;
+    const before = this.channelSettings.get(key) ?? null;
+    const values = structuredClone(before?.values ?? {});
+    for (const [field, value] of Object.entries(patch)) {
+      if (value === null) delete values[field];
+      else values[field] = structuredClone(value);
+    }
+    const after: StoredChannelSettings = { values, updatedBy: change.by, updatedAtMs: change.atMs };
+    this.channelSettings.set(key, after);
+    return { before: before === null ? null : structuredClone(before), after: structuredClone(after) };
+  }
+
+  async addUsage(scopes: UsageScope[], day: string, amounts: UsageTotals, ttlMs: number): Promise<void> {
+    this.assertOpen();
+    assertTtl(ttlMs);
+    for (const scope of scopes) {
+      const key = usageKey(scope, day);
+      const totals = this.live(this.usage, key) ?? emptyUsage();
+      for (const field of USAGE_FIELDS) totals[field] += Math.round(amounts[field]);
+      this.usage.set(key, { value: totals, expiresAtMs: this.now() + ttlMs });
+    }
+  }
+
+  async getUsage(scopes: UsageScope[], day: string): Promise<UsageTotals[]> {
+    this.assertOpen();
+    return scopes.map((scope) => ({ ...(this.live(this.usage, usageKey(scope, day)) ?? emptyUsage()) }));
+  }
+
   async setViewing(userKey: string, viewing: Viewing | null, ttlMs: number): Promise<void> {
     this.assertOpen();
     assertTtl(ttlMs);
@@ -165,6 +212,8 @@ export class MemoryStore implements ConversationStore {
     this.locks.clear();
     this.threads.clear();
     this.participants.clear();
+    this.channelSettings.clear();
+    this.usage.clear();
     this.viewings.clear();
   }
 
@@ -186,6 +235,7 @@ export class MemoryStore implements ConversationStore {
       this.locks,
       this.threads,
       this.participants,
+      this.usage,
       this.viewings,
     ] as ExpiringEntries<unknown>[];
     for (const map of maps) {
@@ -198,6 +248,10 @@ export class MemoryStore implements ConversationStore {
   private assertOpen(): void {
     if (this.closed) throw new StoreUnavailableError('The in-memory store is closed');
   }
+}
+
+function usageKey(scope: UsageScope, day: string): string {
+  return `${scope.kind}:${scope.teamId}:${scope.id}:${day}`;
 }
 
 function assertTtl(ttlMs: number): void {

@@ -7,22 +7,32 @@
  *   <prefix>{t:<threadId>}:lock    owner token, PX ttl
  *   <prefix>{t:<threadId>}:users   SET of user ids that addressed the bot there, PX ttl (the state's)
  *   <prefix>claim:<key>            "1", PX ttl
+ *   <prefix>{c:<team>:<channel>}:settings     HASH field → JSON value, plus _updatedBy, _updatedAtMs
+ *   <prefix>{usage:<team>:<day>}:u:<user>     HASH of whole-number totals (HINCRBY), PX ttl
+ *   <prefix>{usage:<team>:<day>}:c:<channel>  the same for a channel
  *   <prefix>viewing:<userKey>      JSON Viewing, PX ttl
  *
+ * A workspace's usage of one day shares a hash tag, so that an answer adds to its asker's and its
+ * channel's totals in one script (one round trip), and a budget check reads both in one.
+ * (At Slack's pace, one workspace's answers are far from what one cluster slot takes.)
  * Every failure to reach Redis surfaces as StoreUnavailableError, within a bounded time.
  */
 import { randomUUID } from 'node:crypto';
 import type { DNSLookupFunction } from 'ioredis';
 import { Cluster, Redis } from 'ioredis';
 import type {
+  ChannelSettingsPatch,
   ConversationStore,
   Participant,
+  StoredChannelSettings,
   ThreadMembership,
   ThreadState,
   Turn,
+  UsageScope,
+  UsageTotals,
   Viewing,
 } from '../conversation/ports.ts';
-import { StoreUnavailableError } from '../conversation/ports.ts';
+import { emptyUsage, StoreUnavailableError, USAGE_FIELDS } from '../conversation/ports.ts';
 
 /** The slice of a pino-style logger the store uses. */
 export interface StoreLogger {
@@ -112,6 +122,36 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 
+// KEYS[1] settings; ARGV[1] updatedBy, ARGV[2] updatedAtMs, then field/value pairs (value '' clears
+// the field). {fields before…, '|', fields after…} as flat HGETALL lists, so the caller logs exactly this change.
+const updateSettingsLua = `
+local before = redis.call('HGETALL', KEYS[1])
+for i = 3, #ARGV, 2 do
+  if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[1], ARGV[i])
+  else redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+redis.call('HSET', KEYS[1], '_updatedBy', ARGV[1], '_updatedAtMs', ARGV[2])
+local after = redis.call('HGETALL', KEYS[1])
+local out = {}
+for _, v in ipairs(before) do out[#out + 1] = v end
+out[#out + 1] = '|'
+for _, v in ipairs(after) do out[#out + 1] = v end
+return out`;
+
+// KEYS: the scopes' usage of one day; ARGV[1] ttl in ms, then field/amount pairs.
+const addUsageLua = `
+for _, key in ipairs(KEYS) do
+  for i = 2, #ARGV, 2 do redis.call('HINCRBY', key, ARGV[i], ARGV[i + 1]) end
+  redis.call('PEXPIRE', key, ARGV[1])
+end
+return #KEYS`;
+
+// KEYS: several scopes' usage of one day (one hash tag). One HGETALL list per key.
+const getUsageLua = `
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('HGETALL', key) end
+return out`;
+
 /** The commands defineCommand adds to the client (ioredis runs them as EVALSHA). */
 interface StoreScripts {
   slackbotAcquireLockAndGet(
@@ -135,6 +175,9 @@ interface StoreScripts {
     stateJson: string,
     ttlMs: number,
   ): Promise<number>;
+  slackbotUpdateSettings(settingsKey: string, ...args: string[]): Promise<string[]>;
+  slackbotAddUsage(numberOfKeys: number, ...keysAndArgs: string[]): Promise<number>;
+  slackbotGetUsage(numberOfKeys: number, ...keys: string[]): Promise<string[][]>;
 }
 
 export class RedisStore implements ConversationStore {
@@ -163,6 +206,10 @@ export class RedisStore implements ConversationStore {
     this.client.defineCommand('slackbotExtendLock', { numberOfKeys: 1, lua: extendLockLua });
     this.client.defineCommand('slackbotReleaseLock', { numberOfKeys: 1, lua: releaseLockLua });
     this.client.defineCommand('slackbotCommitThread', { numberOfKeys: 3, lua: commitThreadLua });
+    this.client.defineCommand('slackbotUpdateSettings', { numberOfKeys: 1, lua: updateSettingsLua });
+    // The number of keys varies (one per scope): given with each call.
+    this.client.defineCommand('slackbotAddUsage', { lua: addUsageLua });
+    this.client.defineCommand('slackbotGetUsage', { lua: getUsageLua });
     this.scripts = this.client as unknown as StoreScripts;
 
     this.client.on('ready', () => {
@@ -274,6 +321,76 @@ export class RedisStore implements ConversationStore {
     return reply === 1;
   }
 
+  async getChannelSettings(teamId: string, channelId: string): Promise<StoredChannelSettings | null> {
+    const key = this.settingsKey(teamId, channelId);
+    const fields = await this.run('getChannelSettings', () => this.client.hgetall(key));
+    return Object.keys(fields).length === 0 ? null : this.parseSettings(key, Object.entries(fields));
+  }
+
+  async updateChannelSettings(
+    teamId: string,
+    channelId: string,
+    patch: ChannelSettingsPatch,
+    change: { by: string; atMs: number },
+  ): Promise<{ before: StoredChannelSettings | null; after: StoredChannelSettings }> {
+    const key = this.settingsKey(teamId, channelId);
+    const args = [change.by, String(change.atMs)];
+    for (const [field, value] of Object.entries(patch)) {
+      if (field.startsWith('_')) throw new RangeError(`settings fields must not start with "_": ${field}`);
+      args.push(field, value === null ? '' : JSON.stringify(value));
+    }
+    const reply = await this.run('updateChannelSettings', () =>
+      this.scripts.slackbotUpdateSettings(key, ...args),
+    );
+    const split = reply.indexOf('|');
+    const before = pairs(reply.slice(0, split));
+    return {
+      before: before.length === 0 ? null : this.parseSettings(key, before),
+      after: this.parseSettings(key, pairs(reply.slice(split + 1))),
+    };
+  }
+
+  private parseSettings(key: string, fields: Array<[string, string]>): StoredChannelSettings {
+    const settings: StoredChannelSettings = { values: {}, updatedBy: null, updatedAtMs: null };
+    for (const [field, raw] of fields) {
+      if (field === '_updatedBy') settings.updatedBy = raw;
+      else if (field === '_updatedAtMs') settings.updatedAtMs = Number(raw);
+      else {
+        try {
+          settings.values[field] = JSON.parse(raw);
+        } catch {
+          this.logger?.warn({ key, field }, 'Corrupt channel setting in Redis; ignoring it');
+        }
+      }
+    }
+    return settings;
+  }
+
+  async addUsage(scopes: UsageScope[], day: string, amounts: UsageTotals, ttlMs: number): Promise<void> {
+    const px = toPx(ttlMs);
+    if (scopes.length === 0) return;
+    const keys = this.usageKeys(scopes, day);
+    const args = [String(px)];
+    for (const field of USAGE_FIELDS) {
+      const amount = Math.round(amounts[field]);
+      if (amount !== 0) args.push(field, String(amount));
+    }
+    await this.run('addUsage', () => this.scripts.slackbotAddUsage(keys.length, ...keys, ...args));
+  }
+
+  async getUsage(scopes: UsageScope[], day: string): Promise<UsageTotals[]> {
+    if (scopes.length === 0) return [];
+    const keys = this.usageKeys(scopes, day);
+    const replies = await this.run('getUsage', () => this.scripts.slackbotGetUsage(keys.length, ...keys));
+    return replies.map((flat) => {
+      const totals = emptyUsage();
+      for (const [field, value] of pairs(flat))
+        if ((USAGE_FIELDS as readonly string[]).includes(field))
+          totals[field as keyof UsageTotals] = Number(value);
+      return totals;
+    });
+  }
+
   async setViewing(userKey: string, viewing: Viewing | null, ttlMs: number): Promise<void> {
     const px = toPx(ttlMs);
     const key = `${this.keyPrefix}viewing:${userKey}`;
@@ -332,6 +449,20 @@ export class RedisStore implements ConversationStore {
 
   private claimKey(key: string): string {
     return `${this.keyPrefix}claim:${key}`;
+  }
+
+  private settingsKey(teamId: string, channelId: string): string {
+    return `${this.keyPrefix}{c:${teamId}:${channelId}}:settings`;
+  }
+
+  /** One workspace's usage of one day shares a tag: one script adds to several scopes. */
+  private usageKeys(scopes: UsageScope[], day: string): string[] {
+    const teamId = scopes[0]?.teamId;
+    if (scopes.some((scope) => scope.teamId !== teamId))
+      throw new RangeError('usage scopes of one call must belong to one workspace');
+    return scopes.map(
+      (scope) => `${this.keyPrefix}{usage:${teamId}:${day}}:${scope.kind === 'user' ? 'u' : 'c'}:${scope.id}`,
+    );
   }
 
   /**
@@ -458,6 +589,13 @@ export function parseRedisUrl(url: string): RedisTarget {
     db,
     tls: parsed.protocol === 'rediss:',
   };
+}
+
+/** A flat HGETALL reply as [field, value] pairs. */
+function pairs(flat: string[]): Array<[string, string]> {
+  const result: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) result.push([flat[i] as string, flat[i + 1] as string]);
+  return result;
 }
 
 function toPx(ttlMs: number): number {

@@ -43,6 +43,7 @@ describe('the IAM policy', () => {
     const actions = [...new Set(policy.Statement.flatMap((s) => list(s.Action)))].sort();
 
     expect(actions).toEqual([
+      'bedrock:ApplyGuardrail',
       'bedrock:InvokeModel',
       'bedrock:InvokeModelWithResponseStream',
       'bedrock:Retrieve',
@@ -82,6 +83,12 @@ describe('the IAM policy', () => {
   it('allows Retrieve on the one Knowledge Base only', () => {
     expect(resourcesFor('bedrock:Retrieve')).toEqual([
       `arn:aws:bedrock:${ph('Region')}:${ph('AccountId')}:knowledge-base/${ph('KnowledgeBaseId')}`,
+    ]);
+  });
+
+  it('applies the one configured guardrail only', () => {
+    expect(resourcesFor('bedrock:ApplyGuardrail')).toEqual([
+      `arn:aws:bedrock:${ph('Region')}:${ph('AccountId')}:guardrail/${ph('GuardrailId')}`,
     ]);
   });
 

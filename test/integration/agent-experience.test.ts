@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeBedrockRuntime } from '../stand-ins/fake-bedrock-runtime.ts';
-import { answerLogs, botMessages, threadText, waitForAnswers } from '../support/answers.ts';
+import { answerLogs, botMessages, sentMessages, threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
 
 let h: Harness;
@@ -146,8 +146,9 @@ describe('Regenerate', () => {
 });
 
 type SentMessage = { role: string; content: Array<{ text: string }> };
+/** What the model read (prompt-cache checkpoints left out). */
 const messagesOf = (index: number): SentMessage[] =>
-  (h.bedrock.requests[index]?.body.messages ?? []) as unknown as SentMessage[];
+  sentMessages(h.bedrock.requests[index]) as unknown as SentMessage[];
 
 describe('what the person is looking at', () => {
   it('goes with their next Messages-tab question as quoted context', async () => {

@@ -3,7 +3,7 @@
  * REDIS_CLUSTER=true; the client discovers the rest, and every operation stays on one slot.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { threadText, waitForAnswers } from '../support/answers.ts';
+import { sentMessages, threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
 import { type RedisClusterProcesses, startRedisCluster } from '../support/redis-server-process.ts';
 
@@ -44,7 +44,7 @@ describe('cluster mode', () => {
     await waitForAnswers(bot, 2);
 
     expect(threadText(bot, 'C0001', first.ts)).toBe('Clustered answer.\nStill clustered.');
-    expect(bot.bedrock.requests.at(-1)?.body.messages).toEqual([
+    expect(sentMessages(bot.bedrock.requests.at(-1))).toEqual([
       { role: 'user', content: [{ text: 'first on the cluster' }] },
       { role: 'assistant', content: [{ text: 'Clustered answer.' }] },
       { role: 'user', content: [{ text: 'and a follow-up' }] },

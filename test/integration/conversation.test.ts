@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { answerLogs, botMessages, threadText, waitForAnswers } from '../support/answers.ts';
+import { answerLogs, botMessages, sentMessages, threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
 import { ignoredCount, turnedAway, waitForTurnedAway } from '../support/turned-away.ts';
 
@@ -35,7 +35,7 @@ describe('surfaces', () => {
     });
     await waitForAnswers(h, 2);
 
-    expect(h.bedrock.requests.at(-1)?.body.messages).toEqual([
+    expect(sentMessages(h.bedrock.requests.at(-1))).toEqual([
       { role: 'user', content: [{ text: 'first question' }] },
       { role: 'assistant', content: [{ text: 'First answer.' }] },
       { role: 'user', content: [{ text: 'and a follow-up' }] },
@@ -239,7 +239,7 @@ describe('de-duplication and order', () => {
     await waitForAnswers(h, 2);
 
     expect(h.bedrock.requests).toHaveLength(2);
-    expect(h.bedrock.requests[1]?.body.messages).toEqual([
+    expect(sentMessages(h.bedrock.requests[1])).toEqual([
       { role: 'user', content: [{ text: 'one' }] },
       { role: 'assistant', content: [{ text: 'Slow first answer.' }] },
       { role: 'user', content: [{ text: 'two' }] },
@@ -309,9 +309,7 @@ describe('model errors', () => {
       threadTs: sent.ts,
     });
     await waitForAnswers(h, 2);
-    expect(h.bedrock.requests.at(-1)?.body.messages).toEqual([
-      { role: 'user', content: [{ text: 'retry' }] },
-    ]);
+    expect(sentMessages(h.bedrock.requests.at(-1))).toEqual([{ role: 'user', content: [{ text: 'retry' }] }]);
     expect(threadText(h, 'C0001', sent.ts)).toContain('Clean answer.');
   });
 

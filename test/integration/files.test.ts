@@ -168,3 +168,75 @@ describe('files shared with a question', () => {
     expect(contentOf(0)[0]?.image?.format).toBe('png');
   });
 });
+
+describe('what a model reads, from its capabilities', () => {
+  const HAIKU_3_5 = 'anthropic.claude-3-5-haiku-20241022-v1:0';
+
+  it('learns from a refused image: the file is left out with the sentence, and later images cost no refused call', async () => {
+    // The table says Claude 3.5 Haiku reads images; Bedrock refuses them (no vision on Bedrock).
+    h = await startHarness({ env: { BEDROCK_MODEL_ID: HAIKU_3_5 } });
+    const png = h.slack.uploadFile({ name: 'chart.png', mimetype: 'image/png', content: PNG, user: 'U0001' });
+    const first = await mentionWith([png]);
+    await waitForAnswers(h, 1);
+    const again = h.slack.uploadFile({
+      name: 'photo.png',
+      mimetype: 'image/png',
+      content: PNG,
+      user: 'U0001',
+    });
+    const second = await mentionWith([again], '<@UBOT> and this one?');
+    await waitForAnswers(h, 2);
+
+    expect(h.bedrock.requests.map((request) => request.error)).toEqual([
+      'ValidationException',
+      undefined,
+      undefined,
+    ]);
+    expect(contentOf(0)[0]?.image?.format).toBe('png');
+    expect(contentOf(1)).toEqual([{ text: 'what is in this?' }]);
+    expect(contentOf(2)).toEqual([{ text: 'and this one?' }]);
+    expect(threadText(h, 'C0001', first.ts)).toContain(
+      'I left out chart.png (this model does not read images).',
+    );
+    expect(threadText(h, 'C0001', second.ts)).toContain(
+      'I left out photo.png (this model does not read images).',
+    );
+    const logged = h.logs.filter(
+      (line) => line.msg === 'model refused a feature; sending it without from now on',
+    );
+    expect(logged).toMatchObject([{ model: HAIKU_3_5, feature: 'images' }]);
+  });
+
+  it("follow a channel's own model and Knowledge Base, not the configured model's", async () => {
+    h = await startHarness({ env: { BEDROCK_MODEL_CHOICES: 'amazon.titan-text-express-v1' } });
+    h.slack.addChannel({ id: 'C0003', name: 'support', isMember: true });
+    const change = { by: 'U0ADMIN', atMs: Date.now() };
+    await h.bot.store.updateChannelSettings(
+      'T0001',
+      'C0001',
+      { modelId: 'amazon.titan-text-express-v1' },
+      change,
+    );
+    await h.bot.store.updateChannelSettings('T0001', 'C0003', { knowledgeBaseId: 'KB12345678' }, change);
+    const png = h.slack.uploadFile({ name: 'chart.png', mimetype: 'image/png', content: PNG, user: 'U0001' });
+    const onTitan = await mentionWith([png]);
+    await waitForAnswers(h, 1);
+    const onKb = await h.slack.postUserMessage({
+      channel: 'C0003',
+      user: 'U0001',
+      text: '<@UBOT> what is in this?',
+      files: [png],
+    });
+    await waitForAnswers(h, 2);
+
+    expect(h.bedrock.requests).toHaveLength(1);
+    expect(h.bedrock.requests[0]?.modelId).toBe('amazon.titan-text-express-v1');
+    expect(JSON.stringify(h.bedrock.requests[0]?.body.messages)).not.toContain('"image"');
+    expect(threadText(h, 'C0001', onTitan.ts)).toContain(
+      'I left out chart.png (this model does not read images).',
+    );
+    expect(threadText(h, 'C0003', onKb.ts)).toContain(
+      'I left out chart.png (the knowledge base answers from text only).',
+    );
+  });
+});

@@ -234,7 +234,7 @@ describe('Knowledge Base answers (managed mode)', () => {
     await waitForAnswers(h, 1);
     const text = threadText(h, 'C0001', sent.ts);
     expect(text).toContain('Partly blocked.[1]');
-    expect(text).toContain('content filter');
+    expect(text).toContain('content guardrail stopped this answer');
   });
 });
 

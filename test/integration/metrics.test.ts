@@ -101,8 +101,9 @@ describe('/metrics', () => {
     expect(sample(after, 'slackbot_time_to_first_token_seconds_count')).toBe(1);
     expect(sample(after, 'slackbot_time_to_first_token_seconds_sum')).toBeGreaterThan(0.04);
     expect(sample(after, 'slackbot_answer_duration_seconds_count')).toBe(1);
-    expect(sample(after, 'slackbot_bedrock_tokens_total', { direction: 'input' })).toBe(42);
-    expect(sample(after, 'slackbot_bedrock_tokens_total', { direction: 'output' })).toBe(7);
+    const model = 'us.anthropic.claude-sonnet-4-5-20250929-v1:0';
+    expect(sample(after, 'slackbot_bedrock_tokens_total', { direction: 'input', model })).toBe(42);
+    expect(sample(after, 'slackbot_bedrock_tokens_total', { direction: 'output', model })).toBe(7);
     expect(
       sample(after, 'slackbot_slack_calls_total', { method: 'chat.startStream', result: 'rate_limited' }),
     ).toBe(1);

@@ -3,7 +3,7 @@
  * bots and hostile text, and a thread's memory must stay the size it needs.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { answerLogs, threadText, waitForAnswers } from '../support/answers.ts';
+import { answerLogs, inputTokensOf, threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
 
 let h: Harness;
@@ -104,7 +104,7 @@ describe('thread context read the first time the bot is asked in a thread', () =
     expect(text).toContain('update 230:');
     expect(text).not.toContain('update 1:');
     expect(text).toMatch(/earlier messages? left out to fit/);
-    expect(Number(answerLogs(h)[0]?.inputTokens)).toBeLessThanOrEqual(3000 * 1.1);
+    expect(inputTokensOf(answerLogs(h)[0] ?? {})).toBeLessThanOrEqual(3000 * 1.1);
     expect(h.slack.callsTo('conversations.replies').length).toBeGreaterThan(1);
   });
 });
@@ -127,7 +127,7 @@ describe('history in a long thread', () => {
       await waitForAnswers(h, turn, 20_000);
     }
 
-    const inputs = answerLogs(h).map((line) => Number(line.inputTokens));
+    const inputs = answerLogs(h).map(inputTokensOf);
     expect(Math.max(...inputs.slice(-30))).toBeLessThanOrEqual(budget * 1.1);
     expect(Math.min(...inputs.slice(-30))).toBeGreaterThan(budget * 0.6);
     const stored = await h.bot.store.getThread(`T0001:C0001:${first.ts}`);

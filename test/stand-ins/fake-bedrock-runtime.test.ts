@@ -1,4 +1,5 @@
 import {
+  AccessDeniedException,
   BedrockRuntimeClient,
   ConverseCommand,
   ConverseStreamCommand,
@@ -323,5 +324,105 @@ describe('FakeBedrockRuntime with the real BedrockRuntimeClient', () => {
         else process.env[name] = value;
       });
     }
+  });
+});
+
+describe('FakeBedrockRuntime: what models refuse, and the prompt cache', () => {
+  const withSystem = (modelId: string, text: string) => ({
+    modelId,
+    system: [{ text: 'Be brief.' }],
+    messages: [{ role: 'user' as const, content: [{ text }] }],
+  });
+  /** A prefix long enough to be cached (over 1,024 tokens at four characters a token). */
+  const longText = 'refund policy details '.repeat(250);
+  const cachedAsk = (question: string) => ({
+    modelId: MODEL_ID,
+    system: [{ text: 'Be brief.' }],
+    messages: [
+      { role: 'user' as const, content: [{ text: longText }] },
+      {
+        role: 'assistant' as const,
+        content: [{ text: 'Noted.' }, { cachePoint: { type: 'default' as const } }],
+      },
+      { role: 'user' as const, content: [{ text: question }] },
+    ],
+  });
+
+  it('refuses a system prompt for Titan Text and Mistral 7B with Bedrock wording, and takes it for Llama', async () => {
+    const titan = await client
+      .send(new ConverseStreamCommand(withSystem('amazon.titan-text-express-v1', 'hi')))
+      .catch((e: unknown) => e);
+    const mistral = await client
+      .send(new ConverseStreamCommand(withSystem('mistral.mistral-7b-instruct-v0:2', 'hi')))
+      .catch((e: unknown) => e);
+    const llama = await client.send(
+      new ConverseCommand(withSystem('us.meta.llama3-3-70b-instruct-v1:0', 'hi')),
+    );
+
+    expect(titan).toBeInstanceOf(ValidationException);
+    expect((titan as Error).message).toBe(
+      "This model doesn't support system messages. Try again without a system message or use a model that supports system messages.",
+    );
+    expect(mistral).toBeInstanceOf(ValidationException);
+    expect(llama.output?.message?.content?.[0]?.text).toBe('You said: hi');
+  });
+
+  it('refuses a cachePoint for a model without prompt caching, as Bedrock does (AccessDeniedException)', async () => {
+    const request = { ...cachedAsk('and?'), modelId: 'meta.llama3-3-70b-instruct-v1:0' };
+
+    const error = await client.send(new ConverseCommand(request)).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(AccessDeniedException);
+    expect((error as Error).message).toMatch(/did not allow prompt caching/);
+  });
+
+  it('writes a long prefix to the cache once and reads it on the next request, outside inputTokens', async () => {
+    const first = await collect(await client.send(new ConverseStreamCommand(cachedAsk('first?'))));
+    const second = await client.send(new ConverseCommand(cachedAsk('second?')));
+
+    const prefix = fake.requests[0]?.cache;
+    expect(prefix?.writeTokens).toBeGreaterThan(1_024);
+    expect(first.usage).toMatchObject({
+      cacheReadInputTokens: 0,
+      cacheWriteInputTokens: prefix?.writeTokens,
+    });
+    expect(second.usage).toMatchObject({
+      cacheReadInputTokens: prefix?.writeTokens,
+      cacheWriteInputTokens: 0,
+    });
+    expect(second.usage?.inputTokens).toBe(2); // "second?" and nothing else
+    expect(second.usage?.totalTokens).toBe(
+      (second.usage?.inputTokens ?? 0) + (second.usage?.outputTokens ?? 0) + (prefix?.writeTokens ?? 0),
+    );
+  });
+
+  it('ignores a checkpoint whose prefix is under the model minimum', async () => {
+    const short = {
+      ...cachedAsk('q'),
+      messages: [
+        { role: 'user' as const, content: [{ text: 'short' }] },
+        {
+          role: 'assistant' as const,
+          content: [{ text: 'ok' }, { cachePoint: { type: 'default' as const } }],
+        },
+        { role: 'user' as const, content: [{ text: 'q' }] },
+      ],
+    };
+
+    await client.send(new ConverseCommand(short));
+    const again = await client.send(new ConverseCommand(short));
+
+    expect(again.usage).toMatchObject({ cacheReadInputTokens: 0, cacheWriteInputTokens: 0 });
+  });
+
+  it('takes limits changed for one model id, also behind a cross-region prefix', async () => {
+    fake.setModelLimits('acme.new-model-v1', { system: false });
+
+    const error = await client
+      .send(new ConverseCommand(withSystem('us.acme.new-model-v1', 'hi')))
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ValidationException);
+    expect(fake.requests[0]?.error).toBe('ValidationException');
   });
 });

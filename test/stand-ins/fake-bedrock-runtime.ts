@@ -19,9 +19,19 @@
  *   await fake.stop();
  *
  * Like Bedrock, it refuses (400 ValidationException, before any reply is used) a message list that
- * does not start with a user turn, does not alternate roles, or has a blank text block.
+ * does not start with a user turn, does not alternate roles, or has a blank text block; and what a
+ * model does not take, with Bedrock's wording (see bedrock/model-limits.ts): `system` for Titan Text,
+ * Mistral 7B and Mixtral 8x7B, a `cachePoint` for models without prompt caching. Limits can be
+ * changed per model for a test:
+ *   fake.setModelLimits('acme.new-model-v1', { system: false });
+ *
+ * Prompt caching is simulated (see bedrock/prompt-cache.ts): a request with `cachePoint` blocks
+ * gets `cacheReadInputTokens` / `cacheWriteInputTokens` in its usage, and `inputTokens` without
+ * them, as Bedrock reports it. `request.cache` records the accounting.
  */
 import type { InferenceConfiguration, Message, SystemContentBlock } from '@aws-sdk/client-bedrock-runtime';
+import { baseModelId, limitsOf, type ModelLimits, REFUSALS } from './bedrock/model-limits.ts';
+import { type CacheAccounting, PromptCache } from './bedrock/prompt-cache.ts';
 import {
   type EventStreamWriter,
   type Exchange,
@@ -33,6 +43,8 @@ import {
   waitUnlessAborted,
   wordTokens,
 } from './http2-json-server.ts';
+
+export { type ModelLimits, REFUSALS } from './bedrock/model-limits.ts';
 
 /** Errors Bedrock Runtime answers before a stream starts (HTTP status from the SDK's error schemas). */
 export const MODEL_ERROR_STATUS = {
@@ -68,7 +80,10 @@ export interface TextReply {
   tokensPerSecond?: number;
   /** `end_turn` unless given (`max_tokens`, `guardrail_intervened`, …). */
   stopReason?: string;
-  /** Reported usage; by default about four characters a token of the request and the answer. */
+  /**
+   * Reported usage; by default about four characters a token of the request (less what the prompt
+   * cache read or wrote) and of the answer.
+   */
   usage?: { inputTokens: number; outputTokens: number };
   /** Send this many chunks, then fail: an exception frame in a stream, an HTTP error for Converse. */
   failAfterChunks?: number;
@@ -108,6 +123,8 @@ export interface RecordedModelRequest extends RecordedExchange {
   /** Decoded from the path (ids, inference-profile ids and ARNs all arrive percent-encoded). */
   modelId: string;
   body: ModelRequestBody;
+  /** How the prompt cache accounted the request (answered requests only). */
+  cache?: CacheAccounting;
 }
 
 export type ModelHandler = (request: RecordedModelRequest) => ModelReply | Promise<ModelReply>;
@@ -156,6 +173,8 @@ export class FakeBedrockRuntime {
   readonly #server: RunningHttp2JsonServer;
   readonly #queue: ModelReply[] = [];
   readonly #waiters = new Set<() => void>();
+  readonly #promptCache = new PromptCache();
+  readonly #limitOverrides: Array<{ match: string | RegExp; limits: Partial<ModelLimits> }> = [];
   #handler: ModelHandler = defaultHandler;
 
   /** TCP connections the clients opened to this stand-in so far. */
@@ -203,12 +222,31 @@ export class FakeBedrockRuntime {
     this.#handler = handler;
   }
 
-  /** Clears the queue, the recorded requests and the handler (back to the default). */
+  /**
+   * Changes what a model takes (`match`: a model id, compared without its ARN wrapping and
+   * cross-region prefix, or a RegExp on that id); later calls win.
+   */
+  setModelLimits(match: string | RegExp, limits: Partial<ModelLimits>): void {
+    this.#limitOverrides.push({ match: typeof match === 'string' ? baseModelId(match) : match, limits });
+  }
+
+  /** What Bedrock would refuse of `modelId` here (built-in limits plus `setModelLimits`). */
+  limitsOf(modelId: string): ModelLimits {
+    const id = baseModelId(modelId);
+    let limits = limitsOf(id);
+    for (const { match, limits: override } of this.#limitOverrides)
+      if (typeof match === 'string' ? match === id : match.test(id)) limits = { ...limits, ...override };
+    return limits;
+  }
+
+  /** Clears the queue, the recorded requests, the handler, model limits and the prompt cache. */
   reset(): void {
     this.#queue.length = 0;
     this.requests.length = 0;
     this.countTokensRequests.length = 0;
     this.#handler = defaultHandler;
+    this.#limitOverrides.length = 0;
+    this.#promptCache.clear();
   }
 
   /** Resolves once `requests` has at least `count` entries. */
@@ -272,7 +310,15 @@ export class FakeBedrockRuntime {
       this.#sendError(exchange, request, 'ValidationException', invalid);
       return;
     }
+    const limits = this.limitsOf(request.modelId);
+    const refusal = refusalOf(request.body, limits);
+    if (refusal) {
+      this.#sendError(exchange, request, refusal.error, refusal.message);
+      return;
+    }
     const reply = this.#queue.shift() ?? (await this.#handler(request));
+    if ('text' in reply)
+      request.cache = this.#promptCache.account(request.modelId, request.body, limits.promptCache);
     if ('dropConnection' in reply) {
       if (!(await waitUnlessAborted(reply.delayMs ?? 0, exchange.signal))) return this.#cancelled(request);
       exchange.dropConnection();
@@ -299,7 +345,7 @@ export class FakeBedrockRuntime {
       return;
     }
     const text = plan.chunks.join('');
-    const usage = usageOf(reply, request.body, text);
+    const usage = usageOf(reply, request, text);
     request.firstTokenAtMs = nowMs();
     request.lastTokenAtMs = request.firstTokenAtMs;
     exchange.sendJson(200, {
@@ -330,7 +376,7 @@ export class FakeBedrockRuntime {
       request.lastTokenAtMs = nowMs();
     }
     if (reply.failAfterChunks !== undefined) return this.#failStream(stream, request, reply);
-    const usage = usageOf(reply, request.body, plan.chunks.join(''));
+    const usage = usageOf(reply, request, plan.chunks.join(''));
     const sent =
       (await stream.event('contentBlockStop', { contentBlockIndex: 0 })) &&
       (await stream.event('messageStop', { stopReason: reply.stopReason ?? 'end_turn' })) &&
@@ -410,12 +456,46 @@ function planText(reply: TextReply): { chunks: string[]; firstTokenDelayMs: numb
 
 function usageOf(
   reply: TextReply,
-  body: ModelRequestBody,
+  request: RecordedModelRequest,
   answer: string,
-): { inputTokens: number; outputTokens: number; totalTokens: number } {
-  const inputTokens = reply.usage?.inputTokens ?? estimateTokens(requestText(body));
+): {
+  inputTokens: number;
+  outputTokens: number;
+  totalTokens: number;
+  cacheReadInputTokens?: number;
+  cacheWriteInputTokens?: number;
+} {
+  // Without checkpoints the whole request is input, estimated as one text (as before caching existed).
+  const cache = request.cache && request.cache.cachePoints > 0 ? request.cache : null;
+  const cached = cache ? cache.readTokens + cache.writeTokens : 0;
+  const inputTokens =
+    reply.usage?.inputTokens ??
+    (cache ? cache.totalTokens - cached : estimateTokens(requestText(request.body)));
   const outputTokens = reply.usage?.outputTokens ?? estimateTokens(answer);
-  return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
+  const cacheFields = cache
+    ? { cacheReadInputTokens: cache.readTokens, cacheWriteInputTokens: cache.writeTokens }
+    : {};
+  return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens + cached, ...cacheFields };
+}
+
+/** What Bedrock refuses of this request for this model, or null. */
+function refusalOf(body: ModelRequestBody, limits: ModelLimits) {
+  if (!limits.system && Array.isArray(body.system) && body.system.length > 0) return REFUSALS.system;
+  if (!limits.promptCache && hasCachePoint(body)) return REFUSALS.promptCache;
+  if (!limits.serviceTier && body.serviceTier !== undefined) return REFUSALS.serviceTier;
+  const blocks = (body.messages ?? []).flatMap((message) => message.content ?? []);
+  if (!limits.images && blocks.some((block) => 'image' in block)) return REFUSALS.images;
+  if (!limits.documents && blocks.some((block) => 'document' in block)) return REFUSALS.documents;
+  return null;
+}
+
+function hasCachePoint(body: ModelRequestBody): boolean {
+  const blocks = [
+    ...((body.toolConfig as { tools?: unknown[] } | undefined)?.tools ?? []),
+    ...(body.system ?? []),
+    ...(body.messages ?? []).flatMap((message) => message.content ?? []),
+  ];
+  return blocks.some((block) => typeof block === 'object' && block !== null && 'cachePoint' in block);
 }
 
 /** All the text a request sends the model (system prompt and every turn). */

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LogLevel, SocketModeClient } from '@slack/socket-mode';
-import { ErrorCode, WebClient } from '@slack/web-api';
+import { ErrorCode, type View, WebClient } from '@slack/web-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeSlack } from './fake-slack.ts';
 
@@ -481,6 +481,161 @@ describe('FakeSlack sending to the bot', () => {
     });
     expect(statuses).toEqual([200, 200, 200, 200, 200, 404]);
     expect(fake.responseUrlPosts.map((post) => post.body)).toHaveLength(5);
+  });
+});
+
+describe('FakeSlack views and user groups', () => {
+  let fake: FakeSlack;
+  let client: WebClient;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  const home: View = {
+    type: 'home',
+    private_metadata: '{"channelId":"C0001"}',
+    blocks: [
+      {
+        type: 'section',
+        block_id: 'pick',
+        text: { type: 'mrkdwn', text: 'Pick a channel' },
+        accessory: { type: 'conversations_select', action_id: 'pick_channel' },
+      },
+      {
+        type: 'actions',
+        block_id: 'buttons',
+        elements: [
+          {
+            type: 'button',
+            action_id: 'toggle',
+            value: 'off',
+            text: { type: 'plain_text', text: 'Turn off' },
+          },
+        ],
+      },
+    ],
+  };
+  const modal: View = {
+    type: 'modal',
+    callback_id: 'edit',
+    title: { type: 'plain_text', text: 'Edit' },
+    blocks: [
+      {
+        type: 'input',
+        block_id: 'prompt_block',
+        label: { type: 'plain_text', text: 'Prompt' },
+        element: { type: 'plain_text_input', action_id: 'prompt', initial_value: 'Be kind.' },
+      },
+      {
+        type: 'input',
+        block_id: 'mode_block',
+        label: { type: 'plain_text', text: 'Mode' },
+        element: {
+          type: 'static_select',
+          action_id: 'mode',
+          options: ['fast', 'slow'].map((value) => ({
+            text: { type: 'plain_text' as const, text: value },
+            value,
+          })),
+          initial_option: { text: { type: 'plain_text', text: 'fast' }, value: 'fast' },
+        },
+      },
+    ],
+  };
+  const payloads = () =>
+    receiver.received.map((request) =>
+      JSON.parse(new URLSearchParams(request.rawBody).get('payload') ?? '{}'),
+    );
+
+  beforeEach(async () => {
+    fake = await FakeSlack.start();
+    client = new WebClient('xoxb-test', {
+      slackApiUrl: fake.apiUrl,
+      retryConfig: { retries: 0 },
+      logger: quietLogger,
+    });
+    receiver = await startReceiver('test-signing-secret');
+    fake.setBotEndpoint(receiver.url);
+  });
+
+  afterEach(async () => {
+    await fake.stop();
+    receiver.server.close();
+  });
+
+  it('publishes a Home tab per person, keeping its id, and refuses a stale hash', async () => {
+    const first = await client.views.publish({ user_id: 'U0001', view: home });
+    const second = await client.views.publish({ user_id: 'U0001', view: home, hash: first.view?.hash });
+
+    expect(second.view?.id).toBe(first.view?.id);
+    expect(fake.homeViewOf('U0001')?.private_metadata).toBe('{"channelId":"C0001"}');
+    expect(fake.homeViewOf('U0002')).toBeUndefined();
+    expect(
+      await errorOf(client.views.publish({ user_id: 'U0001', view: home, hash: first.view?.hash })),
+    ).toBe('hash_conflict');
+    expect(await errorOf(client.views.publish({ user_id: 'UNOBODY', view: home }))).toBe('user_not_found');
+  });
+
+  it('opens a modal only with a fresh trigger_id from that person, once', async () => {
+    await client.views.publish({ user_id: 'U0001', view: home });
+    await fake.act('U0001', 'home', { actionId: 'toggle' });
+    const triggerId = payloads()[0].trigger_id as string;
+
+    const opened = await client.views.open({ trigger_id: triggerId, view: modal });
+
+    expect(opened.ok).toBe(true);
+    expect(fake.modalOf('U0001')?.callback_id).toBe('edit');
+    expect(await errorOf(client.views.open({ trigger_id: triggerId, view: modal }))).toBe(
+      'invalid_trigger_id',
+    );
+  });
+
+  it('sends block_actions from what the Home tab shows, and refuses an element it does not show', async () => {
+    await client.views.publish({ user_id: 'U0001', view: home });
+
+    await fake.act('U0001', 'home', { actionId: 'pick_channel', selectedConversation: 'C0002' });
+    await fake.act('U0001', 'home', { actionId: 'toggle' });
+
+    const [pick, toggle] = payloads();
+    expect(pick).toMatchObject({
+      type: 'block_actions',
+      user: { id: 'U0001', team_id: 'T0001' },
+      container: { type: 'view', view_id: fake.homeViewOf('U0001')?.id },
+      view: { type: 'home', private_metadata: '{"channelId":"C0001"}' },
+      actions: [{ action_id: 'pick_channel', block_id: 'pick', selected_conversation: 'C0002' }],
+    });
+    expect(toggle.actions).toMatchObject([{ action_id: 'toggle', type: 'button', value: 'off' }]);
+    await expect(fake.act('U0001', 'home', { actionId: 'delete_everything' })).rejects.toThrow(/no element/);
+  });
+
+  it('submits a modal with the values typed and the initial ones kept', async () => {
+    await client.views.publish({ user_id: 'U0001', view: home });
+    await fake.act('U0001', 'home', { actionId: 'toggle' });
+    await client.views.open({ trigger_id: payloads()[0].trigger_id, view: modal });
+
+    await fake.submitModal('U0001', { mode: 'slow' });
+
+    expect(payloads()[1]).toMatchObject({
+      type: 'view_submission',
+      view: {
+        callback_id: 'edit',
+        state: {
+          values: {
+            prompt_block: { prompt: { type: 'plain_text_input', value: 'Be kind.' } },
+            mode_block: { mode: { type: 'static_select', selected_option: { value: 'slow' } } },
+          },
+        },
+      },
+    });
+    expect(fake.modalOf('U0001')).toBeUndefined();
+  });
+
+  it('sends app_home_opened for the home tab, and lists a user group’s members', async () => {
+    fake.addUsergroup({ id: 'S0ADMINS', handle: 'bot-admins', users: ['U0002'] });
+
+    await fake.openAppHome('U0001');
+
+    const event = JSON.parse(receiver.received[0]?.rawBody ?? '{}').event;
+    expect(event).toMatchObject({ type: 'app_home_opened', user: 'U0001', channel: 'D0001', tab: 'home' });
+    expect((await client.usergroups.users.list({ usergroup: 'S0ADMINS' })).users).toEqual(['U0002']);
+    expect(await errorOf(client.usergroups.users.list({ usergroup: 'S0NONE' }))).toBe('no_such_subteam');
   });
 });
 

@@ -11,6 +11,10 @@
  * const { ts } = await fake.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> hi' });
  * const reply = await fake.waitFor(() => fake.botReplies('C0001', ts).find((m) => m.streamState === 'stopped'));
  * fake.displayText(reply); // what the person reads
+ * await fake.openAppHome('U0001');                 // app_home_opened; the bot publishes the Home tab
+ * fake.homeViewOf('U0001');                        // what views.publish showed
+ * await fake.act('U0001', 'home', { actionId: 'settings_toggle' }); // block_actions from that view
+ * await fake.submitModal('U0001', { system_prompt: 'Be terse.' });  // view_submission of the open modal
  * await fake.stop();
  */
 import { randomUUID } from 'node:crypto';
@@ -19,6 +23,7 @@ import { Agent, createServer, type IncomingMessage, type Server, type ServerResp
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type FakeFile, FileStore, type UploadFileInput } from './slack/files.ts';
+import { blockActionsPayload, type ViewAction, viewSubmissionPayload } from './slack/interactivity.ts';
 import {
   type DeliveryResult,
   eventEnvelope,
@@ -38,23 +43,28 @@ import {
 import {
   type AddChannelInput,
   type AddMessageInput,
+  type AddUsergroupInput,
   type AddUserInput,
   displayText,
   type FakeMessage,
+  type FakeView,
   isImChannelId,
   Workspace,
 } from './slack/workspace.ts';
 
 export type { FakeFile, UploadFileInput } from './slack/files.ts';
+export type { ViewAction } from './slack/interactivity.ts';
 export { type DeliveryResult, postSigned, slackSignature } from './slack/signed-delivery.ts';
 export { slackLimits, validateBlocks } from './slack/web-api.ts';
 export type {
   AddChannelInput,
   AddMessageInput,
+  AddUsergroupInput,
   AddUserInput,
   FakeChannel,
   FakeMessage,
   FakeUser,
+  FakeView,
   StreamState,
   StreamTask,
 } from './slack/workspace.ts';
@@ -345,6 +355,21 @@ export class FakeSlack {
     this.workspace.addUser(input);
   }
 
+  /** A user group (`S…`) whose members `usergroups.users.list` returns. */
+  addUsergroup(input: AddUsergroupInput): void {
+    this.workspace.addUsergroup(input);
+  }
+
+  /** The Home tab the bot last published for `user`. */
+  homeViewOf(user: string): FakeView | undefined {
+    return this.workspace.homeViews.get(user);
+  }
+
+  /** The modal the bot last opened for `user` that is still open. */
+  modalOf(user: string): FakeView | undefined {
+    return [...this.workspace.modals.values()].filter((view) => view.user === user).at(-1);
+  }
+
   /** Adds a message without sending any event (e.g. earlier thread history); returns its ts. */
   addMessage(input: AddMessageInput): string {
     return this.workspace.addMessage(input).ts;
@@ -527,6 +552,7 @@ export class FakeSlack {
       teamId: this.teamId,
       botUserId: this.botUserId,
       botId: this.botId,
+      appId,
       agentSessionStoppedSubscribed: this.#options.agentSessionStoppedSubscribed ?? true,
       files: this.files,
       baseUrl: this.baseUrl,
@@ -773,7 +799,7 @@ export class FakeSlack {
       api_app_id: appId,
       is_enterprise_install: 'false',
       response_url: responseUrl,
-      trigger_id: `${Math.floor(this.#now() / 1000)}.${slackId('', 8)}.${slackId('', 16).toLowerCase()}`,
+      trigger_id: this.workspace.issueTrigger(input.user),
     };
     const result = await this.#deliver(
       'slash_commands',
@@ -782,6 +808,62 @@ export class FakeSlack {
       options,
     );
     return { ...result, responseUrl };
+  }
+
+  /** A person opens the app's Home tab (`app_home_opened`, tab `home`), as Slack sends it. */
+  async openAppHome(user: string, options: SendEventOptions = {}): Promise<SendEventResult> {
+    const dm = [...this.workspace.channels.values()].find((channel) => channel.isIm && channel.user === user);
+    const view = this.homeViewOf(user);
+    const event = {
+      type: 'app_home_opened',
+      user,
+      channel: dm?.id ?? `D${user.slice(1)}`,
+      tab: 'home',
+      event_ts: (this.#now() / 1000).toFixed(6),
+      ...(view ? { view: { ...view, state: { values: {} } } } : {}),
+    };
+    return this.sendEvent(event, options);
+  }
+
+  /**
+   * A person clicks or picks in a view the bot showed them: `'home'` (their Home tab) or the open
+   * modal. Throws when that view has no such element: a person can only use what is shown.
+   */
+  async act(user: string, where: 'home' | 'modal', action: ViewAction, options: DeliveryOptions = {}) {
+    const view = where === 'home' ? this.homeViewOf(user) : this.modalOf(user);
+    if (!view) throw new Error(`FakeSlack: ${user} has no ${where} view open`);
+    const payload = blockActionsPayload({
+      view,
+      user,
+      action,
+      teamId: this.teamId,
+      appId,
+      triggerId: this.workspace.issueTrigger(user),
+      people: this.workspace.users,
+    });
+    return this.sendAction(payload, options);
+  }
+
+  /**
+   * A person submits the open modal with `values` by action id (inputs not given keep what they
+   * show). The bot's ack is the result's `body`; a modal acked without errors closes.
+   */
+  async submitModal(user: string, values: Record<string, string | null>, options: DeliveryOptions = {}) {
+    const view = this.modalOf(user);
+    if (!view) throw new Error(`FakeSlack: ${user} has no modal open`);
+    const payload = viewSubmissionPayload({
+      view,
+      user,
+      values,
+      teamId: this.teamId,
+      appId,
+      triggerId: this.workspace.issueTrigger(user),
+      people: this.workspace.users,
+    });
+    const result = await this.sendAction(payload, options);
+    const ack = result.body as { response_action?: string } | undefined;
+    if (result.status === 200 && ack?.response_action !== 'errors') this.workspace.modals.delete(view.id);
+    return result;
   }
 
   /**

@@ -3,7 +3,12 @@
  * Time: adapters with a fake clock pass `advanceMs`; the others are tested with short real TTLs.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ConversationStore, ThreadState } from '../../src/conversation/ports.ts';
+import {
+  type ConversationStore,
+  emptyUsage,
+  type ThreadState,
+  type UsageScope,
+} from '../../src/conversation/ports.ts';
 
 export interface StoreUnderTest {
   store: ConversationStore;
@@ -360,6 +365,133 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         await elapse(pastShortTtlMs);
 
         expect(await store.threadMembership(thread, 'U1')).toEqual({ active: true, participant: true });
+      });
+    });
+
+    describe('channel settings', () => {
+      const admin = { by: 'U0ADMIN', atMs: 1_700_000_000_000 };
+
+      it('reads null for a channel nobody changed', async () => {
+        expect(await store.getChannelSettings('T0AAAA', 'C0NEVER')).toBeNull();
+      });
+
+      it('applies a change, returns before and after, and records who and when', async () => {
+        const first = await store.updateChannelSettings('T0AAAA', 'C0BBBB', { enabled: false }, admin);
+        const second = await store.updateChannelSettings(
+          'T0AAAA',
+          'C0BBBB',
+          { modelId: 'amazon.nova-pro-v1:0', tools: [] },
+          { by: 'U0OTHER', atMs: admin.atMs + 1 },
+        );
+
+        expect(first).toEqual({
+          before: null,
+          after: { values: { enabled: false }, updatedBy: 'U0ADMIN', updatedAtMs: admin.atMs },
+        });
+        expect(second.before).toEqual(first.after);
+        expect(second.after).toEqual({
+          values: { enabled: false, modelId: 'amazon.nova-pro-v1:0', tools: [] },
+          updatedBy: 'U0OTHER',
+          updatedAtMs: admin.atMs + 1,
+        });
+        expect(await store.getChannelSettings('T0AAAA', 'C0BBBB')).toEqual(second.after);
+      });
+
+      it('clears a field set to null, back to the default, and keeps channels and workspaces apart', async () => {
+        await store.updateChannelSettings(
+          'T0AAAA',
+          'C0BBBB',
+          { enabled: false, systemPrompt: 'Be terse.' },
+          admin,
+        );
+
+        const cleared = await store.updateChannelSettings('T0AAAA', 'C0BBBB', { systemPrompt: null }, admin);
+
+        expect(cleared.after.values).toEqual({ enabled: false });
+        expect(await store.getChannelSettings('T0AAAA', 'C0OTHER')).toBeNull();
+        expect(await store.getChannelSettings('T0ZZZZ', 'C0BBBB')).toBeNull();
+      });
+
+      it(`loses none of ${concurrentCallers} concurrent changes to different fields`, async () => {
+        await Promise.all(
+          Array.from({ length: concurrentCallers }, (_, i) =>
+            store.updateChannelSettings('T0AAAA', 'C0RACE', { [`field${i}`]: i }, admin),
+          ),
+        );
+
+        const settings = await store.getChannelSettings('T0AAAA', 'C0RACE');
+        expect(Object.keys(settings?.values ?? {})).toHaveLength(concurrentCallers);
+      });
+    });
+
+    describe('usage', () => {
+      const alice: UsageScope = { kind: 'user', teamId: 'T0AAAA', id: 'U0ALICE' };
+      const bob: UsageScope = { kind: 'user', teamId: 'T0AAAA', id: 'U0BOB' };
+      const general: UsageScope = { kind: 'channel', teamId: 'T0AAAA', id: 'C0BBBB' };
+      const answer = {
+        answers: 1,
+        inputTokens: 120,
+        outputTokens: 30,
+        cacheReadTokens: 1_000,
+        cacheWriteTokens: 40,
+        costMicroUsd: 1_234,
+      };
+      const twice = {
+        answers: 2,
+        inputTokens: 240,
+        outputTokens: 60,
+        cacheReadTokens: 2_000,
+        cacheWriteTokens: 80,
+        costMicroUsd: 2_468,
+      };
+
+      it('reads zeros for a day without use', async () => {
+        expect(await store.getUsage([alice, general], '2026-11-25')).toEqual([emptyUsage(), emptyUsage()]);
+      });
+
+      it('adds an answer to its asker and its channel in one step, per scope and day', async () => {
+        await store.addUsage([alice, general], '2026-11-25', answer, longTtlMs);
+        await store.addUsage([alice, general], '2026-11-25', answer, longTtlMs);
+        await store.addUsage([bob, general], '2026-11-25', answer, longTtlMs);
+        await store.addUsage([alice, general], '2026-11-26', answer, longTtlMs);
+
+        expect(await store.getUsage([alice, bob, general], '2026-11-25')).toEqual([
+          twice,
+          answer,
+          {
+            ...twice,
+            answers: 3,
+            inputTokens: 360,
+            outputTokens: 90,
+            cacheReadTokens: 3_000,
+            cacheWriteTokens: 120,
+            costMicroUsd: 3_702,
+          },
+        ]);
+        expect(await store.getUsage([alice], '2026-11-26')).toEqual([answer]);
+        expect(await store.getUsage([alice], '2026-11-27')).toEqual([emptyUsage()]);
+        expect(await store.getUsage([{ ...alice, kind: 'channel' }], '2026-11-25')).toEqual([emptyUsage()]);
+        expect(await store.getUsage([{ ...alice, teamId: 'T0ZZZZ' }], '2026-11-25')).toEqual([emptyUsage()]);
+      });
+
+      it(`counts every one of ${concurrentCallers} concurrent additions`, async () => {
+        await Promise.all(
+          Array.from({ length: concurrentCallers }, () =>
+            store.addUsage([alice, general], '2026-11-25', answer, longTtlMs),
+          ),
+        );
+
+        const [mine, channel] = await store.getUsage([alice, general], '2026-11-25');
+        expect(mine?.answers).toBe(concurrentCallers);
+        expect(channel?.costMicroUsd).toBe(concurrentCallers * answer.costMicroUsd);
+      });
+
+      it('forgets a day once its TTL passes after the last addition', async () => {
+        await store.addUsage([alice], '2026-11-25', answer, shortTtlMs);
+
+        await elapse(pastShortTtlMs);
+
+        expect(await store.getUsage([alice], '2026-11-25')).toEqual([emptyUsage()]);
       });
     });
 

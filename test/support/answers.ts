@@ -1,4 +1,6 @@
 /** Reading answers back from the Slack stand-in and the bot's log, as a person or operator would. */
+import type { Message } from '@aws-sdk/client-bedrock-runtime';
+import type { RecordedModelRequest } from '../stand-ins/fake-bedrock-runtime.ts';
 import type { FakeMessage } from '../stand-ins/fake-slack.ts';
 import type { Harness } from './bot-harness.ts';
 
@@ -22,4 +24,19 @@ export function threadText(h: Harness, channel: string, threadTs: string): strin
   return botMessages(h, channel, threadTs)
     .map((m) => h.slack.displayText(m))
     .join('\n');
+}
+
+/** Every input token of an answer's request: Bedrock reports cached tokens beside `inputTokens`. */
+export function inputTokensOf(line: Record<string, unknown>): number {
+  return (
+    Number(line.inputTokens ?? 0) + Number(line.cacheReadTokens ?? 0) + Number(line.cacheWriteTokens ?? 0)
+  );
+}
+
+/** The messages a model request sent, without prompt-cache checkpoints: what the model reads. */
+export function sentMessages(request: RecordedModelRequest | undefined): Message[] {
+  return (request?.body.messages ?? []).map((message) => ({
+    ...message,
+    content: (message.content ?? []).filter((block) => !('cachePoint' in block)),
+  }));
 }

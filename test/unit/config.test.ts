@@ -76,6 +76,39 @@ describe('configuration', () => {
     expect(config.slack.apiUrl).toBe('http://127.0.0.1:9999/api/');
   });
 
+  it('needs a named guardrail version with a guardrail id, and streams it async unless told sync', () => {
+    const problems = (() => {
+      try {
+        loadConfig({ ...minimal, BEDROCK_GUARDRAIL_ID: 'gr1' });
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    })();
+    const config = loadConfig({ ...minimal, BEDROCK_GUARDRAIL_ID: 'gr1', BEDROCK_GUARDRAIL_VERSION: '2' });
+
+    expect(problems).toEqual([expect.stringMatching(/^BEDROCK_GUARDRAIL_VERSION is required/)]);
+    expect(config.bedrock.guardrail).toEqual({ id: 'gr1', version: '2', streamProcessingMode: 'async' });
+  });
+
+  it('reads a price table as JSON and names it when it is not valid', () => {
+    const prices = '{"acme.model": {"input": 1, "output": 2}}';
+    const config = loadConfig({ ...minimal, BEDROCK_PRICES: prices });
+
+    expect(config.bedrock.prices).toEqual({ 'acme.model': { input: 1, output: 2 } });
+    for (const bad of ['{not json', '{"acme.model": {"input": "cheap"}}'])
+      expect(() => loadConfig({ ...minimal, BEDROCK_PRICES: bad })).toThrow(/BEDROCK_PRICES/);
+  });
+
+  it('offers the default model among the channel model choices, once', () => {
+    const config = loadConfig({
+      ...minimal,
+      BEDROCK_MODEL_ID: 'amazon.nova-pro-v1:0',
+      BEDROCK_MODEL_CHOICES: 'amazon.nova-lite-v1:0, amazon.nova-pro-v1:0',
+    });
+
+    expect(config.bedrock.modelChoices).toEqual(['amazon.nova-pro-v1:0', 'amazon.nova-lite-v1:0']);
+  });
+
   it('reads trusted link hosts as lower-case punycode names, and none by default', () => {
     const config = loadConfig({ ...minimal, TRUSTED_LINK_HOSTS: ' Example.COM, docs.bücher.example. ,' });
 

@@ -4,18 +4,24 @@ import type { ConversationService } from '../../conversation/conversation-servic
 import type { Logger } from '../../logger.ts';
 import type { Metrics } from '../../metrics.ts';
 import { REGENERATE_ACTION_ID, STOP_ACTION_ID } from '../answer-controls.ts';
+import type { ControlReplies } from '../control-replies.ts';
+import type { HomeTab } from '../home-tab.ts';
 import type { BotIdentity } from '../question-builder.ts';
+import { SETTINGS_ACTIONS, SETTINGS_MODAL_CALLBACK } from '../settings-views.ts';
 import { FEEDBACK_ACTION_ID } from '../slack-answer-stream.ts';
 import type { SlackApi } from '../slack-api.ts';
 import type { SlackPeople } from '../slack-people.ts';
 import { answerFeedback } from './actions/answer-feedback.ts';
 import { answerRegenerate } from './actions/answer-regenerate.ts';
 import { answerStop } from './actions/answer-stop.ts';
+import { channelSettingsAction } from './actions/channel-settings.ts';
 import { ask } from './commands/ask.ts';
 import { agentSessionStopped } from './events/agent-session-stopped.ts';
 import { appMention } from './events/app-mention.ts';
+import { homeTabOpened } from './events/home-tab.ts';
 import { message } from './events/message.ts';
 import { appContextChanged, assistantThreadStarted, messagesTabOpened } from './events/messages-tab.ts';
+import { channelSettingsSubmitted } from './views/channel-settings.ts';
 
 export interface ListenerDeps {
   conversations: ConversationService;
@@ -26,6 +32,10 @@ export interface ListenerDeps {
   identity: (context: Context, body: unknown) => BotIdentity;
   /** Answers the person privately through a slash command's response_url. */
   replyPrivately: (responseUrl: string, text: string) => Promise<void>;
+  /** The Home tab: channel settings for admins, everyone's own use. */
+  homeTab: HomeTab;
+  /** `/ask settings` and `/ask usage`. */
+  controlReplies: ControlReplies;
 }
 
 /** The Events API events the bot listens to: manifest.yml subscribes to exactly these (a test checks). */
@@ -49,11 +59,14 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   app.event('app_mention', appMention(deps));
   app.event('message', message(deps));
   app.event('app_home_opened', messagesTabOpened(deps));
+  app.event('app_home_opened', homeTabOpened(deps));
   app.event('assistant_thread_started', assistantThreadStarted(deps));
   app.command('/ask', ask(deps));
   app.event('agent_session_stopped', agentSessionStopped(deps));
   app.event('app_context_changed', appContextChanged(deps));
   app.action(FEEDBACK_ACTION_ID, answerFeedback(deps));
+  app.action(new RegExp(`^(${Object.values(SETTINGS_ACTIONS).join('|')})$`), channelSettingsAction(deps));
+  app.view(SETTINGS_MODAL_CALLBACK, channelSettingsSubmitted(deps));
   app.action(STOP_ACTION_ID, answerStop(deps));
   app.action(REGENERATE_ACTION_ID, answerRegenerate(deps));
 }

@@ -11,6 +11,7 @@ import type { FileStore } from './files.ts';
 import {
   type FakeChannel,
   type FakeMessage,
+  type FakeView,
   type StreamTask,
   tsToMicros,
   type Workspace,
@@ -21,6 +22,7 @@ export interface WebApiContext {
   teamId: string;
   botUserId: string;
   botId: string;
+  appId?: string;
   /** False: the app is not subscribed to agent_session_stopped (setStatus warns, Stop cannot be clicked). */
   agentSessionStoppedSubscribed: boolean;
   files: FileStore;
@@ -42,6 +44,9 @@ export const slackLimits = {
   contextActionsElements: 5,
   /** Reported as "about 13,200" for all block text of one message together (bolt-js #2509). */
   blocksTotalTextChars: 13_200,
+  /** Home tabs and modals take up to 100 blocks; `private_metadata` up to 3,000 characters. */
+  blocksPerView: 100,
+  privateMetadataChars: 3_000,
 } as const;
 
 const taskStatuses = new Set(['pending', 'in_progress', 'complete', 'error']);
@@ -141,6 +146,58 @@ export function validateBlocks(blocks: unknown): WebApiBody | undefined {
   }
   if (collectTextLength(blocks) > slackLimits.blocksTotalTextChars) return fail('msg_blocks_too_long');
   return undefined;
+}
+
+/** Checks a view the way views.publish / views.open do; the view with its Slack fields, or the error. */
+function parseView(
+  context: WebApiContext,
+  raw: unknown,
+  type: FakeView['type'],
+  user: string,
+): { view: FakeView } | { error: WebApiBody } {
+  const view = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  if (view.type !== type) return { error: fail('invalid_arguments', `view.type must be ${type}`) };
+  const blocks = view.blocks;
+  if (!Array.isArray(blocks)) return { error: fail('invalid_arguments', 'view.blocks must be an array') };
+  if (blocks.length > slackLimits.blocksPerView)
+    return {
+      error: fail('invalid_arguments', `${blocks.length} blocks; at most ${slackLimits.blocksPerView}`),
+    };
+  for (const [index, block] of blocks.entries()) {
+    const { type: blockType, text } = (block ?? {}) as { type?: unknown; text?: { text?: unknown } };
+    if (typeof blockType !== 'string')
+      return { error: fail('invalid_arguments', `block ${index} has no type`) };
+    if (blockType === 'section' && String(text?.text ?? '').length > slackLimits.sectionTextChars)
+      return { error: fail('invalid_arguments', `section block ${index} text is longer than 3000`) };
+  }
+  const metadata = optionalString(view.private_metadata) ?? '';
+  if (metadata.length > slackLimits.privateMetadataChars)
+    return { error: fail('invalid_arguments', 'private_metadata is longer than 3000') };
+  if (type === 'modal' && (typeof view.title !== 'object' || view.title === null))
+    return { error: fail('invalid_arguments', 'a modal needs a title') };
+  return {
+    view: {
+      id: context.workspace.nextViewId(),
+      team_id: context.teamId,
+      type,
+      blocks,
+      private_metadata: metadata,
+      callback_id: optionalString(view.callback_id) ?? '',
+      ...(view.title === undefined ? {} : { title: view.title }),
+      ...(view.submit === undefined ? {} : { submit: view.submit }),
+      ...(view.close === undefined ? {} : { close: view.close }),
+      hash: `${Date.now()}.${Math.random().toString(36).slice(2, 10)}`,
+      app_id: context.appId ?? 'A0001',
+      bot_id: context.botId,
+      user,
+    },
+  };
+}
+
+/** A view as the Web API returns it (without the stand-in's own `user`). */
+function viewJson(view: FakeView): Record<string, unknown> {
+  const { user: _user, ...json } = view;
+  return { ...json, state: { values: {} } };
 }
 
 interface MessageContent {
@@ -592,6 +649,46 @@ export const webApiMethods: Record<string, WebApiHandler> = {
       optionalString(args.title),
     );
     return { ok: true };
+  },
+
+  'views.publish': (context, args) => {
+    const user = optionalString(args.user_id);
+    if (!user || !context.workspace.users.has(user)) return fail('user_not_found');
+    const parsed = parseView(context, args.view, 'home', user);
+    if ('error' in parsed) return parsed.error;
+    const previous = context.workspace.homeViews.get(user);
+    const hash = optionalString(args.hash);
+    // Slack refuses a publish based on an older copy of the view: a race between two updates.
+    if (hash !== undefined && previous && previous.hash !== hash) return fail('hash_conflict');
+    const view = previous ? { ...parsed.view, id: previous.id } : parsed.view;
+    context.workspace.homeViews.set(user, view);
+    return { ok: true, view: viewJson(view) };
+  },
+
+  'views.open': (context, args) => {
+    const trigger = context.workspace.useTrigger(optionalString(args.trigger_id) ?? '');
+    if ('error' in trigger) return fail(trigger.error);
+    const parsed = parseView(context, args.view, 'modal', trigger.user);
+    if ('error' in parsed) return parsed.error;
+    context.workspace.modals.set(parsed.view.id, parsed.view);
+    return { ok: true, view: viewJson(parsed.view) };
+  },
+
+  'views.update': (context, args) => {
+    const id = optionalString(args.view_id);
+    const current = id ? context.workspace.modals.get(id) : undefined;
+    if (!current) return fail('not_found');
+    const parsed = parseView(context, args.view, 'modal', current.user);
+    if ('error' in parsed) return parsed.error;
+    const view = { ...parsed.view, id: current.id };
+    context.workspace.modals.set(current.id, view);
+    return { ok: true, view: viewJson(view) };
+  },
+
+  'usergroups.users.list': (context, args) => {
+    const group = context.workspace.usergroups.get(optionalString(args.usergroup) ?? '');
+    if (!group) return fail('no_such_subteam');
+    return { ok: true, users: [...group.users] };
   },
 
   'files.info': (context, args) => {

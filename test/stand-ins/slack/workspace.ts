@@ -40,6 +40,30 @@ export interface StreamTask {
 
 export type StreamState = 'open' | 'stopped' | 'expired';
 
+/** A published Home tab or an open modal, as Slack returns it (`views.publish`, `views.open`). */
+export interface FakeView {
+  id: string;
+  team_id: string;
+  type: 'home' | 'modal';
+  blocks: unknown[];
+  private_metadata: string;
+  callback_id: string;
+  title?: unknown;
+  submit?: unknown;
+  close?: unknown;
+  hash: string;
+  app_id: string;
+  bot_id: string;
+  /** Who sees it. */
+  user: string;
+}
+
+export interface AddUsergroupInput {
+  id: string;
+  handle: string;
+  users: string[];
+}
+
 export interface FakeMessage {
   channel: string;
   ts: string;
@@ -171,6 +195,14 @@ export class Workspace {
   readonly #statuses = new Map<string, ThreadStatus>();
   readonly #suggestedPrompts = new Map<string, { prompts: unknown; title?: string }>();
   readonly #titles = new Map<string, string>();
+  /** Each person's Home tab, as last published. */
+  readonly homeViews = new Map<string, FakeView>();
+  /** Open modals by view id. */
+  readonly modals = new Map<string, FakeView>();
+  readonly usergroups = new Map<string, AddUsergroupInput>();
+  /** trigger_id → who it was issued to and when (Slack: one use, within 3 seconds). */
+  readonly #triggers = new Map<string, { user: string; issuedAtMs: number; used: boolean }>();
+  #viewSeq = 0;
   readonly #sessions = new Map<string, AgentSession>();
   readonly #now: () => number;
   readonly #streamIdleTimeoutMs: number;
@@ -366,5 +398,30 @@ export class Workspace {
 
   titleOf(channel: string, threadTs: string): string | undefined {
     return this.#titles.get(threadKey(channel, threadTs));
+  }
+
+  addUsergroup(input: AddUsergroupInput): void {
+    this.usergroups.set(input.id, { ...input, users: [...input.users] });
+  }
+
+  nextViewId(): string {
+    this.#viewSeq += 1;
+    return `V${String(this.#viewSeq).padStart(10, '0')}`;
+  }
+
+  /** A trigger_id for an interaction by `user` (what Slack puts in block_actions and commands). */
+  issueTrigger(user: string): string {
+    const id = `${Math.floor(this.#now() / 1000)}.${this.#viewSeq}.${Math.random().toString(16).slice(2, 18)}`;
+    this.#triggers.set(id, { user, issuedAtMs: this.#now(), used: false });
+    return id;
+  }
+
+  /** Uses a trigger_id once: the person it was issued to, or why not. */
+  useTrigger(id: string): { user: string } | { error: 'invalid_trigger_id' | 'expired_trigger_id' } {
+    const trigger = this.#triggers.get(id);
+    if (!trigger || trigger.used) return { error: 'invalid_trigger_id' };
+    if (this.#now() - trigger.issuedAtMs > 3_000) return { error: 'expired_trigger_id' };
+    trigger.used = true;
+    return { user: trigger.user };
   }
 }

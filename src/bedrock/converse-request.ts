@@ -1,0 +1,132 @@
+/**
+ * Builds one ConverseStream request for a model's capabilities:
+ *
+ * - system prompt: a `system` block, or (for models that take none) the first user turn's preamble;
+ * - prompt caching, where the model caches and the prompt is stable: a `cachePoint` after the
+ *   system prompt, and one after the thread's history (before the new question), so the next turn
+ *   reads everything before its own new turns from the cache; not after a history that was just
+ *   trimmed (its start moved, so the next turn could not read it, and writing costs more than input);
+ * - the guardrail (never dropped) and the service tier;
+ * - each turn's files as image and document blocks before its text (see `contentOf`), left out for
+ *   a kind the model is known not to read (the core plans files by the same capabilities).
+ *
+ * Returns the features it used, so that a refusal can be matched to one of them.
+ */
+import type {
+  ContentBlock,
+  ConverseStreamCommandInput,
+  DocumentFormat,
+  ImageFormat,
+  Message,
+  SystemContentBlock,
+} from '@aws-sdk/client-bedrock-runtime';
+import type { RequestTurn } from '../conversation/ports.ts';
+import type { ModelCapabilities, ModelFeature } from './model-capabilities.ts';
+
+export interface GuardrailSettings {
+  id: string;
+  version: string;
+  /** `async` shows text while the guardrail checks it (it cannot mask); `sync` checks before showing. */
+  streamProcessingMode: 'async' | 'sync';
+}
+
+export interface ConverseRequestSettings {
+  modelId: string;
+  system: string;
+  /** The system prompt is the same on every question (not one with this question's sources). */
+  stablePrompt: boolean;
+  /** The history starts as it did last turn (nothing was trimmed): worth a cachePoint after it. */
+  stableHistory: boolean;
+  maxTokens: number;
+  temperature: number | null;
+  guardrail: GuardrailSettings | null;
+  serviceTier: 'priority' | 'default' | 'flex' | null;
+}
+
+const CACHE_POINT = { cachePoint: { type: 'default' } } as const;
+
+export function buildConverseRequest(
+  turns: RequestTurn[],
+  settings: ConverseRequestSettings,
+  capabilities: ModelCapabilities,
+): { input: ConverseStreamCommandInput; used: Set<ModelFeature> } {
+  const used = new Set<ModelFeature>();
+  const cache = capabilities.promptCache && settings.stablePrompt;
+  const messages: Message[] = turns.map((turn) => ({
+    role: turn.role,
+    content: contentOf(turn, capabilities, used),
+  }));
+  let system: SystemContentBlock[] | undefined;
+  if (capabilities.system) {
+    system = [{ text: settings.system }];
+    used.add('system');
+    if (cache) system.push(CACHE_POINT);
+  } else {
+    // The model takes no system prompt: it leads the conversation's first user turn instead.
+    const first = messages[0]?.content?.find((block) => 'text' in block && block.text !== undefined);
+    if (first && 'text' in first) first.text = `${settings.system}\n\n${first.text}`;
+  }
+  // The history before the new question is the same next turn: cache up to its end.
+  const lastHistoryTurn = messages.length >= 3 ? messages[messages.length - 2] : undefined;
+  if (cache && settings.stableHistory && lastHistoryTurn)
+    (lastHistoryTurn.content as ContentBlock[]).push(CACHE_POINT);
+  if (cache) used.add('promptCache');
+
+  const { modelId, maxTokens, temperature, guardrail, serviceTier } = settings;
+  const withTier = serviceTier !== null && capabilities.serviceTier;
+  if (withTier) used.add('serviceTier');
+  return {
+    input: {
+      modelId,
+      ...(system ? { system } : {}),
+      messages,
+      inferenceConfig: { maxTokens, ...(temperature === null ? {} : { temperature }) },
+      ...(guardrail
+        ? {
+            guardrailConfig: {
+              guardrailIdentifier: guardrail.id,
+              guardrailVersion: guardrail.version,
+              streamProcessingMode: guardrail.streamProcessingMode,
+            },
+          }
+        : {}),
+      ...(withTier ? { serviceTier: { type: serviceTier } } : {}),
+    },
+    used,
+  };
+}
+
+/**
+ * A turn's content blocks: its files first, then its text (a document needs a text block beside
+ * it). A document's name reaches the model, so it is a neutral one, never the file's own name.
+ */
+export function contentOf(
+  turn: RequestTurn,
+  capabilities: Pick<ModelCapabilities, 'images' | 'documents'> = { images: true, documents: true },
+  used: Set<ModelFeature> = new Set(),
+): ContentBlock[] {
+  const blocks: ContentBlock[] = [];
+  let documents = 0;
+  for (const attachment of turn.attachments ?? []) {
+    if (attachment.kind === 'image') {
+      if (!capabilities.images) continue;
+      used.add('images');
+      blocks.push({
+        image: { format: attachment.format as ImageFormat, source: { bytes: attachment.bytes } },
+      });
+    } else {
+      if (!capabilities.documents) continue;
+      used.add('documents');
+      documents += 1;
+      blocks.push({
+        document: {
+          format: attachment.format as DocumentFormat,
+          name: `document-${documents}`,
+          source: { bytes: attachment.bytes },
+        },
+      });
+    }
+  }
+  blocks.push({ text: turn.text });
+  return blocks;
+}
