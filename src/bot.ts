@@ -46,6 +46,8 @@ import { MemoryStore } from './store/memory-store.ts';
 import { RedisStopSignals } from './store/redis-stop-signals.ts';
 import { createRedisClient, RedisStore } from './store/redis-store.ts';
 import { MemoryStopSignals } from './store/stop-signals.ts';
+import { McpToolbox } from './tools/mcp-toolbox.ts';
+import { loadToolConfig } from './tools/tool-config.ts';
 
 /** Largest request body `/slack/events` takes (Slack's payloads are far smaller). */
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -150,10 +152,12 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     trustedLinkHosts: config.slack.trustedLinkHosts,
     postToResponseUrl,
   });
+  const tools = await startTools(config, logger);
   const conversations = new ConversationService({
     store,
     model,
     surface,
+    ...(tools ? { tools } : {}),
     threadReader: people,
     controls,
     files: new SlackFiles({ botToken: config.slack.botToken, slackApiUrl: config.slack.apiUrl, slack }),
@@ -271,11 +275,29 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
       await app.stop().catch((err: unknown) => logger.warn({ err }, 'error stopping Bolt'));
       storeHealth.stop();
       await conversations.close().catch((err: unknown) => logger.warn({ err }, 'error closing stop signals'));
+      await tools?.toolbox
+        .close()
+        .catch((err: unknown) => logger.warn({ err }, 'error closing tool servers'));
       await store.close().catch((err: unknown) => logger.warn({ err }, 'error closing the store'));
       logger.info({ drained }, 'bot stopped');
       return { drained };
     },
   };
+}
+
+/**
+ * The MCP servers named by MCP_CONFIG, connected (a server that is down is retried in the
+ * background, so start-up waits at most a few seconds for them); null without MCP_CONFIG.
+ */
+async function startTools(
+  config: Config,
+  logger: Logger,
+): Promise<{ toolbox: McpToolbox; timeoutMs: number; maxRounds: number } | null> {
+  if (!config.mcpConfigPath) return null;
+  const toolConfig = loadToolConfig(config.mcpConfigPath, process.env);
+  const toolbox = new McpToolbox({ config: toolConfig, logger });
+  await Promise.race([toolbox.start(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+  return { toolbox, timeoutMs: toolConfig.toolTimeoutMs, maxRounds: toolConfig.maxToolRounds };
 }
 
 function createStore(

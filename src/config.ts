@@ -190,6 +190,7 @@ const schema = z.object({
   LOCK_TTL_MS: int(30_000, 1_000, 600_000),
   LOCK_WAIT_MS: int(600_000, 1_000, 3_600_000),
   SHUTDOWN_TIMEOUT_MS: int(25_000, 0, 600_000),
+  MCP_CONFIG: optionalString,
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -268,6 +269,8 @@ export interface Config {
     lockWaitMs: number;
   };
   shutdownTimeoutMs: number;
+  /** The MCP servers file (tools), or null for none. */
+  mcpConfigPath: string | null;
   log: { level: string; messageText: boolean };
 }
 
@@ -370,6 +373,7 @@ function toConfig(env: Env): Config {
       lockWaitMs: env.LOCK_WAIT_MS,
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    mcpConfigPath: env.MCP_CONFIG ?? null,
     log: { level: env.LOG_LEVEL, messageText: env.LOG_MESSAGE_TEXT },
   };
 }

@@ -24,6 +24,8 @@ export interface Metrics {
   storeLatency: Histogram<'operation'>;
   storeUp: Gauge;
   feedback: Counter<'value'>;
+  toolCalls: Counter<'tool' | 'outcome'>;
+  toolDuration: Histogram<'tool'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -129,6 +131,19 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     storeUp: new Gauge({
       name: 'slackbot_store_up',
       help: 'Whether the store (Redis) answered its last health check: 1 yes, 0 no. Readiness does not depend on it.',
+      registers,
+    }),
+    toolCalls: new Counter({
+      name: 'slackbot_tool_calls_total',
+      help: 'Tool calls the model asked for, by tool and outcome (success, error: failed, timed out, cancelled).',
+      labelNames: ['tool', 'outcome'],
+      registers,
+    }),
+    toolDuration: new Histogram({
+      name: 'slackbot_tool_call_seconds',
+      help: 'How long tool calls took, by tool.',
+      labelNames: ['tool'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
       registers,
     }),
     feedback: new Counter({

@@ -73,6 +73,7 @@ export class ConverseModel implements AnswerModel {
         request.options?.serviceTier === undefined
           ? (this.#options.serviceTier ?? null)
           : request.options.serviceTier,
+      ...(request.tools ? { tools: request.tools } : {}),
     };
     try {
       let response: ConverseStreamCommandOutput | undefined;
@@ -97,9 +98,28 @@ export class ConverseModel implements AnswerModel {
         }
       }
       let stopped = false;
+      // A tool call arrives as a block start (id, name), its input as partial JSON, then a stop.
+      const toolUses = new Map<number, { id: string; name: string; input: string }>();
       for await (const event of response.stream ?? []) {
         const text = event.contentBlockDelta?.delta?.text;
         if (text) yield { type: 'text', text };
+        const started = event.contentBlockStart?.start?.toolUse;
+        if (started?.toolUseId && started.name)
+          toolUses.set(event.contentBlockStart?.contentBlockIndex ?? 0, {
+            id: started.toolUseId,
+            name: started.name,
+            input: '',
+          });
+        const inputDelta = event.contentBlockDelta?.delta?.toolUse?.input;
+        const open = toolUses.get(event.contentBlockDelta?.contentBlockIndex ?? -1);
+        if (inputDelta !== undefined && open) open.input += inputDelta;
+        const closed = event.contentBlockStop
+          ? toolUses.get(event.contentBlockStop.contentBlockIndex ?? -1)
+          : null;
+        if (closed) {
+          toolUses.delete(event.contentBlockStop?.contentBlockIndex ?? -1);
+          yield { type: 'tool_use', id: closed.id, name: closed.name, input: parseToolInput(closed.input) };
+        }
         if (event.messageStop) {
           stopped = true;
           yield { type: 'stop', reason: event.messageStop.stopReason ?? 'end_turn' };
@@ -119,5 +139,15 @@ export class ConverseModel implements AnswerModel {
     } catch (error) {
       throw mapBedrockError(error, { modelId, region });
     }
+  }
+}
+
+/** The tool input the model streamed, as JSON; malformed input goes to the tool as a string to refuse. */
+function parseToolInput(json: string): unknown {
+  if (!json.trim()) return {};
+  try {
+    return JSON.parse(json) as unknown;
+  } catch {
+    return { unparsed: json };
   }
 }

@@ -8,7 +8,9 @@
  *   trimmed (its start moved, so the next turn could not read it, and writing costs more than input);
  * - the guardrail (never dropped) and the service tier;
  * - each turn's files as image and document blocks before its text (see `contentOf`), left out for
- *   a kind the model is known not to read (the core plans files by the same capabilities).
+ *   a kind the model is known not to read (the core plans files by the same capabilities);
+ * - the tools offered (`toolConfig`), where the model streams tool use, and the answer's own tool
+ *   rounds as toolUse / toolResult blocks.
  *
  * Returns the features it used, so that a refusal can be matched to one of them.
  */
@@ -20,7 +22,7 @@ import type {
   Message,
   SystemContentBlock,
 } from '@aws-sdk/client-bedrock-runtime';
-import type { RequestTurn } from '../conversation/ports.ts';
+import type { RequestTurn, ToolSpec } from '../conversation/ports.ts';
 import type { ModelCapabilities, ModelFeature } from './model-capabilities.ts';
 
 export interface GuardrailSettings {
@@ -41,6 +43,8 @@ export interface ConverseRequestSettings {
   temperature: number | null;
   guardrail: GuardrailSettings | null;
   serviceTier: 'priority' | 'default' | 'flex' | null;
+  /** Tools the model may ask for; none (or a model that cannot stream tool use): no toolConfig. */
+  tools?: ToolSpec[];
 }
 
 const CACHE_POINT = { cachePoint: { type: 'default' } } as const;
@@ -73,6 +77,8 @@ export function buildConverseRequest(
   if (cache) used.add('promptCache');
 
   const { modelId, maxTokens, temperature, guardrail, serviceTier } = settings;
+  const tools = capabilities.tools && capabilities.streamingTools ? (settings.tools ?? []) : [];
+  if (tools.length > 0) used.add('tools');
   const withTier = serviceTier !== null && capabilities.serviceTier;
   if (withTier) used.add('serviceTier');
   return {
@@ -91,6 +97,20 @@ export function buildConverseRequest(
           }
         : {}),
       ...(withTier ? { serviceTier: { type: serviceTier } } : {}),
+      ...(tools.length > 0
+        ? {
+            toolConfig: {
+              tools: tools.map((tool) => ({
+                toolSpec: {
+                  name: tool.name,
+                  description: tool.description,
+                  inputSchema: { json: tool.inputSchema as never },
+                },
+              })),
+              toolChoice: { auto: {} },
+            },
+          }
+        : {}),
     },
     used,
   };
@@ -127,6 +147,14 @@ export function contentOf(
       });
     }
   }
-  blocks.push({ text: turn.text });
+  // A tool round: the results the model asked for (a user turn), or its calls (an assistant turn).
+  for (const result of turn.toolResults ?? [])
+    blocks.push({
+      toolResult: { toolUseId: result.toolUseId, content: [{ text: result.text }], status: result.status },
+    });
+  // Bedrock refuses a blank text block: a turn that is only tool calls or results has none.
+  if (turn.text.trim() || (blocks.length === 0 && !turn.toolUses?.length)) blocks.push({ text: turn.text });
+  for (const use of turn.toolUses ?? [])
+    blocks.push({ toolUse: { toolUseId: use.id, name: use.name, input: use.input as never } });
   return blocks;
 }

@@ -23,7 +23,17 @@ import {
   readWithin,
 } from './attachments.ts';
 import { EarlyAnswer } from './early-answer.ts';
-import type { AnswerEvent, AnswerModel, Attachment, CitedSource, ModelChoice, RequestTurn } from './ports.ts';
+import type {
+  AnswerEvent,
+  AnswerModel,
+  Attachment,
+  CitedSource,
+  ModelChoice,
+  RequestTurn,
+  Toolbox,
+  ToolSpec,
+  ToolUse,
+} from './ports.ts';
 import {
   type AnswerOutput,
   type AnswerSurface,
@@ -52,6 +62,7 @@ import {
   trimToBudget,
   withThreadContext,
 } from './thread-history.ts';
+import { flattenToolRounds, runToolRound } from './tool-rounds.ts';
 
 /** The conversation part of the configuration, plus what the service takes from the rest of it. */
 export type ConversationSettings = Config['conversation'] & {
@@ -73,6 +84,8 @@ export interface ConversationDeps {
   metrics: Metrics;
   /** Reads files shared with questions (default: none can be read). */
   files?: FileReader;
+  /** Tools the model may call (MCP servers), with their limits; none: answers without tools. */
+  tools?: { toolbox: Toolbox; timeoutMs: number; maxRounds: number };
   /** Carries Stop clicks to the replica running the answer. */
   stops: StopSignals;
   /** Whether `userId` may stop someone else's answer (a workspace admin); default: nobody may. */
@@ -119,6 +132,9 @@ export const MESSAGES = {
   failed: (message: string, ref: string) => `${message} (ref ${ref})`,
   shuttingDown: "I'm restarting and can't take new questions for a moment. Please ask again shortly.",
   restartingQueued: "I'm restarting, so I couldn't get to this question. Please ask again in a moment.",
+  toolRoundsLimit: '_I stopped using tools here: this answer reached its limit of tool rounds._',
+  toolsUnavailable: (names: string[]) =>
+    `_Unavailable right now, so I answered without them: the ${names.join(', ')} tools._`,
 };
 
 /** A thread lock held by this answer, with the state read when it was taken. */
@@ -150,6 +166,8 @@ export interface QuestionCheck {
 interface Prepared {
   /** The question text as stored in history (with the thread's context, when read). */
   questionText: string;
+  /** Whose channel's tools the model may use (the question's). */
+  toolsChannelId: string;
   /** The question's files (and the new thread's earlier ones) that go to the model, and their references. */
   attachments: Attachment[];
   attachedFiles: FileRef[];
@@ -182,6 +200,16 @@ interface Generated {
   stoppedBy: 'restart' | 'slack' | 'user' | null;
   /** The turns of the request that produced the answer (after any re-trimming). */
   sentTurns: RequestTurn[];
+  /** This answer's tool rounds so far (assistant calls, user results), kept in history with it. */
+  rounds: Turn[];
+  /** Tool calls the model asked for in the model call under way. */
+  toolUses: ToolUse[];
+  /** The text of the last model call (the answer's own final turn after any tool rounds). */
+  finalText: string;
+  /** Tools called, by name, for the answer's log line. */
+  toolsUsed: string[];
+  /** Lines for under the answer that generating produced (tools unavailable, rounds used up). */
+  notes: string[];
 }
 
 /** The reaction that says "seen, waiting its turn": shown at most once, removed when the answer starts. */
@@ -451,6 +479,8 @@ export class ConversationService {
     if (question.thread.threadTs !== question.messageTs) return null; // an existing thread
     if (this.#threadQueues.has(threadId(question.thread)) || this.#refusal(question)) return null;
     if (question.files?.length) return null; // the files are read first
+    // An early call asks without tools; where the channel has tools, it would ask something else.
+    if ((this.#deps.tools?.toolbox.toolsFor(question.thread.channelId).length ?? 0) > 0) return null;
     const { turns } = trimToBudget([], { role: 'user', text: question.text }, settings.historyTokenBudget);
     const options = this.#controlsOf(question).model;
     return new EarlyAnswer(model, { turns, kbSessionId: null, options }, this.#now());
@@ -761,6 +791,7 @@ export class ConversationService {
     } else {
       const notes: string[] = [];
       if (prepared.leftOut.length > 0) notes.push(leftOutSentence(prepared.leftOut));
+      notes.push(...generated.notes);
       if (prepared.trimmed.droppedTurns > 0) notes.push(MESSAGES.trimmed(prepared.trimmed.droppedTurns));
       if (stopReason === 'max_tokens') notes.push(MESSAGES.maxTokens);
       try {
@@ -802,6 +833,7 @@ export class ConversationService {
         costUsd,
         stopReason,
         answerChars: answer.length,
+        ...(generated.toolsUsed.length > 0 ? { tools: generated.toolsUsed } : {}),
         historyTurns: prepared.history.length,
         ...(settings.logMessageText ? { question: question.text, answer } : {}),
       },
@@ -854,6 +886,7 @@ export class ConversationService {
     }
     return {
       questionText,
+      toolsChannelId: question.thread.channelId,
       sentQuestionText,
       attachments,
       attachedFiles: current.read.map((file) => file.file),
@@ -870,7 +903,8 @@ export class ConversationService {
 
   /** The request's turns with their files' bytes: the question's own on the last turn. */
   #requestTurns(prepared: Prepared): RequestTurn[] {
-    const { turns } = prepared.trimmed;
+    // Earlier answers' tool rounds go as text: the tools they used may be gone (see tool-rounds.ts).
+    const turns = flattenToolRounds(prepared.trimmed.turns);
     return turns.map((turn, index) => {
       if (index === turns.length - 1) return { ...turn, attachments: prepared.attachments };
       const attachments = (turn.files ?? []).flatMap((file) => {
@@ -912,7 +946,7 @@ export class ConversationService {
     startedAtMs: number,
     replan: () => Promise<Prepared>,
   ): Promise<Generated> {
-    const { model, settings, metrics } = this.#deps;
+    const { metrics } = this.#deps;
     const result: Generated = {
       answer: '',
       stopReason: 'end_turn',
@@ -923,8 +957,89 @@ export class ConversationService {
       error: null,
       stoppedBy: null,
       sentTurns: this.#requestTurns(prepared),
+      rounds: [],
+      toolUses: [],
+      finalText: '',
+      toolsUsed: [],
+      notes: [],
     };
+    const tools = this.#toolsFor(prepared);
+    const down = this.#deps.tools?.toolbox.unavailable(prepared.toolsChannelId) ?? [];
+    if (down.length > 0) result.notes.push(MESSAGES.toolsUnavailable(down));
+    for (let round = 0; ; round += 1) {
+      await this.#callModel(
+        prepared,
+        result,
+        round === 0 ? earlyEvents : null,
+        signal,
+        output,
+        startedAtMs,
+        replan,
+        tools,
+      );
+      if (result.error || signal.aborted || result.stopReason !== 'tool_use' || result.toolUses.length === 0)
+        break;
+      const toolbox = this.#deps.tools?.toolbox;
+      if (!toolbox || tools.length === 0) break; // none were offered: nothing to run
+      if (round >= (this.#deps.tools?.maxRounds ?? 0)) {
+        result.notes.push(MESSAGES.toolRoundsLimit);
+        break;
+      }
+      // The model's turn so far (its text and its calls), then the results: one round in history.
+      const uses = result.toolUses;
+      result.rounds.push({ role: 'assistant', text: result.finalText, toolUses: uses });
+      const done = await runToolRound(uses, tools, {
+        toolbox,
+        output,
+        signal,
+        timeoutMs: this.#deps.tools?.timeoutMs ?? 15_000,
+        onCall: (tool, outcome, durationMs) => {
+          result.toolsUsed.push(tool);
+          metrics.toolCalls.inc({ tool, outcome });
+          metrics.toolDuration.observe({ tool }, durationMs / 1000);
+        },
+      });
+      result.rounds.push({ role: 'user', text: '', toolResults: done.results });
+      for (const source of done.sources)
+        if (!result.citations.some((c) => c.id === source.url))
+          result.citations.push({ id: source.url, title: source.title, url: source.url });
+      if (signal.aborted) break;
+    }
+    if (signal.aborted) {
+      result.stoppedBy = this.#restart.signal.aborted
+        ? 'restart'
+        : stoppedByPerson.aborted
+          ? 'user'
+          : 'slack';
+      result.error = null;
+    }
+    return result;
+  }
+
+  /** The tools offered for this answer: its channel's, without those that need an approval (not asked for yet). */
+  #toolsFor(prepared: Prepared): ToolSpec[] {
+    const toolbox = this.#deps.tools?.toolbox;
+    if (!toolbox) return [];
+    return toolbox.toolsFor(prepared.toolsChannelId).filter((tool) => !tool.needsApproval);
+  }
+
+  /** One model call (with its retries before any text), the answer's tool rounds appended to the request. */
+  async #callModel(
+    prepared: Prepared,
+    result: Generated,
+    earlyEvents: AsyncIterable<AnswerEvent> | null,
+    signal: AbortSignal,
+    output: AnswerOutput,
+    startedAtMs: number,
+    replan: () => Promise<Prepared>,
+    tools: ToolSpec[],
+  ): Promise<void> {
+    const { model, settings, metrics } = this.#deps;
     const { history, sentQuestionText, scale } = prepared;
+    result.toolUses = [];
+    result.finalText = '';
+    result.stopReason = 'end_turn';
+    const shownBefore = result.answer.length;
     let budget = prepared.budgetTokens;
     let trimmedHarder = false;
     let replanned = false;
@@ -935,11 +1050,12 @@ export class ConversationService {
           attempt === 1 && earlyEvents
             ? earlyEvents
             : model.stream({
-                turns: result.sentTurns,
+                turns: [...result.sentTurns, ...result.rounds],
                 kbSessionId: result.kbSessionId,
                 signal,
                 options: prepared.model,
                 historyTrimmed: prepared.trimmed.droppedTurns > 0,
+                ...(tools.length > 0 ? { tools } : {}),
               });
         for await (const event of events) {
           if (signal.aborted) break; // leaving the loop ends the model call too
@@ -951,7 +1067,7 @@ export class ConversationService {
         if (signal.aborted) break;
         const error = asAnswerError(thrown);
         result.error = error;
-        if (result.answer.length > 0) break; // text was shown: keep it, do not start over
+        if (result.answer.length > shownBefore) break; // text was shown: keep it, do not start over
         if (error.code === 'input_too_long' && !trimmedHarder) {
           // Our estimate was too low for this model: keep at most half of what was just sent.
           trimmedHarder = true;
@@ -985,15 +1101,6 @@ export class ConversationService {
         break;
       }
     }
-    if (signal.aborted) {
-      result.stoppedBy = this.#restart.signal.aborted
-        ? 'restart'
-        : stoppedByPerson.aborted
-          ? 'user'
-          : 'slack';
-      result.error = null;
-    }
-    return result;
   }
 
   #apply(
@@ -1010,6 +1117,7 @@ export class ConversationService {
           metrics.timeToFirstToken.observe((result.firstTokenAtMs - startedAtMs) / 1000);
         }
         result.answer += event.text;
+        result.finalText += event.text;
         output.write(event.text);
         break;
       case 'status':
@@ -1033,6 +1141,9 @@ export class ConversationService {
       case 'stop':
         result.stopReason = event.reason;
         break;
+      case 'tool_use':
+        result.toolUses.push({ id: event.id, name: event.name, input: event.input });
+        break;
     }
   }
 
@@ -1055,7 +1166,12 @@ export class ConversationService {
             text: prepared.questionText,
             ...(prepared.attachedFiles.length > 0 ? { files: prepared.attachedFiles } : {}),
           },
-          { role: 'assistant', text: generated.answer.length > 0 ? generated.answer : NO_ANSWER },
+          // An answer that used tools keeps its rounds: the calls and results, then its final text.
+          ...generated.rounds,
+          {
+            role: 'assistant',
+            text: (generated.rounds.length > 0 ? generated.finalText : generated.answer) || NO_ANSWER,
+          },
         ]
       : [];
     // The whole input the model read: Bedrock reports cached tokens beside inputTokens, not in it.

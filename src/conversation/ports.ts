@@ -444,8 +444,8 @@ export interface ToolOutcome {
 export interface Toolbox {
   /** The tools the model may use in `channelId` now; a server that is down offers none. */
   toolsFor(channelId: string): ToolSpec[];
-  /** Configured tool servers that cannot be reached now, by name. */
-  unavailable(): string[];
+  /** Configured tool servers for `channelId` that cannot be reached now, by name. */
+  unavailable(channelId: string): string[];
   /** Runs one tool; never throws: failures, timeouts and aborts come back as an error outcome. */
   call(
     name: string,

@@ -34,7 +34,15 @@ export function estimateTokens(text: string, scale = 1): number {
 
 /** Our unscaled estimate of one model request: the system prompt and the turns actually sent. */
 export function estimateRequestTokens(turns: Turn[], systemPrompt: string): number {
-  return turns.reduce((sum, turn) => sum + estimateTokens(turn.text), estimateTokens(systemPrompt));
+  return turns.reduce((sum, turn) => sum + estimateTokens(countedText(turn)), estimateTokens(systemPrompt));
+}
+
+/** The text a turn costs: its own, and its tool calls' inputs and results. */
+function countedText(turn: Turn): string {
+  if (!turn.toolUses?.length && !turn.toolResults?.length) return turn.text;
+  const uses = (turn.toolUses ?? []).map((use) => `${use.name} ${JSON.stringify(use.input)}`);
+  const results = (turn.toolResults ?? []).map((result) => result.text);
+  return [turn.text, ...uses, ...results].join('\n');
 }
 
 /**
@@ -56,6 +64,8 @@ export function normalizeTurns(turns: Turn[]): Turn[] {
     if (previous && previous.role === turn.role) {
       previous.text = `${previous.text}\n\n${turn.text}`;
       if (turn.files) previous.files = [...(previous.files ?? []), ...turn.files];
+      if (turn.toolUses) previous.toolUses = [...(previous.toolUses ?? []), ...turn.toolUses];
+      if (turn.toolResults) previous.toolResults = [...(previous.toolResults ?? []), ...turn.toolResults];
     } else result.push({ ...turn });
   }
   return result;
@@ -87,13 +97,15 @@ function newestWithin(all: Turn[], budgetTokens: number, scale: number, alwaysKe
   let used = 0;
   let start = all.length;
   while (start > 0) {
-    const cost = estimateTokens(all[start - 1]?.text ?? '', scale);
+    const turn = all[start - 1];
+    const cost = turn ? estimateTokens(countedText(turn), scale) : 0;
     if (start <= all.length - alwaysKeep && used + cost > budgetTokens) break;
     used += cost;
     start -= 1;
   }
-  // A list must start with a user turn.
-  while (start < all.length - 1 && all[start]?.role !== 'user') start += 1;
+  // A list must start with a user turn, and not with tool results whose calls were cut off.
+  while (start < all.length - 1 && (all[start]?.role !== 'user' || all[start]?.toolResults?.length))
+    start += 1;
   return all.slice(start);
 }
 

@@ -83,8 +83,12 @@ export class McpToolbox implements Toolbox {
     });
   }
 
-  unavailable(): string[] {
-    return this.#servers.filter((server) => !server.up).map((server) => server.config.name);
+  unavailable(channelId: string): string[] {
+    return this.#servers
+      .filter(
+        (server) => !server.up && (!server.config.channels || server.config.channels.includes(channelId)),
+      )
+      .map((server) => server.config.name);
   }
 
   async call(

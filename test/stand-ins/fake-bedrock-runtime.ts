@@ -72,6 +72,11 @@ export type ModelStreamErrorName =
 export interface TextReply {
   /** The answer; a string is streamed as word-ish tokens, an array as exactly those chunks. */
   text: string | string[];
+  /**
+   * Tool calls after the text, streamed as Bedrock does (a block start with the id and name, the
+   * input as partial JSON deltas, a block stop); the stop reason is then `tool_use`.
+   */
+  toolUses?: Array<{ name: string; input: unknown; id?: string }>;
   /** Before the first text delta (after `messageStart`, so the SDK call has already resolved). */
   firstTokenDelayMs?: number;
   /** Between text deltas. */
@@ -377,9 +382,35 @@ export class FakeBedrockRuntime {
     }
     if (reply.failAfterChunks !== undefined) return this.#failStream(stream, request, reply);
     const usage = usageOf(reply, request, plan.chunks.join(''));
+    if (!(await stream.event('contentBlockStop', { contentBlockIndex: 0 }))) return this.#cancelled(request);
+    for (const [offset, use] of (reply.toolUses ?? []).entries()) {
+      const contentBlockIndex = offset + 1;
+      const json = JSON.stringify(use.input ?? {});
+      const half = Math.ceil(json.length / 2);
+      const written =
+        (await stream.event('contentBlockStart', {
+          contentBlockIndex,
+          start: {
+            toolUse: {
+              toolUseId: use.id ?? `tooluse_${contentBlockIndex}${request.atMs.toFixed(0)}`,
+              name: use.name,
+            },
+          },
+        })) &&
+        (await stream.event('contentBlockDelta', {
+          contentBlockIndex,
+          delta: { toolUse: { input: json.slice(0, half) } },
+        })) &&
+        (await stream.event('contentBlockDelta', {
+          contentBlockIndex,
+          delta: { toolUse: { input: json.slice(half) } },
+        })) &&
+        (await stream.event('contentBlockStop', { contentBlockIndex }));
+      if (!written) return this.#cancelled(request);
+    }
+    const stopReason = reply.stopReason ?? (reply.toolUses?.length ? 'tool_use' : 'end_turn');
     const sent =
-      (await stream.event('contentBlockStop', { contentBlockIndex: 0 })) &&
-      (await stream.event('messageStop', { stopReason: reply.stopReason ?? 'end_turn' })) &&
+      (await stream.event('messageStop', { stopReason })) &&
       (await stream.event('metadata', { usage, metrics: { latencyMs: Math.round(nowMs() - request.atMs) } }));
     stream.end();
     this.#finish(request, sent ? 'completed' : 'cancelled');
@@ -518,6 +549,11 @@ function lastUserText(body: ModelRequestBody): string {
 /** The checks Bedrock applies to a Converse message list, with its wording; null when valid. */
 function validateMessages(body: ModelRequestBody): string | null {
   const messages = body.messages;
+  const toolBlocks = (messages ?? [])
+    .flatMap((message) => message.content ?? [])
+    .filter((block) => 'toolUse' in block || 'toolResult' in block);
+  if (toolBlocks.length > 0 && body.toolConfig === undefined)
+    return 'The toolConfig field must be defined when using toolUse and toolResult content blocks.';
   if (!Array.isArray(messages) || messages.length === 0) {
     return 'A conversation must start with a user message. Try again with a conversation that starts with a user message.';
   }

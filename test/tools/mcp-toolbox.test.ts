@@ -119,11 +119,11 @@ describe('the MCP toolbox', () => {
   it('leaves out a server that is down at start, and uses it once it is back', async () => {
     const port = await freePort();
     const toolbox = await toolboxFor(`servers:\n  - name: shop\n    url: http://127.0.0.1:${port}/mcp\n`);
-    expect(toolbox.unavailable()).toEqual(['shop']);
+    expect(toolbox.unavailable('C0001')).toEqual(['shop']);
     expect(toolbox.toolsFor('C0001')).toEqual([]);
 
     await mcpServer({ port });
-    await eventually(() => toolbox.unavailable().length === 0);
+    await eventually(() => toolbox.unavailable('C0001').length === 0);
 
     expect(toolbox.toolsFor('C0001').map((tool) => tool.name)).toContain('shop__order_status');
   });
