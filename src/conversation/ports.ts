@@ -309,6 +309,12 @@ export interface ConversationStore {
   addUsage(scopes: UsageScope[], day: string, amounts: UsageTotals, ttlMs: number): Promise<void>;
   /** Each scope's totals of `day`, in order (zeros without use); the scopes belong to one workspace. */
   getUsage(scopes: UsageScope[], day: string): Promise<UsageTotals[]>;
+  /** Keeps a turn paused for a person's approval for `ttlMs`; one per thread (a new one replaces it). */
+  pauseTurn(threadId: string, paused: PausedTurn, ttlMs: number): Promise<void>;
+  /** The thread's paused turn, or null (none, answered, or gone past its time to live). */
+  pausedTurn(threadId: string): Promise<PausedTurn | null>;
+  /** Takes the paused turn that `approvalId` names, once and atomically: null for every later caller. */
+  takePausedTurn(threadId: string, approvalId: string): Promise<PausedTurn | null>;
   /** Resolves when the store answers; rejects when it does not (used by /readyz). */
   ping(): Promise<void>;
   /** False while the store is known to be unreachable (reconnecting, closed): a hint, not a promise. */
@@ -321,6 +327,34 @@ export interface ConversationStore {
 export class StoreUnavailableError extends Error {
   override readonly name = 'StoreUnavailableError';
   readonly code = 'store_unavailable';
+}
+
+/**
+ * An answer waiting for a person's approval of a tool call: what it needs to go on, on any replica
+ * and after a restart. Stored as JSON, opaque to the store but for `approvalId`.
+ */
+export interface PausedTurn {
+  approvalId: string;
+  /** After this the approval is refused as expired (the record lives a little longer, to say so). */
+  expiresAtMs: number;
+  askerId: string;
+  /** The question as it was asked (to answer in its thread). */
+  question: { teamId: string; channelId: string; threadTs: string; messageTs: string; isDm: boolean };
+  /** The user turn as history keeps it. */
+  questionText: string;
+  /** This answer's rounds so far, the pending round's calls last (an assistant turn with toolUses). */
+  rounds: Turn[];
+  /** Results already known for the pending round (calls that needed no approval). */
+  results: ToolResultRecord[];
+  /** Calls of the pending round that wait for the approval. */
+  gated: ToolUse[];
+  /** What the answer showed before it paused. */
+  answerSoFar: string;
+  citations: CitedSource[];
+  /** The model the answer used (a channel's own, or the default). */
+  model: ModelChoice | null;
+  /** The message with the Approve and Deny buttons, once posted. */
+  approvalMessageTs: string | null;
 }
 
 // ---- Surface ----

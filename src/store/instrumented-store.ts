@@ -7,6 +7,7 @@ import type {
   ThreadState,
   UsageScope,
   UsageTotals,
+  PausedTurn,
   Viewing,
 } from '../conversation/ports.ts';
 
@@ -81,6 +82,15 @@ export class InstrumentedStore implements ConversationStore {
   }
   getViewing(userKey: string) {
     return this.#timed('get_viewing', () => this.#inner.getViewing(userKey));
+  }
+  pauseTurn(threadId: string, paused: PausedTurn, ttlMs: number) {
+    return this.#timed('pause_turn', () => this.#inner.pauseTurn(threadId, paused, ttlMs));
+  }
+  pausedTurn(threadId: string) {
+    return this.#timed('paused_turn', () => this.#inner.pausedTurn(threadId));
+  }
+  takePausedTurn(threadId: string, approvalId: string) {
+    return this.#timed('take_paused_turn', () => this.#inner.takePausedTurn(threadId, approvalId));
   }
   ping() {
     return this.#timed('ping', () => this.#inner.ping());

@@ -16,6 +16,7 @@ import type {
   ThreadState,
   UsageScope,
   UsageTotals,
+  PausedTurn,
   Viewing,
 } from '../conversation/ports.ts';
 import { emptyUsage, StoreUnavailableError, USAGE_FIELDS } from '../conversation/ports.ts';
@@ -53,6 +54,7 @@ export class MemoryStore implements ConversationStore {
   private readonly channelSettings = new Map<string, StoredChannelSettings>();
   private readonly usage = new Map<string, Expiring<UsageTotals>>();
   private readonly viewings: LRUCache<string, Expiring<Viewing>>;
+  private readonly paused: LRUCache<string, Expiring<PausedTurn>>;
   private sweepTimer: NodeJS.Timeout | null;
   private closed = false;
 
@@ -62,6 +64,7 @@ export class MemoryStore implements ConversationStore {
     this.threads = new LRUCache({ max });
     this.participants = new LRUCache({ max });
     this.viewings = new LRUCache({ max });
+    this.paused = new LRUCache({ max });
     this.sweepTimer = setInterval(() => this.sweep(), options.sweepIntervalMs ?? defaultSweepIntervalMs);
     // The sweep is housekeeping only; it must never keep the process alive.
     this.sweepTimer.unref();
@@ -190,6 +193,26 @@ export class MemoryStore implements ConversationStore {
     else this.viewings.set(userKey, { value: { ...viewing }, expiresAtMs: this.now() + ttlMs });
   }
 
+  async pauseTurn(threadId: string, paused: PausedTurn, ttlMs: number): Promise<void> {
+    this.assertOpen();
+    assertTtl(ttlMs);
+    this.paused.set(threadId, { value: structuredClone(paused), expiresAtMs: this.now() + ttlMs });
+  }
+
+  async pausedTurn(threadId: string): Promise<PausedTurn | null> {
+    this.assertOpen();
+    const paused = this.live(this.paused, threadId);
+    return paused === undefined ? null : structuredClone(paused);
+  }
+
+  async takePausedTurn(threadId: string, approvalId: string): Promise<PausedTurn | null> {
+    this.assertOpen();
+    const paused = this.live(this.paused, threadId);
+    if (paused?.approvalId !== approvalId) return null;
+    this.paused.delete(threadId);
+    return paused;
+  }
+
   async getViewing(userKey: string): Promise<Viewing | null> {
     this.assertOpen();
     const viewing = this.live(this.viewings, userKey);
@@ -215,6 +238,7 @@ export class MemoryStore implements ConversationStore {
     this.channelSettings.clear();
     this.usage.clear();
     this.viewings.clear();
+    this.paused.clear();
   }
 
   /** The entry's value if it has not expired; an expired entry is deleted on the way. */
@@ -237,6 +261,7 @@ export class MemoryStore implements ConversationStore {
       this.participants,
       this.usage,
       this.viewings,
+      this.paused,
     ] as ExpiringEntries<unknown>[];
     for (const map of maps) {
       for (const [key, entry] of [...map.entries()]) {

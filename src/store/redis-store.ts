@@ -11,6 +11,7 @@
  *   <prefix>{usage:<team>:<day>}:u:<user>     HASH of whole-number totals (HINCRBY), PX ttl
  *   <prefix>{usage:<team>:<day>}:c:<channel>  the same for a channel
  *   <prefix>viewing:<userKey>      JSON Viewing, PX ttl
+ *   <prefix>{t:<threadId>}:paused  "<approvalId>\n<JSON PausedTurn>", PX ttl
  *
  * A workspace's usage of one day shares a hash tag, so that an answer adds to its asker's and its
  * channel's totals in one script (one round trip), and a budget check reads both in one.
@@ -30,6 +31,7 @@ import type {
   Turn,
   UsageScope,
   UsageTotals,
+  PausedTurn,
   Viewing,
 } from '../conversation/ports.ts';
 import { emptyUsage, StoreUnavailableError, USAGE_FIELDS } from '../conversation/ports.ts';
@@ -91,6 +93,15 @@ if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
   return {1, redis.call('GET', KEYS[2])}
 end
 return {0}`;
+
+// KEYS[1] paused; ARGV[1] approval id. The value, deleted, when it is that approval's; else nil.
+const takePausedLua = `
+local value = redis.call('GET', KEYS[1])
+if value and string.sub(value, 1, string.len(ARGV[1]) + 1) == ARGV[1] .. '\\n' then
+  redis.call('DEL', KEYS[1])
+  return value
+end
+return false`;
 
 // KEYS[1] users; ARGV[1] user id, ARGV[2] ttl in ms.
 const addParticipantLua = `
@@ -165,6 +176,7 @@ interface StoreScripts {
   ): Promise<[number, (string | null)?]>;
   slackbotAddParticipant(usersKey: string, userId: string, ttlMs: number): Promise<number>;
   slackbotMembership(usersKey: string, stateKey: string, userId: string): Promise<[number, number]>;
+  slackbotTakePaused(pausedKey: string, approvalId: string): Promise<string | null>;
   slackbotExtendLock(lockKey: string, token: string, ttlMs: number): Promise<number>;
   slackbotReleaseLock(lockKey: string, token: string): Promise<number>;
   slackbotCommitThread(
@@ -203,6 +215,7 @@ export class RedisStore implements ConversationStore {
     this.client.defineCommand('slackbotAcquireLockAndGet', { numberOfKeys: 3, lua: acquireLockAndGetLua });
     this.client.defineCommand('slackbotAddParticipant', { numberOfKeys: 1, lua: addParticipantLua });
     this.client.defineCommand('slackbotMembership', { numberOfKeys: 2, lua: membershipLua });
+    this.client.defineCommand('slackbotTakePaused', { numberOfKeys: 1, lua: takePausedLua });
     this.client.defineCommand('slackbotExtendLock', { numberOfKeys: 1, lua: extendLockLua });
     this.client.defineCommand('slackbotReleaseLock', { numberOfKeys: 1, lua: releaseLockLua });
     this.client.defineCommand('slackbotCommitThread', { numberOfKeys: 3, lua: commitThreadLua });
@@ -413,6 +426,24 @@ export class RedisStore implements ConversationStore {
     }
   }
 
+  async pauseTurn(threadId: string, paused: PausedTurn, ttlMs: number): Promise<void> {
+    const px = toPx(ttlMs);
+    const value = `${paused.approvalId}\n${JSON.stringify(paused)}`;
+    await this.run('pauseTurn', () => this.client.set(this.pausedKey(threadId), value, 'PX', px));
+  }
+
+  async pausedTurn(threadId: string): Promise<PausedTurn | null> {
+    const raw = await this.run('pausedTurn', () => this.client.get(this.pausedKey(threadId)));
+    return raw === null ? null : parsePaused(raw);
+  }
+
+  async takePausedTurn(threadId: string, approvalId: string): Promise<PausedTurn | null> {
+    const raw = await this.run('takePausedTurn', () =>
+      this.scripts.slackbotTakePaused(this.pausedKey(threadId), approvalId),
+    );
+    return raw ? parsePaused(raw) : null;
+  }
+
   async ping(): Promise<void> {
     await this.run('ping', () => this.client.ping());
   }
@@ -437,6 +468,10 @@ export class RedisStore implements ConversationStore {
 
   private stateKey(threadId: string): string {
     return `${this.keyPrefix}{t:${threadId}}:state`;
+  }
+
+  private pausedKey(threadId: string): string {
+    return `${this.keyPrefix}{t:${threadId}}:paused`;
   }
 
   private usersKey(threadId: string): string {
@@ -632,6 +667,16 @@ function parseThreadState(raw: string): ThreadState | null {
   if (kbSessionId !== null && typeof kbSessionId !== 'string') return null;
   if (lastRequest !== null && !isLastRequest(lastRequest)) return null;
   return { turns, kbSessionId, lastRequest };
+}
+
+/** A stored paused turn (after its approval id line), or null when it is not one. */
+function parsePaused(raw: string): PausedTurn | null {
+  try {
+    const value = JSON.parse(raw.slice(raw.indexOf('\n') + 1)) as PausedTurn;
+    return typeof value.approvalId === 'string' ? value : null;
+  } catch {
+    return null;
+  }
 }
 
 function isLastRequest(value: unknown): value is ThreadState['lastRequest'] {

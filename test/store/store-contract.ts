@@ -495,6 +495,53 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       });
     });
 
+    describe('turns paused for an approval', () => {
+      const paused = (approvalId: string) => ({
+        approvalId,
+        expiresAtMs: 1_800_000_000_000,
+        askerId: 'U1',
+        question: { teamId: 'T1', channelId: 'C1', threadTs: '1.0', messageTs: '1.0', isDm: false },
+        questionText: 'open a ticket',
+        rounds: [
+          {
+            role: 'assistant' as const,
+            text: '',
+            toolUses: [{ id: 't1', name: 'shop__open_ticket', input: { a: 1 } }],
+          },
+        ],
+        results: [],
+        gated: [{ id: 't1', name: 'shop__open_ticket', input: { a: 1 } }],
+        answerSoFar: 'Let me.',
+        citations: [],
+        model: null,
+        approvalMessageTs: '1.5',
+      });
+
+      it('are kept per thread, read back whole, and taken once by the approval they name', async () => {
+        await store.pauseTurn(thread, paused('A1'), longTtlMs);
+
+        expect(await store.pausedTurn(thread)).toEqual(paused('A1'));
+        expect(await store.pausedTurn(otherThread)).toBeNull();
+        expect(await store.takePausedTurn(thread, 'A-other')).toBeNull();
+        const taken = await Promise.all([
+          store.takePausedTurn(thread, 'A1'),
+          store.takePausedTurn(thread, 'A1'),
+        ]);
+        expect(taken.filter((t) => t !== null)).toEqual([paused('A1')]);
+        expect(await store.pausedTurn(thread)).toBeNull();
+      });
+
+      it('are replaced by a newer one and forgotten after their TTL', async () => {
+        await store.pauseTurn(thread, paused('A1'), longTtlMs);
+        await store.pauseTurn(thread, paused('A2'), shortTtlMs);
+        expect(await store.takePausedTurn(thread, 'A1')).toBeNull();
+
+        await elapse(pastShortTtlMs);
+
+        expect(await store.pausedTurn(thread)).toBeNull();
+      });
+    });
+
     describe('what a person is looking at', () => {
       it('is remembered per person, replaced by the next, and forgotten when told or expired', async () => {
         expect(await store.getViewing('T1:U1')).toBeNull();
