@@ -4,10 +4,10 @@ import type {
   ChannelSettingsPatch,
   ConversationStore,
   Participant,
+  PausedTurn,
   ThreadState,
   UsageScope,
   UsageTotals,
-  PausedTurn,
   Viewing,
 } from '../conversation/ports.ts';
 

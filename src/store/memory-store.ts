@@ -11,12 +11,12 @@ import type {
   ChannelSettingsPatch,
   ConversationStore,
   Participant,
+  PausedTurn,
   StoredChannelSettings,
   ThreadMembership,
   ThreadState,
   UsageScope,
   UsageTotals,
-  PausedTurn,
   Viewing,
 } from '../conversation/ports.ts';
 import { emptyUsage, StoreUnavailableError, USAGE_FIELDS } from '../conversation/ports.ts';

@@ -25,13 +25,13 @@ import type {
   ChannelSettingsPatch,
   ConversationStore,
   Participant,
+  PausedTurn,
   StoredChannelSettings,
   ThreadMembership,
   ThreadState,
   Turn,
   UsageScope,
   UsageTotals,
-  PausedTurn,
   Viewing,
 } from '../conversation/ports.ts';
 import { emptyUsage, StoreUnavailableError, USAGE_FIELDS } from '../conversation/ports.ts';
