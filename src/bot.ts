@@ -292,12 +292,24 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
 async function startTools(
   config: Config,
   logger: Logger,
-): Promise<{ toolbox: McpToolbox; timeoutMs: number; maxRounds: number } | null> {
+): Promise<{
+  toolbox: McpToolbox;
+  timeoutMs: number;
+  maxRounds: number;
+  approvers: string[];
+  approvalTtlMs: number;
+} | null> {
   if (!config.mcpConfigPath) return null;
   const toolConfig = loadToolConfig(config.mcpConfigPath, process.env);
   const toolbox = new McpToolbox({ config: toolConfig, logger });
   await Promise.race([toolbox.start(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
-  return { toolbox, timeoutMs: toolConfig.toolTimeoutMs, maxRounds: toolConfig.maxToolRounds };
+  return {
+    toolbox,
+    timeoutMs: toolConfig.toolTimeoutMs,
+    maxRounds: toolConfig.maxToolRounds,
+    approvers: toolConfig.approvers,
+    approvalTtlMs: toolConfig.approvalTtlSeconds * 1000,
+  };
 }
 
 function createStore(

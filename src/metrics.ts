@@ -26,6 +26,7 @@ export interface Metrics {
   feedback: Counter<'value'>;
   toolCalls: Counter<'tool' | 'outcome'>;
   toolDuration: Histogram<'tool'>;
+  approvals: Counter<'outcome'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -144,6 +145,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       help: 'How long tool calls took, by tool.',
       labelNames: ['tool'],
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+      registers,
+    }),
+    approvals: new Counter({
+      name: 'slackbot_tool_approvals_total',
+      help: 'Answers to approval requests for tool calls, by outcome (approved, denied, expired, refused: someone else clicked).',
+      labelNames: ['outcome'],
       registers,
     }),
     feedback: new Counter({

@@ -10,6 +10,7 @@
  * port to the AWS SDK call: a restart's bound and a message Slack refuses for good both use it.
  */
 
+import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.ts';
 import { AnswerError, asAnswerError, newReferenceId } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -29,8 +30,10 @@ import type {
   Attachment,
   CitedSource,
   ModelChoice,
+  PausedTurn,
   RequestTurn,
   Toolbox,
+  ToolResultRecord,
   ToolSpec,
   ToolUse,
 } from './ports.ts';
@@ -85,7 +88,15 @@ export interface ConversationDeps {
   /** Reads files shared with questions (default: none can be read). */
   files?: FileReader;
   /** Tools the model may call (MCP servers), with their limits; none: answers without tools. */
-  tools?: { toolbox: Toolbox; timeoutMs: number; maxRounds: number };
+  tools?: {
+    toolbox: Toolbox;
+    timeoutMs: number;
+    maxRounds: number;
+    /** Who may approve a tool call besides the asker. */
+    approvers: string[];
+    /** How long an approval request stays open. */
+    approvalTtlMs: number;
+  };
   /** Carries Stop clicks to the replica running the answer. */
   stops: StopSignals;
   /** Whether `userId` may stop someone else's answer (a workspace admin); default: nobody may. */
@@ -97,6 +108,22 @@ export interface ConversationDeps {
 }
 
 const DEDUP_TTL_MS = 60 * 60 * 1000;
+/** A paused turn's record outlives its approval's expiry by this much, to tell a late click it expired. */
+const EXPIRED_APPROVAL_GRACE_MS = 24 * 60 * 60 * 1000;
+
+/** What the person is asked to approve, from a paused turn (titles from the tools offered, if known). */
+function approvalRequestOf(paused: PausedTurn, offered: ToolSpec[] = []) {
+  return {
+    approvalId: paused.approvalId,
+    askerId: paused.askerId,
+    expiresAtMs: paused.expiresAtMs,
+    calls: paused.gated.map((use) => ({
+      title: offered.find((tool) => tool.name === use.name)?.title ?? use.name,
+      input: use.input,
+    })),
+  };
+}
+
 /** What history keeps for an answer that came back empty (a turn needs text). */
 const NO_ANSWER = '(no answer)';
 /** The text beside files sent without a question (Converse needs a text block beside a document). */
@@ -133,6 +160,13 @@ export const MESSAGES = {
   shuttingDown: "I'm restarting and can't take new questions for a moment. Please ask again shortly.",
   restartingQueued: "I'm restarting, so I couldn't get to this question. Please ask again in a moment.",
   toolRoundsLimit: '_I stopped using tools here: this answer reached its limit of tool rounds._',
+  waitingForApproval: '_Waiting for approval to go on (see below)._',
+  approvalNotYours: 'Only the person who asked (or an approver) can answer this request.',
+  approvalGone: 'This request was already answered.',
+  approvalExpired: 'This request expired. Ask again if it is still needed.',
+  approvalSettled: (approved: boolean, userId: string) =>
+    approved ? `Approved by <@${userId}>.` : `Denied by <@${userId}>.`,
+  deniedResult: 'A person denied this call: it was not made. Go on without it, and say so.',
   toolsUnavailable: (names: string[]) =>
     `_Unavailable right now, so I answered without them: the ${names.join(', ')} tools._`,
 };
@@ -141,6 +175,7 @@ export const MESSAGES = {
 type Held = { token: string; state: ThreadState | null };
 
 type Outcome =
+  | 'paused'
   | 'answered'
   | 'failed'
   | 'interrupted'
@@ -210,6 +245,8 @@ interface Generated {
   toolsUsed: string[];
   /** Lines for under the answer that generating produced (tools unavailable, rounds used up). */
   notes: string[];
+  /** Set when the round needs a person's approval: the calls that wait, and the results already known. */
+  paused: { gated: ToolUse[]; results: ToolResultRecord[] } | null;
 }
 
 /** The reaction that says "seen, waiting its turn": shown at most once, removed when the answer starts. */
@@ -312,6 +349,174 @@ export class ConversationService {
   }
 
   /**
+   * A person answered an approval request (Approve or Deny) on any replica: if they may, the paused
+   * turn is taken from the store once (a second click finds it gone) and goes on in its thread, in
+   * turn like any question; the model is told of a denial. Everyone else gets a private word.
+   */
+  async resolveApproval(input: {
+    thread: Question['thread'];
+    approvalId: string;
+    userId: string;
+    approved: boolean;
+  }): Promise<void> {
+    const { store, surface, metrics } = this.#deps;
+    const id = threadId(input.thread);
+    const paused = await store.pausedTurn(id);
+    const where = this.#questionOfPaused(paused, input.thread);
+    const tell = (text: string) => surface.ephemeral(where, text, input.userId).catch(() => undefined);
+    if (!paused || paused.approvalId !== input.approvalId) return tell(MESSAGES.approvalGone);
+    const approvers = this.#deps.tools?.approvers ?? [];
+    if (input.userId !== paused.askerId && !approvers.includes(input.userId)) {
+      metrics.approvals.inc({ outcome: 'refused' });
+      return tell(MESSAGES.approvalNotYours);
+    }
+    const taken = await store.takePausedTurn(id, input.approvalId);
+    if (!taken) return tell(MESSAGES.approvalGone);
+    const request = approvalRequestOf(taken);
+    if (this.#now() > taken.expiresAtMs) {
+      metrics.approvals.inc({ outcome: 'expired' });
+      if (taken.approvalMessageTs)
+        await surface.settleApproval(where, taken.approvalMessageTs, request, MESSAGES.approvalExpired);
+      return tell(MESSAGES.approvalExpired);
+    }
+    metrics.approvals.inc({ outcome: input.approved ? 'approved' : 'denied' });
+    if (taken.approvalMessageTs)
+      await surface.settleApproval(
+        where,
+        taken.approvalMessageTs,
+        request,
+        MESSAGES.approvalSettled(input.approved, input.userId),
+      );
+    await this.submit({
+      ...where,
+      dedupKey: `approval:${input.approvalId}`,
+      resume: { paused: taken, approved: input.approved, decidedBy: input.userId },
+    });
+  }
+
+  /** The question a paused turn answers, as a Question (for its thread and asker). */
+  #questionOfPaused(paused: PausedTurn | null, thread: Question['thread']): Question {
+    return {
+      thread,
+      replyTo: { kind: 'thread' },
+      messageTs: paused?.question.messageTs ?? thread.threadTs,
+      userId: paused?.askerId ?? '',
+      text: paused?.questionText ?? '',
+      surface: paused?.question.isDm ? 'dm' : 'mention',
+      isDm: paused?.question.isDm ?? thread.channelId.startsWith('D'),
+      addressed: true,
+      dedupKey: '',
+    };
+  }
+
+  /** What a resumed turn sends: the thread's history as it is now, and the paused question's text. */
+  #preparedForResume(paused: PausedTurn, state: ThreadState | null, question: Question): Prepared {
+    const history = state?.turns ?? [];
+    const scale = estimateScale(state?.lastRequest ?? null);
+    const budgetTokens = this.#deps.settings.historyTokenBudget;
+    const questionTurn = { role: 'user' as const, text: paused.questionText };
+    return {
+      questionText: paused.questionText,
+      toolsChannelId: question.thread.channelId,
+      sentQuestionText: paused.questionText,
+      attachments: [],
+      attachedFiles: [],
+      leftOut: [],
+      historyAttachments: new Map(),
+      unanswerable: null,
+      history,
+      scale,
+      budgetTokens,
+      trimmed: trimToBudget(history, questionTurn, budgetTokens, scale),
+      model: paused.model ?? this.#controlsOf(question).model,
+    };
+  }
+
+  /** The paused round, finished: the approved calls run (shown as steps), or a denial for each. */
+  async #resumedRound(
+    resume: NonNullable<Question['resume']>,
+    prepared: Prepared,
+    output: AnswerOutput,
+    signal: AbortSignal,
+  ): Promise<Partial<Pick<Generated, 'rounds' | 'citations' | 'toolsUsed'>>> {
+    const { paused, approved } = resume;
+    const toolsUsed: string[] = [];
+    let gatedResults: ToolResultRecord[];
+    const citations = [...paused.citations];
+    if (approved && this.#deps.tools) {
+      const done = await runToolRound(
+        paused.gated,
+        this.#toolsFor(prepared),
+        this.#toolRoundDeps(output, signal, { toolsUsed }),
+      );
+      gatedResults = done.results;
+      for (const source of done.sources)
+        if (!citations.some((c) => c.id === source.url))
+          citations.push({ id: source.url, title: source.title, url: source.url });
+    } else {
+      gatedResults = paused.gated.map((use) => ({
+        toolUseId: use.id,
+        status: 'error',
+        text: MESSAGES.deniedResult,
+      }));
+    }
+    const rounds: Turn[] = [
+      ...paused.rounds,
+      { role: 'user', text: '', toolResults: [...paused.results, ...gatedResults] },
+    ];
+    return { rounds, citations, toolsUsed };
+  }
+
+  /** Saves the paused turn for any replica, ends this message with a word, and asks for the approval. */
+  async #pauseForApproval(
+    question: Question,
+    prepared: Prepared,
+    generated: Generated,
+    output: AnswerOutput,
+    log: Logger,
+  ): Promise<void> {
+    const { store, surface } = this.#deps;
+    const paused = generated.paused;
+    if (!paused) return;
+    const ttlMs = this.#deps.tools?.approvalTtlMs ?? 3_600_000;
+    const record: PausedTurn = {
+      approvalId: randomUUID(),
+      expiresAtMs: this.#now() + ttlMs,
+      askerId: question.userId,
+      question: { ...question.thread, messageTs: question.messageTs, isDm: question.isDm },
+      questionText: prepared.questionText,
+      rounds: generated.rounds,
+      results: paused.results,
+      gated: paused.gated,
+      answerSoFar: generated.answer,
+      citations: generated.citations,
+      model: prepared.model ?? null,
+      approvalMessageTs: null,
+    };
+    await output
+      .finish({ notes: [MESSAGES.waitingForApproval], sources: generated.citations })
+      .catch((err: unknown) => log.warn({ err }, 'could not end the message before the approval'));
+    const offered = this.#toolsFor(prepared);
+    const request = approvalRequestOf(record, offered);
+    try {
+      // Saved before it is asked, so that a click can never find nothing; kept past its expiry to say so.
+      await store.pauseTurn(threadId(question.thread), record, ttlMs + EXPIRED_APPROVAL_GRACE_MS);
+      record.approvalMessageTs = await surface.askApproval(question, request);
+      await store.pauseTurn(threadId(question.thread), record, ttlMs + EXPIRED_APPROVAL_GRACE_MS);
+      log.info(
+        { approvalId: record.approvalId, tools: paused.gated.map((use) => use.name) },
+        'waiting for approval',
+      );
+    } catch (err) {
+      log.error({ err }, 'could not ask for the approval');
+      await surface.notice(
+        question,
+        MESSAGES.failed('I could not ask for the approval this needs.', newReferenceId()),
+      );
+    }
+  }
+
+  /**
    * Remembers what a person is looking at in Slack (the Messages tab's `app_context_changed`), for
    * every replica: their next question in the Messages tab is given it as quoted context.
    */
@@ -410,7 +615,7 @@ export class ConversationService {
   #refusal(question: Question): { reason: string; text: string } | null {
     // The channel is switched off, or a budget is used up (a regenerated answer costs a call too).
     const controlled = () => this.#controlsOf(question).refusal;
-    if (question.regenerate) return this.#accessRefusal(question) ?? controlled();
+    if (question.regenerate || question.resume) return this.#accessRefusal(question) ?? controlled();
     const refusal = this.refusalFor({
       channelId: question.thread.channelId,
       userId: question.userId,
@@ -478,7 +683,7 @@ export class ConversationService {
     if (!question.addressed || question.redelivery || !this.#accepting || !store.connected()) return null;
     if (question.thread.threadTs !== question.messageTs) return null; // an existing thread
     if (this.#threadQueues.has(threadId(question.thread)) || this.#refusal(question)) return null;
-    if (question.files?.length) return null; // the files are read first
+    if (question.files?.length || question.resume) return null; // the files are read first; a resume goes on
     // An early call asks without tools; where the channel has tools, it would ask something else.
     if ((this.#deps.tools?.toolbox.toolsFor(question.thread.channelId).length ?? 0) > 0) return null;
     const { turns } = trimToBudget([], { role: 'user', text: question.text }, settings.historyTokenBudget);
@@ -730,7 +935,9 @@ export class ConversationService {
     // with nothing readable, and then gets a private sentence instead of an answer).
     const outputWhileReading = question.files?.length && question.text.trim() ? openOutput() : null;
     outputWhileReading?.showStatus('reading');
-    const prepared = await this.#prepare(question, base, log);
+    const prepared = question.resume
+      ? this.#preparedForResume(question.resume.paused, base, question)
+      : await this.#prepare(question, base, log);
     if (prepared.unanswerable) {
       // Only files, and none of them readable: say why, and ask no model.
       log.info({ leftOut: prepared.leftOut.length }, 'question refused: no readable file and no text');
@@ -745,6 +952,8 @@ export class ConversationService {
     const startedAtMs = earlyEvents && early ? early.startedAtMs : preparedAtMs;
     const output = outputWhileReading ?? openOutput();
     output.showStatus('thinking');
+    // A turn that paused for an approval goes on from its pending round, with the decision made.
+    const seed = question.resume ? await this.#resumedRound(question.resume, prepared, output, signal) : {};
     const generated = await this.#generate(
       prepared,
       state,
@@ -755,6 +964,7 @@ export class ConversationService {
       startedAtMs,
       // The model refused a kind of file: its inputs now say so; plan the files again.
       () => this.#prepare(question, base, log),
+      seed,
     );
     const { answer, stopReason, usage, error, stoppedBy } = generated;
 
@@ -778,6 +988,9 @@ export class ConversationService {
       await output.fail(note).catch((err: unknown) => log.warn({ err }, 'could not show the failure'));
       // History stays as it was, but the thread is now known: the next question does not re-read it.
       committed = await this.#commit(question, state, prepared, null, lockToken, log);
+    } else if (generated.paused) {
+      outcome = 'paused';
+      await this.#pauseForApproval(question, prepared, generated, output, log);
     } else if (stopReason === 'guardrail_intervened' || stopReason === 'content_filtered') {
       // Hook: a guardrail stopped the answer. One sentence; neither the question nor the blocked text joins history.
       outcome = 'blocked';
@@ -945,8 +1158,8 @@ export class ConversationService {
     output: AnswerOutput,
     startedAtMs: number,
     replan: () => Promise<Prepared>,
+    seed: Partial<Pick<Generated, 'rounds' | 'citations' | 'toolsUsed'>> = {},
   ): Promise<Generated> {
-    const { metrics } = this.#deps;
     const result: Generated = {
       answer: '',
       stopReason: 'end_turn',
@@ -962,6 +1175,8 @@ export class ConversationService {
       finalText: '',
       toolsUsed: [],
       notes: [],
+      paused: null,
+      ...seed,
     };
     const tools = this.#toolsFor(prepared);
     const down = this.#deps.tools?.toolbox.unavailable(prepared.toolsChannelId) ?? [];
@@ -988,21 +1203,28 @@ export class ConversationService {
       // The model's turn so far (its text and its calls), then the results: one round in history.
       const uses = result.toolUses;
       result.rounds.push({ role: 'assistant', text: result.finalText, toolUses: uses });
-      const done = await runToolRound(uses, tools, {
-        toolbox,
-        output,
-        signal,
-        timeoutMs: this.#deps.tools?.timeoutMs ?? 15_000,
-        onCall: (tool, outcome, durationMs) => {
-          result.toolsUsed.push(tool);
-          metrics.toolCalls.inc({ tool, outcome });
-          metrics.toolDuration.observe({ tool }, durationMs / 1000);
-        },
-      });
-      result.rounds.push({ role: 'user', text: '', toolResults: done.results });
+      const gated = uses.filter((use) => tools.some((tool) => tool.name === use.name && tool.needsApproval));
+      const done = await runToolRound(
+        uses.filter((use) => !gated.includes(use)),
+        tools,
+        this.#toolRoundDeps(output, signal, result),
+      );
       for (const source of done.sources)
         if (!result.citations.some((c) => c.id === source.url))
           result.citations.push({ id: source.url, title: source.title, url: source.url });
+      if (gated.length > 0) {
+        // Calls with side effects wait for a person: the turn pauses here, its state in the store.
+        for (const use of gated)
+          output.showStep({
+            id: `tool-${use.id}`,
+            title: tools.find((tool) => tool.name === use.name)?.title ?? use.name,
+            status: 'pending',
+            details: 'waiting for approval',
+          });
+        result.paused = { gated, results: done.results };
+        break;
+      }
+      result.rounds.push({ role: 'user', text: '', toolResults: done.results });
       if (signal.aborted) break;
     }
     if (signal.aborted) {
@@ -1016,11 +1238,24 @@ export class ConversationService {
     return result;
   }
 
-  /** The tools offered for this answer: its channel's, without those that need an approval (not asked for yet). */
+  /** The tools offered for this answer: its channel's (those that need approval pause the turn). */
   #toolsFor(prepared: Prepared): ToolSpec[] {
-    const toolbox = this.#deps.tools?.toolbox;
-    if (!toolbox) return [];
-    return toolbox.toolsFor(prepared.toolsChannelId).filter((tool) => !tool.needsApproval);
+    return this.#deps.tools?.toolbox.toolsFor(prepared.toolsChannelId) ?? [];
+  }
+
+  #toolRoundDeps(output: AnswerOutput, signal: AbortSignal, result: Pick<Generated, 'toolsUsed'>) {
+    const { metrics } = this.#deps;
+    return {
+      toolbox: this.#deps.tools?.toolbox as Toolbox,
+      output,
+      signal,
+      timeoutMs: this.#deps.tools?.timeoutMs ?? 15_000,
+      onCall: (tool: string, outcome: 'success' | 'error', durationMs: number) => {
+        result.toolsUsed.push(tool);
+        metrics.toolCalls.inc({ tool, outcome });
+        metrics.toolDuration.observe({ tool }, durationMs / 1000);
+      },
+    };
   }
 
   /** One model call (with its retries before any text), the answer's tool rounds appended to the request. */

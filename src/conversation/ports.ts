@@ -329,6 +329,14 @@ export class StoreUnavailableError extends Error {
   readonly code = 'store_unavailable';
 }
 
+/** What a person is asked to approve: the calls, readable (their inputs are the model's). */
+export interface ApprovalRequest {
+  approvalId: string;
+  askerId: string;
+  calls: Array<{ title: string; input: unknown }>;
+  expiresAtMs: number;
+}
+
 /**
  * An answer waiting for a person's approval of a tool call: what it needs to go on, on any replica
  * and after a restart. Stored as JSON, opaque to the store but for `approvalId`.
@@ -417,6 +425,15 @@ export interface AnswerSurface {
   clearWaiting(question: Question): Promise<void>;
   /** Marks an earlier answer's message as replaced by a newer one (kept, not deleted); best effort. */
   markReplaced(question: Question, messageTs: string): Promise<void>;
+  /** Asks in the question's thread for approval of tool calls (Approve and Deny); the message's ts, or null. */
+  askApproval(question: Question, request: ApprovalRequest): Promise<string | null>;
+  /** Ends an approval request's message with how it ended (its buttons go); best effort. */
+  settleApproval(
+    question: Question,
+    messageTs: string,
+    request: ApprovalRequest,
+    outcome: string,
+  ): Promise<void>;
   /** Posts a short notice where the answer would have gone. */
   notice(question: Question, text: string): Promise<void>;
   /** Shows `text` only to the asker, or to `userId` (someone else in the question's thread). */

@@ -1,5 +1,5 @@
 /** What a Slack listener hands to the conversation service: one question, in one thread. */
-import type { FileRef, Viewing } from './ports.ts';
+import type { FileRef, PausedTurn, Viewing } from './ports.ts';
 
 /** A conversation is a Slack thread, keyed by workspace, channel and thread root ts. */
 export interface ThreadRef {
@@ -32,6 +32,8 @@ export interface Question {
    * answer whose stored text hashes to `answerHash` (see thread-history.ts `answerHash`).
    */
   regenerate?: { answerHash: string };
+  /** Goes on with a turn that paused for an approval, with the person's decision on its tool calls. */
+  resume?: { paused: PausedTurn; approved: boolean; decidedBy: string };
   /** What the person is looking at in Slack, when the event said (the Messages tab's `context`). */
   viewing?: Viewing;
   /** Files shared with the message: images and documents go to the model within its limits. */

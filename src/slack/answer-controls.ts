@@ -45,3 +45,29 @@ export const REPLACED_BLOCK = {
   type: 'context',
   elements: [{ type: 'mrkdwn', text: '_Replaced by a newer answer below._' }],
 };
+
+export const APPROVE_ACTION_ID = 'tool_approve';
+export const DENY_ACTION_ID = 'tool_deny';
+
+/** Approve and Deny under an approval request; the value names the paused turn. */
+export function approvalButtons(approvalId: string): object {
+  return {
+    type: 'actions',
+    block_id: CONTROLS_BLOCK_ID,
+    elements: [
+      {
+        type: 'button',
+        action_id: APPROVE_ACTION_ID,
+        style: 'primary',
+        text: { type: 'plain_text', text: 'Approve' },
+        value: approvalId,
+      },
+      {
+        type: 'button',
+        action_id: DENY_ACTION_ID,
+        text: { type: 'plain_text', text: 'Deny' },
+        value: approvalId,
+      },
+    ],
+  };
+}

@@ -47,7 +47,7 @@ const configSchema = z.object({
   approvalTtlSeconds: z
     .number()
     .int()
-    .min(30)
+    .min(1)
     .max(7 * 24 * 3600)
     .default(3600),
 });

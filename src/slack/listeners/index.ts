@@ -3,7 +3,12 @@ import type { App, Context } from '@slack/bolt';
 import type { ConversationService } from '../../conversation/conversation-service.ts';
 import type { Logger } from '../../logger.ts';
 import type { Metrics } from '../../metrics.ts';
-import { REGENERATE_ACTION_ID, STOP_ACTION_ID } from '../answer-controls.ts';
+import {
+  APPROVE_ACTION_ID,
+  DENY_ACTION_ID,
+  REGENERATE_ACTION_ID,
+  STOP_ACTION_ID,
+} from '../answer-controls.ts';
 import type { ControlReplies } from '../control-replies.ts';
 import type { HomeTab } from '../home-tab.ts';
 import type { BotIdentity } from '../question-builder.ts';
@@ -15,6 +20,7 @@ import { answerFeedback } from './actions/answer-feedback.ts';
 import { answerRegenerate } from './actions/answer-regenerate.ts';
 import { answerStop } from './actions/answer-stop.ts';
 import { channelSettingsAction } from './actions/channel-settings.ts';
+import { toolApproval } from './actions/tool-approval.ts';
 import { ask } from './commands/ask.ts';
 import { agentSessionStopped } from './events/agent-session-stopped.ts';
 import { appMention } from './events/app-mention.ts';
@@ -69,6 +75,8 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   app.view(SETTINGS_MODAL_CALLBACK, channelSettingsSubmitted(deps));
   app.action(STOP_ACTION_ID, answerStop(deps));
   app.action(REGENERATE_ACTION_ID, answerRegenerate(deps));
+  app.action(APPROVE_ACTION_ID, toolApproval(deps));
+  app.action(DENY_ACTION_ID, toolApproval(deps));
 }
 
 function eventType(body: unknown): string {
