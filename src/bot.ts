@@ -12,7 +12,7 @@ import type { Config } from './config.ts';
 import { AnswerControls } from './conversation/answer-controls.ts';
 import { ChannelSettings } from './conversation/channel-settings.ts';
 import { ConversationService } from './conversation/conversation-service.ts';
-import type { AnswerModel, ConversationStore, StopSignals } from './conversation/ports.ts';
+import type { AnswerModel, ConversationStore, StopSignals, Toolbox } from './conversation/ports.ts';
 import { UsageLedger } from './conversation/usage-ledger.ts';
 import { healthRoutes, type Lifecycle } from './http/health-routes.ts';
 import { StoreHealth } from './http/store-health.ts';
@@ -34,6 +34,7 @@ import { SlackAdmins } from './slack/slack-admins.ts';
 import { SlackApi, slackClientOptions } from './slack/slack-api.ts';
 import { SlackFiles } from './slack/slack-files.ts';
 import { SlackPeople } from './slack/slack-people.ts';
+import { SlackSearchTool } from './slack/slack-search-tool.ts';
 import { SlackSurface } from './slack/slack-surface.ts';
 import {
   BackoffOnlyBudget,
@@ -46,8 +47,9 @@ import { MemoryStore } from './store/memory-store.ts';
 import { RedisStopSignals } from './store/redis-stop-signals.ts';
 import { createRedisClient, RedisStore } from './store/redis-store.ts';
 import { MemoryStopSignals } from './store/stop-signals.ts';
+import { CombinedToolbox } from './tools/combined-toolbox.ts';
 import { McpToolbox } from './tools/mcp-toolbox.ts';
-import { loadToolConfig } from './tools/tool-config.ts';
+import { loadToolConfig, NO_TOOLS } from './tools/tool-config.ts';
 
 /** Largest request body `/slack/events` takes (Slack's payloads are far smaller). */
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -152,7 +154,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     trustedLinkHosts: config.slack.trustedLinkHosts,
     postToResponseUrl,
   });
-  const tools = await startTools(config, logger);
+  const tools = await startTools(config, logger, slack);
   const conversations = new ConversationService({
     store,
     model,
@@ -292,19 +294,25 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
 async function startTools(
   config: Config,
   logger: Logger,
+  slack: SlackApi,
 ): Promise<{
-  toolbox: McpToolbox;
+  toolbox: Toolbox;
   timeoutMs: number;
   maxRounds: number;
   approvers: string[];
   approvalTtlMs: number;
 } | null> {
-  if (!config.mcpConfigPath) return null;
-  const toolConfig = loadToolConfig(config.mcpConfigPath, process.env);
-  const toolbox = new McpToolbox({ config: toolConfig, logger });
-  await Promise.race([toolbox.start(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+  if (!config.mcpConfigPath && config.builtinTools.length === 0) return null;
+  const toolConfig = config.mcpConfigPath ? loadToolConfig(config.mcpConfigPath, process.env) : NO_TOOLS;
+  const boxes: Toolbox[] = [];
+  if (config.builtinTools.includes('search_slack')) boxes.push(new SlackSearchTool(slack));
+  if (toolConfig.servers.length > 0) {
+    const mcp = new McpToolbox({ config: toolConfig, logger });
+    await Promise.race([mcp.start(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+    boxes.push(mcp);
+  }
   return {
-    toolbox,
+    toolbox: new CombinedToolbox(boxes),
     timeoutMs: toolConfig.toolTimeoutMs,
     maxRounds: toolConfig.maxToolRounds,
     approvers: toolConfig.approvers,

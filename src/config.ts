@@ -191,6 +191,20 @@ const schema = z.object({
   LOCK_WAIT_MS: int(600_000, 1_000, 3_600_000),
   SHUTDOWN_TIMEOUT_MS: int(25_000, 0, 600_000),
   MCP_CONFIG: optionalString,
+  BUILTIN_TOOLS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .default('none')
+      .refine(
+        (value) =>
+          value === 'none' || value.split(',').every((tool) => ['search_slack'].includes(tool.trim())),
+        {
+          message: 'must be none, or a comma-separated list of: search_slack',
+        },
+      )
+      .transform((value) => (value === 'none' ? [] : value.split(',').map((tool) => tool.trim()))),
+  ),
   LOG_LEVEL: z.preprocess(
     emptyToUndefined,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -271,6 +285,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** The MCP servers file (tools), or null for none. */
   mcpConfigPath: string | null;
+  /** Built-in tools the model may use (`search_slack`). */
+  builtinTools: string[];
   log: { level: string; messageText: boolean };
 }
 
@@ -374,6 +390,7 @@ function toConfig(env: Env): Config {
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     mcpConfigPath: env.MCP_CONFIG ?? null,
+    builtinTools: env.BUILTIN_TOOLS,
     log: { level: env.LOG_LEVEL, messageText: env.LOG_MESSAGE_TEXT },
   };
 }

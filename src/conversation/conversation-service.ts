@@ -203,6 +203,8 @@ interface Prepared {
   questionText: string;
   /** Whose channel's tools the model may use (the question's). */
   toolsChannelId: string;
+  /** Who asks, for tools that search as that person may see. */
+  asker: { userId: string; actionToken?: string };
   /** The question's files (and the new thread's earlier ones) that go to the model, and their references. */
   attachments: Attachment[];
   attachedFiles: FileRef[];
@@ -418,6 +420,7 @@ export class ConversationService {
     return {
       questionText: paused.questionText,
       toolsChannelId: question.thread.channelId,
+      asker: { userId: paused.askerId },
       sentQuestionText: paused.questionText,
       attachments: [],
       attachedFiles: [],
@@ -447,7 +450,7 @@ export class ConversationService {
       const done = await runToolRound(
         paused.gated,
         this.#toolsFor(prepared),
-        this.#toolRoundDeps(output, signal, { toolsUsed }),
+        this.#toolRoundDeps(output, signal, { toolsUsed }, prepared.asker),
       );
       gatedResults = done.results;
       for (const source of done.sources)
@@ -1100,6 +1103,10 @@ export class ConversationService {
     return {
       questionText,
       toolsChannelId: question.thread.channelId,
+      asker: {
+        userId: question.userId,
+        ...(question.actionToken ? { actionToken: question.actionToken } : {}),
+      },
       sentQuestionText,
       attachments,
       attachedFiles: current.read.map((file) => file.file),
@@ -1207,7 +1214,7 @@ export class ConversationService {
       const done = await runToolRound(
         uses.filter((use) => !gated.includes(use)),
         tools,
-        this.#toolRoundDeps(output, signal, result),
+        this.#toolRoundDeps(output, signal, result, prepared.asker),
       );
       for (const source of done.sources)
         if (!result.citations.some((c) => c.id === source.url))
@@ -1243,9 +1250,15 @@ export class ConversationService {
     return this.#deps.tools?.toolbox.toolsFor(prepared.toolsChannelId) ?? [];
   }
 
-  #toolRoundDeps(output: AnswerOutput, signal: AbortSignal, result: Pick<Generated, 'toolsUsed'>) {
+  #toolRoundDeps(
+    output: AnswerOutput,
+    signal: AbortSignal,
+    result: Pick<Generated, 'toolsUsed'>,
+    asker: Prepared['asker'],
+  ) {
     const { metrics } = this.#deps;
     return {
+      asker,
       toolbox: this.#deps.tools?.toolbox as Toolbox,
       output,
       signal,

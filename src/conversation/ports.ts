@@ -495,16 +495,21 @@ export interface ToolOutcome {
 export interface Toolbox {
   /** The tools the model may use in `channelId` now; a server that is down offers none. */
   toolsFor(channelId: string): ToolSpec[];
+  /** Whether a tool of this name is this toolbox's (whatever the channel). */
+  owns(name: string): boolean;
   /** Configured tool servers for `channelId` that cannot be reached now, by name. */
   unavailable(channelId: string): string[];
   /** Runs one tool; never throws: failures, timeouts and aborts come back as an error outcome. */
-  call(
-    name: string,
-    input: unknown,
-    options: { signal: AbortSignal; timeoutMs: number },
-  ): Promise<ToolOutcome>;
+  call(name: string, input: unknown, options: ToolCallOptions): Promise<ToolOutcome>;
   /** Closes connections; the toolbox is unusable afterwards. */
   close(): Promise<void>;
+}
+
+export interface ToolCallOptions {
+  signal: AbortSignal;
+  timeoutMs: number;
+  /** Who asks, and Slack's `action_token` of the asking event (search as that person may see). */
+  asker?: { userId: string; actionToken?: string };
 }
 
 /** One step of an answer that used a tool, as the surface shows it. */

@@ -32,6 +32,8 @@ export interface Question {
    * answer whose stored text hashes to `answerHash` (see thread-history.ts `answerHash`).
    */
   regenerate?: { answerHash: string };
+  /** Slack's `action_token` of the asking event: search tools look as this person may see. */
+  actionToken?: string;
   /** Goes on with a turn that paused for an approval, with the person's decision on its tool calls. */
   resume?: { paused: PausedTurn; approved: boolean; decidedBy: string };
   /** What the person is looking at in Slack, when the event said (the Messages tab's `context`). */

@@ -21,6 +21,8 @@ export interface ToolRoundDeps {
   /** The answer's signal: Stop and restarts cancel tools in flight. */
   signal: AbortSignal;
   timeoutMs: number;
+  /** Who asks (a search tool looks as that person may see). */
+  asker?: { userId: string; actionToken?: string };
   /** Told of each call's outcome and duration (metrics, the answer's log line). */
   onCall?: (tool: string, outcome: 'success' | 'error', durationMs: number) => void;
 }
@@ -55,7 +57,7 @@ async function runOne(
   offered: ToolSpec[],
   deps: ToolRoundDeps,
 ): Promise<{ result: ToolResultRecord; sources: ToolSource[] }> {
-  const { toolbox, output, signal, timeoutMs } = deps;
+  const { toolbox, output, signal, timeoutMs, asker } = deps;
   const startedAtMs = Date.now();
   if (!offered.some((tool) => tool.name === use.name)) {
     // The model named a tool it was not offered: tell it so, run nothing.
@@ -64,7 +66,7 @@ async function runOne(
     return { result: { toolUseId: use.id, status: 'error', text }, sources: [] };
   }
   output.showStep({ ...step, status: 'in_progress' });
-  const outcome = await toolbox.call(use.name, use.input, { signal, timeoutMs });
+  const outcome = await toolbox.call(use.name, use.input, { signal, timeoutMs, ...(asker ? { asker } : {}) });
   deps.onCall?.(use.name, outcome.status, Date.now() - startedAtMs);
   output.showStep({
     ...step,

@@ -52,6 +52,9 @@ export interface SlackMessageEvent {
   files?: SlackFile[];
   /** In the Messages tab: what the person is looking at (same shape as app_context_changed's). */
   context?: unknown;
+  /** Lets the app search Slack as this person may see (assistant.search.context), for a short while. */
+  action_token?: string;
+  assistant_thread?: { action_token?: string };
 }
 
 /** How Slack delivered the event: `retryNum` is set on redeliveries (Bolt's `context.retryNum`). */
@@ -128,6 +131,7 @@ async function questionFrom(
     ...(delivery.retryNum ? { redelivery: true } : {}),
     ...(how.isDm && viewingFrom(event.context) ? { viewing: viewingFrom(event.context) as Viewing } : {}),
     ...(event.files?.length ? { files: fileRefsOf(event.files) } : {}),
+    ...(actionTokenOf(event) ? { actionToken: actionTokenOf(event) as string } : {}),
   };
 }
 
@@ -224,4 +228,8 @@ export function viewingFrom(context: unknown): Viewing | null {
       return { channelId: message.channel_id, messageTs: message.message_ts };
   }
   return null;
+}
+
+function actionTokenOf(event: SlackMessageEvent): string | undefined {
+  return event.action_token ?? event.assistant_thread?.action_token;
 }

@@ -15,6 +15,8 @@ export const REQUIRED_BOT_SCOPES = [
   'mpim:history',
   // The eyes reaction on a question that waits for the thread's previous answer.
   'reactions:write',
+  // The built-in search_slack tool (Real-time Search), when BUILTIN_TOOLS enables it.
+  'search:read.public',
   // Admins named by a user group (SETTINGS_ADMIN_USERGROUP_ID): usergroups.users.list.
   'usergroups:read',
   'users:read',

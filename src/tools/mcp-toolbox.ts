@@ -11,7 +11,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import type { Toolbox, ToolOutcome, ToolSource, ToolSpec } from '../conversation/ports.ts';
+import type { Toolbox, ToolCallOptions, ToolOutcome, ToolSource, ToolSpec } from '../conversation/ports.ts';
 import type { Logger } from '../logger.ts';
 import type { McpServerConfig, ToolConfig } from './tool-config.ts';
 
@@ -83,6 +83,10 @@ export class McpToolbox implements Toolbox {
     });
   }
 
+  owns(name: string): boolean {
+    return this.#find(name) !== null;
+  }
+
   unavailable(channelId: string): string[] {
     return this.#servers
       .filter(
@@ -91,11 +95,7 @@ export class McpToolbox implements Toolbox {
       .map((server) => server.config.name);
   }
 
-  async call(
-    name: string,
-    input: unknown,
-    options: { signal: AbortSignal; timeoutMs: number },
-  ): Promise<ToolOutcome> {
+  async call(name: string, input: unknown, options: ToolCallOptions): Promise<ToolOutcome> {
     const found = this.#find(name);
     const client = found?.server.client;
     if (!found || !client)

@@ -38,6 +38,32 @@ type Block = Record<string, unknown>;
 const messagesOf = (index: number) =>
   (h.bedrock.requests[index]?.body.messages ?? []) as unknown as Array<{ role: string; content: Block[] }>;
 
+describe('the built-in search_slack tool', () => {
+  it("searches with the asking event's action_token and shows the messages' permalinks as sources", async () => {
+    h = await startHarness({ env: { BUILTIN_TOOLS: 'search_slack' } });
+    h.slack.addMessage({ channel: 'C0001', user: 'U0002', text: 'We decided to ship the beta on Friday' });
+    h.bedrock.enqueue(
+      { text: '', toolUses: [{ name: 'search_slack', input: { query: 'beta friday' } }] },
+      { text: 'The beta ships on Friday.' },
+    );
+
+    const sent = await h.slack.postUserMessage({
+      channel: 'C0001',
+      user: 'U0001',
+      text: '<@UBOT> when is the beta?',
+    });
+    await waitForAnswers(h, 1);
+
+    const search = h.slack.callsTo('assistant.search.context')[0];
+    expect(search?.ok).toBe(true);
+    expect(String(search?.args.action_token)).toMatch(/^at-/);
+    expect(JSON.stringify(messagesOf(1)[2]?.content)).toContain('bob: We decided to ship the beta on Friday');
+    const shown = threadText(h, 'C0001', sent.ts);
+    expect(shown).toContain('The beta ships on Friday.');
+    expect(shown).toMatch(/\[#general — bob\]\(https:\/\/fake\.slack\/archives\/C0001\/p\d+\)/);
+  });
+});
+
 describe('a question that needs a tool', () => {
   it('calls it with the model’s arguments, shows the step with its source, and answers from the result', async () => {
     const mcp = await mcpServer();

@@ -269,6 +269,8 @@ export class FakeSlack {
   readonly #failures = new Map<string, FailureEntry[]>();
   readonly #buckets = new Map<string, TokenBucket>();
   readonly #responseUrls = new Map<string, { uses: number; createdAtMs: number }>();
+  /** `action_token`s put in the events of people's messages (for the Real-time Search API). */
+  readonly #actionTokens = new Set<string>();
   #botEndpoint: string | undefined;
   #pageHandler: PageHandler | undefined;
   #stopped = false;
@@ -556,6 +558,7 @@ export class FakeSlack {
       agentSessionStoppedSubscribed: this.#options.agentSessionStoppedSubscribed ?? true,
       files: this.files,
       baseUrl: this.baseUrl,
+      actionTokens: this.#actionTokens,
     };
     const body = handler?.(context, args) ?? { ok: false, error: 'unknown_method' };
     const headers: Record<string, string> =
@@ -707,6 +710,12 @@ export class FakeSlack {
    * A person writes a message: it joins the workspace (so conversations.replies sees it) and the
    * `message` event is sent; a mention of the bot outside a DM also sends `app_mention`, like Slack.
    */
+  #issueActionToken(): string {
+    const token = `at-${randomUUID()}`;
+    this.#actionTokens.add(token);
+    return token;
+  }
+
   /** A person uploads a file (to share it with a message: `postUserMessage({ files: [file] })`). */
   uploadFile(input: UploadFileInput): FakeFile {
     return this.files.add(input);
@@ -733,6 +742,7 @@ export class FakeSlack {
       ...(input.threadTs ? { thread_ts: input.threadTs } : {}),
       ...(parent?.user ? { parent_user_id: parent.user } : {}),
       ...(files.length > 0 ? { files, upload: false } : {}),
+      action_token: this.#issueActionToken(),
     };
     const channelType = isIm ? 'im' : channel?.isPrivate ? 'group' : 'channel';
     const mentionsBot = !isIm && input.text.includes(`<@${this.botUserId}>`);

@@ -28,6 +28,8 @@ export interface WebApiContext {
   files: FileStore;
   /** Where files are served (`url_private_download`). */
   baseUrl: string;
+  /** `action_token`s this workspace put in events (assistant.search.context accepts only those). */
+  actionTokens: Set<string>;
 }
 
 export type WebApiArgs = Record<string, unknown>;
@@ -689,6 +691,37 @@ export const webApiMethods: Record<string, WebApiHandler> = {
     const group = context.workspace.usergroups.get(optionalString(args.usergroup) ?? '');
     if (!group) return fail('no_such_subteam');
     return { ok: true, users: [...group.users] };
+  },
+
+  'assistant.search.context': (context, args) => {
+    const token = optionalString(args.action_token);
+    if (!token) return fail('invalid_arguments', 'a bot token needs the action_token of an event');
+    if (!context.actionTokens.has(token)) return fail('invalid_action_token');
+    const words = (optionalString(args.query) ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+    const limit = Math.min(20, Number(optionalString(args.limit) ?? 20) || 20);
+    // Public channels only (what a bot with search:read.public sees), people's messages.
+    const found = context.workspace.messages
+      .filter((m) => !m.ephemeral && !m.botId && m.user)
+      .filter((m) => {
+        const channel = context.workspace.channels.get(m.channel);
+        return channel && !channel.isIm && !channel.isPrivate;
+      })
+      .filter((m) => words.length > 0 && words.every((word) => m.text.toLowerCase().includes(word)))
+      .slice(0, limit);
+    return {
+      ok: true,
+      results: {
+        messages: found.map((m) => ({
+          author_user_id: m.user,
+          author_name: context.workspace.users.get(m.user ?? '')?.name ?? m.user,
+          channel_id: m.channel,
+          channel_name: context.workspace.channels.get(m.channel)?.name ?? m.channel,
+          message_ts: m.ts,
+          content: m.text,
+          permalink: `https://fake.slack/archives/${m.channel}/p${m.ts.replace('.', '')}`,
+        })),
+      },
+    };
   },
 
   'files.info': (context, args) => {
