@@ -9,6 +9,9 @@
  * console.log(playground.url); // http://127.0.0.1:<port>/
  * await playground.stop();
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { type RunningBot, startBot } from '../src/bot.ts';
@@ -28,6 +31,7 @@ import {
   type RecordedAgentRequest,
 } from '../test/stand-ins/fake-bedrock-agent-runtime.ts';
 import { FakeBedrockRuntime, type RecordedModelRequest } from '../test/stand-ins/fake-bedrock-runtime.ts';
+import { FakeMcpServer } from '../test/stand-ins/fake-mcp-server.ts';
 import { FakeSlack } from '../test/stand-ins/fake-slack.ts';
 import { estimateTokens } from '../test/stand-ins/http2-json-server.ts';
 import {
@@ -125,7 +129,18 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
         cleanups.push(() => agent?.stop());
         agent.setHandler(demo.knowledgeBase);
       }
+      // Demo tools: the MCP stand-in's shop ("status of order 1234" reads, "open a ticket" needs approval).
+      const mcp = await FakeMcpServer.start();
+      cleanups.push(() => mcp.stop());
+      const toolsDir = await mkdtemp(join(tmpdir(), 'playground-mcp-'));
+      cleanups.push(() => rm(toolsDir, { recursive: true, force: true }));
+      const mcpConfig = join(toolsDir, 'mcp.yaml');
+      await writeFile(
+        mcpConfig,
+        `servers:\n  - name: shop\n    url: ${mcp.url}\n    tools: [order_status, open_ticket]\n    approval: [open_ticket]\n`,
+      );
       Object.assign(botEnv, {
+        MCP_CONFIG: env.MCP_CONFIG ?? mcpConfig,
         AWS_REGION: 'us-east-1',
         BEDROCK_MODEL_ID: DEMO_MODEL_ID,
         // The demo model reads what Claude reads, and says what it received.

@@ -194,6 +194,28 @@ describe('the playground page (demo model)', () => {
     expect(await finishedAnswer(page, 1)).toContain('an image (png, 2.0 KB), shared with your question');
   });
 
+  it('uses a demo tool as a task card, and asks approval before opening a ticket', async () => {
+    await page.locator('#channel-list button[data-channel="C0001"]').click();
+    await type(
+      page.getByRole('textbox', { name: 'Message' }),
+      '@assistant what is the status of order 1234?',
+    );
+    await openThreadOf(page, 'status of order 1234');
+    const looked = await finishedAnswer(page, 1);
+    expect(looked).toContain('Order 1234: shipped');
+    expect(await answers(page).first().locator('li[data-status="complete"]').count()).toBeGreaterThan(0);
+
+    await type(page.getByRole('textbox', { name: 'Reply' }), 'please open a ticket for it');
+    const approve = page.locator('#thread button[data-action-id="tool_approve"]');
+    await approve.waitFor();
+    await approve.click();
+    await page
+      .locator('#thread li.msg.bot')
+      .filter({ hasText: /Ticket T-\d+ opened for order 1234/ })
+      .waitFor();
+    await page.locator('#thread li.msg.bot').filter({ hasText: 'Approved by' }).waitFor();
+  });
+
   it('shows the busy message while the model is throttled, and answers again once it is not', async () => {
     await page.locator('#channel-list button[data-channel="C0001"]').click();
     await setSwitch(page, 'Throttle the model', true);

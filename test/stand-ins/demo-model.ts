@@ -154,6 +154,13 @@ export class DemoModel {
   readonly converse: ModelHandler = (request: RecordedModelRequest): ModelReply => {
     const fault = this.#faultReply();
     if (fault) return fault;
+    const tools = demoToolUse(request.body);
+    if (tools)
+      return {
+        ...tools,
+        firstTokenDelayMs: this.#firstTokenDelayMs(),
+        tokensPerSecond: this.tokensPerSecond,
+      };
     const text = demoAnswer(request.body);
     const tokens = wordTokens(text);
     return {
@@ -284,6 +291,53 @@ function sourcesIn(system: string): GroundingSource[] {
     sources.push({ id: match[1] ?? '', title: match[2] ?? '', text: match[3] ?? '' });
   }
   return sources;
+}
+
+/**
+ * What the demo model does with the playground's demo tools (the MCP stand-in's shop): "the status
+ * of order 1234" looks it up, "open a ticket" asks for one (which needs an approval), and a result
+ * is read back. Null when no tool applies (or none is offered).
+ */
+export function demoToolUse(
+  body: ModelRequestBody,
+): { text: string; toolUses?: Array<{ name: string; input: unknown }> } | null {
+  const offered = new Set(
+    ((body.toolConfig as { tools?: Array<{ toolSpec?: { name?: string } }> } | undefined)?.tools ?? []).map(
+      (tool) => tool.toolSpec?.name ?? '',
+    ),
+  );
+  if (offered.size === 0) return null;
+  const messages = body.messages ?? [];
+  const last = messages.at(-1) as
+    | { content?: Array<{ toolResult?: { content?: Array<{ text?: string }>; status?: string } }> }
+    | undefined;
+  const results = (last?.content ?? []).flatMap((block) => (block.toolResult ? [block.toolResult] : []));
+  if (results.length > 0) {
+    // Read the results back: the tools' own words, after their data marker line.
+    const lines = results.map((result) => {
+      const text = (result.content ?? []).map((c) => c.text ?? '').join('\n');
+      const data = text.split('\n').slice(1).join(' ').trim() || text;
+      return result.status === 'error'
+        ? `- That did not work: ${inline(data, 160)}`
+        : `- ${inline(data, 160)}`;
+    });
+    return { text: `Here is what the shop says:\n${lines.join('\n')}` };
+  }
+  const question = splitThreadContext(textOf(messages.filter((m) => m.role === 'user').at(-1))).question;
+  const order = /\border\s*#?(\d+)/i.exec(question)?.[1] ?? /\b(\d{3,})\b/.exec(question)?.[1];
+  if (/\bticket\b/i.test(question) && offered.has('shop__open_ticket'))
+    return {
+      text: 'I can open a ticket for that. ',
+      toolUses: [
+        { name: 'shop__open_ticket', input: { order_id: order ?? '1234', summary: inline(question, 80) } },
+      ],
+    };
+  if (order && offered.has('shop__order_status'))
+    return {
+      text: 'Let me look that up. ',
+      toolUses: [{ name: 'shop__order_status', input: { order_id: order } }],
+    };
+  return null;
 }
 
 /** The demo model's whole answer to a Converse request (deterministic). */
