@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
 import { createAnswerModel } from './bedrock/bedrock-models.ts';
+import { createKnowledgeBaseSearchTool } from './bedrock/kb-search-tool.ts';
 import { PriceTable } from './bedrock/model-prices.ts';
 import type { Config } from './config.ts';
 import { AnswerControls } from './conversation/answer-controls.ts';
@@ -105,9 +106,13 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   const botId = identity.bot_id ?? null;
   const defaultTeamId = identity.team_id ?? '';
 
+  // With the Knowledge Base as a tool, the model decides when to look: answers are plain ones.
+  const answering = config.builtinTools.includes('search_knowledge_base')
+    ? withoutKnowledgeBase(config)
+    : config;
   const model =
     options.model ??
-    (await createAnswerModel(config, {
+    (await createAnswerModel(answering, {
       onFeatureRefused: ({ modelId, feature, message }) => {
         metrics.modelFeatureRefusals.inc({ model: modelId, feature });
         logger.warn(
@@ -122,7 +127,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
       enabled: true,
       modelId: config.bedrock.modelId,
       systemPrompt: config.bedrock.systemPrompt,
-      knowledgeBaseId: config.bedrock.knowledgeBaseId,
+      knowledgeBaseId: answering.bedrock.knowledgeBaseId,
       kbMode: config.bedrock.kbMode,
       threadReplyPolicy: config.conversation.threadReplyPolicy,
       serviceTier: config.bedrock.serviceTier,
@@ -306,6 +311,8 @@ async function startTools(
   const toolConfig = config.mcpConfigPath ? loadToolConfig(config.mcpConfigPath, process.env) : NO_TOOLS;
   const boxes: Toolbox[] = [];
   if (config.builtinTools.includes('search_slack')) boxes.push(new SlackSearchTool(slack));
+  if (config.builtinTools.includes('search_knowledge_base'))
+    boxes.push(await createKnowledgeBaseSearchTool(config));
   if (toolConfig.servers.length > 0) {
     const mcp = new McpToolbox({ config: toolConfig, logger });
     await Promise.race([mcp.start(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
@@ -318,6 +325,10 @@ async function startTools(
     approvers: toolConfig.approvers,
     approvalTtlMs: toolConfig.approvalTtlSeconds * 1000,
   };
+}
+
+function withoutKnowledgeBase(config: Config): Config {
+  return { ...config, bedrock: { ...config.bedrock, knowledgeBaseId: null } };
 }
 
 function createStore(

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ThreadMessage, ThreadState, Turn } from './ports.ts';
+import { EARLIER_RESULT_CHARS } from './tool-rounds.ts';
 
 const CHARS_PER_TOKEN = 4;
 /** One quoted thread message longer than this is cut: a pasted log must not crowd out the rest. */
@@ -41,7 +42,8 @@ export function estimateRequestTokens(turns: Turn[], systemPrompt: string): numb
 function countedText(turn: Turn): string {
   if (!turn.toolUses?.length && !turn.toolResults?.length) return turn.text;
   const uses = (turn.toolUses ?? []).map((use) => `${use.name} ${JSON.stringify(use.input)}`);
-  const results = (turn.toolResults ?? []).map((result) => result.text);
+  // Counted as sent: an earlier round's result is shortened (tool-rounds.ts), before turns are dropped.
+  const results = (turn.toolResults ?? []).map((result) => result.text.slice(0, EARLIER_RESULT_CHARS));
   return [turn.text, ...uses, ...results].join('\n');
 }
 

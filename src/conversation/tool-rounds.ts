@@ -94,6 +94,13 @@ function firstLine(text: string): string {
   return line.length > 140 ? `${line.slice(0, 139)}…` : line;
 }
 
+/** An earlier round's result is shortened first when requests grow: the answer built on it stays whole. */
+export const EARLIER_RESULT_CHARS = 1_000;
+
+function shortened(text: string): string {
+  return text.length > EARLIER_RESULT_CHARS ? `${text.slice(0, EARLIER_RESULT_CHARS)} …(shortened)` : text;
+}
+
 /**
  * Earlier answers' tool rounds, as text: the request then needs no tool configuration for tools
  * that may be gone (Converse refuses toolUse blocks without it), and the model still sees what
@@ -108,7 +115,7 @@ export function flattenToolRounds(turns: Turn[]): Turn[] {
     }
     if (turn.toolResults?.length) {
       const results = turn.toolResults.map(
-        (result) => `[${result.status === 'error' ? 'failed' : 'result'}] ${result.text}`,
+        (result) => `[${result.status === 'error' ? 'failed' : 'result'}] ${shortened(result.text)}`,
       );
       const { toolResults: _results, ...rest } = turn;
       return { ...rest, text: [turn.text, ...results].filter(Boolean).join('\n\n') };

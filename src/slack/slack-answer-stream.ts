@@ -165,6 +165,8 @@ export class SlackAnswerStream implements AnswerOutput {
   readonly #steps = new Map<string, ToolStep>();
   /** Steps whose latest state the stream has not been sent yet (the object sent is compared after). */
   readonly #stepsUnsent = new Map<string, ToolStep>();
+  /** With more than one step the stream shows them as a plan (a title over the steps), once. */
+  #planSent = false;
   #nextSerial = 0;
   #reconciliations = 0;
 
@@ -504,6 +506,7 @@ export class SlackAnswerStream implements AnswerOutput {
           ? {}
           : { recipient_user_id: target.recipientUserId, recipient_team_id: target.recipientTeamId }),
         ...(chunks.length ? { chunks } : {}),
+        ...(this.#steps.size > 1 ? { task_display_mode: 'plan' } : {}),
       });
       page.ts = result.ts ?? null;
       this.#stepsSent(steps.sent);
@@ -666,7 +669,13 @@ export class SlackAnswerStream implements AnswerOutput {
   #stepChunks(page: Page): { chunks: object[]; sent: ToolStep[] } {
     if (page.serial !== 0) return { chunks: [], sent: [] };
     const sent = [...this.#stepsUnsent.values()];
-    return { chunks: sent.map(stepChunk), sent };
+    const chunks = sent.map(stepChunk);
+    if (sent.length > 0 && this.#steps.size > 1 && !this.#planSent) {
+      // Several steps read as a plan: Slack groups them under a title.
+      chunks.unshift({ type: 'plan_update', title: 'Working on your question' });
+      this.#planSent = true;
+    }
+    return { chunks, sent };
   }
 
   /** Forgets the steps a write carried, unless they changed again while it was in flight. */

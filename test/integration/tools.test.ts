@@ -64,6 +64,44 @@ describe('the built-in search_slack tool', () => {
   });
 });
 
+describe('the built-in search_knowledge_base tool', () => {
+  it('lets the model decide when to look: a Retrieve, the passages as data, the documents as sources', async () => {
+    h = await startHarness({
+      env: { BEDROCK_KNOWLEDGE_BASE_ID: 'KB12345678', BUILTIN_TOOLS: 'search_knowledge_base' },
+    });
+    h.agent.enqueue({
+      retrievalResults: [
+        {
+          text: 'Refunds are paid within five working days.',
+          location: { type: 'WEB', webLocation: { url: 'https://help.example.com/refunds' } },
+          metadata: { title: 'Refund policy' },
+          score: 0.9,
+        },
+      ],
+    });
+    h.bedrock.enqueue(
+      { text: '', toolUses: [{ name: 'search_knowledge_base', input: { query: 'refund time' } }] },
+      { text: 'Refunds take five working days.' },
+    );
+
+    const sent = await h.slack.postUserMessage({
+      channel: 'C0001',
+      user: 'U0001',
+      text: '<@UBOT> how long do refunds take?',
+    });
+    await waitForAnswers(h, 1);
+
+    expect(h.agent.requests.map((r) => r.operation)).toEqual(['Retrieve']);
+    expect(JSON.stringify(h.bedrock.requests[0]?.body.toolConfig)).toContain('search_knowledge_base');
+    expect(JSON.stringify(messagesOf(1)[2]?.content)).toContain(
+      '[Refund policy] Refunds are paid within five working days.',
+    );
+    const shown = threadText(h, 'C0001', sent.ts);
+    expect(shown).toContain('Refunds take five working days.');
+    expect(shown).toContain('[Refund policy](https://help.example.com/refunds)');
+  });
+});
+
 describe('a question that needs a tool', () => {
   it('calls it with the model’s arguments, shows the step with its source, and answers from the result', async () => {
     const mcp = await mcpServer();
@@ -141,6 +179,8 @@ describe('a question that needs a tool', () => {
 
     const [first, second] = mcp.calls;
     expect(second?.startedAtMs).toBeLessThan(first?.endedAtMs ?? 0);
+    // Two steps read as a plan.
+    expect(botMessages(h, 'C0001', sent.ts)[0]?.plan).toEqual({ title: 'Working on your question' });
     const followUp = messagesOf(2);
     expect(JSON.stringify(followUp)).not.toContain('"toolUse"');
     expect(followUp.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user']);
