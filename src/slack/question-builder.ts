@@ -233,3 +233,32 @@ export function viewingFrom(context: unknown): Viewing | null {
 function actionTokenOf(event: SlackMessageEvent): string | undefined {
   return event.action_token ?? event.assistant_thread?.action_token;
 }
+
+/** A click on a button in one of the bot's messages, as the core needs it; null for a click elsewhere. */
+export interface MessageClick {
+  thread: { teamId: string; channelId: string; threadTs: string };
+  messageTs: string;
+  userId: string;
+  /** The button's value (what it names: an answer, an approval). */
+  value: string | null;
+  /** Slack's time of the click, unique per click (for de-duplication). */
+  clickId: string;
+}
+
+export function clickOf(
+  body: { channel?: { id?: string }; message?: unknown; user: { id: string }; trigger_id?: string },
+  action: unknown,
+  teamId: string,
+): MessageClick | null {
+  const message = body.message as { ts?: string; thread_ts?: string } | undefined;
+  const channelId = body.channel?.id;
+  if (!channelId || !message?.ts) return null;
+  const { value, action_ts: actionTs } = (action ?? {}) as { value?: string; action_ts?: string };
+  return {
+    thread: { teamId, channelId, threadTs: message.thread_ts ?? message.ts },
+    messageTs: message.ts,
+    userId: body.user.id,
+    value: value ?? null,
+    clickId: actionTs ?? body.trigger_id ?? message.ts,
+  };
+}

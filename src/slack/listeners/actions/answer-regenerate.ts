@@ -1,4 +1,5 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { clickOf } from '../../question-builder.ts';
 import type { ListenerDeps } from '../index.ts';
 
 /** Regenerate under the last answer of a thread: the question is asked again, its answer replaced. */
@@ -10,17 +11,8 @@ export function answerRegenerate(deps: ListenerDeps) {
     context,
   }: SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs) => {
     await ack();
-    const message = body.message as { ts?: string; thread_ts?: string } | undefined;
-    const answerHash = (action as { value?: string }).value;
-    const channelId = body.channel?.id;
-    if (!channelId || !message?.ts || !answerHash) return;
-    const { teamId } = deps.identity(context, body);
-    await deps.conversations.regenerate({
-      thread: { teamId, channelId, threadTs: message.thread_ts ?? message.ts },
-      userId: body.user.id,
-      messageTs: message.ts,
-      answerHash,
-      clickId: (action as { action_ts?: string }).action_ts ?? body.trigger_id ?? message.ts,
-    });
+    const click = clickOf(body, action, deps.identity(context, body).teamId);
+    if (!click?.value) return;
+    await deps.conversations.regenerate({ ...click, answerHash: click.value });
   };
 }

@@ -1,5 +1,6 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { APPROVE_ACTION_ID } from '../../answer-controls.ts';
+import { clickOf } from '../../question-builder.ts';
 import type { ListenerDeps } from '../index.ts';
 
 /** Approve or Deny on a tool call that waits for a person; any replica takes it. */
@@ -11,15 +12,12 @@ export function toolApproval(deps: ListenerDeps) {
     context,
   }: SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs) => {
     await ack();
-    const message = body.message as { ts?: string; thread_ts?: string } | undefined;
-    const approvalId = (action as { value?: string }).value;
-    const channelId = body.channel?.id;
-    if (!channelId || !message?.ts || !approvalId) return;
-    const { teamId } = deps.identity(context, body);
+    const click = clickOf(body, action, deps.identity(context, body).teamId);
+    if (!click?.value) return;
     await deps.conversations.resolveApproval({
-      thread: { teamId, channelId, threadTs: message.thread_ts ?? message.ts },
-      approvalId,
-      userId: body.user.id,
+      thread: click.thread,
+      approvalId: click.value,
+      userId: click.userId,
       approved: (action as { action_id?: string }).action_id === APPROVE_ACTION_ID,
     });
   };
