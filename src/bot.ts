@@ -131,6 +131,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
       kbMode: config.bedrock.kbMode,
       threadReplyPolicy: config.conversation.threadReplyPolicy,
       serviceTier: config.bedrock.serviceTier,
+      tools: null,
     },
     modelChoices: config.bedrock.modelChoices,
     cacheTtlMs: config.settings.cacheTtlMs,

@@ -22,6 +22,8 @@ export interface QuestionControls {
   model: ModelChoice;
   /** The model that answers (prices and metrics are by model). */
   modelId: string;
+  /** The tools the model may use in this channel, by name; null: all the bot has. */
+  tools: string[] | null;
 }
 
 export const CONTROL_MESSAGES = {
@@ -54,6 +56,7 @@ export class AnswerControls {
       settings,
       refusal,
       modelId: settings.modelId,
+      tools: settings.tools,
       model: {
         modelId: settings.modelId,
         systemPrompt: settings.systemPrompt,

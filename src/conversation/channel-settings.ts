@@ -25,6 +25,8 @@ export interface ChannelSettingsValues {
   threadReplyPolicy: ThreadReplyPolicy;
   /** Null: Bedrock's default tier (none sent). */
   serviceTier: ServiceTier | null;
+  /** The tools the model may use here, by name; null: every tool the bot has; empty: none. */
+  tools: string[] | null;
 }
 
 export type SettingField = keyof ChannelSettingsValues;
@@ -37,6 +39,7 @@ export const SETTING_FIELDS: readonly SettingField[] = [
   'kbMode',
   'threadReplyPolicy',
   'serviceTier',
+  'tools',
 ];
 
 export interface EffectiveChannelSettings extends ChannelSettingsValues {
@@ -104,6 +107,12 @@ export class ChannelSettings {
       kbMode: z.enum(['managed', 'retrieve']),
       threadReplyPolicy: z.enum(['all', 'participants', 'mention-only']),
       serviceTier: z.enum(['priority', 'default', 'flex']).nullable(),
+      tools: z
+        .array(
+          z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'names tools by their names (letters, digits, - and _).'),
+        )
+        .max(50)
+        .nullable(),
     };
   }
 
@@ -216,6 +225,7 @@ export const LABELS: Record<SettingField, string> = {
   kbMode: 'Knowledge Base mode',
   threadReplyPolicy: 'Thread replies',
   serviceTier: 'Service tier',
+  tools: 'Tools',
 };
 
 function pick(settings: EffectiveChannelSettings): ChannelSettingsValues {

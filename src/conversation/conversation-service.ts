@@ -205,6 +205,8 @@ interface Prepared {
   toolsChannelId: string;
   /** Who asks, for tools that search as that person may see. */
   asker: { userId: string; actionToken?: string };
+  /** The channel's settings' tools, by name; null: every tool the bot has. */
+  allowedTools: string[] | null;
   /** The question's files (and the new thread's earlier ones) that go to the model, and their references. */
   attachments: Attachment[];
   attachedFiles: FileRef[];
@@ -421,6 +423,7 @@ export class ConversationService {
       questionText: paused.questionText,
       toolsChannelId: question.thread.channelId,
       asker: { userId: paused.askerId },
+      allowedTools: this.#controlsOf(question).tools,
       sentQuestionText: paused.questionText,
       attachments: [],
       attachedFiles: [],
@@ -1107,6 +1110,7 @@ export class ConversationService {
         userId: question.userId,
         ...(question.actionToken ? { actionToken: question.actionToken } : {}),
       },
+      allowedTools: this.#controlsOf(question).tools,
       sentQuestionText,
       attachments,
       attachedFiles: current.read.map((file) => file.file),
@@ -1245,9 +1249,11 @@ export class ConversationService {
     return result;
   }
 
-  /** The tools offered for this answer: its channel's (those that need approval pause the turn). */
+  /** The tools offered for this answer: its channel's, as its settings allow (those that need approval pause the turn). */
   #toolsFor(prepared: Prepared): ToolSpec[] {
-    return this.#deps.tools?.toolbox.toolsFor(prepared.toolsChannelId) ?? [];
+    const offered = this.#deps.tools?.toolbox.toolsFor(prepared.toolsChannelId) ?? [];
+    const allowed = prepared.allowedTools;
+    return allowed === null ? offered : offered.filter((tool) => allowed.includes(tool.name));
   }
 
   #toolRoundDeps(

@@ -85,6 +85,14 @@ function settingLines(settings: EffectiveChannelSettings): Array<[string, string
     ],
     [LABELS.threadReplyPolicy, POLICY_NAMES[settings.threadReplyPolicy]],
     [LABELS.serviceTier, TIER_NAMES[settings.serviceTier ?? 'none']],
+    [
+      LABELS.tools,
+      settings.tools === null
+        ? 'all the tools I have'
+        : settings.tools.length === 0
+          ? 'none'
+          : settings.tools.map((tool) => `\`${escapeMrkdwn(tool)}\``).join(', '),
+    ],
     [LABELS.systemPrompt, `“${escapeMrkdwn(prompt)}”`],
   ];
 }
@@ -294,6 +302,22 @@ export function settingsModal(
         Object.entries(TIER_NAMES).map(([value, text]): [string, string] => [text, value]),
         settings.serviceTier ?? 'none',
       ),
+      {
+        type: 'input',
+        block_id: 'tools',
+        optional: true,
+        label: plain(LABELS.tools),
+        hint: plain(
+          'Tool names, comma-separated (e.g. shop__order_status); empty for all the tools I have; none for none.',
+        ),
+        element: {
+          type: 'plain_text_input',
+          action_id: 'tools',
+          ...(settings.tools === null
+            ? {}
+            : { initial_value: settings.tools.length === 0 ? 'none' : settings.tools.join(', ') }),
+        },
+      },
     ],
   };
 }
@@ -318,6 +342,18 @@ export function readSettingsSubmission(values: StateValues): Partial<ChannelSett
   if (tier !== undefined) proposed.serviceTier = tier === 'none' ? null : tier;
   if ('systemPrompt' in values) proposed.systemPrompt = typed('systemPrompt') ?? '';
   if ('knowledgeBaseId' in values) proposed.knowledgeBaseId = typed('knowledgeBaseId')?.trim() || null;
+  if ('tools' in values) {
+    const named = (typed('tools') ?? '').trim();
+    proposed.tools =
+      named === ''
+        ? null
+        : named === 'none'
+          ? []
+          : named
+              .split(',')
+              .map((tool) => tool.trim())
+              .filter(Boolean);
+  }
   return proposed as Partial<ChannelSettingsValues>;
 }
 

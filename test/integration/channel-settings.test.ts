@@ -118,6 +118,24 @@ describe('channel settings in the Home tab', () => {
     expect(Date.parse(String(line?.at))).toBeLessThanOrEqual(Date.now());
   });
 
+  it("offers the model only the channel's enabled tools", async () => {
+    const h = await start({ BUILTIN_TOOLS: 'search_slack' });
+    await adminPicks(h, 'C0001');
+    await h.slack.act(ADMIN, 'home', { actionId: 'settings_edit' });
+    await h.slack.waitFor(() => h.slack.modalOf(ADMIN));
+
+    await h.slack.submitModal(ADMIN, { tools: 'none' });
+    await h.slack.postUserMessage({ channel: 'C0001', user: PERSON, text: '<@UBOT> here?' });
+    await waitForAnswers(h, 1);
+    await h.slack.postUserMessage({ channel: 'C0003', user: PERSON, text: '<@UBOT> there?' });
+    await waitForAnswers(h, 2);
+
+    const [here, there] = h.bedrock.requests;
+    expect(here?.body.toolConfig).toBeUndefined();
+    expect(JSON.stringify(there?.body.toolConfig)).toContain('search_slack');
+    expect(changeLog(h)[0]).toMatchObject({ changed: ['tools'], after: { tools: [] } });
+  });
+
   it('answers a channel from its own Knowledge Base', async () => {
     const h = await start();
     await adminPicks(h, 'C0001');
