@@ -17,6 +17,7 @@ export interface Metrics {
   modelTokens: Counter<'direction'>;
   slackCalls: Counter<'method' | 'result'>;
   slackRateLimited: Counter<'method'>;
+  slackWriteAllowance: Gauge<'method'>;
   storeLatency: Histogram<'operation'>;
   storeUp: Gauge;
   feedback: Counter<'value'>;
@@ -89,6 +90,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     slackRateLimited: new Counter({
       name: 'slackbot_slack_rate_limited_total',
       help: 'Slack Web API calls answered 429, by method.',
+      labelNames: ['method'],
+      registers,
+    }),
+    slackWriteAllowance: new Gauge({
+      name: 'slackbot_slack_write_allowance_per_minute',
+      help: 'Calls a minute the shared Slack write budget assumes for each method: the configured tier at first, lowered by 429s, raised by sustained demand without them.',
       labelNames: ['method'],
       registers,
     }),
