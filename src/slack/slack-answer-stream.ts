@@ -575,9 +575,11 @@ export class SlackAnswerStream implements AnswerOutput {
       });
       page.ts = result.ts ?? null;
     } else {
-      // A deferred message is posted once, complete; any other carries the in-progress mark.
+      // A deferred message is posted once, complete.
       const whole = page.mode === 'deferred';
-      const body = messageBody(text || placeholder(status ?? 'thinking'), !whole && text.length > 0);
+      const body = whole
+        ? messageBody(text)
+        : this.#inProgressBody(text || placeholder(status ?? 'thinking'));
       if (whole && this.#isLastPage(page)) body.blocks.push(FEEDBACK_BLOCK);
       const result = await slack.call<{ ts?: string }>(
         'chat.postMessage',
@@ -667,11 +669,21 @@ export class SlackAnswerStream implements AnswerOutput {
       await slack.call('chat.update', {
         channel: target.channelId,
         ts: page.ts,
-        ...messageBody(text || placeholder(this.#status ?? 'thinking'), text.length > 0),
+        ...this.#inProgressBody(text || placeholder(this.#status ?? 'thinking')),
       });
     }
     this.#statusChanged = false;
     page.sent = text;
+  }
+
+  /**
+   * A posted message that is still being written says so under its text (a paused partial answer
+   * would otherwise look finished); its final write leaves the mark out.
+   */
+  #inProgressBody(markdown: string): { text: string; blocks: object[] } {
+    const body = messageBody(markdown);
+    if (!isPlaceholder(markdown)) body.blocks.push(IN_PROGRESS_BLOCK);
+    return body;
   }
 
   async #finalize(page: Page): Promise<void> {
@@ -688,7 +700,7 @@ export class SlackAnswerStream implements AnswerOutput {
         ...(this.#isLastPage(page) ? { blocks: [FEEDBACK_BLOCK] } : {}),
       });
     } else if (this.#postNeedsFinalEdit(page)) {
-      const body = messageBody(text, false);
+      const body = messageBody(text);
       if (this.#isLastPage(page)) body.blocks.push(FEEDBACK_BLOCK);
       await slack.call('chat.update', { channel: target.channelId, ts: page.ts, ...body });
     }
@@ -754,16 +766,14 @@ function placeholder(status: Status): string {
   return `_${STATUS_TITLES[status]}_`;
 }
 
-/**
- * A message body for the post-and-edit path: the same Markdown, in a markdown block; while the
- * message is still being written, a context line under it says so (a paused partial answer would
- * otherwise look finished), and its final write leaves it out.
- */
-function messageBody(markdown: string, inProgress: boolean): { text: string; blocks: object[] } {
+function isPlaceholder(markdown: string): boolean {
+  return Object.values(STATUS_TITLES).some((title) => markdown === `_${title}_`);
+}
+
+/** A message body for the post-and-edit path: the same Markdown, in a markdown block. */
+function messageBody(markdown: string): { text: string; blocks: object[] } {
   const preview = markdown.length > 150 ? `${markdown.slice(0, 150)}…` : markdown;
-  const blocks: object[] = [{ type: 'markdown', text: markdown }];
-  if (inProgress) blocks.push(IN_PROGRESS_BLOCK);
-  return { text: preview, blocks };
+  return { text: preview, blocks: [{ type: 'markdown', text: markdown }] };
 }
 
 /** The mark under a posted message that is still being written; its block id names it for tests and tools. */
