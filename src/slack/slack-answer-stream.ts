@@ -148,6 +148,8 @@ export class SlackAnswerStream implements AnswerOutput {
   #statusChanged = false;
   #finishing = false;
   #wake: (() => void) | null = null;
+  /** Something changed since the loop last looked (text, status, the end). */
+  #kicked = false;
   #loop: Promise<void> | null = null;
   #fatal: SlackCallError | null = null;
   /** Per method: no call before this time (a Retry-After or a budget wait). */
@@ -258,6 +260,7 @@ export class SlackAnswerStream implements AnswerOutput {
   }
 
   #kick(): void {
+    this.#kicked = true;
     if (this.#wake) {
       const wake = this.#wake;
       this.#wake = null;
@@ -274,9 +277,13 @@ export class SlackAnswerStream implements AnswerOutput {
     for (;;) {
       const page = this.#pages.find((p) => !p.done);
       if (!page || this.#fatal) return;
+      this.#kicked = false;
       const waitMs = await this.#step(page);
       if (waitMs === null) continue; // progress made, look again at once
       if (this.#finishing && this.#pages.every((p) => p.done)) return;
+      // New text or the end arrived while the step ran: look again rather than sleep past it
+      // (a fair-share wait can be long).
+      if (this.#kicked) continue;
       await this.#pause(waitMs);
     }
   }
