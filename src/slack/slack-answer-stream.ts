@@ -379,8 +379,8 @@ export class SlackAnswerStream implements AnswerOutput {
     const heldMs = this.#heldMs('chat.postMessage');
     if (heldMs > 0) return heldMs;
     const opened = await this.#policy.openPost();
-    if (opened === 'post') {
-      page.finalReserved = 'chat.update';
+    if (opened !== 'deferred' && 'reserved' in opened) {
+      page.finalReserved = opened.reserved ? 'chat.update' : null;
       return this.#attempt(page, () => this.#create(page), 'create');
     }
     if (opened === 'deferred') {
@@ -400,9 +400,10 @@ export class SlackAnswerStream implements AnswerOutput {
       const dueInMs = page.deferredCheckedAtMs + DEFERRED_RETRY_MS - nowMs;
       if (dueInMs > 0 || this.#heldMs('chat.postMessage') > 0) return Math.max(dueInMs, 1);
       page.deferredCheckedAtMs = nowMs;
-      if ((await this.#policy.openPost()) !== 'post') return DEFERRED_RETRY_MS;
+      const opened = await this.#policy.openPost();
+      if (opened === 'deferred' || !('reserved' in opened)) return DEFERRED_RETRY_MS;
       page.mode = 'post';
-      page.finalReserved = 'chat.update';
+      page.finalReserved = opened.reserved ? 'chat.update' : null;
       return this.#attempt(page, () => this.#create(page), 'create');
     }
     const waitMs = await this.#finalToken(page, 'chat.postMessage');

@@ -122,6 +122,8 @@ export interface BucketGrant {
   demand: number;
   /** When this call got less than it asked for: how long until a token is likely free. */
   waitMs: number;
+  /** The bucket is held back by a 429 (Retry-After), not merely spent. */
+  limited: boolean;
 }
 
 /** Where bucket state lives: in this process, or in Redis for every replica. */
@@ -268,6 +270,7 @@ export class MemoryLedger implements Ledger {
           waitMs: short
             ? waitOf(nowMs, blocked ? state.blockedUntilMs : null, earliestFreeMs, holds > 0, slotMs)
             : 0,
+          limited: blocked,
         };
       },
     );
@@ -512,8 +515,10 @@ for i = 1, #KEYS do
   if allNeed then needGranted = 1 end
   local needOk = 0
   if e.needOk then needOk = 1 end
+  local limited = 0
+  if e.blocked then limited = 1 end
   out[i] = { needGranted, needOk, extra, inter, math.floor(s.allowance) - total, tostring(s.allowance),
-    e.demand + r.demand, wait }
+    e.demand + r.demand, wait, limited }
 end
 return out`;
 
@@ -598,6 +603,7 @@ export class RedisLedger implements Ledger {
       allowance: Number(row[5]),
       demand: Number(row[6]),
       waitMs: Number(row[7]),
+      limited: Number(row[8]) === 1,
     }));
   }
 
@@ -620,15 +626,19 @@ export class RedisLedger implements Ledger {
 
 export type TokenUse = 'now' | 'later';
 
+/**
+ * What `acquire` got: every token, or none, with how long each refused method would wait and which
+ * of them Slack is holding back (a 429's Retry-After) rather than merely spent.
+ */
+export type Acquired = { ok: true } | { ok: false; waitMs: Record<string, number>; limited: string[] };
+
 /** One answer's view of the budget: its reservations, and its share of intermediate writes. */
 export interface AnswerBudget {
   /**
    * Takes every token at once or none: `now` ones for a call about to be made, `later` ones
    * reserved for a later call (a final write). Refused: how long each method would have to wait.
    */
-  acquire(
-    items: ReadonlyArray<{ method: string; use: TokenUse }>,
-  ): Promise<{ ok: true } | { ok: false; waitMs: Record<string, number> }>;
+  acquire(items: ReadonlyArray<{ method: string; use: TokenUse }>): Promise<Acquired>;
   /** An intermediate write of `method` now: 0 when it may go (a token was taken), else how long to wait. */
   intermediate(method: string): Promise<number>;
   /** Least time between this answer's intermediate writes of `method`: its fair share, at least `flushMs`. */
@@ -664,7 +674,9 @@ class OpenAnswerBudget implements AnswerBudget {
     const waits = Object.fromEntries(
       items.map((item) => [item.method, this.#heldMs(item.method)] as const).filter(([, ms]) => ms > 0),
     );
-    return Object.keys(waits).length > 0 ? { ok: false as const, waitMs: waits } : { ok: true as const };
+    return Object.keys(waits).length > 0
+      ? { ok: false as const, waitMs: waits, limited: Object.keys(waits) }
+      : { ok: true as const };
   }
   async intermediate(method: string) {
     return this.#heldMs(method);
@@ -765,6 +777,8 @@ class Desk {
   reportedDemand = 0;
   last: { available: number; allowance: number; demand: number } | null = null;
   blockedUntilMs = 0;
+  /** When Slack last answered this method 429 (here or, as the ledger said, on another replica). */
+  limitedAtMs = Number.NEGATIVE_INFINITY;
   /** The ledger said no (priority, intermediate) until about then: ask it again no sooner. */
   priorityEmptyUntilMs = 0;
   intermediateEmptyUntilMs = 0;
@@ -858,6 +872,7 @@ export class SharedWriteBudget implements WriteBudget {
     const desk = this.#desk(teamId, method, channelId);
     if (!desk) return;
     desk.blockedUntilMs = Math.max(desk.blockedUntilMs, this.#now() + retryAfterMs);
+    desk.limitedAtMs = this.#now();
     // Leases are given back with the next report: nobody may spend them before Retry-After anyway.
     desk.priority = 0;
     desk.intermediate = 0;
@@ -905,9 +920,7 @@ export class SharedWriteBudget implements WriteBudget {
     return this.#desk(teamId, method, channelId);
   }
 
-  async acquire(
-    items: ReadonlyArray<{ desk: Desk; use: TokenUse }>,
-  ): Promise<{ ok: true } | { ok: false; waitMs: Record<string, number> }> {
+  async acquire(items: ReadonlyArray<{ desk: Desk; use: TokenUse }>): Promise<Acquired> {
     return this.#acquire(items);
   }
 
@@ -922,6 +935,7 @@ export class SharedWriteBudget implements WriteBudget {
       const [grant] = await this.#sync([{ desk, need: 0, needNow: 0, extra: 0, intermediate: batch }]);
       if (!grant || grant.intermediate === 0) {
         const waitMs = Math.max(1, grant?.waitMs ?? 1);
+        if (grant?.limited) desk.limitedAtMs = this.#now();
         desk.intermediateEmptyUntilMs = this.#now() + Math.min(waitMs, EMPTY_RECHECK_MS);
         return waitMs;
       }
@@ -938,8 +952,9 @@ export class SharedWriteBudget implements WriteBudget {
     if (!last) return flushMs;
     const answers = Math.max(1, last.demand - desk.reportedDemand + desk.demand);
     const reserve = Math.ceil(last.allowance * desk.limit.reserveShare);
-    const perMs =
-      last.allowance / desk.limit.windowMs + Math.max(0, last.available - reserve) / SPEND_HORIZON_MS;
+    // Soon after a 429 Slack's limit is nearer than its window says: only the refill is spent.
+    const stock = this.#now() - desk.limitedAtMs < STEP_MS ? 0 : Math.max(0, last.available - reserve);
+    const perMs = last.allowance / desk.limit.windowMs + stock / SPEND_HORIZON_MS;
     return Math.max(flushMs, perMs > 0 ? Math.ceil(answers / perMs) : desk.limit.windowMs);
   }
 
@@ -977,9 +992,7 @@ export class SharedWriteBudget implements WriteBudget {
     return desk;
   }
 
-  async #acquire(
-    items: ReadonlyArray<{ desk: Desk; use: TokenUse }>,
-  ): Promise<{ ok: true } | { ok: false; waitMs: Record<string, number> }> {
+  async #acquire(items: ReadonlyArray<{ desk: Desk; use: TokenUse }>): Promise<Acquired> {
     const nowMs = this.#now();
     const blocked = items.filter((item) => item.desk.blockedUntilMs > nowMs);
     if (blocked.length > 0) {
@@ -988,6 +1001,7 @@ export class SharedWriteBudget implements WriteBudget {
         waitMs: Object.fromEntries(
           blocked.map((item) => [item.desk.method, item.desk.blockedUntilMs - nowMs]),
         ),
+        limited: blocked.map((item) => item.desk.method),
       };
     }
     const empty = items.filter((item) => item.desk.priority === 0 && item.desk.priorityEmptyUntilMs > nowMs);
@@ -997,6 +1011,7 @@ export class SharedWriteBudget implements WriteBudget {
         waitMs: Object.fromEntries(
           empty.map((item) => [item.desk.method, item.desk.priorityEmptyUntilMs - nowMs]),
         ),
+        limited: [],
       };
     }
     // Tokens on hand first; the ledger only for what is missing (all of it, or none of it).
@@ -1028,8 +1043,12 @@ export class SharedWriteBudget implements WriteBudget {
         const afterMs = this.#now();
         wants.forEach((want, index) => {
           const grant = grants[index];
-          if (grant && !grant.needOk)
-            want.desk.priorityEmptyUntilMs = afterMs + Math.min(grant.waitMs, EMPTY_RECHECK_MS);
+          if (!grant || grant.needOk) return;
+          // Another replica's 429 holds the method back here too; a spent bucket is asked again soon.
+          if (grant.limited) {
+            want.desk.blockedUntilMs = Math.max(want.desk.blockedUntilMs, afterMs + grant.waitMs);
+            want.desk.limitedAtMs = afterMs;
+          } else want.desk.priorityEmptyUntilMs = afterMs + Math.min(grant.waitMs, EMPTY_RECHECK_MS);
         });
         return {
           ok: false,
@@ -1039,6 +1058,7 @@ export class SharedWriteBudget implements WriteBudget {
               return grant && grant.waitMs > 0 ? [[want.desk.method, grant.waitMs]] : [];
             }),
           ),
+          limited: wants.filter((_, index) => grants[index]?.limited).map((want) => want.desk.method),
         };
       }
       // Granted: `now` tokens are already in the window; `later` ones are held as reservations.
@@ -1108,6 +1128,7 @@ export class SharedWriteBudget implements WriteBudget {
           allowance: r.configured,
           demand: 0,
           waitMs: 0,
+          limited: false,
         }));
         for (const want of wants) want.desk.last = null;
         return grants.map((grant, index) => {

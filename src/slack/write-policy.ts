@@ -15,7 +15,8 @@
  */
 import type { AnswerBudget } from './write-budget.ts';
 
-export type OpenedAs = 'stream' | 'post' | 'deferred';
+/** A 429 holding edits back this briefly does not make a new message wait for its end. */
+const BRIEF_HOLD_MS = 5_000;
 
 export class AnswerWritePolicy {
   readonly #budget: AnswerBudget;
@@ -36,17 +37,24 @@ export class AnswerWritePolicy {
   }
 
   /**
-   * A posted message: its post now and its final edit reserved ('post'); 'deferred' when the final
-   * edit is not in the budget (post the whole message once, later); else how long until the
-   * channel takes another post.
+   * A posted message: its post now and its final edit reserved (`{ reserved: true }`); when edits
+   * are only held back by a 429 for a moment, posted now all the same (its final edit takes a token
+   * once the Retry-After has passed); 'deferred' when the budget has no final edit for it (post the
+   * whole message once, later); else how long until the channel takes another post.
    */
-  async openPost(): Promise<'post' | 'deferred' | { waitMs: number }> {
+  async openPost(): Promise<{ reserved: boolean } | 'deferred' | { waitMs: number }> {
     const result = await this.#budget.acquire([
       { method: 'chat.postMessage', use: 'now' },
       { method: 'chat.update', use: 'later' },
     ]);
-    if (result.ok) return 'post';
-    if (result.waitMs['chat.update'] !== undefined) return 'deferred';
+    if (result.ok) return { reserved: true };
+    const editWaitMs = result.waitMs['chat.update'];
+    if (editWaitMs !== undefined && result.limited.includes('chat.update') && editWaitMs <= BRIEF_HOLD_MS) {
+      const post = await this.#budget.acquire([{ method: 'chat.postMessage', use: 'now' }]);
+      if (post.ok) return { reserved: false };
+      return { waitMs: Math.max(1, post.waitMs['chat.postMessage'] ?? this.#flushIntervalMs) };
+    }
+    if (editWaitMs !== undefined) return 'deferred';
     return { waitMs: Math.max(1, result.waitMs['chat.postMessage'] ?? this.#flushIntervalMs) };
   }
 
