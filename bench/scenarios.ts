@@ -50,6 +50,7 @@ export const SCENARIO_NAMES = [
   'one-thread',
   'concurrency',
   'tiers-30x',
+  'tiers-30x-per-second',
   'busy',
   'flood',
 ] as const;
@@ -57,8 +58,24 @@ export type ScenarioGroup = (typeof SCENARIO_NAMES)[number];
 
 export const CONCURRENCY_LEVELS = { full: [10, 50, 100, 250, 500], quick: [10, 100] } as const;
 
-/** Slack's tiers scaled up 30 times (Tier 2 ≈ 20/min → 10/s, Tier 3 ≈ 50/min → 25/s, Tier 4 ≈ 100/min → 50/s). */
-export const TIERS_30X: Record<string, number> = {
+/**
+ * Slack's tiers scaled up 30 times, counted as Slack counts them: per-minute windows (Tier 2 20 a
+ * minute → 600, Tier 3 50 → 1,500, Tier 4 100 → 3,000; chat.postMessage 60 a minute per channel → 1,800).
+ */
+export const TIERS_30X: Record<string, RateLimit> = {
+  'chat.startStream': { perMinute: 600 },
+  'chat.stopStream': { perMinute: 600 },
+  'chat.update': { perMinute: 1_500 },
+  'chat.appendStream': { perMinute: 3_000 },
+  'chat.postMessage': { perMinute: 1_800, perChannel: true },
+};
+
+/**
+ * The same rates as token buckets holding one second's calls (Tier 2 ≈ 20/min → 10/s, Tier 3 ≈
+ * 50/min → 25/s, Tier 4 ≈ 100/min → 50/s): stricter than Slack's minute windows, and what
+ * tiers-30x used before Slack's limits were modelled as windows (kept to compare with those figures).
+ */
+export const TIERS_30X_PER_SECOND: Record<string, number> = {
   'chat.startStream': 10,
   'chat.stopStream': 10,
   'chat.update': 25,
@@ -247,7 +264,22 @@ export function buildScenarios(
           maxWaitMs: { bot: 30_000, naive: q(20_000, 5_000) },
           naive: true,
           notes:
-            'startStream/stopStream 10/s, update 25/s, appendStream 50/s, postMessage 25/s; model: 400 ms to first token, ~100 words (2.5 s)',
+            'per-minute windows: startStream/stopStream 600, update 1,500, appendStream 3,000, postMessage 1,800 per channel; model: 400 ms to first token, ~100 words (2.5 s)',
+        });
+        break;
+      }
+      case 'tiers-30x-per-second': {
+        const seconds = q(4, 2);
+        scenarios.push({
+          name: 'tiers-30x-per-second',
+          title: `30 questions/s for ${seconds} s, Slack tiers scaled 30× as one-second buckets`,
+          rateLimits: TIERS_30X_PER_SECOND,
+          botEnv: BUDGET.tiers30x,
+          questions: newThreads('tiers', seconds * 30, 30, (id) => spec(id, 100, 400, 20)),
+          maxWaitMs: { bot: 30_000, naive: q(20_000, 5_000) },
+          naive: false,
+          notes:
+            'startStream/stopStream 10/s, update 25/s, appendStream 50/s, postMessage 25/s, each a token bucket holding one second (stricter than Slack)',
         });
         break;
       }
