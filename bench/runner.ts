@@ -91,6 +91,8 @@ export interface AnswerFigures {
   firstTextConsistent: boolean | null;
   /** Every message of the answer was a native stream. */
   native: boolean;
+  /** Every message of the answer was posted once, whole, and never edited. */
+  postedWhole: boolean;
   /** The model's first token → the first text in Slack. */
   firstTextAfterTokenMs: number | null;
   /** Event sent → final Slack write, minus the model's own time (its request to its last token). */
@@ -130,6 +132,8 @@ export interface RunResult {
   writesByMethod: Record<string, number>;
   /** Answers complete and exact whose every message was a native stream. */
   nativeExact: number;
+  /** Answers complete and exact, each message posted once whole (the flood's last resort). */
+  postedWhole: number;
   firstTextAfterTokenMs: Distribution;
   beyondModelMs: Distribution;
   rateLimited: number;
@@ -346,7 +350,9 @@ function addConversations(slack: FakeSlack, plans: QuestionPlan[]): void {
     const channel = plan.channel ?? 'C0001';
     if (slack.workspace.channels.has(channel)) continue;
     slack.addChannel(
-      channel.startsWith('D') ? { id: channel, name: '', user } : { id: channel, name: channel.toLowerCase() },
+      channel.startsWith('D')
+        ? { id: channel, name: '', user }
+        : { id: channel, name: channel.toLowerCase() },
     );
   }
 }
@@ -487,8 +493,7 @@ function figures(input: {
     const finalWriteAtMs = complete ? Math.max(...messages.map((m) => m?.lastChangeAtMs ?? 0)) : null;
     const question = observer.questionTs.get(id);
     const receivedAtMs = question ? (receipts[question.ts] ?? null) : null;
-    const modelOwnMs =
-      request?.lastTokenAtMs != null ? request.lastTokenAtMs - request.atMs : null;
+    const modelOwnMs = request?.lastTokenAtMs != null ? request.lastTokenAtMs - request.atMs : null;
     return {
       id,
       messageTs: question?.ts ?? null,
@@ -512,8 +517,11 @@ function figures(input: {
       completionMs: finalWriteAtMs !== null ? finalWriteAtMs - s.sentAtMs : null,
       firstTextConsistent: first?.firstText != null ? (expected[0] ?? '').startsWith(first.firstText) : null,
       native: messages.length > 0 && messages.every((m) => m?.streamed === true),
+      postedWhole: complete && messages.every((m) => m !== null && !m.streamed && m.changes === 1),
       firstTextAfterTokenMs:
-        firstTextAtMs !== null && request?.firstTokenAtMs != null ? firstTextAtMs - request.firstTokenAtMs : null,
+        firstTextAtMs !== null && request?.firstTokenAtMs != null
+          ? firstTextAtMs - request.firstTokenAtMs
+          : null,
       beyondModelMs:
         finalWriteAtMs !== null && modelOwnMs !== null ? finalWriteAtMs - s.sentAtMs - modelOwnMs : null,
     };
@@ -609,6 +617,7 @@ function figures(input: {
     acceptedWritesPerAnswer: round((writes - rateLimited) / questions, 2) ?? 0,
     writesByMethod,
     nativeExact: answers.filter((a) => a.complete && a.native).length,
+    postedWhole: answers.filter((a) => a.postedWhole).length,
     firstTextAfterTokenMs: distribution(
       answers.flatMap((a) => (a.firstTextAfterTokenMs === null ? [] : [a.firstTextAfterTokenMs])),
     ),
