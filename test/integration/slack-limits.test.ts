@@ -2,7 +2,8 @@
  * Slack's real limits, end to end: the budget shaped like Slack's tiers (per-minute windows) decides
  * how each answer is written, and every answer lands exactly, however tight it is.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import { IN_PROGRESS_BLOCK_ID } from '../../src/slack/slack-answer-stream.ts';
 import type { FakeMessage, RecordedCall } from '../stand-ins/fake-slack.ts';
 import { botMessages, threadText, waitForAnswers } from '../support/answers.ts';
@@ -47,7 +48,15 @@ describe("Slack's limits", () => {
   it('in a flood beyond the budget, posts answers whole once complete with the working status shown, and loses none', async () => {
     // A tenth of the tiers: 2 stream starts and stops, 5 edits, 10 appends a minute, one post per
     // channel in 10 s; the stand-in enforces the same per-minute windows.
-    h = await startHarness({ env: { SLACK_WRITE_BUDGET_SCALE: '0.1', STREAM_FLUSH_INTERVAL_MS: '200' } });
+    // On Redis, as replicas share it: budget calls take a round trip, during which more text arrives.
+    h = await startHarness({
+      env: {
+        SLACK_WRITE_BUDGET_SCALE: '0.1',
+        STREAM_FLUSH_INTERVAL_MS: '200',
+        REDIS_URL: inject('redisUrl'),
+        REDIS_KEY_PREFIX: `slack-limits-${randomUUID()}:`,
+      },
+    });
     const limits = { 'chat.startStream': 2, 'chat.stopStream': 2, 'chat.update': 5, 'chat.appendStream': 10 };
     for (const [method, perMinute] of Object.entries(limits)) h.slack.setRateLimit(method, { perMinute });
     h.slack.setRateLimit('chat.postMessage', { perMinute: 6, perChannel: true });
