@@ -784,13 +784,18 @@ class Desk {
   intermediateEmptyUntilMs = 0;
   /** The ledger call in flight, if any: calls of one desk go one at a time. */
   busy: Promise<void> = Promise.resolve();
-  timer: NodeJS.Timeout | null = null;
-  timerAtMs = 0;
+  /** When this desk wants its next ledger call (a report, a lease's return, a renewal). */
+  dueMs = Number.POSITIVE_INFINITY;
+  /** When an answer last asked this desk for priority tokens: a second ask soon after leases more. */
+  lastAcquireAtMs = Number.NEGATIVE_INFINITY;
+  /** The workspace's hash tag: its desks report together, in one ledger call. */
+  readonly team: string;
 
-  constructor(key: string, method: string, limit: MethodLimit) {
+  constructor(key: string, method: string, limit: MethodLimit, team: string) {
     this.key = key;
     this.method = method;
     this.limit = limit;
+    this.team = team;
   }
 
   expire(nowMs: number): void {
@@ -830,6 +835,8 @@ export class SharedWriteBudget implements WriteBudget {
   readonly #onError: (error: unknown) => void;
   readonly #onAllowance: (method: string, perMinute: number) => void;
   readonly #desks = new Map<string, Desk>();
+  /** One timer per workspace for its desks' reports and renewals. */
+  readonly #timers = new Map<string, { timer: NodeJS.Timeout; atMs: number }>();
   #sweptAtMs = Number.NEGATIVE_INFINITY;
   #closed = false;
 
@@ -899,19 +906,17 @@ export class SharedWriteBudget implements WriteBudget {
 
   async close(): Promise<void> {
     this.#closed = true;
+    for (const { timer } of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+    const byTeam = new Map<string, Desk[]>();
     for (const desk of this.#desks.values()) {
-      if (desk.timer) clearTimeout(desk.timer);
-      desk.timer = null;
+      desk.priority = 0;
+      desk.intermediate = 0;
+      desk.reserved = 0;
+      desk.demand = 0;
+      if (!desk.idle) byTeam.set(desk.team, [...(byTeam.get(desk.team) ?? []), desk]);
     }
-    await Promise.all(
-      [...this.#desks.values()].map((desk) => {
-        desk.priority = 0;
-        desk.intermediate = 0;
-        desk.reserved = 0;
-        desk.demand = 0;
-        return desk.idle ? undefined : this.#sync([{ desk, need: 0, needNow: 0, extra: 0, intermediate: 0 }]);
-      }),
-    );
+    await Promise.all([...byTeam.values()].map((desks) => this.#sync(desks.map(reportOnly))));
   }
 
   // ---- used by SharedAnswerBudget ----
@@ -931,7 +936,7 @@ export class SharedWriteBudget implements WriteBudget {
     if (desk.intermediate === 0) {
       if (desk.intermediateEmptyUntilMs > nowMs) return desk.intermediateEmptyUntilMs - nowMs;
       // A few tokens for this replica's answers, more when more of them write.
-      const batch = Math.max(1, Math.min(8, desk.demand));
+      const batch = Math.max(2, Math.min(8, 2 * desk.demand));
       const [grant] = await this.#sync([{ desk, need: 0, needNow: 0, extra: 0, intermediate: batch }]);
       if (!grant || grant.intermediate === 0) {
         const waitMs = Math.max(1, grant?.waitMs ?? 1);
@@ -986,7 +991,7 @@ export class SharedWriteBudget implements WriteBudget {
     const key = bucketKey(teamId, method, channelId);
     let desk = this.#desks.get(key);
     if (!desk) {
-      desk = new Desk(key, method, limit);
+      desk = new Desk(key, method, limit, teamId);
       this.#desks.set(key, desk);
     }
     return desk;
@@ -1024,11 +1029,14 @@ export class SharedWriteBudget implements WriteBudget {
         fromStock.push(item);
         continue;
       }
+      // Leasing more pays only when answers ask one after the other.
+      const often = nowMs - item.desk.lastAcquireAtMs < 1_000;
+      item.desk.lastAcquireAtMs = nowMs;
       const want = missing.get(item.desk) ?? {
         desk: item.desk,
         need: 0,
         needNow: 0,
-        extra: leaseBatch(this.#configured(item.desk.limit)),
+        extra: often ? leaseBatch(this.#configured(item.desk.limit)) : 0,
         intermediate: 0,
       };
       want.need += 1;
@@ -1162,30 +1170,48 @@ export class SharedWriteBudget implements WriteBudget {
     }
   }
 
-  /** Keeps a desk's leases alive and its spending reported, with one timer per desk. */
+  /**
+   * Keeps a desk's leases alive and its spending reported: spent tokens within a second, leases
+   * given back when they lapse, renewals every few seconds; each workspace's due desks in one call.
+   */
   #schedule(desk: Desk): void {
     if (this.#closed) return;
-    if (desk.idle) {
-      if (desk.timer) clearTimeout(desk.timer);
-      desk.timer = null;
-      return;
-    }
     const nowMs = this.#now();
-    let dueMs = nowMs + HEARTBEAT_MS;
-    if (desk.unreported > 0 || desk.demand !== desk.reportedDemand) dueMs = nowMs + REPORT_MS;
-    if (desk.priority > 0) dueMs = Math.min(dueMs, desk.priorityUntilMs);
-    if (desk.intermediate > 0) dueMs = Math.min(dueMs, desk.intermediateUntilMs);
-    if (desk.timer && desk.timerAtMs <= dueMs) return;
-    if (desk.timer) clearTimeout(desk.timer);
-    desk.timerAtMs = dueMs;
-    desk.timer = setTimeout(
-      () => {
-        desk.timer = null;
-        void this.#sync([{ desk, need: 0, needNow: 0, extra: 0, intermediate: 0 }]);
-      },
-      Math.max(0, dueMs - nowMs),
-    );
-    desk.timer.unref();
+    if (desk.idle) desk.dueMs = Number.POSITIVE_INFINITY;
+    else {
+      let dueMs = nowMs + HEARTBEAT_MS;
+      if (desk.unreported > 0) dueMs = nowMs + REPORT_MS;
+      if (desk.priority > 0) dueMs = Math.min(dueMs, desk.priorityUntilMs);
+      if (desk.intermediate > 0) dueMs = Math.min(dueMs, desk.intermediateUntilMs);
+      desk.dueMs = dueMs;
+    }
+    this.#arm(desk.team, desk.dueMs, nowMs);
+  }
+
+  #arm(team: string, dueMs: number, nowMs: number): void {
+    if (!Number.isFinite(dueMs)) return;
+    const armed = this.#timers.get(team);
+    if (armed && armed.atMs <= dueMs) return;
+    if (armed) clearTimeout(armed.timer);
+    const timer = setTimeout(() => this.#report(team), Math.max(0, dueMs - nowMs));
+    timer.unref();
+    this.#timers.set(team, { timer, atMs: dueMs });
+  }
+
+  /** One ledger call for every desk of `team` that is due (or will be within a second). */
+  #report(team: string): void {
+    this.#timers.delete(team);
+    if (this.#closed) return;
+    const nowMs = this.#now();
+    const due: Desk[] = [];
+    let next = Number.POSITIVE_INFINITY;
+    for (const desk of this.#desks.values()) {
+      if (desk.team !== team || desk.idle) continue;
+      if (desk.dueMs <= nowMs + REPORT_MS) due.push(desk);
+      else next = Math.min(next, desk.dueMs);
+    }
+    if (due.length > 0) void this.#sync(due.map(reportOnly));
+    this.#arm(team, next, nowMs);
   }
 
   #sweep(): void {
@@ -1193,9 +1219,14 @@ export class SharedWriteBudget implements WriteBudget {
     if (nowMs - this.#sweptAtMs < SWEEP_INTERVAL_MS) return;
     this.#sweptAtMs = nowMs;
     for (const [key, desk] of this.#desks) {
-      if (desk.idle && !desk.timer && desk.blockedUntilMs <= nowMs) this.#desks.delete(key);
+      if (desk.idle && desk.blockedUntilMs <= nowMs) this.#desks.delete(key);
     }
   }
+}
+
+/** A ledger call that only reports (spent tokens, leases given back, renewals). */
+function reportOnly(desk: Desk): DeskWant {
+  return { desk, need: 0, needNow: 0, extra: 0, intermediate: 0 };
 }
 
 /** Priority tokens leased beside the one asked for: none for small allowances, up to 4. */
