@@ -2,7 +2,7 @@
  * `npm run bench`: the bot against the Slack and Bedrock stand-ins, scenario by scenario, beside a
  * naive baseline on the same stand-ins; figures on stdout and in bench/results/.
  *
- *   npm run bench                          every scenario (about 5 minutes on 2 cores)
+ *   npm run bench                          every scenario (about 6½ minutes on 2 cores)
  *   npm run bench -- --quick               every scenario, shrunk (about two and a half minutes)
  *   npm run bench -- --scenario burst      one scenario group (repeatable; or a name like concurrency-250)
  *   npm run bench -- --no-naive            the bot only
