@@ -27,6 +27,7 @@ const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 export const CHILD_FILES = {
   bot: here('./bot-process.ts'),
   naive: here('./naive-baseline.ts'),
+  chatStream: here('./chat-stream-baseline.ts'),
   bedrock: here('./bedrock-process.ts'),
 } as const;
 

@@ -3,6 +3,7 @@
 export interface Distribution {
   count: number;
   p50: number | null;
+  p90: number | null;
   p99: number | null;
   max: number | null;
   mean: number | null;
@@ -17,11 +18,12 @@ export function percentile(values: readonly number[], p: number): number | null 
 }
 
 export function distribution(values: readonly number[]): Distribution {
-  if (values.length === 0) return { count: 0, p50: null, p99: null, max: null, mean: null };
+  if (values.length === 0) return { count: 0, p50: null, p90: null, p99: null, max: null, mean: null };
   const sum = values.reduce((total, value) => total + value, 0);
   return {
     count: values.length,
     p50: round(percentile(values, 50)),
+    p90: round(percentile(values, 90)),
     p99: round(percentile(values, 99)),
     max: round(Math.max(...values)),
     mean: round(sum / values.length),

@@ -2,7 +2,7 @@
  * `npm run bench`: the bot against the Slack and Bedrock stand-ins, scenario by scenario, beside a
  * naive baseline on the same stand-ins; figures on stdout and in bench/results/.
  *
- *   npm run bench                          every scenario (about 5 minutes on 2 cores)
+ *   npm run bench                          every scenario (about 6½ minutes on 2 cores)
  *   npm run bench -- --quick               every scenario, shrunk (about two and a half minutes)
  *   npm run bench -- --scenario burst      one scenario group (repeatable; or a name like concurrency-250)
  *   npm run bench -- --scenario prompt-caching   input tokens billed per turn in a 30-turn thread, with and without caching
@@ -41,6 +41,16 @@ const ROWS: Row[] = [
     value: (r) => r.complete,
     text: (r) => `${r.complete}/${r.questions}`,
   },
+  {
+    label: 'answers streamed natively & exact',
+    value: (r) => r.nativeExact,
+    text: (r) => `${r.nativeExact}/${r.questions}`,
+  },
+  {
+    label: 'answers posted whole in one write',
+    value: (r) => r.postedWhole,
+    text: (r) => `${r.postedWhole}/${r.questions}`,
+  },
   { label: 'ack p50 (ms)', value: (r) => r.ackMs.p50 },
   { label: 'ack p99 (ms)', value: (r) => r.ackMs.p99 },
   { label: 'ack max (ms)', value: (r) => r.ackMs.max },
@@ -50,9 +60,16 @@ const ROWS: Row[] = [
   { label: '  event → app got it p99 (ms)', value: (r) => r.deliveryMs.p99 },
   { label: '  from app got it p50 (ms)', value: (r) => r.appOverheadMs.p50 },
   { label: '  from app got it p99 (ms)', value: (r) => r.appOverheadMs.p99 },
+  {
+    label: "model's first token → first text p90 (ms)",
+    value: (r) => r.firstTextAfterTokenMs.p90,
+    digits: 0,
+  },
+  { label: "complete answer beyond the model's time p90 (ms)", value: (r) => r.beyondModelMs.p90, digits: 0 },
   { label: 'last token → final write p50 (ms)', value: (r) => r.finalDelayMs.p50 },
   { label: 'last token → final write p99 (ms)', value: (r) => r.finalDelayMs.p99 },
   { label: 'event → complete answer p50 (ms)', value: (r) => r.completionMs.p50, digits: 0 },
+  { label: 'event → complete answer p90 (ms)', value: (r) => r.completionMs.p90, digits: 0 },
   { label: 'event → complete answer p99 (ms)', value: (r) => r.completionMs.p99, digits: 0 },
   {
     label: 'Slack writes per answer',
@@ -78,16 +95,26 @@ const ROWS: Row[] = [
 ];
 
 function scenarioTable(result: ScenarioResults): string {
-  const header = ['', 'bot', ...(result.naive ? ['naive', 'bot/naive'] : [])];
+  const header = [
+    '',
+    'bot',
+    ...(result.naive ? ['naive', 'bot/naive'] : []),
+    ...(result.chatStream ? ['chatStream', 'bot/chatStream'] : []),
+  ];
   const rows = ROWS.map((row) => {
     const cell = (r: RunResult) =>
       row.text ? row.text(r) : `${row.prefix?.(r) ?? ''}${fmt(row.value(r), row.digits ?? 1)}`;
-    const bot = cell(result.bot);
-    if (!result.naive) return [row.label, bot];
-    const naive = cell(result.naive);
-    const r = row.text ? null : ratio(row.value(result.bot), row.value(result.naive));
-    const bound = row.prefix?.(result.naive) === '≥' ? '≤' : '';
-    return [row.label, bot, naive, r === null ? '' : `${bound}${fmtRatio(r)}`];
+    const versus = (baseline: RunResult) => {
+      const r = row.text ? null : ratio(row.value(result.bot), row.value(baseline));
+      const bound = row.prefix?.(baseline) === '≥' ? '≤' : '';
+      return [cell(baseline), r === null ? '' : `${bound}${fmtRatio(r)}`];
+    };
+    return [
+      row.label,
+      cell(result.bot),
+      ...(result.naive ? versus(result.naive) : []),
+      ...(result.chatStream ? versus(result.chatStream) : []),
+    ];
   });
   return textTable(header, rows);
 }
@@ -242,10 +269,11 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const bot = await runScenario(def, 'bot', ctx);
       const naive = runNaive && def.naive ? await runScenario(def, 'naive', ctx) : null;
-      const result: ScenarioResults = { bot, naive };
+      const chatStream = runNaive && def.chatStream ? await runScenario(def, 'chatStream', ctx) : null;
+      const result: ScenarioResults = { bot, naive, chatStream };
       results.set(def.name, result);
       say(scenarioTable(result));
-      for (const r of [bot, naive]) {
+      for (const r of [bot, naive, chatStream]) {
         if (!r) continue;
         if (r.complete < r.questions)
           say(
@@ -276,6 +304,7 @@ async function main(): Promise<void> {
             quick,
             bot: stripAnswers(bot, values.raw ?? false),
             naive: stripAnswers(naive, values.raw ?? false),
+            chatStream: stripAnswers(chatStream, values.raw ?? false),
           },
           null,
           2,
@@ -292,7 +321,7 @@ async function main(): Promise<void> {
   say('== Summary (bot; naive baseline and bot/naive ratio in parentheses)');
   say(textTable(header, rows));
   say('');
-  say('== Targets (issue 6)');
+  say('== Targets (issues 6 and 12)');
   say(
     textTable(
       ['', 'target', 'scenario', 'figures'],
@@ -327,7 +356,7 @@ async function main(): Promise<void> {
   const totalS = (performance.now() - startedAt) / 1000;
   await writeFile(
     join(outDir, 'summary.json'),
-    `${JSON.stringify({ machine: info, quick, totalSeconds: Math.round(totalS), scenarios: Object.fromEntries([...results].map(([name, r]) => [name, { bot: stripAnswers(r.bot, false), naive: stripAnswers(r.naive, false) }])), targets: checks }, null, 2)}\n`,
+    `${JSON.stringify({ machine: info, quick, totalSeconds: Math.round(totalS), scenarios: Object.fromEntries([...results].map(([name, r]) => [name, { bot: stripAnswers(r.bot, false), naive: stripAnswers(r.naive, false), chatStream: stripAnswers(r.chatStream ?? null, false) }])), targets: checks }, null, 2)}\n`,
   );
   await writeFile(join(outDir, 'summary.md'), summaryMarkdown(info, quick, totalS, header, rows, checks));
   say(`Results: ${outDir} (${Math.round(totalS)} s)`);

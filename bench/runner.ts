@@ -33,7 +33,13 @@ import type { ProcessStats } from './probe.ts';
 import type { QuestionPlan, ScenarioDef } from './scenarios.ts';
 import { type MessageTrack, nowMs, SlackObserver } from './slack-observer.ts';
 
-export type Target = 'bot' | 'naive';
+export type Target = 'bot' | 'naive' | 'chatStream';
+
+/**
+ * The warm-up asks in other workspaces, one per round, so that its answers spend none of the
+ * scenario workspace's Slack budget, and no round waits for the bot's own (per-workspace) budget.
+ */
+const WARM_UP_TEAM = 'TWARMUP';
 
 export interface RedisTarget {
   url: string;
@@ -83,6 +89,14 @@ export interface AnswerFigures {
   completionMs: number | null;
   /** The first text shown was a prefix of the final answer. */
   firstTextConsistent: boolean | null;
+  /** Every message of the answer was a native stream. */
+  native: boolean;
+  /** Every message of the answer was posted once, whole, and never edited. */
+  postedWhole: boolean;
+  /** The model's first token → the first text in Slack. */
+  firstTextAfterTokenMs: number | null;
+  /** Event sent → final Slack write, minus the model's own time (its request to its last token). */
+  beyondModelMs: number | null;
 }
 
 export interface RunResult {
@@ -116,6 +130,12 @@ export interface RunResult {
   /** Accepted writes per answer (not 429). */
   acceptedWritesPerAnswer: number;
   writesByMethod: Record<string, number>;
+  /** Answers complete and exact whose every message was a native stream. */
+  nativeExact: number;
+  /** Answers complete and exact, each message posted once whole (the flood's last resort). */
+  postedWhole: number;
+  firstTextAfterTokenMs: Distribution;
+  beyondModelMs: Distribution;
   rateLimited: number;
   /** 429s by method (all calls, not only writes). */
   rateLimitedByMethod: Record<string, number>;
@@ -148,6 +168,7 @@ export interface RunResult {
 
 /** What the person should end up reading, message by message. */
 export function expectedPages(target: Target, spec: AnswerSpec): string[] {
+  // The baselines post the model's Markdown as it came; the bot renders it for Slack and paginates.
   const text = answerText(spec);
   return target === 'bot' ? paginate(renderMarkdown(text)) : [text];
 }
@@ -235,7 +256,7 @@ export async function runScenario(def: ScenarioDef, target: Target, ctx: BenchCo
           ...ctx.botEnv,
         }
       : common;
-  const app = await startChild(target, target === 'bot' ? CHILD_FILES.bot : CHILD_FILES.naive, env, [
+  const app = await startChild(target, CHILD_FILES[target], env, [
     // As in production (Dockerfile, npm start): both apps get the same heap bound.
     '--max-old-space-size=320',
     ...(ctx.profileDir
@@ -244,9 +265,10 @@ export async function runScenario(def: ScenarioDef, target: Target, ctx: BenchCo
   ]);
   try {
     slack.setBotEndpoint(`http://127.0.0.1:${String(app.ready.port)}/slack/events`);
+    addConversations(slack, def.questions);
     await warmUp(slack, observer, target, def.name, ctx.warmUpAnswers);
-    for (const [method, perSecond] of Object.entries(def.rateLimits)) slack.setRateLimit(method, perSecond);
-    await sleep(2_100); // the bot's own write budget refills (its bursts last 2 s)
+    for (const [method, limit] of Object.entries(def.rateLimits)) slack.setRateLimit(method, limit);
+    await sleep(200); // the warm-up's last writes land
     observer.resetCounts();
     await ctx.bedrock.request('reset');
 
@@ -256,7 +278,7 @@ export async function runScenario(def: ScenarioDef, target: Target, ctx: BenchCo
     const sent = await sendAll(slack, observer, def.questions);
     const lastSentAtMs = nowMs();
     const pages = new Map(sent.map((s) => [s.plan.spec.id, expectedPages(target, s.plan.spec)]));
-    const deadlineMs = lastSentAtMs + def.maxWaitMs[target];
+    const deadlineMs = lastSentAtMs + def.maxWaitMs[target === 'bot' ? 'bot' : 'naive'];
     for (;;) {
       const pendingIds = sent.filter((s) => !isComplete(observer, s.plan.spec.id, pages)).length;
       if (pendingIds === 0 || nowMs() >= deadlineMs) break;
@@ -308,7 +330,10 @@ async function warmUp(
     const round = specs.slice(at, at + WARM_UP_ROUND);
     await Promise.all(
       round.map((spec) =>
-        slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: questionText(spec) }),
+        slack.postUserMessage(
+          { channel: 'C0001', user: 'U0001', text: questionText(spec) },
+          { teamId: `${WARM_UP_TEAM}${at / WARM_UP_ROUND}` },
+        ),
       ),
     );
     await slack.waitFor(() => round.every((spec) => isComplete(observer, spec.id, pages)), 15_000);
@@ -316,6 +341,21 @@ async function warmUp(
 }
 
 const WARM_UP_ROUND = 20;
+
+/** The channels (the app a member), DMs and people the scenario's questions use. */
+function addConversations(slack: FakeSlack, plans: QuestionPlan[]): void {
+  for (const plan of plans) {
+    const user = plan.user ?? 'U0001';
+    if (!slack.workspace.users.has(user)) slack.addUser({ id: user, name: `person-${user.toLowerCase()}` });
+    const channel = plan.channel ?? 'C0001';
+    if (slack.workspace.channels.has(channel)) continue;
+    slack.addChannel(
+      channel.startsWith('D')
+        ? { id: channel, name: '', user }
+        : { id: channel, name: channel.toLowerCase() },
+    );
+  }
+}
 
 async function sendAll(slack: FakeSlack, observer: SlackObserver, plans: QuestionPlan[]): Promise<Sent[]> {
   const ordered = [...plans].sort((a, b) => a.atMs - b.atMs);
@@ -334,8 +374,8 @@ async function sendAll(slack: FakeSlack, observer: SlackObserver, plans: Questio
     };
     entry.done = slack
       .postUserMessage({
-        channel: 'C0001',
-        user: 'U0001',
+        channel: plan.channel ?? 'C0001',
+        user: plan.user ?? 'U0001',
         text: questionText(plan.spec),
         ...(threadTs ? { threadTs } : {}),
       })
@@ -453,6 +493,7 @@ function figures(input: {
     const finalWriteAtMs = complete ? Math.max(...messages.map((m) => m?.lastChangeAtMs ?? 0)) : null;
     const question = observer.questionTs.get(id);
     const receivedAtMs = question ? (receipts[question.ts] ?? null) : null;
+    const modelOwnMs = request?.lastTokenAtMs != null ? request.lastTokenAtMs - request.atMs : null;
     return {
       id,
       messageTs: question?.ts ?? null,
@@ -475,6 +516,14 @@ function figures(input: {
           : null,
       completionMs: finalWriteAtMs !== null ? finalWriteAtMs - s.sentAtMs : null,
       firstTextConsistent: first?.firstText != null ? (expected[0] ?? '').startsWith(first.firstText) : null,
+      native: messages.length > 0 && messages.every((m) => m?.streamed === true),
+      postedWhole: complete && messages.every((m) => m !== null && !m.streamed && m.changes === 1),
+      firstTextAfterTokenMs:
+        firstTextAtMs !== null && request?.firstTokenAtMs != null
+          ? firstTextAtMs - request.firstTokenAtMs
+          : null,
+      beyondModelMs:
+        finalWriteAtMs !== null && modelOwnMs !== null ? finalWriteAtMs - s.sentAtMs - modelOwnMs : null,
     };
   });
 
@@ -567,6 +616,12 @@ function figures(input: {
     writesPerAnswerMax: round(writesPerAnswerMax, 2) ?? 0,
     acceptedWritesPerAnswer: round((writes - rateLimited) / questions, 2) ?? 0,
     writesByMethod,
+    nativeExact: answers.filter((a) => a.complete && a.native).length,
+    postedWhole: answers.filter((a) => a.postedWhole).length,
+    firstTextAfterTokenMs: distribution(
+      answers.flatMap((a) => (a.firstTextAfterTokenMs === null ? [] : [a.firstTextAfterTokenMs])),
+    ),
+    beyondModelMs: distribution(answers.flatMap((a) => (a.beyondModelMs === null ? [] : [a.beyondModelMs]))),
     rateLimited,
     rateLimitedByMethod: Object.fromEntries(
       [...observer.calls]

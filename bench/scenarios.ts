@@ -6,6 +6,7 @@
  * Model pace: Bedrock sends an answer as `contentBlockDelta` events of a few tokens each; here a
  * delta is `wordsPerChunk` words, `chunksPerSecond` of them a second.
  */
+import type { RateLimit } from '../test/stand-ins/fake-slack.ts';
 import type { AnswerSpec } from './answers.ts';
 
 export interface QuestionPlan {
@@ -14,13 +15,19 @@ export interface QuestionPlan {
   atMs: number;
   /** The id of an earlier question whose thread this one is asked in; a new thread when absent. */
   inThreadOf?: string;
+  /** Where it is asked (a channel `C…` or a DM `D…`) and by whom; C0001 and U0001 by default. */
+  channel?: string;
+  user?: string;
 }
 
 export interface ScenarioDef {
   name: string;
   title: string;
-  /** Slack Web API limits, calls per second per method (token bucket, 429 + Retry-After). */
-  rateLimits: Record<string, number>;
+  /**
+   * Slack Web API limits per method (429 + Retry-After): a number is calls per second (a token
+   * bucket holding a second's calls), `{ perMinute }` a window of a minute as Slack counts its tiers.
+   */
+  rateLimits: Record<string, number | RateLimit>;
   /** Bot settings for this scenario (beyond the defaults), e.g. its shared write budget's scale. */
   botEnv: Record<string, string>;
   questions: QuestionPlan[];
@@ -28,6 +35,8 @@ export interface ScenarioDef {
   maxWaitMs: { bot: number; naive: number };
   /** Also run the naive baseline. */
   naive: boolean;
+  /** Also run Slack's own `chatStream` helper as a second baseline. */
+  chatStream?: boolean;
   /** Answers streaming at once (the concurrency sweep), for the chart. */
   concurrency?: number;
   notes: string;
@@ -41,13 +50,32 @@ export const SCENARIO_NAMES = [
   'one-thread',
   'concurrency',
   'tiers-30x',
+  'tiers-30x-per-second',
+  'busy',
+  'flood',
 ] as const;
 export type ScenarioGroup = (typeof SCENARIO_NAMES)[number];
 
 export const CONCURRENCY_LEVELS = { full: [10, 50, 100, 250, 500], quick: [10, 100] } as const;
 
-/** Slack's tiers scaled up 30 times (Tier 2 ≈ 20/min → 10/s, Tier 3 ≈ 50/min → 25/s, Tier 4 ≈ 100/min → 50/s). */
-export const TIERS_30X: Record<string, number> = {
+/**
+ * Slack's tiers scaled up 30 times, counted as Slack counts them: per-minute windows (Tier 2 20 a
+ * minute → 600, Tier 3 50 → 1,500, Tier 4 100 → 3,000; chat.postMessage 60 a minute per channel → 1,800).
+ */
+export const TIERS_30X: Record<string, RateLimit> = {
+  'chat.startStream': { perMinute: 600 },
+  'chat.stopStream': { perMinute: 600 },
+  'chat.update': { perMinute: 1_500 },
+  'chat.appendStream': { perMinute: 3_000 },
+  'chat.postMessage': { perMinute: 1_800, perChannel: true },
+};
+
+/**
+ * The same rates as token buckets holding one second's calls (Tier 2 ≈ 20/min → 10/s, Tier 3 ≈
+ * 50/min → 25/s, Tier 4 ≈ 100/min → 50/s): stricter than Slack's minute windows, and what
+ * tiers-30x used before Slack's limits were modelled as windows (kept to compare with those figures).
+ */
+export const TIERS_30X_PER_SECOND: Record<string, number> = {
   'chat.startStream': 10,
   'chat.stopStream': 10,
   'chat.update': 25,
@@ -67,6 +95,22 @@ export const BUDGET = {
   tiers30x: { SLACK_WRITE_BUDGET_SCALE: '30' },
   off: { SLACK_WRITE_BUDGET_SCALE: '0' },
 } as const;
+
+/**
+ * Slack's documented floors, counted as Slack counts them: at most this many calls in any minute,
+ * per workspace (chat.postMessage: per channel, about one a second).
+ */
+export const REAL_TIERS: Record<string, RateLimit> = {
+  'chat.startStream': { perMinute: 20 },
+  'chat.stopStream': { perMinute: 20 },
+  'chat.update': { perMinute: 50 },
+  'chat.appendStream': { perMinute: 100 },
+  'chat.postMessage': { perMinute: 60, perChannel: true },
+};
+
+/** The channels and DMs the real-tier scenarios ask in (the runner creates them). */
+export const BUSY_CHANNELS = ['C0001', 'C0003', 'C0004', 'C0005', 'C0006'];
+export const DM_CHANNELS = ['D1001', 'D1002', 'D1003', 'D1004', 'D1005'];
 
 const FOUR_PER_SECOND: Record<string, number> = {
   'chat.startStream': 4,
@@ -220,7 +264,72 @@ export function buildScenarios(
           maxWaitMs: { bot: 30_000, naive: q(20_000, 5_000) },
           naive: true,
           notes:
-            'startStream/stopStream 10/s, update 25/s, appendStream 50/s, postMessage 25/s; model: 400 ms to first token, ~100 words (2.5 s)',
+            'per-minute windows: startStream/stopStream 600, update 1,500, appendStream 3,000, postMessage 1,800 per channel; model: 400 ms to first token, ~100 words (2.5 s)',
+        });
+        break;
+      }
+      case 'tiers-30x-per-second': {
+        const seconds = q(4, 2);
+        scenarios.push({
+          name: 'tiers-30x-per-second',
+          title: `30 questions/s for ${seconds} s, Slack tiers scaled 30× as one-second buckets`,
+          rateLimits: TIERS_30X_PER_SECOND,
+          botEnv: BUDGET.tiers30x,
+          questions: newThreads('tiers', seconds * 30, 30, (id) => spec(id, 100, 400, 20)),
+          maxWaitMs: { bot: 30_000, naive: q(20_000, 5_000) },
+          naive: false,
+          notes:
+            'startStream/stopStream 10/s, update 25/s, appendStream 50/s, postMessage 25/s, each a token bucket holding one second (stricter than Slack)',
+        });
+        break;
+      }
+      case 'busy': {
+        // A busy moment: a dozen people ask within a second, in four channels.
+        const n = 12;
+        scenarios.push({
+          name: 'busy',
+          title: `Busy moment, real tiers: ${n} mentions within 1 s in 4 channels`,
+          rateLimits: REAL_TIERS,
+          botEnv: {},
+          questions: Array.from({ length: n }, (_, index) => ({
+            spec: spec(`busy-${index + 1}`, 80, 300, 20),
+            atMs: Math.round((index * 1000) / n),
+            channel: BUSY_CHANNELS[index % 4],
+            user: `U100${(index % 5) + 1}`,
+          })),
+          maxWaitMs: { bot: 30_000, naive: 30_000 },
+          naive: true,
+          chatStream: true,
+          notes:
+            'default configuration; Slack stand-in at the documented floors per minute (startStream/stopStream 20, update 50, appendStream 100, postMessage 60 per channel); model: 300 ms to first token, ~80 words (about 2.2 s)',
+        });
+        break;
+      }
+      case 'flood': {
+        // Far beyond the budget: 80 questions within 1.5 s over 5 channels and 5 DMs.
+        const n = 80;
+        const conversations = [...BUSY_CHANNELS, ...DM_CHANNELS];
+        scenarios.push({
+          name: 'flood',
+          title: `Flood, real tiers: ${n} questions within 1.5 s over ${conversations.length} conversations`,
+          rateLimits: REAL_TIERS,
+          botEnv: {},
+          questions: Array.from({ length: n }, (_, index) => {
+            const channel = conversations[index % conversations.length] ?? 'C0001';
+            const dm = channel.startsWith('D');
+            return {
+              spec: spec(`flood-${index + 1}`, 80, 300, 20),
+              atMs: Math.round((index * 1500) / n),
+              channel,
+              // A DM is with its own person; in channels, five people take turns.
+              user: dm ? `U${channel.slice(1)}` : `U100${(index % 5) + 1}`,
+            };
+          }),
+          maxWaitMs: { bot: 45_000, naive: 45_000 },
+          naive: false,
+          chatStream: true,
+          notes:
+            'mentions in 5 channels and questions in 5 DMs, new threads; default configuration; Slack stand-in at the floors per minute; model as in busy',
         });
         break;
       }

@@ -32,6 +32,8 @@ export interface MessageTrack {
   text: string;
   /** A native stream still open. */
   open: boolean;
+  /** Started as a native stream (chat.startStream), whatever it is now. */
+  streamed: boolean;
   changes: number;
 }
 
@@ -117,6 +119,7 @@ export class SlackObserver {
         lastChangeAtMs: atMs,
         text: '',
         open: false,
+        streamed: false,
         changes: 0,
       };
       this.#messages.set(message.ts, track);
@@ -125,6 +128,7 @@ export class SlackObserver {
     const text = message.deleted ? '' : displayText(message);
     track.text = text;
     track.open = message.streamState === 'open';
+    track.streamed ||= message.streamState !== null;
     track.lastChangeAtMs = atMs;
     track.changes += 1;
     if (track.firstTextAtMs === null && text.trim() !== '' && !PLACEHOLDER.test(text.trim())) {

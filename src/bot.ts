@@ -76,7 +76,7 @@ export interface BotOptions {
 export async function startBot(config: Config, options: BotOptions): Promise<RunningBot> {
   const { logger } = options;
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics });
-  const created = createStore(config, logger);
+  const created = createStore(config, logger, metrics);
   const store = new InstrumentedStore(created.store, metrics.storeLatency);
   const slack = new SlackApi({ token: config.slack.botToken, apiUrl: config.slack.apiUrl, metrics, logger });
 
@@ -286,6 +286,10 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
       await tools?.toolbox
         .close()
         .catch((err: unknown) => logger.warn({ err }, 'error closing tool servers'));
+      // Leases go back before the store's Redis connection closes.
+      await created.budget
+        .close()
+        .catch((err: unknown) => logger.debug({ err }, 'error closing the write budget'));
       await store.close().catch((err: unknown) => logger.warn({ err }, 'error closing the store'));
       logger.info({ drained }, 'bot stopped');
       return { drained };
@@ -335,15 +339,22 @@ function withoutKnowledgeBase(config: Config): Config {
 function createStore(
   config: Config,
   logger: Logger,
+  metrics: Metrics,
 ): { store: ConversationStore; budget: WriteBudget; stops: StopSignals } {
   const scale = config.slack.writeBudgetScale;
+  const learning = {
+    scale,
+    ceiling: config.slack.writeBudgetCeiling,
+    onAllowance: (method: string, perMinute: number) =>
+      metrics.slackWriteAllowance.set({ method }, Math.round(perMinute * 10) / 10),
+  };
   if (!config.redis) {
     logger.warn(
       'REDIS_URL is not set: using the in-process store, which serves a single replica only and forgets everything on restart',
     );
     return {
       store: new MemoryStore(),
-      budget: scale > 0 ? new MemoryWriteBudget({ scale }) : new BackoffOnlyBudget(),
+      budget: scale > 0 ? new MemoryWriteBudget(learning) : new BackoffOnlyBudget(),
       stops: new MemoryStopSignals(),
     };
   }
@@ -359,7 +370,7 @@ function createStore(
       ? new RedisWriteBudget({
           client,
           keyPrefix: config.redis.keyPrefix,
-          scale,
+          ...learning,
           onError: (err) => logger.debug({ err }, 'shared Slack write budget unavailable; writing anyway'),
         })
       : new BackoffOnlyBudget();

@@ -189,6 +189,7 @@ const schema = z.object({
   STREAM_FLUSH_INTERVAL_MS: int(1_000, 50, 10_000),
   TRUSTED_LINK_HOSTS: hostList,
   SLACK_WRITE_BUDGET_SCALE: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(1_000).default(1)),
+  SLACK_WRITE_BUDGET_CEILING: z.preprocess(emptyToUndefined, z.coerce.number().min(1).max(10).default(2)),
   LOCK_TTL_MS: int(30_000, 1_000, 600_000),
   LOCK_WAIT_MS: int(600_000, 1_000, 3_600_000),
   SHUTDOWN_TIMEOUT_MS: int(25_000, 0, 600_000),
@@ -229,6 +230,8 @@ export interface Config {
     flushIntervalMs: number;
     /** Multiplier on Slack's per-method tiers for the shared write budget; 0 turns the budget off. */
     writeBudgetScale: number;
+    /** The highest multiple of the configured allowance the budget may learn (1: never above it). */
+    writeBudgetCeiling: number;
     /** Hosts (and their subdomains) whose links in answers keep their label without the host. */
     trustedLinkHosts: string[];
   };
@@ -335,6 +338,7 @@ function toConfig(env: Env): Config {
       appDistribution: env.SLACK_APP_DISTRIBUTION,
       flushIntervalMs: env.STREAM_FLUSH_INTERVAL_MS,
       writeBudgetScale: env.SLACK_WRITE_BUDGET_SCALE,
+      writeBudgetCeiling: env.SLACK_WRITE_BUDGET_CEILING,
       trustedLinkHosts: env.TRUSTED_LINK_HOSTS,
     },
     port: env.PORT,

@@ -21,6 +21,7 @@ export interface Metrics {
   settingsChanges: Counter<'result'>;
   slackCalls: Counter<'method' | 'result'>;
   slackRateLimited: Counter<'method'>;
+  slackWriteAllowance: Gauge<'method'>;
   storeLatency: Histogram<'operation'>;
   storeUp: Gauge;
   feedback: Counter<'value'>;
@@ -119,6 +120,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     slackRateLimited: new Counter({
       name: 'slackbot_slack_rate_limited_total',
       help: 'Slack Web API calls answered 429, by method.',
+      labelNames: ['method'],
+      registers,
+    }),
+    slackWriteAllowance: new Gauge({
+      name: 'slackbot_slack_write_allowance_per_minute',
+      help: 'Calls a minute the shared Slack write budget assumes for each method: the configured tier at first, lowered by 429s, raised by sustained demand without them.',
       labelNames: ['method'],
       registers,
     }),

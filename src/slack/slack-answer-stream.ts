@@ -33,6 +33,7 @@ import { MessagePaginator, type PageOp, SLACK_MESSAGE_LIMIT_CHARS } from './rend
 import { escapeSlackControl } from './render/slack-safe-text.ts';
 import { type SlackApi, SlackCallError } from './slack-api.ts';
 import { UNLIMITED_BUDGET, type WriteBudget } from './write-budget.ts';
+import { AnswerWritePolicy } from './write-policy.ts';
 
 export interface AnswerTarget {
   channelId: string;
@@ -104,6 +105,10 @@ const TRANSIENT_CODES = new Set(['request_failed', 'internal_error', 'fatal_erro
 const MAX_RECONCILIATIONS = 3;
 /** A lost create is looked up after this pause, so that a write still in flight at Slack shows. */
 const LOST_CREATE_READ_DELAY_MS = 500;
+/** A deferred message tries this often to open sooner (a post and its final edit in the budget). */
+const DEFERRED_RETRY_MS = 5_000;
+/** The thread's "working" status clears after 2 minutes without a message: renewed before then. */
+const WORKING_STATUS_RENEW_MS = 90_000;
 
 type CreateMethod = 'chat.startStream' | 'chat.postMessage';
 /**
@@ -113,7 +118,11 @@ type CreateMethod = 'chat.startStream' | 'chat.postMessage';
 type WriteKind = 'create' | 'stream' | 'idempotent';
 
 interface Page {
-  mode: 'stream' | 'post';
+  /**
+   * How the message is written: a native stream, a post then edits, or (when the budget has no
+   * final edit for it) deferred: one post once its text is complete.
+   */
+  mode: 'stream' | 'post' | 'deferred';
   ts: string | null;
   /** Text Slack shows for this message. */
   sent: string;
@@ -134,6 +143,10 @@ interface Page {
   unconfirmed: { method: CreateMethod; text: string } | null;
   /** A stream write that failed after Slack may have applied it: stop the stream, then rewrite it whole. */
   unsettled: boolean;
+  /** The method whose token the budget reserved for this message's final write. */
+  finalReserved: 'chat.stopStream' | 'chat.update' | null;
+  /** When a deferred message last tried to open sooner. */
+  deferredCheckedAtMs: number;
 }
 
 type Status = keyof typeof STATUS_TITLES;
@@ -149,6 +162,8 @@ export class SlackAnswerStream implements AnswerOutput {
   #statusChanged = false;
   #finishing = false;
   #wake: (() => void) | null = null;
+  /** Something changed since the loop last looked (text, status, the end). */
+  #kicked = false;
   #loop: Promise<void> | null = null;
   #fatal: SlackCallError | null = null;
   /** Per method: no call before this time (a Retry-After or a budget wait). */
@@ -167,8 +182,11 @@ export class SlackAnswerStream implements AnswerOutput {
   readonly #stepsUnsent = new Map<string, ToolStep>();
   /** With more than one step the stream shows them as a plan (a title over the steps), once. */
   #planSent = false;
+  readonly #policy: AnswerWritePolicy;
   #nextSerial = 0;
   #reconciliations = 0;
+  /** When the thread's "working" status was last set for a deferred message (null: never). */
+  #workingShownAtMs: number | null = null;
 
   constructor(options: SlackAnswerStreamOptions) {
     this.#options = options;
@@ -178,6 +196,11 @@ export class SlackAnswerStream implements AnswerOutput {
     this.#openedAtMs = this.#now();
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#answerId = options.answerId ?? randomUUID();
+    const { budget = UNLIMITED_BUDGET, target } = options;
+    this.#policy = new AnswerWritePolicy({
+      budget: budget.answer(target.recipientTeamId, target.channelId),
+      flushIntervalMs: options.flushIntervalMs,
+    });
     this.#pages.push(this.#newPage(options.mode === 'native' ? 'stream' : 'post'));
   }
 
@@ -233,6 +256,7 @@ export class SlackAnswerStream implements AnswerOutput {
     if (last) last.closed = true;
     this.#kick();
     await this.#loop;
+    this.#policy.close();
     if (this.#fatal) throw this.#fatal;
   }
 
@@ -263,10 +287,13 @@ export class SlackAnswerStream implements AnswerOutput {
       creating: null,
       unconfirmed: null,
       unsettled: false,
+      finalReserved: null,
+      deferredCheckedAtMs: this.#now(),
     };
   }
 
   #kick(): void {
+    this.#kicked = true;
     if (this.#wake) {
       const wake = this.#wake;
       this.#wake = null;
@@ -283,9 +310,13 @@ export class SlackAnswerStream implements AnswerOutput {
     for (;;) {
       const page = this.#pages.find((p) => !p.done);
       if (!page || this.#fatal) return;
+      this.#kicked = false;
       const waitMs = await this.#step(page);
       if (waitMs === null) continue; // progress made, look again at once
       if (this.#finishing && this.#pages.every((p) => p.done)) return;
+      // New text or the end arrived while the step ran: look again rather than sleep past it
+      // (a fair-share wait can be long).
+      if (this.#kicked) continue;
       await this.#pause(waitMs);
     }
   }
@@ -305,23 +336,25 @@ export class SlackAnswerStream implements AnswerOutput {
   /** Makes one write for `page` if one is due. Returns null after a write, else how long to wait. */
   async #step(page: Page): Promise<number | null> {
     if (page.ts === null && page.unconfirmed) {
-      const heldMs = (this.#holdUntilMs.get('conversations.replies') ?? 0) - this.#now();
+      const heldMs = this.#heldMs('conversations.replies');
       if (heldMs > 0) return heldMs;
       return this.#attempt(page, () => this.#adoptLost(page), 'idempotent');
     }
     if (page.ts !== null && page.unsettled) {
-      const budgetWaitMs = await this.#takeBudget('chat.stopStream');
-      if (budgetWaitMs > 0) return this.#holdFor('chat.stopStream', budgetWaitMs);
+      const waitMs = await this.#finalToken(page, 'chat.stopStream');
+      if (waitMs > 0) return this.#holdFor('chat.stopStream', waitMs);
       return this.#attempt(page, () => this.#settle(page), 'idempotent');
     }
     const pending = page.target.slice(page.sent.length);
     if (page.ts === null) {
-      const wantsPlaceholder = (!page.statusShown && this.#status !== null) || this.#stepsDue(page);
+      const wantsPlaceholder =
+        ((!page.statusShown && this.#status !== null) || this.#stepsDue(page)) && page.mode !== 'deferred';
       if (!pending && !wantsPlaceholder) {
         if (!page.closed) return Number.POSITIVE_INFINITY;
         page.done = true; // nothing to show in this message
         return null;
       }
+      if (page.mode === 'deferred') return this.#stepDeferred(page);
       if (!this.#finishing) {
         // A status-only message waits one flush interval: when the model answers quickly, the message
         // opens with its first text instead, saving a write. A continuation message waits its turn too.
@@ -329,16 +362,7 @@ export class SlackAnswerStream implements AnswerOutput {
         const waitMs = this.#options.flushIntervalMs - sinceMs;
         if (waitMs > 0 && (!pending || this.#lastWriteAtMs !== null)) return waitMs;
       }
-      const method = page.mode === 'stream' ? 'chat.startStream' : 'chat.postMessage';
-      const budgetWaitMs = await this.#takeBudget(method);
-      if (budgetWaitMs > 0 && page.mode === 'stream') {
-        // Stream starts are scarce (Tier 2): post and edit rather than wait for one.
-        this.#options.logger.debug({ budgetWaitMs }, 'no stream start in the budget; posting instead');
-        for (const p of this.#pages) if (p.ts === null) p.mode = 'post';
-        return null;
-      }
-      if (budgetWaitMs > 0) return this.#holdFor(method, budgetWaitMs);
-      return this.#attempt(page, () => this.#create(page), 'create');
+      return this.#open(page);
     }
     if (page.closed) {
       // A message closed mid-answer (the next one continues it) keeps the pace, and its last text
@@ -347,8 +371,10 @@ export class SlackAnswerStream implements AnswerOutput {
       if (!this.#finishing && dueInMs > 0) return dueInMs;
       const needsWrite = page.mode === 'stream' || this.#postNeedsFinalEdit(page);
       const method = page.mode === 'stream' ? 'chat.stopStream' : 'chat.update';
-      const budgetWaitMs = needsWrite ? await this.#takeBudget(method) : 0;
-      if (budgetWaitMs > 0) return this.#holdFor(method, budgetWaitMs);
+      if (needsWrite) {
+        const waitMs = await this.#finalToken(page, method);
+        if (waitMs > 0) return this.#holdFor(method, waitMs);
+      } else this.#dropReservation(page);
       return this.#attempt(
         page,
         () => this.#finalize(page),
@@ -357,14 +383,109 @@ export class SlackAnswerStream implements AnswerOutput {
     }
     const statusDue = this.#statusChanged && page.sent.length === 0;
     if (!pending && !statusDue && !this.#stepsDue(page)) return Number.POSITIVE_INFINITY;
-    const dueInMs = page.lastWriteAtMs + this.#options.flushIntervalMs - this.#now();
-    if (dueInMs > 0 && page.sent.length > 0) return dueInMs;
-    // When the budget is tight this write waits and the next one carries more text: answers in
-    // flight flush less often instead of queueing behind each other.
+    // An intermediate write: at the answer's fair share of the method, never sooner than the flush
+    // interval. When the budget is tight it waits and the next one carries more text: answers in
+    // flight write less often instead of queueing behind each other.
     const method = page.mode === 'stream' ? 'chat.appendStream' : 'chat.update';
-    const budgetWaitMs = await this.#takeBudget(method);
-    if (budgetWaitMs > 0) return this.#holdFor(method, Math.max(budgetWaitMs, this.#options.flushIntervalMs));
+    this.#policy.wants(method);
+    const dueInMs = page.lastWriteAtMs + this.#policy.paceMs(method) - this.#now();
+    if (dueInMs > 0 && page.sent.length > 0) return dueInMs;
+    const heldMs = this.#heldMs(method);
+    if (heldMs > 0) return heldMs;
+    const budgetWaitMs = await this.#policy.intermediate(method);
+    if (budgetWaitMs > 0) return Math.max(budgetWaitMs, this.#options.flushIntervalMs);
     return this.#attempt(page, () => this.#update(page), page.mode === 'stream' ? 'stream' : 'idempotent');
+  }
+
+  /** Opens a message: a stream when its start and stop are in the budget, else posted, else deferred. */
+  async #open(page: Page): Promise<number | null> {
+    if (
+      page.serial === 0 &&
+      !this.#withStopButton &&
+      this.#options.stopButton &&
+      (await this.#options.stopButton)
+    ) {
+      // A Stop button lives in the message's blocks, which only the post-and-edit path can change:
+      // decided before the budget is asked, so no stream start is spent (and its stop reserved).
+      this.#withStopButton = true;
+      if (page.mode === 'stream') page.mode = 'post';
+    }
+    if (page.mode === 'stream') {
+      // Stream starts are scarce (Tier 2): post and edit rather than wait for one.
+      const opened = this.#heldMs('chat.startStream') === 0 && (await this.#policy.openStream());
+      if (opened) {
+        page.finalReserved = 'chat.stopStream';
+        return this.#attempt(page, () => this.#create(page), 'create');
+      }
+      this.#options.logger.debug('no stream start in the budget; posting instead');
+      this.#switchUnopened('stream', 'post');
+      return null;
+    }
+    const heldMs = this.#heldMs('chat.postMessage');
+    if (heldMs > 0) return heldMs;
+    const opened = await this.#policy.openPost();
+    if (opened !== 'deferred' && 'reserved' in opened) {
+      page.finalReserved = opened.reserved ? 'chat.update' : null;
+      return this.#attempt(page, () => this.#create(page), 'create');
+    }
+    if (opened === 'deferred') {
+      // Not even its final edit is in the budget: one post of the whole message, once it is complete.
+      this.#options.logger.debug('no final edit in the budget; posting the message once complete');
+      this.#switchUnopened('post', 'deferred');
+      return null;
+    }
+    return this.#holdFor('chat.postMessage', opened.waitMs);
+  }
+
+  /** A deferred message: posted whole once closed; until then, tried again now and then to open sooner. */
+  async #stepDeferred(page: Page): Promise<number | null> {
+    const nowMs = this.#now();
+    if (!page.closed) {
+      this.#showWorking(nowMs);
+      const dueInMs = page.deferredCheckedAtMs + DEFERRED_RETRY_MS - nowMs;
+      if (dueInMs > 0 || this.#heldMs('chat.postMessage') > 0) return Math.max(dueInMs, 1);
+      page.deferredCheckedAtMs = nowMs;
+      const opened = await this.#policy.openPost();
+      if (opened === 'deferred' || !('reserved' in opened)) return DEFERRED_RETRY_MS;
+      page.mode = 'post';
+      page.finalReserved = opened.reserved ? 'chat.update' : null;
+      return this.#attempt(page, () => this.#create(page), 'create');
+    }
+    const waitMs = await this.#finalToken(page, 'chat.postMessage');
+    if (waitMs > 0) return this.#holdFor('chat.postMessage', waitMs);
+    return this.#attempt(page, () => this.#create(page), 'create');
+  }
+
+  /** Unopened messages written as `from` are written as `to` instead. */
+  #switchUnopened(from: Page['mode'], to: Page['mode']): void {
+    for (const p of this.#pages) {
+      if (p.ts !== null || p.mode !== from) continue;
+      this.#dropReservation(p);
+      p.mode = to;
+    }
+  }
+
+  /** The thread's "working" status, while a deferred message shows nothing yet. Best effort. */
+  #showWorking(nowMs: number): void {
+    if (this.#workingShownAtMs !== null && nowMs - this.#workingShownAtMs < WORKING_STATUS_RENEW_MS) return;
+    this.#workingShownAtMs = nowMs;
+    this.#setAssistantStatus('writing');
+  }
+
+  /** 0 when a final write of `method` may go now (its reserved token spent, or one taken), else the wait. */
+  async #finalToken(page: Page, method: string): Promise<number> {
+    const heldMs = this.#heldMs(method);
+    if (heldMs > 0) return heldMs;
+    const reserved = page.finalReserved === method;
+    if (!reserved) this.#dropReservation(page);
+    page.finalReserved = null;
+    return this.#policy.final(method, reserved);
+  }
+
+  /** Gives back the token reserved for this message's final write, which it will not make. */
+  #dropReservation(page: Page): void {
+    if (page.finalReserved) this.#policy.release(page.finalReserved);
+    page.finalReserved = null;
   }
 
   /** No `method` call before `ms` from now; other methods (a final stopStream) are not held. */
@@ -373,13 +494,9 @@ export class SlackAnswerStream implements AnswerOutput {
     return ms;
   }
 
-  /** 0 when `method` may be called now (a token was taken), else how long to wait. */
-  async #takeBudget(method: string): Promise<number> {
-    // New text must not cut a Retry-After or budget wait short, nor spend a budget call on it.
-    const heldMs = (this.#holdUntilMs.get(method) ?? 0) - this.#now();
-    if (heldMs > 0) return heldMs;
-    const { budget = UNLIMITED_BUDGET, target } = this.#options;
-    return budget.take(target.recipientTeamId, method, target.channelId);
+  /** How long `method` is still held back for this answer (a Retry-After, a lookup's delay). */
+  #heldMs(method: string): number {
+    return Math.max(0, (this.#holdUntilMs.get(method) ?? 0) - this.#now());
   }
 
   /** Runs one Slack write with the failure policy; null when something changed. */
@@ -425,6 +542,7 @@ export class SlackAnswerStream implements AnswerOutput {
         }
         this.#options.logger.error({ err: error, code: error.code }, 'could not show the answer in Slack');
         this.#fatal = error;
+        this.#policy.close();
         this.#options.onFatal?.(error);
         return null;
       }
@@ -446,7 +564,7 @@ export class SlackAnswerStream implements AnswerOutput {
       // Starting a stream is Tier 2; rather than wait a minute, post and edit.
       if (code !== 'rate_limited') this.#options.onStreamingRefused?.(code);
       this.#options.logger.info({ code }, 'native stream unavailable; posting and editing instead');
-      for (const p of this.#pages) if (p.ts === null) p.mode = 'post';
+      this.#switchUnopened('stream', 'post');
       return 'retry_now';
     }
     if (code === 'rate_limited') return 'wait';
@@ -457,6 +575,21 @@ export class SlackAnswerStream implements AnswerOutput {
     if (code === 'stopped_by_user' && page.ts !== null) {
       // Someone pressed Slack's Stop: Slack ended the stream itself. The answer's end (or the rest,
       // if the stop was refused) is written by editing the message, which still works.
+      if (page.mode === 'stream' && error.method !== 'chat.stopStream') this.#dropReservation(page);
+      page.finalReserved = null;
+      page.mode = 'post';
+      return 'retry_now';
+    }
+    if (page.ts !== null && page.mode === 'stream' && code === 'message_not_in_streaming_state') {
+      // Slack ended the stream (about five minutes after it started, however busy, or when idle):
+      // the message keeps what it shows, and chat.update on its ts, which replaces rather than
+      // appends, writes the rest into it (Slack's way to finish such a message).
+      this.#options.logger.info(
+        { method: error.method },
+        'stream ended by Slack; finishing it with chat.update',
+      );
+      if (error.method !== 'chat.stopStream') this.#dropReservation(page);
+      page.finalReserved = null;
       page.mode = 'post';
       return 'retry_now';
     }
@@ -472,6 +605,7 @@ export class SlackAnswerStream implements AnswerOutput {
   }
 
   #continueInNewMessage(page: Page): void {
+    this.#dropReservation(page);
     const rest = page.target.slice(page.sent.length);
     page.target = page.sent;
     page.done = true;
@@ -484,11 +618,6 @@ export class SlackAnswerStream implements AnswerOutput {
 
   async #create(page: Page): Promise<void> {
     const { slack, target } = this.#options;
-    if (page.serial === 0 && this.#options.stopButton && (await this.#options.stopButton)) {
-      // A Stop button lives in the message's blocks, which only the post-and-edit path can change.
-      this.#withStopButton = true;
-      page.mode = 'post';
-    }
     const text = page.target;
     const status = page.statusShown ? null : this.#status;
     page.creating = { method: page.mode === 'stream' ? 'chat.startStream' : 'chat.postMessage', text };
@@ -511,15 +640,22 @@ export class SlackAnswerStream implements AnswerOutput {
       page.ts = result.ts ?? null;
       this.#stepsSent(steps.sent);
     } else {
+      // A deferred message is posted once, complete.
+      const whole = page.mode === 'deferred';
+      const shown = this.#withSteps(page, text);
+      const body = whole
+        ? messageBody(shown)
+        : this.#inProgressBody(shown || placeholder(status ?? 'thinking'));
+      if (whole && this.#isLastPage(page)) body.blocks.push(...this.#finalBlocks());
       const result = await slack.call<{ ts?: string }>(
         'chat.postMessage',
-        postArgs(
-          target,
-          this.#inProgressBody(this.#withSteps(page, text) || placeholder(status ?? 'thinking')),
-          answerMetadata(this.#answerId, page.serial),
-        ),
+        postArgs(target, body, answerMetadata(this.#answerId, page.serial)),
       );
       page.ts = result.ts ?? null;
+      if (whole && page.ts) {
+        page.mode = 'post';
+        page.done = true;
+      }
     }
     page.creating = null;
     if (!page.ts) throw new SlackCallError('chat.postMessage', 'missing_ts', null);
@@ -610,9 +746,14 @@ export class SlackAnswerStream implements AnswerOutput {
     page.sent = text;
   }
 
-  /** A posted message that is still being written: with the Stop button, when this answer has one. */
+  /**
+   * A posted message that is still being written says so under its text (a paused partial answer
+   * would otherwise look finished), with the Stop button when this answer has one; its final write
+   * leaves both out.
+   */
   #inProgressBody(markdown: string): { text: string; blocks: object[] } {
     const body = messageBody(markdown);
+    if (!isPlaceholder(markdown)) body.blocks.push(IN_PROGRESS_BLOCK);
     if (this.#withStopButton && !this.#finishing) body.blocks.push(STOP_BLOCK);
     return body;
   }
@@ -699,7 +840,8 @@ export class SlackAnswerStream implements AnswerOutput {
     return this.#finishing && this.#pages.at(-1) === page && this.#options.feedback !== false;
   }
 
-  #setAssistantStatus(status: Status): void {
+  /** `writing`: a deferred answer, posted whole once complete, is on its way. */
+  #setAssistantStatus(status: Status | 'writing'): void {
     const { slack, target } = this.#options;
     // Only the Messages tab / assistant threads show it; elsewhere Slack refuses and that is fine.
     // `loading_messages` (at most 10) rotate under the status while nothing is written yet.
@@ -707,8 +849,8 @@ export class SlackAnswerStream implements AnswerOutput {
       .call('assistant.threads.setStatus', {
         channel_id: target.channelId,
         thread_ts: target.threadTs,
-        status: ASSISTANT_STATUSES[status],
-        loading_messages: [STATUS_TITLES[status]],
+        status: status === 'writing' ? 'is writing an answer…' : ASSISTANT_STATUSES[status],
+        ...(status === 'writing' ? {} : { loading_messages: [STATUS_TITLES[status]] }),
       })
       .catch(() => undefined);
   }
@@ -769,11 +911,23 @@ function placeholder(status: Status): string {
   return `_${STATUS_TITLES[status]}_`;
 }
 
+function isPlaceholder(markdown: string): boolean {
+  return Object.values(STATUS_TITLES).some((title) => markdown === `_${title}_`);
+}
+
 /** A message body for the post-and-edit path: the same Markdown, in a markdown block. */
 function messageBody(markdown: string): { text: string; blocks: object[] } {
   const preview = markdown.length > 150 ? `${markdown.slice(0, 150)}…` : markdown;
   return { text: preview, blocks: [{ type: 'markdown', text: markdown }] };
 }
+
+/** The mark under a posted message that is still being written; its block id names it for tests and tools. */
+export const IN_PROGRESS_BLOCK_ID = 'answer_in_progress';
+const IN_PROGRESS_BLOCK = {
+  type: 'context',
+  block_id: IN_PROGRESS_BLOCK_ID,
+  elements: [{ type: 'mrkdwn', text: '_Still writing…_' }],
+};
 
 /**
  * A posted answer message: marked with its answer and page (to find it again after a lost

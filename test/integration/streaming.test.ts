@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { renderMarkdown } from '../../src/slack/render/markdown-renderer.ts';
+import { IN_PROGRESS_BLOCK_ID } from '../../src/slack/slack-answer-stream.ts';
+import { FakeSlack } from '../stand-ins/fake-slack.ts';
 import { botMessages, threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
 
@@ -153,7 +155,7 @@ describe('streaming answers into Slack', () => {
     }
   });
 
-  it('continues in a new message when the stream expired, losing nothing', async () => {
+  it('finishes a stream that Slack ended early (idle) by chat.update on its own message, losing nothing', async () => {
     h = await startHarness();
     h.slack.failNext('chat.appendStream', { error: 'message_not_in_streaming_state' });
     const answer = 'one two three four five six seven eight nine ten';
@@ -162,7 +164,36 @@ describe('streaming answers into Slack', () => {
     await waitForAnswers(h, 1);
 
     const messages = botMessages(h, 'C0001', sent.ts);
-    expect(messages.length).toBe(2);
-    expect(messages.map((m) => h.slack.displayText(m)).join('')).toBe(answer);
+    expect(messages).toHaveLength(1);
+    expect(h.slack.displayText(messages[0] as never)).toBe(answer);
+    expect(h.slack.callsTo('chat.update').at(-1)?.args.ts).toBe(messages[0]?.ts);
+  });
+
+  it('finishes a stream older than Slack’s stream lifetime by chat.update on its own message, nothing lost or repeated', async () => {
+    // Slack ends a stream about five minutes after it started, however busy; here after one second.
+    const slack = await FakeSlack.start({ streamLifetimeMs: 1_000 });
+    try {
+      h = await startHarness({ slack });
+      const answer = Array.from({ length: 30 }, (_, i) => `Sentence ${i} of a long answer.`).join(' ');
+      h.bedrock.enqueue({ text: chunks(answer, 32), chunkDelayMs: 100 });
+      const sent = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> long' });
+      await waitForAnswers(h, 1);
+
+      const messages = botMessages(h, 'C0001', sent.ts);
+      const [message] = messages;
+      expect(messages).toHaveLength(1);
+      expect(message?.streamState).toBe('expired');
+      expect(h.slack.displayText(message as never)).toBe(answer);
+      expect(h.slack.callsTo('chat.postMessage')).toHaveLength(0);
+      const updates = h.slack.callsTo('chat.update');
+      expect(updates.length).toBeGreaterThan(0);
+      expect(updates.every((call) => call.args.ts === message?.ts)).toBe(true);
+      // Finished: the feedback buttons, no in-progress mark.
+      expect(JSON.stringify(message?.blocks)).toContain('feedback_buttons');
+      expect(JSON.stringify(message?.blocks)).not.toContain(IN_PROGRESS_BLOCK_ID);
+    } finally {
+      await h?.stop();
+      await slack.stop();
+    }
   });
 });

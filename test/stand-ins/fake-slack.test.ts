@@ -263,6 +263,38 @@ describe('FakeSlack Web API', () => {
       expect(fake.messages.find((m) => m.ts === ts)).toMatchObject({ streamState: 'expired', markdown: 'a' });
     });
 
+    it('ends a stream at its lifetime even while appends keep flowing, and lets chat.update rewrite it', async () => {
+      await fake.stop();
+      fake = await FakeSlack.start({ now: () => clockMs, streamLifetimeMs: 300_000 });
+      client = new WebClient('xoxb-test', { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 } });
+      const rootTs = fake.addMessage({ channel: 'D0001', user: 'U0001', text: 'q' });
+      const { ts } = await client.chat.startStream({
+        channel: 'D0001',
+        thread_ts: rootTs,
+        markdown_text: 'a',
+      });
+      for (let i = 0; i < 5; i += 1) {
+        clockMs += 59_000;
+        await client.chat.appendStream({ channel: 'D0001', ts: ts as string, markdown_text: 'b' });
+      }
+
+      clockMs += 6_000;
+      const error = await errorOf(
+        client.chat.appendStream({ channel: 'D0001', ts: ts as string, markdown_text: 'c' }),
+      );
+      await client.chat.update({
+        channel: 'D0001',
+        ts: ts as string,
+        text: 'abbbbbc',
+        blocks: [{ type: 'markdown', text: 'abbbbbc' }],
+      });
+
+      expect(error).toBe('message_not_in_streaming_state');
+      const [message] = fake.botReplies('D0001', rootTs);
+      expect(message?.streamState).toBe('expired');
+      expect(fake.displayText(message as never)).toBe('abbbbbc');
+    });
+
     it('refuses to stop a stream holding more than 12000 characters and keeps it open', async () => {
       const rootTs = fake.addMessage({ channel: 'D0001', user: 'U0001', text: 'q' });
       const { ts } = await client.chat.startStream({
@@ -315,6 +347,44 @@ describe('FakeSlack Web API', () => {
     await expect(strict.chat.postMessage({ channel: 'C0001', text: 'three' })).resolves.toMatchObject({
       ok: true,
     });
+  });
+
+  it('counts a per-minute limit over any 60 seconds, workspace-wide or per channel', async () => {
+    const strict = new WebClient('xoxb-test', {
+      slackApiUrl: fake.apiUrl,
+      retryConfig: { retries: 0 },
+      rejectRateLimitedCalls: true,
+      logger: quietLogger,
+    });
+    fake.addChannel({ id: 'C0003', name: 'support' });
+    fake.setRateLimit('chat.update', { perMinute: 3 });
+    fake.setRateLimit('chat.postMessage', { perMinute: 2, perChannel: true });
+    const posted = await strict.chat.postMessage({ channel: 'C0001', text: 'a' });
+    const update = () =>
+      strict.chat.update({ channel: 'C0001', ts: posted.ts as string, text: 'b' }).then(
+        () => 200,
+        (error: { retryAfter?: number }) => error.retryAfter,
+      );
+
+    const early = [await update(), await update()];
+    clockMs += 40_000;
+    const late = [await update(), await update()];
+    clockMs += 20_000;
+    const next = await update();
+    // The post at 0 s has left the window too: two more fit, a third in the channel does not.
+    await strict.chat.postMessage({ channel: 'C0001', text: 'c' });
+    await strict.chat.postMessage({ channel: 'C0001', text: 'c2' });
+    const thirdInChannel = await strict.chat
+      .postMessage({ channel: 'C0001', text: 'd' })
+      .catch((error: unknown) => error);
+    const otherChannel = await strict.chat.postMessage({ channel: 'C0003', text: 'e' });
+
+    // Two calls at 0 s and one at 40 s fill the minute; the first two leave it at 60 s.
+    expect(early).toEqual([200, 200]);
+    expect(late).toEqual([200, 20]);
+    expect(next).toBe(200);
+    expect(thirdInChannel).toMatchObject({ code: ErrorCode.RateLimitedError });
+    expect(otherChannel.ok).toBe(true);
   });
 
   it('fails the next calls as injected, then recovers', async () => {

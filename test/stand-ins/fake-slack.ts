@@ -24,6 +24,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type FakeFile, FileStore, type UploadFileInput } from './slack/files.ts';
 import { blockActionsPayload, type ViewAction, viewSubmissionPayload } from './slack/interactivity.ts';
+import { RateWindow } from './slack/rate-window.ts';
 import {
   type DeliveryResult,
   eventEnvelope,
@@ -32,7 +33,7 @@ import {
   slackId,
 } from './slack/signed-delivery.ts';
 import { type EnvelopeType, SocketModeServer } from './slack/socket-mode-server.ts';
-import { TokenBucket } from './slack/token-bucket.ts';
+import { type TakeResult, TokenBucket } from './slack/token-bucket.ts';
 import {
   type WebApiArgs,
   type WebApiBody,
@@ -82,8 +83,13 @@ export interface FakeSlackOptions {
   grantedScopes?: string[];
   /** An open stream not started or appended within this expires. */
   streamIdleTimeoutMs?: number;
-  /** Token bucket per method, e.g. `{ 'chat.update': { perSecond: 1 } }`. */
-  rateLimits?: Record<string, { perSecond: number }>;
+  /**
+   * A stream ends this long after it started, even while appends flow (Slack: about 5 minutes);
+   * later appends and stops fail with `message_not_in_streaming_state`. Default 300,000.
+   */
+  streamLifetimeMs?: number;
+  /** Rate limit per method (see `RateLimit`), e.g. `{ 'chat.update': { perMinute: 50 } }`. */
+  rateLimits?: Record<string, RateLimit>;
   /** The workspace clock (ts values, stream expiry, status expiry, rate limits, response_url expiry). */
   now?: () => number;
   /** How long a Socket Mode envelope waits for its ack. */
@@ -97,6 +103,13 @@ export interface FakeSlackOptions {
    */
   agentSessionStoppedSubscribed?: boolean;
 }
+
+/**
+ * How the stand-in limits a method: `{ perSecond }`, a token bucket that holds one second's calls;
+ * or `{ perMinute }`, at most that many calls in any minute (Slack's tiers are per-minute windows),
+ * per workspace or, with `perChannel`, per channel (as Slack limits chat.postMessage).
+ */
+export type RateLimit = { perSecond: number } | { perMinute: number; perChannel?: boolean };
 
 export interface RecordedCall {
   method: string;
@@ -144,6 +157,8 @@ export interface ResponseUrlPost {
 }
 
 export interface DeliveryOptions {
+  /** The workspace the event comes from (the envelope's `team_id`); defaults to the stand-in's. */
+  teamId?: string;
   /** Defaults to HTTP when a bot endpoint is set, else the Socket Mode connection. */
   via?: 'http' | 'socket';
   retryNum?: number;
@@ -156,7 +171,6 @@ export interface DeliveryOptions {
 
 export interface SendEventOptions extends DeliveryOptions {
   eventId?: string;
-  teamId?: string;
 }
 
 export interface SendEventResult extends DeliveryResult {
@@ -190,6 +204,9 @@ export interface CommandInput {
 export interface CommandResult extends DeliveryResult {
   responseUrl: string;
 }
+
+/** The limiter a call counts against (its method's bucket or window, or its channel's). */
+type MethodLimiter = (args: WebApiArgs) => { take(): TakeResult };
 
 interface FailureEntry {
   failure: FakeFailure;
@@ -267,7 +284,7 @@ export class FakeSlack {
   readonly #server: Server;
   readonly #sockets: SocketModeServer;
   readonly #failures = new Map<string, FailureEntry[]>();
-  readonly #buckets = new Map<string, TokenBucket>();
+  readonly #limits = new Map<string, MethodLimiter>();
   readonly #responseUrls = new Map<string, { uses: number; createdAtMs: number }>();
   /** `action_token`s put in the events of people's messages (for the Real-time Search API). */
   readonly #actionTokens = new Set<string>();
@@ -291,11 +308,10 @@ export class FakeSlack {
     this.workspace = new Workspace({
       now: this.#now,
       streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? 120_000,
+      streamLifetimeMs: options.streamLifetimeMs ?? 300_000,
       onChange: (message) => this.events.emit('message', message),
     });
-    for (const [method, limit] of Object.entries(options.rateLimits ?? {})) {
-      this.setRateLimit(method, limit.perSecond);
-    }
+    for (const [method, limit] of Object.entries(options.rateLimits ?? {})) this.setRateLimit(method, limit);
     this.#seed();
     this.#sockets = new SocketModeServer({
       appId,
@@ -455,9 +471,28 @@ export class FakeSlack {
     else this.#failures.delete(method);
   }
 
-  setRateLimit(method: string, perSecond: number | null): void {
-    if (perSecond === null) this.#buckets.delete(method);
-    else this.#buckets.set(method, new TokenBucket(perSecond, this.#now));
+  /** Limits `method` from now on: a number is calls per second (`{ perSecond }`); null lifts the limit. */
+  setRateLimit(method: string, limit: number | RateLimit | null): void {
+    if (limit === null) {
+      this.#limits.delete(method);
+      return;
+    }
+    const spec = typeof limit === 'number' ? { perSecond: limit } : limit;
+    if ('perSecond' in spec) {
+      const bucket = new TokenBucket(spec.perSecond, this.#now);
+      this.#limits.set(method, () => bucket);
+      return;
+    }
+    const windows = new Map<string, RateWindow>();
+    this.#limits.set(method, (args) => {
+      const key = spec.perChannel ? String(args.channel ?? args.channel_id ?? '') : '';
+      let window = windows.get(key);
+      if (!window) {
+        window = new RateWindow(spec.perMinute, 60_000, this.#now);
+        windows.set(key, window);
+      }
+      return window;
+    });
   }
 
   // ---- HTTP server ----
@@ -530,7 +565,7 @@ export class FakeSlack {
     const injected = this.#takeFailure(method);
     if (injected === 'applied_but_lost') return { ...this.#apply(method, args, handler), lose: true };
     if (injected) return injected;
-    const taken = this.#buckets.get(method)?.take();
+    const taken = this.#limits.get(method)?.(args).take();
     if (taken && !taken.ok) {
       return {
         status: 429,
@@ -736,7 +771,7 @@ export class FakeSlack {
       ts: message.ts,
       channel: input.channel,
       event_ts: message.ts,
-      team: this.teamId,
+      team: options.teamId ?? this.teamId,
       client_msg_id: randomUUID(),
       blocks: richTextBlocks(input.text),
       ...(input.threadTs ? { thread_ts: input.threadTs } : {}),

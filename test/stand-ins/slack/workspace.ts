@@ -135,6 +135,8 @@ export interface AddMessageInput {
 export interface WorkspaceOptions {
   now: () => number;
   streamIdleTimeoutMs: number;
+  /** A stream ends this long after it started, however busy (Slack: about 5 minutes). */
+  streamLifetimeMs?: number;
   /** Slack clears an assistant thread's status after this long without a message. */
   statusTtlMs?: number;
   onChange: (message: FakeMessage) => void;
@@ -206,6 +208,7 @@ export class Workspace {
   readonly #sessions = new Map<string, AgentSession>();
   readonly #now: () => number;
   readonly #streamIdleTimeoutMs: number;
+  readonly #streamLifetimeMs: number;
   readonly #statusTtlMs: number;
   readonly #onChange: (message: FakeMessage) => void;
   #lastTsMicros = 0;
@@ -213,6 +216,7 @@ export class Workspace {
   constructor(options: WorkspaceOptions) {
     this.#now = options.now;
     this.#streamIdleTimeoutMs = options.streamIdleTimeoutMs;
+    this.#streamLifetimeMs = options.streamLifetimeMs ?? Number.POSITIVE_INFINITY;
     this.#statusTtlMs = options.statusTtlMs ?? 120_000;
     this.#onChange = options.onChange;
   }
@@ -325,11 +329,12 @@ export class Workspace {
     message.streamTouchedAtMs = this.#now();
   }
 
-  /** Marks a stream expired when it was not written to within the idle timeout. */
+  /** Marks a stream expired when it was idle for the idle timeout, or has outlived the stream lifetime. */
   refreshStreamState(message: FakeMessage): void {
     if (message.streamState !== 'open') return;
-    const idleMs = this.#now() - (message.streamTouchedAtMs ?? message.createdAtMs);
-    if (idleMs > this.#streamIdleTimeoutMs) {
+    const nowMs = this.#now();
+    const idleMs = nowMs - (message.streamTouchedAtMs ?? message.createdAtMs);
+    if (idleMs > this.#streamIdleTimeoutMs || nowMs - message.createdAtMs > this.#streamLifetimeMs) {
       message.streamState = 'expired';
       message.streaming = false;
       this.#onChange(message);
