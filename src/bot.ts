@@ -49,8 +49,6 @@ import { RedisStopSignals } from './store/redis-stop-signals.ts';
 import { createRedisClient, RedisStore } from './store/redis-store.ts';
 import { MemoryStopSignals } from './store/stop-signals.ts';
 import { CombinedToolbox } from './tools/combined-toolbox.ts';
-import { McpToolbox } from './tools/mcp-toolbox.ts';
-import { loadToolConfig, NO_TOOLS } from './tools/tool-config.ts';
 
 /** Largest request body `/slack/events` takes (Slack's payloads are far smaller). */
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -313,12 +311,16 @@ async function startTools(
   approvalTtlMs: number;
 } | null> {
   if (!config.mcpConfigPath && config.builtinTools.length === 0) return null;
+  // Loaded only when tools are configured: the MCP SDK and the YAML parser hold about 30 MB of a
+  // replica's memory that a bot without tools never needs.
+  const { loadToolConfig, NO_TOOLS } = await import('./tools/tool-config.ts');
   const toolConfig = config.mcpConfigPath ? loadToolConfig(config.mcpConfigPath, process.env) : NO_TOOLS;
   const boxes: Toolbox[] = [];
   if (config.builtinTools.includes('search_slack')) boxes.push(new SlackSearchTool(slack));
   if (config.builtinTools.includes('search_knowledge_base'))
     boxes.push(await createKnowledgeBaseSearchTool(config));
   if (toolConfig.servers.length > 0) {
+    const { McpToolbox } = await import('./tools/mcp-toolbox.ts');
     const mcp = new McpToolbox({ config: toolConfig, logger });
     await Promise.race([mcp.start(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
     boxes.push(mcp);
