@@ -5,11 +5,10 @@
  * with who, when, before and after, and the environment stays the default.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { answerLogs, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
-import { deleteKeysWithPrefix } from '../support/redis-server-process.ts';
+import { deleteRedisKeysWithPrefix } from '../support/redis-server-process.ts';
 import { waitForTurnedAway } from '../support/turned-away.ts';
 
 let harnesses: Harness[] = [];
@@ -18,9 +17,7 @@ afterEach(async () => {
   for (const h of harnesses.reverse()) await h.stop();
   harnesses = [];
   if (redisPrefix) {
-    const redis = new Redis(inject('redisUrl'));
-    await deleteKeysWithPrefix(redis, redisPrefix);
-    redis.disconnect();
+    await deleteRedisKeysWithPrefix(inject('redisUrl'), redisPrefix);
     redisPrefix = undefined;
   }
 });

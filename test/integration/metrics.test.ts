@@ -3,11 +3,10 @@
  * the bot works.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
-import { deleteKeysWithPrefix } from '../support/redis-server-process.ts';
+import { deleteRedisKeysWithPrefix } from '../support/redis-server-process.ts';
 
 let h: Harness | undefined;
 let redisPrefix: string | undefined;
@@ -15,9 +14,7 @@ afterEach(async () => {
   await h?.stop();
   h = undefined;
   if (redisPrefix) {
-    const redis = new Redis(inject('redisUrl'));
-    await deleteKeysWithPrefix(redis, redisPrefix);
-    redis.disconnect();
+    await deleteRedisKeysWithPrefix(inject('redisUrl'), redisPrefix);
     redisPrefix = undefined;
   }
 });

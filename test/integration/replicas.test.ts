@@ -4,13 +4,12 @@
  * one endpoint at a time, so each delivery first points it at the replica that should receive it.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { FakeBedrockRuntime } from '../stand-ins/fake-bedrock-runtime.ts';
 import { FakeSlack } from '../stand-ins/fake-slack.ts';
 import { answerLogs, sentMessages, threadText } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
-import { deleteKeysWithPrefix } from '../support/redis-server-process.ts';
+import { deleteRedisKeysWithPrefix } from '../support/redis-server-process.ts';
 import { waitForTurnedAway } from '../support/turned-away.ts';
 
 interface Replicas {
@@ -32,9 +31,7 @@ afterEach(async () => {
   await a.stop();
   await slack.stop();
   await bedrock.stop();
-  const redis = new Redis(inject('redisUrl'));
-  await deleteKeysWithPrefix(redis, prefix);
-  redis.disconnect();
+  await deleteRedisKeysWithPrefix(inject('redisUrl'), prefix);
 });
 
 async function startReplicas(): Promise<Replicas> {

@@ -3,13 +3,12 @@
  * how each answer is written, and every answer lands exactly, however tight it is.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { IN_PROGRESS_BLOCK_ID } from '../../src/slack/slack-answer-stream.ts';
 import type { FakeMessage, RecordedCall } from '../stand-ins/fake-slack.ts';
 import { botMessages, threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
-import { deleteKeysWithPrefix } from '../support/redis-server-process.ts';
+import { deleteRedisKeysWithPrefix } from '../support/redis-server-process.ts';
 
 let h: Harness | undefined;
 let redisPrefix: string | undefined;
@@ -17,9 +16,7 @@ afterEach(async () => {
   await h?.stop();
   h = undefined;
   if (redisPrefix) {
-    const redis = new Redis(inject('redisUrl'));
-    await deleteKeysWithPrefix(redis, redisPrefix);
-    redis.disconnect();
+    await deleteRedisKeysWithPrefix(inject('redisUrl'), redisPrefix);
     redisPrefix = undefined;
   }
 });

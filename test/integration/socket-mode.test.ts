@@ -4,14 +4,13 @@
  * serves /healthz, /readyz and /metrics on PORT.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { FakeBedrockRuntime } from '../stand-ins/fake-bedrock-runtime.ts';
 import { FakeSlack } from '../stand-ins/fake-slack.ts';
 import { answerLogs, threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
 import { freePort } from '../support/free-port.ts';
-import { deleteKeysWithPrefix } from '../support/redis-server-process.ts';
+import { deleteRedisKeysWithPrefix } from '../support/redis-server-process.ts';
 import { waitForTurnedAway } from '../support/turned-away.ts';
 
 let h: Harness | undefined;
@@ -101,9 +100,7 @@ describe('Socket Mode', () => {
       () => slack.stop(),
       () => bedrock.stop(),
       async () => {
-        const redis = new Redis(inject('redisUrl'));
-        await deleteKeysWithPrefix(redis, prefix);
-        redis.disconnect();
+        await deleteRedisKeysWithPrefix(inject('redisUrl'), prefix);
       },
     );
     const env = { SLACK_APP_TOKEN: 'xapp-test', REDIS_URL: inject('redisUrl'), REDIS_KEY_PREFIX: prefix };

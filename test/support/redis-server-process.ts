@@ -8,8 +8,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Redis } from 'ioredis';
-import { Cluster } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { freePort } from './free-port.ts';
 
 const execFileAsync = promisify(execFile);
@@ -123,6 +122,16 @@ export async function deleteKeysWithPrefix(client: Redis | Cluster, prefix: stri
       // One DEL per key: on a cluster, keys of one scan batch can sit in different slots.
       for (const key of keys) await node.del(key);
     } while (cursor !== '0');
+  }
+}
+
+/** Deletes a test's keys on the Redis at `url` with a short-lived client of its own. */
+export async function deleteRedisKeysWithPrefix(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    await deleteKeysWithPrefix(redis, prefix);
+  } finally {
+    redis.disconnect();
   }
 }
 
