@@ -29,6 +29,7 @@ import type {
   AnswerModel,
   Attachment,
   CitedSource,
+  HeldThread,
   ModelChoice,
   PausedTurn,
   RequestTurn,
@@ -172,7 +173,14 @@ export const MESSAGES = {
 };
 
 /** A thread lock held by this answer, with the state read when it was taken. */
-type Held = { token: string; state: ThreadState | null };
+type Held = HeldThread;
+
+/** An admitted question: the lock if admission took it (`lockTried`: it asked), and its waiting sign. */
+interface Admitted {
+  held: Held | null;
+  lockTried: boolean;
+  waiting: WaitingSign;
+}
 
 type Outcome =
   | 'paused'
@@ -704,68 +712,102 @@ export class ConversationService {
     return controls;
   }
 
+  /**
+   * Admits the question and answers it in its turn. The thread's queue is joined at once, so that a
+   * later question in this thread waits behind this one whatever admission finds.
+   */
   async #admitAndAnswer(question: Question, log: Logger, early: EarlyAnswer | null): Promise<void> {
-    const { store, surface, settings } = this.#deps;
     const id = threadId(question.thread);
-    // Admission: the one atomic dedup claim, then allow-lists and size. A refused question costs
-    // no model call (none is started early for it).
-    try {
-      if (question.regenerate && !question.isDm) {
-        const membership = await store.threadMembership(id, question.userId);
-        if (!membership.participant && this.#controlsOf(question).settings.threadReplyPolicy !== 'all') {
-          await surface.ephemeral(question, MESSAGES.notYourThread).catch(() => undefined);
-          return;
-        }
-      } else if (!question.addressed && !question.isDm) {
-        // Participants are recorded when an answer starts, so a reply typed while the bot's first
-        // answer in this thread still streams is taken too (and waits its turn).
-        const membership = await store.threadMembership(id, question.userId);
-        if (!this.#followUpAllowed(membership, question))
-          return void this.#deps.metrics.messagesIgnored.inc({
-            reason: membership.active ? 'not_participant' : 'not_bot_thread',
-          });
-      }
-      if (!(await store.claimOnce(question.dedupKey, DEDUP_TTL_MS))) {
-        log.debug({ dedupKey: question.dedupKey }, 'duplicate delivery ignored');
-        this.#deps.metrics.duplicatesIgnored.inc();
-        return;
-      }
-    } catch (error) {
-      return this.#storeDown(question, error, log);
-    }
-    if (!this.#accepting) return surface.notice(question, MESSAGES.shuttingDown).catch(() => undefined);
-
-    const refusal = this.#refusal(question);
-    if (refusal) {
-      log.info({ reason: refusal.reason }, 'question refused');
-      this.#deps.metrics.answers.inc({ outcome: `refused_${refusal.reason}` });
-      await surface.ephemeral(question, refusal.text).catch((err: unknown) => {
-        log.warn({ err }, 'could not send the refusal');
-      });
-      return;
-    }
-
-    // Serialize: questions in one thread are answered one after the other.
-    const waiting = new WaitingSign(surface, question);
     const previous = this.#threadQueues.get(id);
-    if (previous) {
-      waiting.show();
-      // An addressed question that waits makes its asker a participant now, not when it starts.
-      if (question.addressed)
-        await store
-          .addParticipant(id, { userId: question.userId, ttlMs: settings.historyTtlMs })
-          .catch((err: unknown) => log.warn({ err }, 'could not record the participant'));
-    }
-    const mine = (previous ?? Promise.resolve()).then(() =>
-      this.#answerUnderLock(question, log, early, waiting),
+    const mine = this.#admit(question, log, !previous).then((admitted) =>
+      admitted ? this.#answerInTurn(question, log, early, admitted, previous) : undefined,
     );
-    const tail = mine.catch(() => undefined);
+    const tail = (previous ?? Promise.resolve()).then(() => mine).catch(() => undefined);
     this.#threadQueues.set(id, tail);
     try {
       await mine;
     } finally {
       if (this.#threadQueues.get(id) === tail) this.#threadQueues.delete(id);
     }
+  }
+
+  /**
+   * Admission, in one store round trip: the delivery's atomic claim (a duplicate stops here), the
+   * addressed asker recorded as a participant (a reply they type while this waits is taken), and the
+   * thread's lock when nothing of ours is ahead in the thread. Then allow-lists and size: a refused
+   * question costs no model call (none is started early for it). Null when it is not to be answered.
+   */
+  async #admit(question: Question, log: Logger, tryLock: boolean): Promise<Admitted | null> {
+    const { store, surface, settings } = this.#deps;
+    const id = threadId(question.thread);
+    const accepting = this.#accepting;
+    const refusal = accepting ? this.#refusal(question) : null;
+    const answering = accepting && refusal === null;
+    const lockTried = answering && tryLock && !this.#restart.signal.aborted;
+    let admitted: { held: Held | null } | null;
+    try {
+      if (question.regenerate && !question.isDm) {
+        const membership = await store.threadMembership(id, question.userId);
+        if (!membership.participant && this.#controlsOf(question).settings.threadReplyPolicy !== 'all') {
+          await surface.ephemeral(question, MESSAGES.notYourThread).catch(() => undefined);
+          return null;
+        }
+      } else if (!question.addressed && !question.isDm) {
+        // Participants are recorded when an answer is admitted, so a reply typed while the bot's
+        // first answer in this thread still streams is taken too (and waits its turn).
+        const membership = await store.threadMembership(id, question.userId);
+        if (!this.#followUpAllowed(membership, question)) {
+          this.#deps.metrics.messagesIgnored.inc({
+            reason: membership.active ? 'not_participant' : 'not_bot_thread',
+          });
+          return null;
+        }
+      }
+      admitted = await store.admit(id, {
+        claimKey: question.dedupKey,
+        claimTtlMs: DEDUP_TTL_MS,
+        ...(answering && question.addressed
+          ? { participant: { userId: question.userId, ttlMs: settings.historyTtlMs } }
+          : {}),
+        ...(lockTried ? { lockTtlMs: settings.lockTtlMs } : {}),
+      });
+    } catch (error) {
+      await this.#storeDown(question, error, log);
+      return null;
+    }
+    if (!admitted) {
+      log.debug({ dedupKey: question.dedupKey }, 'duplicate delivery ignored');
+      this.#deps.metrics.duplicatesIgnored.inc();
+      return null;
+    }
+    if (!accepting) {
+      await surface.notice(question, MESSAGES.shuttingDown).catch(() => undefined);
+      return null;
+    }
+    if (refusal) {
+      log.info({ reason: refusal.reason }, 'question refused');
+      this.#deps.metrics.answers.inc({ outcome: `refused_${refusal.reason}` });
+      await surface.ephemeral(question, refusal.text).catch((err: unknown) => {
+        log.warn({ err }, 'could not send the refusal');
+      });
+      return null;
+    }
+    return { held: admitted.held, lockTried, waiting: new WaitingSign(surface, question) };
+  }
+
+  /** Waits for the answers ahead of this one in this replica, then answers under the thread's lock. */
+  async #answerInTurn(
+    question: Question,
+    log: Logger,
+    early: EarlyAnswer | null,
+    admitted: Admitted,
+    previous: Promise<void> | undefined,
+  ): Promise<void> {
+    if (previous) {
+      admitted.waiting.show();
+      await previous;
+    }
+    return this.#answerUnderLock(question, log, early, admitted);
   }
 
   #followUpAllowed(membership: ThreadMembership, question: Question): boolean {
@@ -799,14 +841,22 @@ export class ConversationService {
     question: Question,
     log: Logger,
     early: EarlyAnswer | null,
-    waiting: WaitingSign,
+    admitted: Admitted,
   ): Promise<void> {
     const { store, settings } = this.#deps;
+    const { waiting } = admitted;
     const id = threadId(question.thread);
-    if (this.#restart.signal.aborted) return this.#tellRestarting(question, log, waiting);
+    if (this.#restart.signal.aborted) {
+      if (admitted.held)
+        await store
+          .releaseLock(id, admitted.held.token)
+          .catch((err: unknown) => log.warn({ err }, 'could not release lock'));
+      return this.#tellRestarting(question, log, waiting);
+    }
     let held: Held | 'timeout' | 'restarting';
     try {
-      held = await this.#acquire(question, waiting);
+      // Admission took the lock when it could; when someone else held it, wait for it here.
+      held = admitted.held ?? (await this.#acquire(question, waiting, admitted.lockTried));
     } catch (error) {
       await waiting.clear();
       return this.#storeDown(question, error, log);
@@ -854,9 +904,14 @@ export class ConversationService {
   /**
    * Waits for the thread's lock (and reads its state with it, recording an addressed asker as a
    * participant), polling with backoff. 'timeout' after `lockWaitMs`; 'restarting' once the
-   * shutdown bound is near. A question that has to wait shows that it was seen.
+   * shutdown bound is near. A question that has to wait shows that it was seen. `lockTried`:
+   * admission found the lock held a moment ago, so this shows the sign and pauses before asking.
    */
-  async #acquire(question: Question, waiting: WaitingSign | null): Promise<Held | 'timeout' | 'restarting'> {
+  async #acquire(
+    question: Question,
+    waiting: WaitingSign | null,
+    lockTried = false,
+  ): Promise<Held | 'timeout' | 'restarting'> {
     const { store, settings } = this.#deps;
     const id = threadId(question.thread);
     const participant = question.addressed
@@ -864,13 +919,15 @@ export class ConversationService {
       : undefined;
     const deadline = this.#now() + settings.lockWaitMs;
     let delayMs = 25;
-    for (let attempt = 0; ; attempt += 1) {
+    if (lockTried) {
+      waiting?.show();
+      if (!(await this.#pause(delayMs, this.#restart.signal))) return 'restarting';
+      delayMs *= 2;
+    }
+    for (;;) {
       const held = await store.acquireLockAndGetThread(id, settings.lockTtlMs, participant);
       if (held) return held;
-      if (attempt === 0 && waiting) {
-        waiting.show();
-        if (participant) await store.addParticipant(id, participant);
-      }
+      waiting?.show();
       if (this.#now() >= deadline) return 'timeout';
       if (!(await this.#pause(delayMs, this.#restart.signal))) return 'restarting';
       delayMs = Math.min(delayMs * 2, 500);

@@ -257,9 +257,31 @@ export function emptyUsage(): UsageTotals {
   };
 }
 
+/** A thread's lock, taken, with the thread's state read in the same step. */
+export interface HeldThread {
+  token: string;
+  state: ThreadState | null;
+}
+
+/** What `ConversationStore.admit` does for one delivery of a question. */
+export interface Admission {
+  /** The delivery's key (the same for every redelivery of one question). */
+  claimKey: string;
+  claimTtlMs: number;
+  /** An asker who addressed the bot, recorded as a participant of the thread. */
+  participant?: Participant;
+  /** Take the thread's lock for this long if it is free (absent: do not try). */
+  lockTtlMs?: number;
+}
+
 export interface ConversationStore {
-  /** Atomically claims `key` for `ttlMs`: true for the first caller, false while an earlier claim lives. */
-  claimOnce(key: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Admits one delivery of a question in one atomic step: claims `claimKey` in the thread for
+   * `claimTtlMs` (null, and nothing else done, while an earlier claim lives: a duplicate), records
+   * `participant`, and given `lockTtlMs` takes the lock if it is free and reads the state. `held` is
+   * null when the lock was not asked for or someone else holds it. One round trip per question.
+   */
+  admit(threadId: string, admission: Admission): Promise<{ held: HeldThread | null } | null>;
   /** Takes the thread's lock if it is free and returns the owner token, or null when someone holds it. */
   acquireLock(threadId: string, ttlMs: number): Promise<string | null>;
   /**
@@ -270,7 +292,7 @@ export interface ConversationStore {
     threadId: string,
     ttlMs: number,
     participant?: Participant,
-  ): Promise<{ token: string; state: ThreadState | null } | null>;
+  ): Promise<HeldThread | null>;
   /** Records `participant` in the thread's participants (also done by acquireLockAndGetThread when given one). */
   addParticipant(threadId: string, participant: Participant): Promise<void>;
   /** Whether the thread is the bot's and whether `userId` addressed it there, without reading the history. */

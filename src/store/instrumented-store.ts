@@ -1,6 +1,7 @@
 /** Times every store call into the `slackbot_store_operation_seconds` histogram. */
 import type { Histogram } from 'prom-client';
 import type {
+  Admission,
   ChannelSettingsPatch,
   ConversationStore,
   Participant,
@@ -29,8 +30,8 @@ export class InstrumentedStore implements ConversationStore {
     }
   }
 
-  claimOnce(key: string, ttlMs: number) {
-    return this.#timed('claim_once', () => this.#inner.claimOnce(key, ttlMs));
+  admit(threadId: string, admission: Admission) {
+    return this.#timed('admit', () => this.#inner.admit(threadId, admission));
   }
   acquireLock(threadId: string, ttlMs: number) {
     return this.#timed('acquire_lock', () => this.#inner.acquireLock(threadId, ttlMs));

@@ -8,8 +8,10 @@
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type {
+  Admission,
   ChannelSettingsPatch,
   ConversationStore,
+  HeldThread,
   Participant,
   PausedTurn,
   StoredChannelSettings,
@@ -70,12 +72,17 @@ export class MemoryStore implements ConversationStore {
     this.sweepTimer.unref();
   }
 
-  async claimOnce(key: string, ttlMs: number): Promise<boolean> {
+  async admit(threadId: string, admission: Admission): Promise<{ held: HeldThread | null } | null> {
     this.assertOpen();
-    assertTtl(ttlMs);
-    if (this.live(this.claims, key) !== undefined) return false;
-    this.claims.set(key, { value: true, expiresAtMs: this.now() + ttlMs });
-    return true;
+    assertTtl(admission.claimTtlMs);
+    if (admission.participant) assertTtl(admission.participant.ttlMs);
+    if (admission.lockTtlMs !== undefined) assertTtl(admission.lockTtlMs);
+    const claim = `${threadId}\n${admission.claimKey}`;
+    if (this.live(this.claims, claim) !== undefined) return null;
+    this.claims.set(claim, { value: true, expiresAtMs: this.now() + admission.claimTtlMs });
+    if (admission.participant) await this.addParticipant(threadId, admission.participant);
+    if (admission.lockTtlMs === undefined) return { held: null };
+    return { held: await this.acquireLockAndGetThread(threadId, admission.lockTtlMs) };
   }
 
   async acquireLock(threadId: string, ttlMs: number): Promise<string | null> {
@@ -91,7 +98,7 @@ export class MemoryStore implements ConversationStore {
     threadId: string,
     ttlMs: number,
     participant?: Participant,
-  ): Promise<{ token: string; state: ThreadState | null } | null> {
+  ): Promise<HeldThread | null> {
     const token = await this.acquireLock(threadId, ttlMs);
     if (token === null) return null;
     if (participant) await this.addParticipant(threadId, participant);

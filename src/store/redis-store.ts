@@ -6,7 +6,7 @@
  *   <prefix>{t:<threadId>}:state   JSON ThreadState, PX ttl
  *   <prefix>{t:<threadId>}:lock    owner token, PX ttl
  *   <prefix>{t:<threadId>}:users   SET of user ids that addressed the bot there, PX ttl (the state's)
- *   <prefix>claim:<key>            "1", PX ttl
+ *   <prefix>{t:<threadId>}:claim:<key>  "1", PX ttl (one delivery of a question, claimed once)
  *   <prefix>{c:<team>:<channel>}:settings     HASH field → JSON value, plus _updatedBy, _updatedAtMs
  *   <prefix>{usage:<team>:<day>}:u:<user>     HASH of whole-number totals (HINCRBY), PX ttl
  *   <prefix>{usage:<team>:<day>}:c:<channel>  the same for a channel
@@ -22,8 +22,10 @@ import { randomUUID } from 'node:crypto';
 import type { DNSLookupFunction } from 'ioredis';
 import { Cluster, Redis } from 'ioredis';
 import type {
+  Admission,
   ChannelSettingsPatch,
   ConversationStore,
+  HeldThread,
   Participant,
   PausedTurn,
   StoredChannelSettings,
@@ -93,6 +95,20 @@ if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
   return {1, redis.call('GET', KEYS[2])}
 end
 return {0}`;
+
+// KEYS[1] claim, KEYS[2] lock, KEYS[3] state, KEYS[4] users; ARGV[1] claim ttl in ms, ARGV[2] user
+// id or '', ARGV[3] users ttl in ms, ARGV[4] lock token or '' (do not lock), ARGV[5] lock ttl in ms.
+// {0} for a duplicate (nothing written); {1, 0} admitted; {1, 1, state or nil} admitted with the lock.
+const admitLua = `
+if not redis.call('SET', KEYS[1], '1', 'PX', ARGV[1], 'NX') then return {0} end
+if ARGV[2] ~= '' then
+  redis.call('SADD', KEYS[4], ARGV[2])
+  redis.call('PEXPIRE', KEYS[4], ARGV[3])
+end
+if ARGV[4] ~= '' and redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5], 'NX') then
+  return {1, 1, redis.call('GET', KEYS[3])}
+end
+return {1, 0}`;
 
 // KEYS[1] paused; ARGV[1] approval id. The value, deleted, when it is that approval's; else nil.
 const takePausedLua = `
@@ -165,6 +181,17 @@ return out`;
 
 /** The commands defineCommand adds to the client (ioredis runs them as EVALSHA). */
 interface StoreScripts {
+  slackbotAdmit(
+    claimKey: string,
+    lockKey: string,
+    stateKey: string,
+    usersKey: string,
+    claimTtlMs: number,
+    userId: string,
+    usersTtlMs: number,
+    token: string,
+    lockTtlMs: number,
+  ): Promise<[number, number?, (string | null)?]>;
   slackbotAcquireLockAndGet(
     lockKey: string,
     stateKey: string,
@@ -212,6 +239,7 @@ export class RedisStore implements ConversationStore {
     this.commandTimeoutMs = options.commandTimeoutMs ?? defaultCommandTimeoutMs;
     this.logger = options.logger;
 
+    this.client.defineCommand('slackbotAdmit', { numberOfKeys: 4, lua: admitLua });
     this.client.defineCommand('slackbotAcquireLockAndGet', { numberOfKeys: 3, lua: acquireLockAndGetLua });
     this.client.defineCommand('slackbotAddParticipant', { numberOfKeys: 1, lua: addParticipantLua });
     this.client.defineCommand('slackbotMembership', { numberOfKeys: 2, lua: membershipLua });
@@ -235,10 +263,27 @@ export class RedisStore implements ConversationStore {
     });
   }
 
-  async claimOnce(key: string, ttlMs: number): Promise<boolean> {
-    const px = toPx(ttlMs);
-    const reply = await this.run('claimOnce', () => this.client.set(this.claimKey(key), '1', 'PX', px, 'NX'));
-    return reply === 'OK';
+  async admit(threadId: string, admission: Admission): Promise<{ held: HeldThread | null } | null> {
+    const claimPx = toPx(admission.claimTtlMs);
+    const usersPx = admission.participant ? toPx(admission.participant.ttlMs) : 1;
+    const lockPx = admission.lockTtlMs === undefined ? 1 : toPx(admission.lockTtlMs);
+    const token = admission.lockTtlMs === undefined ? '' : randomUUID();
+    const [admitted, locked, raw] = await this.run('admit', () =>
+      this.scripts.slackbotAdmit(
+        this.claimKey(threadId, admission.claimKey),
+        this.lockKey(threadId),
+        this.stateKey(threadId),
+        this.usersKey(threadId),
+        claimPx,
+        admission.participant?.userId ?? '',
+        usersPx,
+        token,
+        lockPx,
+      ),
+    );
+    if (admitted !== 1) return null;
+    if (locked !== 1) return { held: null };
+    return { held: { token, state: raw ? this.parseState(this.stateKey(threadId), raw) : null } };
   }
 
   async acquireLock(threadId: string, ttlMs: number): Promise<string | null> {
@@ -254,7 +299,7 @@ export class RedisStore implements ConversationStore {
     threadId: string,
     ttlMs: number,
     participant?: Participant,
-  ): Promise<{ token: string; state: ThreadState | null } | null> {
+  ): Promise<HeldThread | null> {
     const px = toPx(ttlMs);
     const usersPx = participant ? toPx(participant.ttlMs) : 1;
     const token = randomUUID();
@@ -482,8 +527,8 @@ export class RedisStore implements ConversationStore {
     return `${this.keyPrefix}{t:${threadId}}:lock`;
   }
 
-  private claimKey(key: string): string {
-    return `${this.keyPrefix}claim:${key}`;
+  private claimKey(threadId: string, key: string): string {
+    return `${this.keyPrefix}{t:${threadId}}:claim:${key}`;
   }
 
   private settingsKey(teamId: string, channelId: string): string {

@@ -23,15 +23,16 @@ describe('MemoryStore', () => {
   it('keeps an entry until the very millisecond it expires', async () => {
     const clock = fakeClock();
     const store = new MemoryStore({ now: clock.now });
-    await store.claimOnce('event:Ev1', 100);
+    const delivery = { claimKey: 'msg:Ev1', claimTtlMs: 100 };
+    await store.admit('T1:C1:1.2', delivery);
 
     clock.advanceMs(99);
-    const beforeExpiry = await store.claimOnce('event:Ev1', 100);
+    const beforeExpiry = await store.admit('T1:C1:1.2', delivery);
     clock.advanceMs(1);
-    const atExpiry = await store.claimOnce('event:Ev1', 100);
+    const atExpiry = await store.admit('T1:C1:1.2', delivery);
 
-    expect(beforeExpiry).toBe(false);
-    expect(atExpiry).toBe(true);
+    expect(beforeExpiry).toBeNull();
+    expect(atExpiry).toEqual({ held: null });
     await store.close();
   });
 

@@ -55,14 +55,18 @@ describe('RedisStore on a shared Redis', () => {
     admin.disconnect();
   });
 
-  it('keeps one thread’s keys under one hash tag, and claims under claim:', async () => {
-    const token = (await store.acquireLock('T1:C1:1.2', 60_000)) as string;
+  it('keeps one thread’s keys, its deliveries’ claims too, under one hash tag', async () => {
+    const admitted = await store.admit('T1:C1:1.2', {
+      claimKey: 'msg:Ev1',
+      claimTtlMs: 60_000,
+      lockTtlMs: 60_000,
+    });
+    const token = admitted?.held?.token as string;
     const lockKey = `${keyPrefix}{t:T1:C1:1.2}:lock`;
-    await store.claimOnce('event:Ev1', 60_000);
 
     expect(await admin.get(lockKey)).toBe(token);
     expect(await admin.pttl(lockKey)).toBeGreaterThan(59_000);
-    expect(await admin.exists(`${keyPrefix}claim:event:Ev1`)).toBe(1);
+    expect(await admin.exists(`${keyPrefix}{t:T1:C1:1.2}:claim:msg:Ev1`)).toBe(1);
 
     await store.commitThread('T1:C1:1.2', sampleState(), 60_000, token);
 
@@ -132,7 +136,9 @@ describe('RedisStore while Redis is down', () => {
     await server.stop();
     const startedMs = Date.now();
 
-    const error = await store.claimOnce('event:Ev1', 60_000).catch((caught: unknown) => caught);
+    const error = await store
+      .admit('T1:C1:1.2', { claimKey: 'msg:Ev1', claimTtlMs: 60_000 })
+      .catch((caught: unknown) => caught);
 
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect((error as StoreUnavailableError).cause).toBeInstanceOf(Error);

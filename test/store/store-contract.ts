@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  type Admission,
   type ConversationStore,
   emptyUsage,
   type ThreadState,
@@ -76,39 +77,95 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       lastRequest: { inputTokens: 321, estimatedTokens: 300 },
     });
 
-    describe('claimOnce', () => {
-      it('grants a key to the first caller and refuses it to the next', async () => {
-        const first = await store.claimOnce('event:Ev1', longTtlMs);
-        const second = await store.claimOnce('event:Ev1', longTtlMs);
-
-        expect(first).toBe(true);
-        expect(second).toBe(false);
+    describe('admit', () => {
+      const delivery = (claimKey: string, more: Partial<Admission> = {}): Admission => ({
+        claimKey,
+        claimTtlMs: longTtlMs,
+        ...more,
       });
 
-      it('keeps claims of different keys apart', async () => {
-        await store.claimOnce('event:Ev1', longTtlMs);
+      it('admits the first delivery of a question and refuses the next as a duplicate', async () => {
+        const first = await store.admit(thread, delivery('msg:Ev1'));
+        const second = await store.admit(thread, delivery('msg:Ev1'));
 
-        expect(await store.claimOnce('event:Ev2', longTtlMs)).toBe(true);
+        expect(first).toEqual({ held: null });
+        expect(second).toBeNull();
       });
 
-      it('grants the key again once the claim has expired', async () => {
-        await store.claimOnce('event:Ev1', shortTtlMs);
+      it('keeps deliveries of different questions apart', async () => {
+        await store.admit(thread, delivery('msg:Ev1'));
+
+        expect(await store.admit(thread, delivery('msg:Ev2'))).toEqual({ held: null });
+      });
+
+      it('admits the question again once its claim has expired', async () => {
+        await store.admit(thread, delivery('msg:Ev1', { claimTtlMs: shortTtlMs }));
 
         await elapse(pastShortTtlMs);
 
-        expect(await store.claimOnce('event:Ev1', longTtlMs)).toBe(true);
+        expect(await store.admit(thread, delivery('msg:Ev1'))).toEqual({ held: null });
       });
 
-      it(`grants exactly one of ${concurrentCallers} concurrent claims of one key`, async () => {
+      it(`admits exactly one of ${concurrentCallers} concurrent deliveries of one question`, async () => {
         const results = await Promise.all(
-          Array.from({ length: concurrentCallers }, () => store.claimOnce('event:race', longTtlMs)),
+          Array.from({ length: concurrentCallers }, () =>
+            store.admit(thread, delivery('msg:race', { lockTtlMs: longTtlMs })),
+          ),
         );
 
-        expect(results.filter(Boolean)).toHaveLength(1);
+        expect(results.filter((result) => result !== null)).toHaveLength(1);
+      });
+
+      it('takes a free lock, reads the state and records the asker in the same step', async () => {
+        const first = await store.acquireLock(thread, longTtlMs);
+        await store.commitThread(thread, sampleState(), longTtlMs, first ?? '');
+
+        const admitted = await store.admit(
+          thread,
+          delivery('msg:Ev1', { lockTtlMs: longTtlMs, participant: { userId: 'U123', ttlMs: longTtlMs } }),
+        );
+
+        expect(admitted?.held).toEqual({ token: expect.any(String), state: sampleState() });
+        expect(await store.acquireLock(thread, longTtlMs)).toBeNull();
+        expect(await store.threadMembership(thread, 'U123')).toEqual({ active: true, participant: true });
+        expect(await store.releaseLock(thread, admitted?.held?.token ?? '')).toBe(true);
+      });
+
+      it('records the asker but leaves the lock to its holder when someone else holds it', async () => {
+        const holder = await store.acquireLock(thread, longTtlMs);
+
+        const admitted = await store.admit(
+          thread,
+          delivery('msg:Ev1', { lockTtlMs: longTtlMs, participant: { userId: 'U123', ttlMs: longTtlMs } }),
+        );
+
+        expect(admitted).toEqual({ held: null });
+        expect(await store.threadMembership(thread, 'U123')).toEqual({ active: true, participant: true });
+        expect(await store.releaseLock(thread, holder ?? '')).toBe(true);
+      });
+
+      it('does not take the lock unless asked to', async () => {
+        await store.admit(thread, delivery('msg:Ev1'));
+
+        expect(await store.acquireLock(thread, longTtlMs)).toEqual(expect.any(String));
+      });
+
+      it('records nothing and takes no lock for a duplicate', async () => {
+        await store.admit(thread, delivery('msg:Ev1'));
+
+        const again = await store.admit(
+          thread,
+          delivery('msg:Ev1', { lockTtlMs: longTtlMs, participant: { userId: 'U123', ttlMs: longTtlMs } }),
+        );
+
+        expect(again).toBeNull();
+        expect(await store.threadMembership(thread, 'U123')).toEqual({ active: false, participant: false });
+        expect(await store.acquireLock(thread, longTtlMs)).toEqual(expect.any(String));
       });
 
       it('rejects a TTL that is not positive', async () => {
-        await expect(store.claimOnce('event:Ev1', 0)).rejects.toThrow(RangeError);
+        await expect(store.admit(thread, delivery('msg:Ev1', { claimTtlMs: 0 }))).rejects.toThrow(RangeError);
+        await expect(store.admit(thread, delivery('msg:Ev2', { lockTtlMs: 0 }))).rejects.toThrow(RangeError);
       });
     });
 
