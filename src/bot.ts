@@ -48,6 +48,7 @@ import { MemoryStore } from './store/memory-store.ts';
 import { RedisStopSignals } from './store/redis-stop-signals.ts';
 import { createRedisClient, RedisStore } from './store/redis-store.ts';
 import { MemoryStopSignals } from './store/stop-signals.ts';
+import { builtInToolbox } from './tools/built-in-tool.ts';
 import { CombinedToolbox } from './tools/combined-toolbox.ts';
 
 /** Largest request body `/slack/events` takes (Slack's payloads are far smaller). */
@@ -316,9 +317,9 @@ async function startTools(
   const { loadToolConfig, NO_TOOLS } = await import('./tools/tool-config.ts');
   const toolConfig = config.mcpConfigPath ? loadToolConfig(config.mcpConfigPath, process.env) : NO_TOOLS;
   const boxes: Toolbox[] = [];
-  if (config.builtinTools.includes('search_slack')) boxes.push(new SlackSearchTool(slack));
+  if (config.builtinTools.includes('search_slack')) boxes.push(builtInToolbox(new SlackSearchTool(slack)));
   if (config.builtinTools.includes('search_knowledge_base'))
-    boxes.push(await createKnowledgeBaseSearchTool(config));
+    boxes.push(builtInToolbox(await createKnowledgeBaseSearchTool(config)));
   if (toolConfig.servers.length > 0) {
     const { McpToolbox } = await import('./tools/mcp-toolbox.ts');
     const mcp = new McpToolbox({ config: toolConfig, logger });

@@ -5,7 +5,13 @@
  */
 import type { BedrockAgentRuntimeClient } from '@aws-sdk/client-bedrock-agent-runtime';
 import type { Config } from '../config.ts';
-import type { Toolbox, ToolCallOptions, ToolOutcome, ToolSource, ToolSpec } from '../conversation/ports.ts';
+import type {
+  BuiltInTool,
+  ToolCallOptions,
+  ToolOutcome,
+  ToolSource,
+  ToolSpec,
+} from '../conversation/ports.ts';
 import { PooledHttp2Handler } from './pooled-http2-handler.ts';
 import type { SourceLinks, SourceReference } from './source-links.ts';
 
@@ -22,7 +28,8 @@ const SPEC: ToolSpec = {
   needsApproval: false,
 };
 
-export class KnowledgeBaseSearchTool implements Toolbox {
+export class KnowledgeBaseSearchTool implements BuiltInTool {
+  readonly spec = SPEC;
   readonly #client: BedrockAgentRuntimeClient;
   readonly #knowledgeBaseId: string;
   readonly #numberOfResults: number;
@@ -43,19 +50,7 @@ export class KnowledgeBaseSearchTool implements Toolbox {
     this.#retrieve = options.retrieve;
   }
 
-  toolsFor(): ToolSpec[] {
-    return [SPEC];
-  }
-
-  owns(name: string): boolean {
-    return name === SPEC.name;
-  }
-
-  unavailable(): string[] {
-    return [];
-  }
-
-  async call(_name: string, input: unknown, options: ToolCallOptions): Promise<ToolOutcome> {
+  async run(input: unknown, options: ToolCallOptions): Promise<ToolOutcome> {
     const query = String((input as { query?: unknown } | null)?.query ?? '').slice(0, 1_000);
     try {
       const response = await this.#retrieve(

@@ -527,6 +527,14 @@ export interface Toolbox {
   close(): Promise<void>;
 }
 
+/** One tool of our own (no server behind it): offered in every channel, never unavailable. */
+export interface BuiltInTool {
+  readonly spec: ToolSpec;
+  /** Runs the tool; never throws: a failure comes back as an error outcome. */
+  run(input: unknown, options: ToolCallOptions): Promise<ToolOutcome>;
+  close?(): Promise<void>;
+}
+
 export interface ToolCallOptions {
   signal: AbortSignal;
   timeoutMs: number;

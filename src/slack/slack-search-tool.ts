@@ -3,7 +3,7 @@
  * the asking event's `action_token`, so results are limited to what that person may see. Messages
  * come back with their permalinks as sources. Bot scope `search:read.public` (and friends).
  */
-import type { Toolbox, ToolCallOptions, ToolOutcome, ToolSpec } from '../conversation/ports.ts';
+import type { BuiltInTool, ToolCallOptions, ToolOutcome, ToolSpec } from '../conversation/ports.ts';
 import type { SlackApi } from './slack-api.ts';
 
 const SPEC: ToolSpec = {
@@ -25,26 +25,15 @@ interface SearchResult {
   };
 }
 
-export class SlackSearchTool implements Toolbox {
+export class SlackSearchTool implements BuiltInTool {
+  readonly spec = SPEC;
   readonly #slack: SlackApi;
 
   constructor(slack: SlackApi) {
     this.#slack = slack;
   }
 
-  toolsFor(): ToolSpec[] {
-    return [SPEC];
-  }
-
-  owns(name: string): boolean {
-    return name === SPEC.name;
-  }
-
-  unavailable(): string[] {
-    return [];
-  }
-
-  async call(_name: string, input: unknown, options: ToolCallOptions): Promise<ToolOutcome> {
+  async run(input: unknown, options: ToolCallOptions): Promise<ToolOutcome> {
     const query = String((input as { query?: unknown } | null)?.query ?? '').slice(0, 500);
     const actionToken = options.asker?.actionToken;
     if (!actionToken)
@@ -80,6 +69,4 @@ export class SlackSearchTool implements Toolbox {
       return { status: 'error', text: `Slack search failed: ${(error as Error).message}`, sources: [] };
     }
   }
-
-  async close(): Promise<void> {}
 }

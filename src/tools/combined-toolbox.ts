@@ -21,11 +21,7 @@ export class CombinedToolbox implements Toolbox {
   }
 
   call(name: string, input: unknown, options: ToolCallOptions): Promise<ToolOutcome> {
-    const box = this.#boxes.find(
-      (b) =>
-        b.toolsFor('*').some((tool) => tool.name === name) ||
-        b.toolsFor('').some((tool) => tool.name === name),
-    );
+    const box = this.#boxes.find((b) => b.owns(name));
     if (!box)
       return Promise.resolve({ status: 'error', text: `There is no tool named ${name}.`, sources: [] });
     return box.call(name, input, options);
