@@ -43,6 +43,7 @@ import {
   type RunningHttp2JsonServer,
   startHttp2JsonServer,
   waitUnlessAborted,
+  waitUntilUnlessAborted,
 } from './http2-json-server.ts';
 
 /** Errors the Agent Runtime answers before a stream starts (HTTP status from the SDK's error schemas). */
@@ -442,12 +443,15 @@ export class FakeBedrockAgentRuntime {
       }
       return true;
     };
-    if (!(await waitUnlessAborted(reply.firstTokenDelayMs ?? 0, exchange.signal))) {
+    // Paced against a fixed schedule (see waitUntilUnlessAborted).
+    const firstTokenDueMs = nowMs() + (reply.firstTokenDelayMs ?? 0);
+    if (!(await waitUntilUnlessAborted(firstTokenDueMs, exchange.signal))) {
       return this.#finish(request, 'cancelled');
     }
     for (const [index, text] of reply.outputs.entries()) {
       if (index === reply.failAfterChunks) return this.#failStream(stream, request, reply);
-      if (index > 0 && !(await waitUnlessAborted(reply.chunkDelayMs ?? 0, exchange.signal))) {
+      const dueMs = firstTokenDueMs + index * (reply.chunkDelayMs ?? 0);
+      if (index > 0 && !(await waitUntilUnlessAborted(dueMs, exchange.signal))) {
         return this.#finish(request, 'cancelled');
       }
       if (!(await stream.event('output', { text }))) return this.#finish(request, 'cancelled');

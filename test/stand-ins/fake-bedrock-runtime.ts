@@ -41,6 +41,7 @@ import {
   type RunningHttp2JsonServer,
   startHttp2JsonServer,
   waitUnlessAborted,
+  waitUntilUnlessAborted,
   wordTokens,
 } from './http2-json-server.ts';
 
@@ -365,13 +366,14 @@ export class FakeBedrockRuntime {
   async #converseStream(exchange: Exchange, request: RecordedModelRequest, reply: TextReply): Promise<void> {
     const plan = planText(reply);
     const stream = exchange.startEventStream();
+    const firstTokenDueMs = nowMs() + plan.firstTokenDelayMs;
     if (!(await stream.event('messageStart', { role: 'assistant' }))) return this.#cancelled(request);
-    if (!(await waitUnlessAborted(plan.firstTokenDelayMs, exchange.signal))) return this.#cancelled(request);
+    if (!(await waitUntilUnlessAborted(firstTokenDueMs, exchange.signal))) return this.#cancelled(request);
     for (const [index, chunk] of plan.chunks.entries()) {
       if (index === reply.failAfterChunks) return this.#failStream(stream, request, reply);
-      if (index > 0 && !(await waitUnlessAborted(plan.chunkDelayMs, exchange.signal))) {
+      const dueMs = firstTokenDueMs + index * plan.chunkDelayMs;
+      if (index > 0 && !(await waitUntilUnlessAborted(dueMs, exchange.signal)))
         return this.#cancelled(request);
-      }
       const written = await stream.event('contentBlockDelta', {
         contentBlockIndex: 0,
         delta: { text: chunk },

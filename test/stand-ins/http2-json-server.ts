@@ -341,6 +341,14 @@ export async function waitUnlessAborted(delayMs: number, signal: AbortSignal): P
   }
 }
 
+/**
+ * Waits until the epoch time `atMs` (false when aborted first). Paced against a fixed schedule, a
+ * stream's tokens do not drift later with every late timer, as a real model's do not either.
+ */
+export function waitUntilUnlessAborted(atMs: number, signal: AbortSignal): Promise<boolean> {
+  return waitUnlessAborted(atMs - nowMs(), signal);
+}
+
 /** Epoch milliseconds with sub-millisecond precision, comparable across processes. */
 export function nowMs(): number {
   return performance.timeOrigin + performance.now();
