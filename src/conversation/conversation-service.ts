@@ -24,6 +24,7 @@ import {
   readWithin,
 } from './attachments.ts';
 import { EarlyAnswer } from './early-answer.ts';
+import { MESSAGES } from './messages.ts';
 import type {
   AnswerEvent,
   AnswerModel,
@@ -66,6 +67,7 @@ import {
   trimToBudget,
   withThreadContext,
 } from './thread-history.ts';
+import { type Admitted, pauseUnlessAborted, ThreadTurns } from './thread-turns.ts';
 import { flattenToolRounds, runToolRound } from './tool-rounds.ts';
 
 /** The conversation part of the configuration, plus what the service takes from the rest of it. */
@@ -140,47 +142,8 @@ const VIEWING_TTL_MS = 12 * 60 * 60 * 1000;
 const STORE_DOWN_MESSAGE =
   "I can't reach my memory right now, so I won't answer without it. Please try again in a minute.";
 
-export const MESSAGES = {
-  tooLong: (limit: number) =>
-    `Your question is too long (over ${limit.toLocaleString('en-US')} characters). Please shorten it and ask again.`,
-  notAllowedChannel: 'I only answer in some channels here, and this is not one of them.',
-  notAllowedUser: "Sorry, you're not on the list of people I can answer.",
-  emptyQuestion:
-    'What would you like to know? Write your question in the same message, for example “@assistant how do refunds work?”',
-  trimmed: (turns: number) =>
-    `_Earlier parts of this thread (${turns} message${turns === 1 ? '' : 's'}) were left out to fit the model's context._`,
-  maxTokens: '_The answer reached its length limit. Reply “continue” to get the rest._',
-  guardrail: '_A content guardrail stopped this answer, so it is not kept in this thread’s memory._',
-  interrupted: (ref: string) => `_The answer was interrupted. Ask again to get the rest. (ref ${ref})_`,
-  restarted: '_Interrupted by a restart. Ask again to get the rest._',
-  stopped: '_Stopped._',
-  notLatestAnswer: 'Only the latest answer in a thread can be regenerated.',
-  notYourThread: 'Only the people who asked in this thread can regenerate its answer.',
-  stopRefused: 'Only the person who asked (or a workspace admin) can stop this answer.',
-  failed: (message: string, ref: string) => `${message} (ref ${ref})`,
-  shuttingDown: "I'm restarting and can't take new questions for a moment. Please ask again shortly.",
-  restartingQueued: "I'm restarting, so I couldn't get to this question. Please ask again in a moment.",
-  toolRoundsLimit: '_I stopped using tools here: this answer reached its limit of tool rounds._',
-  waitingForApproval: '_Waiting for approval to go on (see below)._',
-  approvalNotYours: 'Only the person who asked (or an approver) can answer this request.',
-  approvalGone: 'This request was already answered.',
-  approvalExpired: 'This request expired. Ask again if it is still needed.',
-  approvalSettled: (approved: boolean, userId: string) =>
-    approved ? `Approved by <@${userId}>.` : `Denied by <@${userId}>.`,
-  deniedResult: 'A person denied this call: it was not made. Go on without it, and say so.',
-  toolsUnavailable: (names: string[]) =>
-    `_Unavailable right now, so I answered without them: the ${names.join(', ')} tools._`,
-};
-
 /** A thread lock held by this answer, with the state read when it was taken. */
 type Held = HeldThread;
-
-/** An admitted question: the lock if admission took it (`lockTried`: it asked), and its waiting sign. */
-interface Admitted {
-  held: Held | null;
-  lockTried: boolean;
-  waiting: WaitingSign;
-}
 
 type Outcome =
   | 'paused'
@@ -261,33 +224,13 @@ interface Generated {
   paused: { gated: ToolUse[]; results: ToolResultRecord[] } | null;
 }
 
-/** The reaction that says "seen, waiting its turn": shown at most once, removed when the answer starts. */
-class WaitingSign {
-  readonly #surface: AnswerSurface;
-  readonly #question: Question;
-  #shown: Promise<void> | null = null;
-  constructor(surface: AnswerSurface, question: Question) {
-    this.#surface = surface;
-    this.#question = question;
-  }
-  show(): void {
-    this.#shown ??= this.#surface.markWaiting(this.#question);
-  }
-  async clear(): Promise<void> {
-    if (!this.#shown) return;
-    await this.#shown;
-    this.#shown = null;
-    await this.#surface.clearWaiting(this.#question);
-  }
-}
-
 export class ConversationService {
   readonly #deps: ConversationDeps;
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #inFlight = new Set<Promise<void>>();
-  /** Per-replica FIFO per thread, so questions reaching this replica keep their order. */
-  readonly #threadQueues = new Map<string, Promise<void>>();
+  /** One answer at a time per thread (a queue here, the store's lock across replicas). */
+  readonly #turns: ThreadTurns;
   /** Aborted when shutdown's bound is near: answers still running stop, waiting questions are told. */
   readonly #restart = new AbortController();
   readonly #stops: StopSignals;
@@ -302,6 +245,15 @@ export class ConversationService {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
     this.#sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#turns = new ThreadTurns({
+      store: deps.store,
+      surface: deps.surface,
+      metrics: deps.metrics,
+      settings: deps.settings,
+      now: this.#now,
+      sleep: this.#sleep,
+      restart: this.#restart.signal,
+    });
     this.#stops = deps.stops;
     this.#unsubscribeStops = this.#stops.subscribe((request) => {
       this.#onStop(request).catch((err: unknown) => deps.logger.warn({ err }, 'could not handle a stop'));
@@ -696,7 +648,7 @@ export class ConversationService {
     const { model, settings, store } = this.#deps;
     if (!question.addressed || question.redelivery || !this.#accepting || !store.connected()) return null;
     if (question.thread.threadTs !== question.messageTs) return null; // an existing thread
-    if (this.#threadQueues.has(threadId(question.thread)) || this.#refusal(question)) return null;
+    if (this.#turns.busy(threadId(question.thread)) || this.#refusal(question)) return null;
     if (question.files?.length || question.resume) return null; // the files are read first; a resume goes on
     // An early call asks without tools; where the channel has tools, it would ask something else.
     if ((this.#deps.tools?.toolbox.toolsFor(question.thread.channelId).length ?? 0) > 0) return null;
@@ -712,23 +664,13 @@ export class ConversationService {
     return controls;
   }
 
-  /**
-   * Admits the question and answers it in its turn. The thread's queue is joined at once, so that a
-   * later question in this thread waits behind this one whatever admission finds.
-   */
-  async #admitAndAnswer(question: Question, log: Logger, early: EarlyAnswer | null): Promise<void> {
-    const id = threadId(question.thread);
-    const previous = this.#threadQueues.get(id);
-    const mine = this.#admit(question, log, !previous).then((admitted) =>
-      admitted ? this.#answerInTurn(question, log, early, admitted, previous) : undefined,
-    );
-    const tail = (previous ?? Promise.resolve()).then(() => mine).catch(() => undefined);
-    this.#threadQueues.set(id, tail);
-    try {
-      await mine;
-    } finally {
-      if (this.#threadQueues.get(id) === tail) this.#threadQueues.delete(id);
-    }
+  /** Admits the question and answers it in its turn in the thread. */
+  #admitAndAnswer(question: Question, log: Logger, early: EarlyAnswer | null): Promise<void> {
+    return this.#turns.take(question, log, {
+      admit: (tryLock) => this.#admit(question, log, tryLock),
+      answer: (held) => this.#answer(question, held, log, early),
+      storeDown: (error) => this.#storeDown(question, error, log),
+    });
   }
 
   /**
@@ -792,22 +734,7 @@ export class ConversationService {
       });
       return null;
     }
-    return { held: admitted.held, lockTried, waiting: new WaitingSign(surface, question) };
-  }
-
-  /** Waits for the answers ahead of this one in this replica, then answers under the thread's lock. */
-  async #answerInTurn(
-    question: Question,
-    log: Logger,
-    early: EarlyAnswer | null,
-    admitted: Admitted,
-    previous: Promise<void> | undefined,
-  ): Promise<void> {
-    if (previous) {
-      admitted.waiting.show();
-      await previous;
-    }
-    return this.#answerUnderLock(question, log, early, admitted);
+    return { held: admitted.held, lockTried };
   }
 
   #followUpAllowed(membership: ThreadMembership, question: Question): boolean {
@@ -826,125 +753,6 @@ export class ConversationService {
       .catch((err: unknown) => {
         log.warn({ err }, 'could not post the store notice');
       });
-  }
-
-  async #tellRestarting(question: Question, log: Logger, waiting: WaitingSign): Promise<void> {
-    this.#deps.metrics.answers.inc({ outcome: 'restarting' });
-    log.info('restarting: told a waiting question to ask again');
-    await waiting.clear();
-    await this.#deps.surface
-      .notice(question, MESSAGES.restartingQueued)
-      .catch((err: unknown) => log.warn({ err }, 'could not tell a waiting question'));
-  }
-
-  async #answerUnderLock(
-    question: Question,
-    log: Logger,
-    early: EarlyAnswer | null,
-    admitted: Admitted,
-  ): Promise<void> {
-    const { store, settings } = this.#deps;
-    const { waiting } = admitted;
-    const id = threadId(question.thread);
-    if (this.#restart.signal.aborted) {
-      if (admitted.held)
-        await store
-          .releaseLock(id, admitted.held.token)
-          .catch((err: unknown) => log.warn({ err }, 'could not release lock'));
-      return this.#tellRestarting(question, log, waiting);
-    }
-    let held: Held | 'timeout' | 'restarting';
-    try {
-      // Admission took the lock when it could; when someone else held it, wait for it here.
-      held = admitted.held ?? (await this.#acquire(question, waiting, admitted.lockTried));
-    } catch (error) {
-      await waiting.clear();
-      return this.#storeDown(question, error, log);
-    }
-    if (held === 'restarting') return this.#tellRestarting(question, log, waiting);
-    await waiting.clear();
-    if (held === 'timeout') {
-      const ref = newReferenceId();
-      log.error({ ref }, 'gave up waiting for the thread lock');
-      this.#deps.metrics.answers.inc({ outcome: 'lock_timeout' });
-      await this.#deps.surface
-        .notice(
-          question,
-          MESSAGES.failed('I was still busy with an earlier question here. Please ask again.', ref),
-        )
-        .catch(() => undefined);
-      return;
-    }
-    const lockToken = held.token;
-    let released = false;
-    const keepAlive = setInterval(
-      () => {
-        store.extendLock(id, lockToken, settings.lockTtlMs).then(
-          (stillHeld) => {
-            if (!stillHeld) log.warn('lost the thread lock while answering');
-          },
-          (err: unknown) => log.warn({ err }, 'could not extend the thread lock'),
-        );
-      },
-      Math.max(100, Math.floor(settings.lockTtlMs / 3)),
-    );
-    keepAlive.unref();
-    try {
-      released = await this.#answer(question, held, log, early);
-    } finally {
-      clearInterval(keepAlive);
-      if (!released) {
-        await store
-          .releaseLock(id, lockToken)
-          .catch((err: unknown) => log.warn({ err }, 'could not release lock'));
-      }
-    }
-  }
-
-  /**
-   * Waits for the thread's lock (and reads its state with it, recording an addressed asker as a
-   * participant), polling with backoff. 'timeout' after `lockWaitMs`; 'restarting' once the
-   * shutdown bound is near. A question that has to wait shows that it was seen. `lockTried`:
-   * admission found the lock held a moment ago, so this shows the sign and pauses before asking.
-   */
-  async #acquire(
-    question: Question,
-    waiting: WaitingSign | null,
-    lockTried = false,
-  ): Promise<Held | 'timeout' | 'restarting'> {
-    const { store, settings } = this.#deps;
-    const id = threadId(question.thread);
-    const participant = question.addressed
-      ? { userId: question.userId, ttlMs: settings.historyTtlMs }
-      : undefined;
-    const deadline = this.#now() + settings.lockWaitMs;
-    let delayMs = 25;
-    if (lockTried) {
-      waiting?.show();
-      if (!(await this.#pause(delayMs, this.#restart.signal))) return 'restarting';
-      delayMs *= 2;
-    }
-    for (;;) {
-      const held = await store.acquireLockAndGetThread(id, settings.lockTtlMs, participant);
-      if (held) return held;
-      waiting?.show();
-      if (this.#now() >= deadline) return 'timeout';
-      if (!(await this.#pause(delayMs, this.#restart.signal))) return 'restarting';
-      delayMs = Math.min(delayMs * 2, 500);
-    }
-  }
-
-  /** Sleeps `ms`; false (at once) when `signal` aborts first. */
-  async #pause(ms: number, signal: AbortSignal): Promise<boolean> {
-    if (signal.aborted) return false;
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<void>((resolve) => {
-      onAbort = resolve;
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-    await Promise.race([this.#sleep(ms), aborted]);
-    if (onAbort) signal.removeEventListener('abort', onAbort);
-    return !signal.aborted;
   }
 
   /** Runs one answer while holding the lock. Returns true when the commit released the lock. */
@@ -1406,7 +1214,7 @@ export class ConversationService {
         if (error.retryable && attempt < settings.modelAttempts) {
           const delayMs =
             this.#deps.retryDelayMs?.(attempt) ?? 250 * 2 ** (attempt - 1) * (1 + Math.random() / 2);
-          await this.#pause(delayMs, signal);
+          await pauseUnlessAborted(this.#sleep, delayMs, signal);
           continue;
         }
         break;
@@ -1507,7 +1315,7 @@ export class ConversationService {
       if (await store.commitThread(id, build(before), settings.historyTtlMs, lockToken)) return true;
       // The lock expired under us (a very long answer, or a stalled replica): merge onto what is there now.
       log.warn('thread lock was lost before commit; re-taking it to save the turn');
-      const again = await this.#acquire(question, null);
+      const again = await this.#turns.acquire(question, null);
       if (again === 'timeout' || again === 'restarting') return false;
       const saved = await store.commitThread(id, build(again.state), settings.historyTtlMs, again.token);
       if (!saved) await store.releaseLock(id, again.token);
