@@ -46,6 +46,7 @@ import {
   type FileReader,
   type FileRef,
   FileUnreadableError,
+  type Question,
   type StopRequest,
   type StopSignals,
   StoreUnavailableError,
@@ -53,9 +54,9 @@ import {
   type ThreadReader,
   type ThreadState,
   type Turn,
+  threadId,
   type Viewing,
 } from './ports.ts';
-import { type Question, threadId } from './question.ts';
 import {
   answerHash,
   capStoredHistory,

@@ -7,8 +7,56 @@
  * - Store: what the bot keeps between events (Redis, or in-process for one replica).
  * - Surface: where answers are shown, and how the thread and its files are read (Slack).
  * - Stops: carries a person's Stop to the replica running the answer.
+ *
+ * And what a Slack listener hands to the core: one question, in one thread.
  */
-import type { Question, ThreadRef } from './question.ts';
+
+// ---- Questions ----
+
+/** A conversation is a Slack thread, keyed by workspace, channel and thread root ts. */
+export interface ThreadRef {
+  teamId: string;
+  channelId: string;
+  threadTs: string;
+}
+
+export type Surface = 'mention' | 'thread_reply' | 'dm' | 'command' | 'regenerate';
+
+export interface Question {
+  thread: ThreadRef;
+  /** Where the answer goes: the thread itself, or a slash command's response_url when the bot cannot post. */
+  replyTo: { kind: 'thread' } | { kind: 'response_url'; url: string };
+  /** ts of the message that asked (dedup and thread reading); for /ask, the posted question's ts. */
+  messageTs: string;
+  userId: string;
+  /** The question, bot mention removed, other mentions resolved to names. */
+  text: string;
+  surface: Surface;
+  isDm: boolean;
+  /** The person addressed the bot directly (mention, /ask, DM), as opposed to a plain thread reply. */
+  addressed: boolean;
+  /** One atomic store key per Slack message: retries and the mention/message pair share it. */
+  dedupKey: string;
+  /** Slack says it sent this before (a retry), so it may be taken already. */
+  redelivery?: boolean;
+  /**
+   * Asks the thread's last question again and replaces its answer: set by a Regenerate click on the
+   * answer whose stored text hashes to `answerHash` (see thread-history.ts `answerHash`).
+   */
+  regenerate?: { answerHash: string };
+  /** Slack's `action_token` of the asking event: search tools look as this person may see. */
+  actionToken?: string;
+  /** Goes on with a turn that paused for an approval, with the person's decision on its tool calls. */
+  resume?: { paused: PausedTurn; approved: boolean; decidedBy: string };
+  /** What the person is looking at in Slack, when the event said (the Messages tab's `context`). */
+  viewing?: Viewing;
+  /** Files shared with the message: images and documents go to the model within its limits. */
+  files?: FileRef[];
+}
+
+export function threadId(thread: ThreadRef): string {
+  return `${thread.teamId}:${thread.channelId}:${thread.threadTs}`;
+}
 
 // ---- Model ----
 

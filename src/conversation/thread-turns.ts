@@ -9,7 +9,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { MESSAGES } from './messages.ts';
 import type { AnswerSurface, ConversationStore, HeldThread } from './ports.ts';
-import { type Question, threadId } from './question.ts';
+import { type Question, threadId } from './ports.ts';
 
 export interface ThreadTurnsDeps {
   store: ConversationStore;

@@ -4,33 +4,9 @@
  * channel chatter that is not in a thread the bot could be part of.
  */
 
-import type { FileRef, Viewing } from '../conversation/ports.ts';
-import type { Question } from '../conversation/question.ts';
+import type { Question, Viewing } from '../conversation/ports.ts';
+import { fileRefsOf, type SlackFile } from './slack-files.ts';
 import type { SlackPeople } from './slack-people.ts';
-
-/** A file object as Slack puts it in message events and API answers. */
-export interface SlackFile {
-  id?: string;
-  name?: string;
-  title?: string;
-  mimetype?: string;
-  size?: number;
-  url_private_download?: string;
-  mode?: string;
-}
-
-/** Slack's file objects as the core's references (files Slack only shows a tombstone for are dropped). */
-export function fileRefsOf(files: SlackFile[]): FileRef[] {
-  return files
-    .filter((file) => file.id && file.mode !== 'tombstone' && file.mode !== 'hidden_by_limit')
-    .map((file) => ({
-      id: file.id ?? '',
-      name: file.name ?? file.title ?? 'file',
-      mimetype: file.mimetype ?? 'application/octet-stream',
-      size: typeof file.size === 'number' ? file.size : null,
-      url: file.url_private_download ?? null,
-    }));
-}
 
 /** Message subtypes that are still a person writing; every other subtype is ignored. */
 const PERSON_SUBTYPES = new Set([undefined, 'file_share', 'thread_broadcast']);

@@ -8,6 +8,30 @@
 import { type FileReader, type FileRef, FileUnreadableError } from '../conversation/ports.ts';
 import type { SlackApi } from './slack-api.ts';
 
+/** A file object as Slack puts it in message events and API answers. */
+export interface SlackFile {
+  id?: string;
+  name?: string;
+  title?: string;
+  mimetype?: string;
+  size?: number;
+  url_private_download?: string;
+  mode?: string;
+}
+
+/** Slack's file objects as the core's references (files Slack only shows a tombstone for are dropped). */
+export function fileRefsOf(files: SlackFile[]): FileRef[] {
+  return files
+    .filter((file) => file.id && file.mode !== 'tombstone' && file.mode !== 'hidden_by_limit')
+    .map((file) => ({
+      id: file.id ?? '',
+      name: file.name ?? file.title ?? 'file',
+      mimetype: file.mimetype ?? 'application/octet-stream',
+      size: typeof file.size === 'number' ? file.size : null,
+      url: file.url_private_download ?? null,
+    }));
+}
+
 /** Hosts Slack serves `url_private_download` from (commercial Slack and GovSlack). */
 const SLACK_FILE_HOSTS = new Set(['files.slack.com', 'files.slack-gov.com']);
 

@@ -4,11 +4,10 @@
  * Names are cached for a while so a busy thread does not spend users.info calls.
  */
 import { LRUCache } from 'lru-cache';
-import type { ThreadMessage, ThreadReader, Viewing } from '../conversation/ports.ts';
-import type { ThreadRef } from '../conversation/question.ts';
+import type { ThreadMessage, ThreadReader, ThreadRef, Viewing } from '../conversation/ports.ts';
 import type { Logger } from '../logger.ts';
-import { fileRefsOf, type SlackFile } from './question-builder.ts';
 import type { SlackApi } from './slack-api.ts';
+import { fileRefsOf, type SlackFile } from './slack-files.ts';
 
 const NAME_TTL_MS = 60 * 60 * 1000;
 const MAX_CACHED_NAMES = 5_000;

@@ -5,9 +5,9 @@ import type {
   AnswerSurface,
   ApprovalRequest,
   CitedSource,
+  Question,
   ToolStep,
 } from '../conversation/ports.ts';
-import type { Question } from '../conversation/question.ts';
 import type { Logger } from '../logger.ts';
 import { AgentSessions, type SessionTarget } from './agent-sessions.ts';
 import { approvalButtons, CONTROLS_BLOCK_ID, REPLACED_BLOCK } from './answer-controls.ts';

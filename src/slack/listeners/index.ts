@@ -1,21 +1,13 @@
 /** Registers the listeners. Each one only turns a Slack payload into a call on the conversation service. */
-import type { App, Context } from '@slack/bolt';
-import type { ConversationService } from '../../conversation/conversation-service.ts';
-import type { Logger } from '../../logger.ts';
-import type { Metrics } from '../../metrics.ts';
+import type { App } from '@slack/bolt';
 import {
   APPROVE_ACTION_ID,
   DENY_ACTION_ID,
   REGENERATE_ACTION_ID,
   STOP_ACTION_ID,
 } from '../answer-controls.ts';
-import type { ControlReplies } from '../control-replies.ts';
-import type { HomeTab } from '../home-tab.ts';
-import type { BotIdentity } from '../question-builder.ts';
 import { SETTINGS_ACTIONS, SETTINGS_MODAL_CALLBACK } from '../settings-views.ts';
 import { FEEDBACK_ACTION_ID } from '../slack-answer-stream.ts';
-import type { SlackApi } from '../slack-api.ts';
-import type { SlackPeople } from '../slack-people.ts';
 import { answerFeedback } from './actions/answer-feedback.ts';
 import { answerRegenerate } from './actions/answer-regenerate.ts';
 import { answerStop } from './actions/answer-stop.ts';
@@ -27,22 +19,8 @@ import { appMention } from './events/app-mention.ts';
 import { homeTabOpened } from './events/home-tab.ts';
 import { message } from './events/message.ts';
 import { appContextChanged, assistantThreadStarted, messagesTabOpened } from './events/messages-tab.ts';
+import type { ListenerDeps } from './listener-deps.ts';
 import { channelSettingsSubmitted } from './views/channel-settings.ts';
-
-export interface ListenerDeps {
-  conversations: ConversationService;
-  people: SlackPeople;
-  slack: SlackApi;
-  logger: Logger;
-  metrics: Metrics;
-  identity: (context: Context, body: unknown) => BotIdentity;
-  /** Answers the person privately through a slash command's response_url. */
-  replyPrivately: (responseUrl: string, text: string) => Promise<void>;
-  /** The Home tab: channel settings for admins, everyone's own use. */
-  homeTab: HomeTab;
-  /** `/ask settings` and `/ask usage`. */
-  controlReplies: ControlReplies;
-}
 
 /** The Events API events the bot listens to: manifest.yml subscribes to exactly these (a test checks). */
 export const SUBSCRIBED_EVENTS = [

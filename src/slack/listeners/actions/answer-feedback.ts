@@ -1,5 +1,5 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
-import type { ListenerDeps } from '../index.ts';
+import type { ListenerDeps } from '../listener-deps.ts';
 
 /** Thumbs up/down under an answer: counted and logged, so operators see how answers land. */
 export function answerFeedback(deps: ListenerDeps) {

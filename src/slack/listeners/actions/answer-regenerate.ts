@@ -1,6 +1,6 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { clickOf } from '../../question-builder.ts';
-import type { ListenerDeps } from '../index.ts';
+import type { ListenerDeps } from '../listener-deps.ts';
 
 /** Regenerate under the last answer of a thread: the question is asked again, its answer replaced. */
 export function answerRegenerate(deps: ListenerDeps) {

@@ -1,6 +1,6 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { ViewPayload } from '../../home-tab.ts';
-import type { ListenerDeps } from '../index.ts';
+import type { ListenerDeps } from '../listener-deps.ts';
 
 /** Clicks and picks in the Home tab's channel settings. */
 export function channelSettingsAction(deps: ListenerDeps) {

@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { APPROVE_ACTION_ID } from '../../answer-controls.ts';
 import { clickOf } from '../../question-builder.ts';
-import type { ListenerDeps } from '../index.ts';
+import type { ListenerDeps } from '../listener-deps.ts';
 
 /** Approve or Deny on a tool call that waits for a person; any replica takes it. */
 export function toolApproval(deps: ListenerDeps) {

@@ -1,6 +1,6 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { ASK_USAGE, answerAskCommand } from '../../ask-command.ts';
-import type { ListenerDeps } from '../index.ts';
+import type { ListenerDeps } from '../listener-deps.ts';
 
 export function ask(deps: ListenerDeps) {
   return async ({ command, ack, context, body }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {

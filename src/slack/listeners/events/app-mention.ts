@@ -1,6 +1,6 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
 import { questionFromMention } from '../../question-builder.ts';
-import type { ListenerDeps } from '../index.ts';
+import type { ListenerDeps } from '../listener-deps.ts';
 
 export function appMention(deps: ListenerDeps) {
   return async ({ event, context, body }: SlackEventMiddlewareArgs<'app_mention'> & AllMiddlewareArgs) => {

@@ -1,5 +1,5 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
-import type { ListenerDeps } from '../index.ts';
+import type { ListenerDeps } from '../listener-deps.ts';
 
 /** The app's Home tab: the control panel (settings for admins, everyone's own use). */
 export function homeTabOpened(deps: ListenerDeps) {

@@ -1,6 +1,6 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
 import { questionFromMessage, type SlackMessageEvent } from '../../question-builder.ts';
-import type { ListenerDeps } from '../index.ts';
+import type { ListenerDeps } from '../listener-deps.ts';
 
 export function message(deps: ListenerDeps) {
   return async ({ event, context, body }: SlackEventMiddlewareArgs<'message'> & AllMiddlewareArgs) => {

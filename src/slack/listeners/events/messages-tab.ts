@@ -1,6 +1,6 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
 import { viewingFrom } from '../../question-builder.ts';
-import type { ListenerDeps } from '../index.ts';
+import type { ListenerDeps } from '../listener-deps.ts';
 
 const PROMPTS = [
   { title: 'Summarize a topic', message: 'Give me a short summary of how our refund process works.' },

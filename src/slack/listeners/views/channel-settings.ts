@@ -1,6 +1,6 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
 import type { ViewPayload } from '../../home-tab.ts';
-import type { ListenerDeps } from '../index.ts';
+import type { ListenerDeps } from '../listener-deps.ts';
 
 /** The channel settings modal was submitted. */
 export function channelSettingsSubmitted(deps: ListenerDeps) {
