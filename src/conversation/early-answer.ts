@@ -14,6 +14,8 @@ export class EarlyAnswer {
   /** The first `next()`, called at once: that is what sends the request. */
   readonly #first: Promise<IteratorResult<AnswerEvent>>;
   #state: 'pending' | 'taken' | 'discarded' = 'pending';
+  /** The taker's signal and our listener on it, removed once the events end. */
+  #taker: { signal: AbortSignal; onAbort: () => void } | null = null;
 
   constructor(model: AnswerModel, request: Omit<AnswerRequest, 'signal'>, nowMs: number) {
     this.startedAtMs = nowMs;
@@ -41,7 +43,11 @@ export class EarlyAnswer {
     if (this.#state !== 'pending') return null;
     this.#state = 'taken';
     if (signal?.aborted) this.#controller.abort();
-    else signal?.addEventListener('abort', () => this.#controller.abort(), { once: true });
+    else if (signal) {
+      const onAbort = () => this.#controller.abort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#taker = { signal, onAbort };
+    }
     return this.#events();
   }
 
@@ -60,6 +66,10 @@ export class EarlyAnswer {
       }
       completed = true;
     } finally {
+      // A listener left on the answer's signal (an `AbortSignal.any` of the process-long restart
+      // signal) would keep it, and this call with it, alive for as long as the process runs.
+      this.#taker?.signal.removeEventListener('abort', this.#taker.onAbort);
+      this.#taker = null;
       // The answer stopped reading early (an error on our side): end the model call too.
       if (!completed) {
         this.#controller.abort();
