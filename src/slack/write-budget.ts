@@ -784,6 +784,11 @@ class Desk {
   intermediateEmptyUntilMs = 0;
   /** The ledger call in flight, if any: calls of one desk go one at a time. */
   busy: Promise<void> = Promise.resolve();
+  /** Ledger calls under way that lease priority / intermediate tokens here. */
+  leasingPriority = 0;
+  leasingIntermediate = 0;
+  /** Acquires waiting for those calls to land before they look at the stock again. */
+  waiting = 0;
   /** When this desk wants its next ledger call (a report, a lease's return, a renewal). */
   dueMs = Number.POSITIVE_INFINITY;
   /** When an answer last asked this desk for priority tokens: a second ask soon after leases more. */
@@ -930,6 +935,8 @@ export class SharedWriteBudget implements WriteBudget {
   }
 
   async intermediate(desk: Desk): Promise<number> {
+    // A lease of intermediate tokens under way may bring enough for this write too.
+    while (desk.leasingIntermediate > 0 && desk.intermediate === 0) await desk.busy;
     const nowMs = this.#now();
     if (desk.blockedUntilMs > nowMs) return desk.blockedUntilMs - nowMs;
     desk.expire(nowMs);
@@ -998,6 +1005,19 @@ export class SharedWriteBudget implements WriteBudget {
   }
 
   async #acquire(items: ReadonlyArray<{ desk: Desk; use: TokenUse }>): Promise<Acquired> {
+    // When a lease of priority tokens is under way for a desk with none on hand, what it brings may
+    // serve this acquire too: wait for it and look again, so that many answers starting at once
+    // cost a few ledger calls (each leasing for those waiting) instead of one each, in a queue.
+    for (;;) {
+      const pending = items.find((item) => item.desk.leasingPriority > 0 && item.desk.priority === 0);
+      if (!pending) break;
+      pending.desk.waiting += 1;
+      try {
+        await pending.desk.busy;
+      } finally {
+        pending.desk.waiting -= 1;
+      }
+    }
     const nowMs = this.#now();
     const blocked = items.filter((item) => item.desk.blockedUntilMs > nowMs);
     if (blocked.length > 0) {
@@ -1025,18 +1045,22 @@ export class SharedWriteBudget implements WriteBudget {
     for (const item of items) {
       item.desk.expire(nowMs);
       if (item.desk.priority > 0) {
+        // Held as a reservation while a ledger call of this acquire is under way, so that a call
+        // of another acquire meanwhile reports it as this replica's.
         item.desk.priority -= 1;
+        item.desk.reserved += 1;
         fromStock.push(item);
         continue;
       }
-      // Leasing more pays only when answers ask one after the other.
+      // Leasing more pays only when answers ask one after the other, or wait for this call.
       const often = nowMs - item.desk.lastAcquireAtMs < 1_000;
       item.desk.lastAcquireAtMs = nowMs;
+      const configured = this.#configured(item.desk.limit);
       const want = missing.get(item.desk) ?? {
         desk: item.desk,
         need: 0,
         needNow: 0,
-        extra: often ? leaseBatch(this.#configured(item.desk.limit)) : 0,
+        extra: Math.min(configured, (often ? leaseBatch(configured) : 0) + item.desk.waiting),
         intermediate: 0,
       };
       want.need += 1;
@@ -1047,7 +1071,10 @@ export class SharedWriteBudget implements WriteBudget {
       const wants = [...missing.values()];
       const grants = await this.#sync(wants);
       if (!grants.every((grant) => grant.need)) {
-        for (const item of fromStock) item.desk.priority += 1;
+        for (const item of fromStock) {
+          item.desk.priority += 1;
+          item.desk.reserved -= 1;
+        }
         const afterMs = this.#now();
         wants.forEach((want, index) => {
           const grant = grants[index];
@@ -1069,15 +1096,12 @@ export class SharedWriteBudget implements WriteBudget {
           limited: wants.filter((_, index) => grants[index]?.limited).map((want) => want.desk.method),
         };
       }
-      // Granted: `now` tokens are already in the window; `later` ones are held as reservations.
-      for (const want of wants) want.desk.reserved += want.need - want.needNow;
     }
     for (const item of fromStock) {
-      if (item.use === 'now') this.#spent(item.desk);
-      else {
-        item.desk.reserved += 1;
-        this.#schedule(item.desk);
-      }
+      if (item.use === 'now') {
+        item.desk.reserved -= 1;
+        this.#spent(item.desk);
+      } else this.#schedule(item.desk);
     }
     return { ok: true };
   }
@@ -1094,7 +1118,11 @@ export class SharedWriteBudget implements WriteBudget {
     const mine = new Promise<void>((resolve) => {
       done = resolve;
     });
-    for (const want of wants) want.desk.busy = mine;
+    for (const want of wants) {
+      want.desk.busy = mine;
+      if (want.need > 0 || want.extra > 0) want.desk.leasingPriority += 1;
+      if (want.intermediate > 0) want.desk.leasingIntermediate += 1;
+    }
     try {
       await previous;
       const nowMs = this.#now();
@@ -1139,12 +1167,14 @@ export class SharedWriteBudget implements WriteBudget {
           limited: false,
         }));
         for (const want of wants) want.desk.last = null;
+        reserveGranted(wants);
         return grants.map((grant, index) => {
           const want = wants[index];
           if (want) want.desk.intermediate += grant.intermediate;
           return grant;
         });
       }
+      if (grants.every((grant) => grant.need)) reserveGranted(wants);
       const afterMs = this.#now();
       grants.forEach((grant, index) => {
         const want = wants[index];
@@ -1165,6 +1195,10 @@ export class SharedWriteBudget implements WriteBudget {
       });
       return grants;
     } finally {
+      for (const want of wants) {
+        if (want.need > 0 || want.extra > 0) want.desk.leasingPriority -= 1;
+        if (want.intermediate > 0) want.desk.leasingIntermediate -= 1;
+      }
       done();
       for (const want of wants) this.#schedule(want.desk);
     }
@@ -1230,6 +1264,14 @@ function reportOnly(desk: Desk): DeskWant {
 }
 
 /** Priority tokens leased beside the one asked for: none for small allowances, up to 4. */
+/**
+ * Granted: `now` tokens are already in the window; `later` ones are held as reservations, counted
+ * before the call lets the next one go (that one reports what this replica holds).
+ */
+function reserveGranted(wants: DeskWant[]): void {
+  for (const want of wants) want.desk.reserved += want.need - want.needNow;
+}
+
 function leaseBatch(configured: number): number {
   return Math.max(0, Math.min(4, Math.floor(configured / 25)));
 }

@@ -253,6 +253,42 @@ describe('the shared Slack write budget', () => {
       expect(calls).toBeLessThan(120);
     });
 
+    it('starts 200 answers arriving at once with a handful of Redis calls, not one each in a queue', async () => {
+      // Scaled out of the way (as where Slack allows far more): every start is granted.
+      const [replica] = redisReplicas({ count: 1, scale: 1000 });
+      if (!replica) throw new Error('no replica');
+
+      const starts = await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          replica.budget.answer('T1', `C${i % 20}`).acquire([
+            { method: 'chat.startStream', use: 'now' },
+            { method: 'chat.stopStream', use: 'later' },
+          ]),
+        ),
+      );
+
+      expect(starts.filter((start) => start.ok)).toHaveLength(200);
+      expect(replica.redisCalls()).toBeLessThan(20);
+    });
+
+    it('grants no more reservations than the bucket holds while answers wait for each other’s Redis call', async () => {
+      // A tenth of the tiers: 5 edits a minute. Each answer posts in its own channel and reserves
+      // its final edit; they all ask at once, on two replicas.
+      const replicas = redisReplicas({ count: 2, scale: 0.1 });
+      const asks = replicas.flatMap(({ budget }, r) =>
+        Array.from({ length: 8 }, (_, i) =>
+          budget.answer('T1', `C${r}-${i}`).acquire([
+            { method: 'chat.postMessage', use: 'now' },
+            { method: 'chat.update', use: 'later' },
+          ]),
+        ),
+      );
+
+      const granted = (await Promise.all(asks)).filter((ask) => ask.ok);
+
+      expect(granted).toHaveLength(5);
+    });
+
     it('gives back the leases of a replica that went away once they expire, never before', async () => {
       const clock = { ms: 2_000_000_000 };
       const [gone, stays] = redisReplicas({ count: 2, scale: 0.1, clock });
