@@ -24,6 +24,9 @@ export interface ChildHandle {
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 
+/** V8's heap bounds in production (Dockerfile NODE_OPTIONS, npm start; a test keeps the three equal). */
+export const PRODUCTION_NODE_FLAGS = ['--max-old-space-size=320', '--max-semi-space-size=32'] as const;
+
 export const CHILD_FILES = {
   bot: here('./bot-process.ts'),
   naive: here('./naive-baseline.ts'),

@@ -25,6 +25,7 @@ import {
   closeWindow,
   modelTimings,
   openWindow,
+  PRODUCTION_NODE_FLAGS,
   startChild,
 } from './children.ts';
 import type { RedisCommandCounts } from './instrument.ts';
@@ -257,8 +258,8 @@ export async function runScenario(def: ScenarioDef, target: Target, ctx: BenchCo
         }
       : common;
   const app = await startChild(target, CHILD_FILES[target], env, [
-    // As in production (Dockerfile, npm start): both apps get the same heap bound.
-    '--max-old-space-size=320',
+    // As in production (Dockerfile, npm start): both apps get the same heap bounds.
+    ...PRODUCTION_NODE_FLAGS,
     ...(ctx.profileDir
       ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${def.name}-${target}.cpuprofile`]
       : []),

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { PRODUCTION_NODE_FLAGS } from '../../bench/children.ts';
 import { type DockerStage, execForm, parseDockerfile, parseEnv } from '../../scripts/verify-image-build.ts';
 import { loadConfig } from '../../src/config.ts';
 
@@ -94,12 +95,18 @@ describe('the Dockerfile parser', () => {
   });
 });
 
-describe('the heap bound', () => {
-  it('is the same in the image and in npm start', () => {
+describe('the heap bounds', () => {
+  it('are the same in the image, in npm start and in the benchmark', () => {
     const dockerfile = read('Dockerfile');
     const pkg = JSON.parse(read('package.json'));
-    const inImage = /NODE_OPTIONS=(--max-old-space-size=\d+)/.exec(dockerfile)?.[1];
-    expect(inImage).toBeDefined();
-    expect(pkg.scripts.start).toContain(inImage);
+    const runtime = parseDockerfile(dockerfile).at(-1);
+    const env = Object.assign(
+      {},
+      ...(runtime?.instructions ?? []).filter((i) => i.keyword === 'ENV').map((i) => parseEnv(i.args)),
+    ) as Record<string, string>;
+    const inImage = (env.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
+
+    expect(inImage).toEqual([...PRODUCTION_NODE_FLAGS]);
+    expect(pkg.scripts.start).toBe(`node ${inImage.join(' ')} dist/main.js`);
   });
 });
