@@ -143,9 +143,6 @@ const VIEWING_TTL_MS = 12 * 60 * 60 * 1000;
 const STORE_DOWN_MESSAGE =
   "I can't reach my memory right now, so I won't answer without it. Please try again in a minute.";
 
-/** A thread lock held by this answer, with the state read when it was taken. */
-type Held = HeldThread;
-
 type Outcome =
   | 'paused'
   | 'answered'
@@ -687,7 +684,7 @@ export class ConversationService {
     const refusal = accepting ? this.#refusal(question) : null;
     const answering = accepting && refusal === null;
     const lockTried = answering && tryLock && !this.#restart.signal.aborted;
-    let admitted: { held: Held | null } | null;
+    let admitted: { held: HeldThread | null } | null;
     try {
       if (question.regenerate && !question.isDm) {
         const membership = await store.threadMembership(id, question.userId);
@@ -757,7 +754,12 @@ export class ConversationService {
   }
 
   /** Runs one answer while holding the lock. Returns true when the commit released the lock. */
-  async #answer(question: Question, held: Held, log: Logger, early: EarlyAnswer | null): Promise<boolean> {
+  async #answer(
+    question: Question,
+    held: HeldThread,
+    log: Logger,
+    early: EarlyAnswer | null,
+  ): Promise<boolean> {
     const own = new AbortController();
     const byPerson = new AbortController();
     const signal = AbortSignal.any([this.#restart.signal, own.signal, byPerson.signal]);
@@ -774,7 +776,7 @@ export class ConversationService {
   /** One answer, registered where a Stop request finds it; `abort` holds its signal and who may pull it. */
   async #answerRunning(
     question: Question,
-    held: Held,
+    held: HeldThread,
     log: Logger,
     early: EarlyAnswer | null,
     abort: { signal: AbortSignal; own: AbortController; byPerson: AbortController },
