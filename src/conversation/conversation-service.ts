@@ -10,7 +10,6 @@
  * port to the AWS SDK call: a restart's bound and a message Slack refuses for good both use it.
  */
 
-import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.ts';
 import { AnswerError, asAnswerError, newReferenceId } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -69,6 +68,7 @@ import {
   withThreadContext,
 } from './thread-history.ts';
 import { type Admitted, pauseUnlessAborted, ThreadTurns } from './thread-turns.ts';
+import { ToolApprovals } from './tool-approvals.ts';
 import { flattenToolRounds, runToolRound } from './tool-rounds.ts';
 
 /** The conversation part of the configuration, plus what the service takes from the rest of it. */
@@ -112,22 +112,6 @@ export interface ConversationDeps {
 }
 
 const DEDUP_TTL_MS = 60 * 60 * 1000;
-/** A paused turn's record outlives its approval's expiry by this much, to tell a late click it expired. */
-const EXPIRED_APPROVAL_GRACE_MS = 24 * 60 * 60 * 1000;
-
-/** What the person is asked to approve, from a paused turn (titles from the tools offered, if known). */
-function approvalRequestOf(paused: PausedTurn, offered: ToolSpec[] = []) {
-  return {
-    approvalId: paused.approvalId,
-    askerId: paused.askerId,
-    expiresAtMs: paused.expiresAtMs,
-    calls: paused.gated.map((use) => ({
-      title: offered.find((tool) => tool.name === use.name)?.title ?? use.name,
-      input: use.input,
-    })),
-  };
-}
-
 /** What history keeps for an answer that came back empty (a turn needs text). */
 const NO_ANSWER = '(no answer)';
 /** The text beside files sent without a question (Converse needs a text block beside a document). */
@@ -229,6 +213,8 @@ export class ConversationService {
   readonly #inFlight = new Set<Promise<void>>();
   /** One answer at a time per thread (a queue here, the store's lock across replicas). */
   readonly #turns: ThreadTurns;
+  /** Tool calls waiting for a person's approval. */
+  readonly #approvals: ToolApprovals;
   /** Aborted when shutdown's bound is near: answers still running stop, waiting questions are told. */
   readonly #restart = new AbortController();
   readonly #stops: StopSignals;
@@ -251,6 +237,14 @@ export class ConversationService {
       now: this.#now,
       sleep: this.#sleep,
       restart: this.#restart.signal,
+    });
+    this.#approvals = new ToolApprovals({
+      store: deps.store,
+      surface: deps.surface,
+      metrics: deps.metrics,
+      approvers: deps.tools?.approvers ?? [],
+      ...(deps.tools ? { approvalTtlMs: deps.tools.approvalTtlMs } : {}),
+      now: this.#now,
     });
     this.#stops = deps.stops;
     this.#unsubscribeStops = this.#stops.subscribe((request) => {
@@ -310,65 +304,14 @@ export class ConversationService {
     });
   }
 
-  /**
-   * A person answered an approval request (Approve or Deny) on any replica: if they may, the paused
-   * turn is taken from the store once (a second click finds it gone) and goes on in its thread, in
-   * turn like any question; the model is told of a denial. Everyone else gets a private word.
-   */
-  async resolveApproval(input: {
+  /** A person answered an approval request (Approve or Deny) on any replica; see tool-approvals.ts. */
+  resolveApproval(input: {
     thread: Question['thread'];
     approvalId: string;
     userId: string;
     approved: boolean;
   }): Promise<void> {
-    const { store, surface, metrics } = this.#deps;
-    const id = threadId(input.thread);
-    const paused = await store.pausedTurn(id);
-    const where = this.#questionOfPaused(paused, input.thread);
-    const tell = (text: string) => surface.ephemeral(where, text, input.userId).catch(() => undefined);
-    if (!paused || paused.approvalId !== input.approvalId) return tell(MESSAGES.approvalGone);
-    const approvers = this.#deps.tools?.approvers ?? [];
-    if (input.userId !== paused.askerId && !approvers.includes(input.userId)) {
-      metrics.approvals.inc({ outcome: 'refused' });
-      return tell(MESSAGES.approvalNotYours);
-    }
-    const taken = await store.takePausedTurn(id, input.approvalId);
-    if (!taken) return tell(MESSAGES.approvalGone);
-    const request = approvalRequestOf(taken);
-    if (this.#now() > taken.expiresAtMs) {
-      metrics.approvals.inc({ outcome: 'expired' });
-      if (taken.approvalMessageTs)
-        await surface.settleApproval(where, taken.approvalMessageTs, request, MESSAGES.approvalExpired);
-      return tell(MESSAGES.approvalExpired);
-    }
-    metrics.approvals.inc({ outcome: input.approved ? 'approved' : 'denied' });
-    if (taken.approvalMessageTs)
-      await surface.settleApproval(
-        where,
-        taken.approvalMessageTs,
-        request,
-        MESSAGES.approvalSettled(input.approved, input.userId),
-      );
-    await this.submit({
-      ...where,
-      dedupKey: `approval:${input.approvalId}`,
-      resume: { paused: taken, approved: input.approved, decidedBy: input.userId },
-    });
-  }
-
-  /** The question a paused turn answers, as a Question (for its thread and asker). */
-  #questionOfPaused(paused: PausedTurn | null, thread: Question['thread']): Question {
-    return {
-      thread,
-      replyTo: { kind: 'thread' },
-      messageTs: paused?.question.messageTs ?? thread.threadTs,
-      userId: paused?.askerId ?? '',
-      text: paused?.questionText ?? '',
-      surface: paused?.question.isDm ? 'dm' : 'mention',
-      isDm: paused?.question.isDm ?? thread.channelId.startsWith('D'),
-      addressed: true,
-      dedupKey: '',
-    };
+    return this.#approvals.resolve(input, (question) => this.submit(question));
   }
 
   /** What a resumed turn sends: the thread's history as it is now, and the paused question's text. */
@@ -429,55 +372,6 @@ export class ConversationService {
       { role: 'user', text: '', toolResults: [...paused.results, ...gatedResults] },
     ];
     return { rounds, citations, toolsUsed };
-  }
-
-  /** Saves the paused turn for any replica, ends this message with a word, and asks for the approval. */
-  async #pauseForApproval(
-    question: Question,
-    prepared: Prepared,
-    generated: Generated,
-    output: AnswerOutput,
-    log: Logger,
-  ): Promise<void> {
-    const { store, surface } = this.#deps;
-    const paused = generated.paused;
-    if (!paused) return;
-    const ttlMs = this.#deps.tools?.approvalTtlMs ?? 3_600_000;
-    const record: PausedTurn = {
-      approvalId: randomUUID(),
-      expiresAtMs: this.#now() + ttlMs,
-      askerId: question.userId,
-      question: { ...question.thread, messageTs: question.messageTs, isDm: question.isDm },
-      questionText: prepared.questionText,
-      rounds: generated.rounds,
-      results: paused.results,
-      gated: paused.gated,
-      answerSoFar: generated.answer,
-      citations: generated.citations,
-      model: prepared.model ?? null,
-      approvalMessageTs: null,
-    };
-    await output
-      .finish({ notes: [MESSAGES.waitingForApproval], sources: generated.citations })
-      .catch((err: unknown) => log.warn({ err }, 'could not end the message before the approval'));
-    const offered = this.#toolsFor(prepared);
-    const request = approvalRequestOf(record, offered);
-    try {
-      // Saved before it is asked, so that a click can never find nothing; kept past its expiry to say so.
-      await store.pauseTurn(threadId(question.thread), record, ttlMs + EXPIRED_APPROVAL_GRACE_MS);
-      record.approvalMessageTs = await surface.askApproval(question, request);
-      await store.pauseTurn(threadId(question.thread), record, ttlMs + EXPIRED_APPROVAL_GRACE_MS);
-      log.info(
-        { approvalId: record.approvalId, tools: paused.gated.map((use) => use.name) },
-        'waiting for approval',
-      );
-    } catch (err) {
-      log.error({ err }, 'could not ask for the approval');
-      await surface.notice(
-        question,
-        MESSAGES.failed('I could not ask for the approval this needs.', newReferenceId()),
-      );
-    }
   }
 
   /**
@@ -864,7 +758,21 @@ export class ConversationService {
       committed = await this.#commit(question, state, prepared, null, lockToken, log);
     } else if (generated.paused) {
       outcome = 'paused';
-      await this.#pauseForApproval(question, prepared, generated, output, log);
+      await this.#approvals.pause(
+        question,
+        {
+          questionText: prepared.questionText,
+          model: prepared.model ?? null,
+          rounds: generated.rounds,
+          answerSoFar: generated.answer,
+          citations: generated.citations,
+          gated: generated.paused.gated,
+          results: generated.paused.results,
+          offered: this.#toolsFor(prepared),
+        },
+        output,
+        log,
+      );
     } else if (stopReason === 'guardrail_intervened' || stopReason === 'content_filtered') {
       // Hook: a guardrail stopped the answer. One sentence; neither the question nor the blocked text joins history.
       outcome = 'blocked';
