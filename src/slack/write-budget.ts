@@ -1263,7 +1263,6 @@ function reportOnly(desk: Desk): DeskWant {
   return { desk, need: 0, needNow: 0, extra: 0, intermediate: 0 };
 }
 
-/** Priority tokens leased beside the one asked for: none for small allowances, up to 4. */
 /**
  * Granted: `now` tokens are already in the window; `later` ones are held as reservations, counted
  * before the call lets the next one go (that one reports what this replica holds).
@@ -1272,6 +1271,7 @@ function reserveGranted(wants: DeskWant[]): void {
   for (const want of wants) want.desk.reserved += want.need - want.needNow;
 }
 
+/** Priority tokens leased beside the one asked for: none for small allowances, up to 4. */
 function leaseBatch(configured: number): number {
   return Math.max(0, Math.min(4, Math.floor(configured / 25)));
 }
