@@ -4,22 +4,16 @@
  * `/ask settings`. Settings live in the store (shared by every replica), every change is logged
  * with who, when, before and after, and the environment stays the default.
  */
-import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { answerLogs, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
-import { deleteRedisKeysWithPrefix } from '../support/redis-server-process.ts';
+import { testRedisEnv } from '../support/test-redis.ts';
 import { waitForTurnedAway } from '../support/turned-away.ts';
 
 let harnesses: Harness[] = [];
-let redisPrefix: string | undefined;
 afterEach(async () => {
   for (const h of harnesses.reverse()) await h.stop();
   harnesses = [];
-  if (redisPrefix) {
-    await deleteRedisKeysWithPrefix(inject('redisUrl'), redisPrefix);
-    redisPrefix = undefined;
-  }
 });
 
 const ADMIN = 'U0001';
@@ -245,8 +239,7 @@ describe('channel settings in the Home tab', () => {
   });
 
   it('shares settings between replicas through Redis', async () => {
-    redisPrefix = `test:settings:${randomUUID()}:`;
-    const env = { REDIS_URL: inject('redisUrl'), REDIS_KEY_PREFIX: redisPrefix };
+    const env = testRedisEnv('settings');
     const a = await start(env);
     const b = await start(env, { slack: a.slack, bedrock: a.bedrock });
     a.slack.setBotEndpoint(`${a.botUrl}/slack/events`);

@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { FakeBedrockAgentRuntime, type RetrievedPassage } from '../stand-ins/fake-bedrock-agent-runtime.ts';
 import { threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
+import { testRedisEnv } from '../support/test-redis.ts';
 
 const KB = { BEDROCK_KNOWLEDGE_BASE_ID: 'KB12345678' };
 
@@ -134,8 +135,7 @@ describe('Knowledge Base answers (managed mode)', () => {
   });
 
   it('keeps the KB session per thread, across a restart, and replaces an expired one', async () => {
-    const redisUrl = inject('redisUrl');
-    const env = { REDIS_URL: redisUrl, REDIS_KEY_PREFIX: `kbtest-${Date.now()}:` };
+    const env = testRedisEnv('kb');
     const first = await start(env);
     const sent = await first.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> q1' });
     await waitForAnswers(first, 1);

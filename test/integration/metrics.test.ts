@@ -2,21 +2,15 @@
  * `/metrics` as Prometheus scrapes it: the families an operator needs, and values that move when
  * the bot works.
  */
-import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
-import { deleteRedisKeysWithPrefix } from '../support/redis-server-process.ts';
+import { testRedisEnv } from '../support/test-redis.ts';
 
 let h: Harness | undefined;
-let redisPrefix: string | undefined;
 afterEach(async () => {
   await h?.stop();
   h = undefined;
-  if (redisPrefix) {
-    await deleteRedisKeysWithPrefix(inject('redisUrl'), redisPrefix);
-    redisPrefix = undefined;
-  }
 });
 
 async function scrape(bot: Harness): Promise<string> {
@@ -126,8 +120,7 @@ describe('/metrics', () => {
   });
 
   it('observes store latency by operation when the store is Redis', async () => {
-    redisPrefix = `test:metrics:${randomUUID()}:`;
-    h = await startHarness({ env: { REDIS_URL: inject('redisUrl'), REDIS_KEY_PREFIX: redisPrefix } });
+    h = await startHarness({ env: testRedisEnv('metrics') });
     const bot = h;
 
     await bot.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> remember' });

@@ -2,23 +2,17 @@
  * Slack's real limits, end to end: the budget shaped like Slack's tiers (per-minute windows) decides
  * how each answer is written, and every answer lands exactly, however tight it is.
  */
-import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { IN_PROGRESS_BLOCK_ID } from '../../src/slack/slack-answer-stream.ts';
 import type { FakeMessage, RecordedCall } from '../stand-ins/fake-slack.ts';
 import { botMessages, threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
-import { deleteRedisKeysWithPrefix } from '../support/redis-server-process.ts';
+import { testRedisEnv } from '../support/test-redis.ts';
 
 let h: Harness | undefined;
-let redisPrefix: string | undefined;
 afterEach(async () => {
   await h?.stop();
   h = undefined;
-  if (redisPrefix) {
-    await deleteRedisKeysWithPrefix(inject('redisUrl'), redisPrefix);
-    redisPrefix = undefined;
-  }
 });
 
 function chunks(text: string, size: number): string[] {
@@ -55,13 +49,11 @@ describe("Slack's limits", () => {
     // A tenth of the tiers: 2 stream starts and stops, 5 edits, 10 appends a minute, one post per
     // channel in 10 s; the stand-in enforces the same per-minute windows.
     // On Redis, as replicas share it: budget calls take a round trip, during which more text arrives.
-    redisPrefix = `slack-limits-${randomUUID()}:`;
     h = await startHarness({
       env: {
         SLACK_WRITE_BUDGET_SCALE: '0.1',
         STREAM_FLUSH_INTERVAL_MS: '200',
-        REDIS_URL: inject('redisUrl'),
-        REDIS_KEY_PREFIX: redisPrefix,
+        ...testRedisEnv('slack-limits'),
       },
     });
     const limits = { 'chat.startStream': 2, 'chat.stopStream': 2, 'chat.update': 5, 'chat.appendStream': 10 };

@@ -3,15 +3,15 @@
  * Deny that only the asker may use; the paused turn lives in Redis, so the click works on any
  * replica and after a restart, and the turn goes on where it stopped.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { FakeMcpServer } from '../stand-ins/fake-mcp-server.ts';
 import type { FakeMessage } from '../stand-ins/fake-slack.ts';
 import { answerLogs, threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
+import { testRedisEnv } from '../support/test-redis.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -30,8 +30,7 @@ async function setUp(extraConfig = '') {
   );
   const env = {
     MCP_CONFIG: path,
-    REDIS_URL: inject('redisUrl'),
-    REDIS_KEY_PREFIX: `approvals-${randomUUID()}:`,
+    ...testRedisEnv('approvals'),
   };
   return { mcp, env };
 }
