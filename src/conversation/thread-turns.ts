@@ -89,11 +89,12 @@ export class ThreadTurns {
     });
     const tail = (previous ?? Promise.resolve()).then(() => mine).catch(() => undefined);
     this.#queues.set(id, tail);
-    try {
-      await mine;
-    } finally {
+    // Gone once everything queued so far is done: a question turned away at admission ends before
+    // the answer ahead of it, and the queue must stay for what comes after.
+    void tail.then(() => {
       if (this.#queues.get(id) === tail) this.#queues.delete(id);
-    }
+    });
+    await mine;
   }
 
   async #underLock(

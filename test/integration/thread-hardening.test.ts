@@ -48,6 +48,35 @@ describe('a reply typed while the first answer streams', () => {
     expect(h.slack.messages.find((m) => m.ts === reply.ts)?.reactions).toEqual([]);
     expect(threadText(h, 'C0001', first.ts)).toMatch(/Second answer\.$/);
   });
+
+  it('still waits its turn in this replica when a message before it was turned away', async () => {
+    h = await startHarness();
+    h.bedrock.enqueue(
+      { text: FakeWords(30), firstTokenDelayMs: 100, tokensPerSecond: 20 },
+      { text: 'Second answer.' },
+    );
+    const first = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> first' });
+    await h.slack.waitFor(() => h.bedrock.requests[0]?.firstTokenAtMs);
+    // A bare mention is turned away at admission, while the first answer still streams.
+    await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT>', threadTs: first.ts });
+    await h.slack.waitFor(() => h.slack.ephemerals.find((m) => m.ephemeral?.user === 'U0001'));
+
+    await h.slack.postUserMessage({
+      channel: 'C0001',
+      user: 'U0001',
+      text: '<@UBOT> and also this',
+      threadTs: first.ts,
+    });
+    await waitForAnswers(h, 2);
+
+    // Queued behind the first answer here, it takes the lock once when that answer is done,
+    // instead of polling a lock this replica holds.
+    const metrics = await (await fetch(`${h.botUrl}/metrics`)).text();
+    expect(metrics).toMatch(
+      /slackbot_store_operation_seconds_count\{operation="acquire_lock_and_get_thread"\} 1\n/,
+    );
+    expect(lastUserText(1)).toBe('and also this');
+  });
 });
 
 describe('thread context read the first time the bot is asked in a thread', () => {
