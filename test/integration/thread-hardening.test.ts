@@ -17,7 +17,8 @@ const messagesOf = (index: number): SentMessage[] =>
 const lastUserText = (index: number): string => messagesOf(index).at(-1)?.content[0]?.text ?? '';
 
 describe('a reply typed while the first answer streams', () => {
-  it('is answered after that answer, with it in history, and shows it was seen until its turn', async () => {
+  /** A mention whose answer streams for about a second and a half (its first token is out). */
+  async function firstAnswerStreaming(): Promise<{ ts: string }> {
     h = await startHarness();
     h.bedrock.enqueue(
       { text: FakeWords(30), firstTokenDelayMs: 100, tokensPerSecond: 20 },
@@ -25,6 +26,11 @@ describe('a reply typed while the first answer streams', () => {
     );
     const first = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> first' });
     await h.slack.waitFor(() => h.bedrock.requests[0]?.firstTokenAtMs);
+    return first;
+  }
+
+  it('is answered after that answer, with it in history, and shows it was seen until its turn', async () => {
+    const first = await firstAnswerStreaming();
     await new Promise((resolve) => setTimeout(resolve, 300));
 
     const reply = await h.slack.postUserMessage({
@@ -50,13 +56,7 @@ describe('a reply typed while the first answer streams', () => {
   });
 
   it('still waits its turn in this replica when a message before it was turned away', async () => {
-    h = await startHarness();
-    h.bedrock.enqueue(
-      { text: FakeWords(30), firstTokenDelayMs: 100, tokensPerSecond: 20 },
-      { text: 'Second answer.' },
-    );
-    const first = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> first' });
-    await h.slack.waitFor(() => h.bedrock.requests[0]?.firstTokenAtMs);
+    const first = await firstAnswerStreaming();
     // A bare mention is turned away at admission, while the first answer still streams.
     await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT>', threadTs: first.ts });
     await h.slack.waitFor(() => h.slack.ephemerals.find((m) => m.ephemeral?.user === 'U0001'));
