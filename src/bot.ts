@@ -42,7 +42,7 @@ import {
   MemoryWriteBudget,
   RedisWriteBudget,
   type WriteBudget,
-} from './slack/write-budget.ts';
+} from './slack/write-budget/index.ts';
 import { InstrumentedStore } from './store/instrumented-store.ts';
 import { MemoryStore } from './store/memory-store.ts';
 import { RedisStopSignals } from './store/redis-stop-signals.ts';

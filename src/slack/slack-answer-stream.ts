@@ -32,7 +32,7 @@ import { MarkdownRenderer } from './render/markdown-renderer.ts';
 import { MessagePaginator, type PageOp, SLACK_MESSAGE_LIMIT_CHARS } from './render/message-paginator.ts';
 import { escapeSlackControl } from './render/slack-safe-text.ts';
 import { type SlackApi, SlackCallError } from './slack-api.ts';
-import { UNLIMITED_BUDGET, type WriteBudget } from './write-budget.ts';
+import { UNLIMITED_BUDGET, type WriteBudget } from './write-budget/index.ts';
 import { AnswerWritePolicy } from './write-policy.ts';
 
 export interface AnswerTarget {

@@ -17,7 +17,7 @@ import { paginate, SLACK_MESSAGE_LIMIT_CHARS } from './render/message-paginator.
 import { escapeMrkdwn, escapeSlackControl } from './render/slack-safe-text.ts';
 import { renderAppendix, SlackAnswerStream } from './slack-answer-stream.ts';
 import type { SlackApi } from './slack-api.ts';
-import type { WriteBudget } from './write-budget.ts';
+import type { WriteBudget } from './write-budget/index.ts';
 
 export interface SlackSurfaceOptions {
   slack: SlackApi;
