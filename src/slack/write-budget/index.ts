@@ -2,7 +2,7 @@
 export type { Acquired, AnswerBudget, TokenUse, WriteBudget } from './budget.ts';
 export type { BucketGrant, BucketRequest, Ledger, LimitedRequest } from './ledger.ts';
 export { type MethodLimit, SLACK_WRITE_LIMITS } from './limits.ts';
-export { MemoryLedger } from './memory-ledger.ts';
+export { MemoryLedger, MemoryWriteBudget } from './memory-ledger.ts';
 export { BackoffOnlyBudget, UNLIMITED_BUDGET } from './open-budgets.ts';
-export { RedisLedger } from './redis-ledger.ts';
-export { MemoryWriteBudget, RedisWriteBudget, SharedWriteBudget } from './shared-write-budget.ts';
+export { RedisLedger, RedisWriteBudget } from './redis-ledger.ts';
+export { SharedWriteBudget } from './shared-write-budget.ts';

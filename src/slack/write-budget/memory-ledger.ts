@@ -3,6 +3,7 @@
  * the mechanism. redis-ledger.ts runs the same algorithm in Lua (sync.lua, limited.lua).
  */
 import type { BucketGrant, BucketRequest, Ledger, LimitedRequest } from './ledger.ts';
+import { SharedWriteBudget } from './shared-write-budget.ts';
 import {
   DECREASE,
   FLOOR_SHARE,
@@ -251,4 +252,19 @@ function waitOf(
   if (blockedUntilMs !== null) return Math.max(1, Math.ceil(blockedUntilMs - nowMs));
   const untilFree = Number.isFinite(earliestFreeMs) ? Math.ceil(earliestFreeMs - nowMs) : slotMs;
   return Math.max(1, leasesOut ? Math.min(untilFree, 2_000) : untilFree);
+}
+
+/** The in-process budget: one replica, no Redis. */
+export class MemoryWriteBudget extends SharedWriteBudget {
+  readonly ledger: MemoryLedger;
+  constructor(options: {
+    scale: number;
+    ceiling?: number;
+    now?: () => number;
+    onAllowance?: (method: string, perMinute: number) => void;
+  }) {
+    const ledger = new MemoryLedger(options.now ? { now: options.now } : {});
+    super({ ...options, ledger });
+    this.ledger = ledger;
+  }
 }

@@ -5,7 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
-import type { BucketGrant, BucketRequest, Ledger, LimitedRequest } from './ledger.ts';
+import {
+  type BucketGrant,
+  type BucketRequest,
+  type Ledger,
+  type LimitedRequest,
+  PrefixedLedger,
+} from './ledger.ts';
+import { SharedWriteBudget } from './shared-write-budget.ts';
 import {
   DECREASE,
   FLOOR_SHARE,
@@ -90,5 +97,26 @@ export class RedisLedger implements Ledger {
       FLOOR_SHARE,
     );
     return Number(result);
+  }
+}
+
+/** The budget every replica on one Redis (or Redis Cluster) shares. */
+export class RedisWriteBudget extends SharedWriteBudget {
+  constructor(options: {
+    client: Redis | Cluster;
+    keyPrefix: string;
+    scale: number;
+    ceiling?: number;
+    onError: (error: unknown) => void;
+    onAllowance?: (method: string, perMinute: number) => void;
+    /** Tests: this clock for the leases and for Redis's side too (instead of Redis TIME). */
+    now?: () => number;
+    replicaId?: string;
+  }) {
+    super({
+      ...options,
+      ledger: new PrefixedLedger(new RedisLedger(options.client), options.keyPrefix),
+      ledgerClock: options.now !== undefined,
+    });
   }
 }

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
 import type { Acquired, AnswerBudget, TokenUse, WriteBudget } from './budget.ts';
 import {
   Desk,
@@ -10,10 +9,8 @@ import {
   reportOnly,
   reserveGranted,
 } from './desk.ts';
-import { type BucketGrant, type BucketRequest, type Ledger, PrefixedLedger } from './ledger.ts';
+import type { BucketGrant, BucketRequest, Ledger } from './ledger.ts';
 import { bucketKey, type MethodLimit, SLACK_WRITE_LIMITS } from './limits.ts';
-import { MemoryLedger } from './memory-ledger.ts';
-import { RedisLedger } from './redis-ledger.ts';
 import { SharedAnswerBudget } from './shared-answer-budget.ts';
 import {
   EMPTY_RECHECK_MS,
@@ -469,40 +466,4 @@ function grantedWithoutLedger(wants: DeskWant[], requests: BucketRequest[]): Buc
     if (want) want.desk.intermediate += grant.intermediate;
     return grant;
   });
-}
-
-/** The in-process budget: one replica, no Redis. */
-export class MemoryWriteBudget extends SharedWriteBudget {
-  readonly ledger: MemoryLedger;
-  constructor(options: {
-    scale: number;
-    ceiling?: number;
-    now?: () => number;
-    onAllowance?: (method: string, perMinute: number) => void;
-  }) {
-    const ledger = new MemoryLedger(options.now ? { now: options.now } : {});
-    super({ ...options, ledger });
-    this.ledger = ledger;
-  }
-}
-
-/** The budget every replica on one Redis (or Redis Cluster) shares. */
-export class RedisWriteBudget extends SharedWriteBudget {
-  constructor(options: {
-    client: Redis | Cluster;
-    keyPrefix: string;
-    scale: number;
-    ceiling?: number;
-    onError: (error: unknown) => void;
-    onAllowance?: (method: string, perMinute: number) => void;
-    /** Tests: this clock for the leases and for Redis's side too (instead of Redis TIME). */
-    now?: () => number;
-    replicaId?: string;
-  }) {
-    super({
-      ...options,
-      ledger: new PrefixedLedger(new RedisLedger(options.client), options.keyPrefix),
-      ledgerClock: options.now !== undefined,
-    });
-  }
 }
