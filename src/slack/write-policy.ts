@@ -1,6 +1,6 @@
 /**
  * When and how one answer writes to Slack, given the budget it shares with every other answer (see
- * write-budget/). The answer's messages (slack-answer-stream.ts) ask it three things:
+ * write-budget/). The answer's messages (answer-stream/) ask it three things:
  *
  * - How to open a message: a native stream when a stream start *and* its stop are in the budget
  *   (the stop is reserved then, so the stream can always end); else posted and edited when a post
