@@ -6,7 +6,7 @@ import type { ToolStep } from '../../conversation/ports.ts';
 import { regenerateBlock, STOP_BLOCK } from '../answer-controls.ts';
 import type { MessageMetadata } from '../answer-messages.ts';
 import { escapeSlackControl } from '../render/slack-safe-text.ts';
-import type { AnswerTarget } from './page.ts';
+import type { AnswerTarget } from './options.ts';
 import { STATUS_TITLES, type Status } from './stream-chunks.ts';
 
 /** A message body for the post-and-edit path: the same Markdown, in a markdown block. */

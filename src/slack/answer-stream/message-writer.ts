@@ -15,7 +15,8 @@ import {
   placeholder,
   postArgs,
 } from './message-blocks.ts';
-import type { AnswerTarget, Page } from './page.ts';
+import type { AnswerTarget } from './options.ts';
+import type { Page } from './page.ts';
 import { pendingChunks, type Status, statusChunk, textChunk } from './stream-chunks.ts';
 
 /** Where the answer stands, as the state machine tells a write. */

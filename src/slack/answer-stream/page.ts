@@ -1,15 +1,4 @@
-/** One message of an answer, as the answer's writer tracks it, and where the answer is written. */
-
-export interface AnswerTarget {
-  channelId: string;
-  threadTs: string;
-  /** The asking message: every message of this answer comes after it. */
-  questionTs: string;
-  /** Required by Slack for native streams outside DMs. */
-  recipientUserId: string;
-  recipientTeamId: string;
-  isDm: boolean;
-}
+/** One message of an answer, as the answer's state machine tracks it. */
 
 export type CreateMethod = 'chat.startStream' | 'chat.postMessage';
 

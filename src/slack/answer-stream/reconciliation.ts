@@ -7,7 +7,8 @@
 import type { Logger } from '../../logger.ts';
 import { answerMetadata, type BotIdentity, compareTs, findLostMessage } from '../answer-messages.ts';
 import { type SlackApi, SlackCallError } from '../slack-api.ts';
-import type { AnswerTarget, Page } from './page.ts';
+import type { AnswerTarget } from './options.ts';
+import type { Page } from './page.ts';
 
 /** Writes whose outcome is unknown that one answer reconciles before Slack counts as unreachable. */
 export const MAX_RECONCILIATIONS = 3;

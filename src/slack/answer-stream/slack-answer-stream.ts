@@ -1,39 +1,19 @@
 /**
- * Shows one answer in a Slack thread while it is generated.
- *
- * Model Markdown goes through one renderer (escaping, tables) and one paginator (Slack's 12,000
- * character limit), then out through one of two paths that show the same text: Slack's native
- * stream (`chat.startStream`/`appendStream`/`stopStream`) or a posted message edited with
- * `chat.update`. Writes are coalesced to at most one per `flushIntervalMs` per message; a 429 waits
- * its `Retry-After` while text keeps accumulating, so nothing is lost; a refused or rate-limited
- * stream start falls back to post-and-edit at once; an expired stream continues in a new message.
- *
- * A write that fails after Slack may have applied it (the response was lost: a timeout, a dropped
- * connection) is reconciled, never blindly repeated, so no paragraph shows twice and no second
- * message is left behind: a lost `chat.postMessage` or `chat.startStream` is looked up in the
- * thread and adopted (see answer-messages.ts) before anything is created again; a native stream
- * whose `chat.appendStream` or `chat.stopStream` was lost is stopped as it is and then given its
- * whole text with `chat.update`, which replaces rather than appends (Slack's way to write to a
- * stream message after the fact), and the message continues as a posted-and-edited one.
- * `chat.update` itself is idempotent and is simply repeated.
- *
- * This file is the pages' state machine: which write each message needs next, and when. What a
- * failed write means is in write-failures.ts, the reconciling calls in reconciliation.ts, and the
- * shapes of what is written in stream-chunks.ts, message-blocks.ts and appendix.ts.
+ * Shows one answer in a Slack thread while it is generated: the pages' state machine (see
+ * README.md in this folder for the whole path, and which file holds what).
  */
 import { randomUUID } from 'node:crypto';
 import type { AnswerOutput, CitedSource, ToolStep } from '../../conversation/ports.ts';
-import type { Logger } from '../../logger.ts';
-import type { BotIdentity } from '../answer-messages.ts';
 import { MarkdownRenderer } from '../render/markdown-renderer.ts';
 import { MessagePaginator, type PageOp, SLACK_MESSAGE_LIMIT_CHARS } from '../render/message-paginator.ts';
 import { escapeSlackControl } from '../render/slack-safe-text.ts';
-import { type SlackApi, SlackCallError } from '../slack-api.ts';
-import { UNLIMITED_BUDGET, type WriteBudget } from '../write-budget/index.ts';
+import { SlackCallError } from '../slack-api.ts';
+import { UNLIMITED_BUDGET } from '../write-budget/index.ts';
 import { AnswerWritePolicy } from '../write-policy.ts';
 import { renderAppendix } from './appendix.ts';
 import { type AnswerEnd, MessageWriter } from './message-writer.ts';
-import { type AnswerTarget, newPage, type Page, reopenFence } from './page.ts';
+import type { SlackAnswerStreamOptions } from './options.ts';
+import { newPage, type Page, reopenFence } from './page.ts';
 import {
   adoptLostCreate,
   LOST_CREATE_READ_DELAY_MS,
@@ -48,38 +28,7 @@ import {
   type WriteKind,
   writeFailureAction,
 } from './write-failures.ts';
-
-export type { AnswerTarget } from './page.ts';
-
-export interface SlackAnswerStreamOptions {
-  slack: SlackApi;
-  target: AnswerTarget;
-  mode: 'native' | 'update';
-  flushIntervalMs: number;
-  logger: Logger;
-  limitChars?: number;
-  now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
-  /** Adds thumbs up/down buttons under a finished answer (default true). */
-  feedback?: boolean;
-  /** Slack's per-workspace write budget shared with other answers and replicas. */
-  budget?: WriteBudget;
-  /** Called when Slack refuses native streaming outright, so later answers skip the attempt. */
-  onStreamingRefused?: (code: string) => void;
-  /** Called once when the answer cannot be written at all (the model call can stop). */
-  onFatal?: (error: SlackCallError) => void;
-  /**
-   * Resolves true when this answer needs its own Stop button (Slack's native Stop is not shown for
-   * it): its first message is then posted and edited with the button under it, removed at the end.
-   */
-  stopButton?: Promise<boolean>;
-  /** The bot's own ids, to find a message again whose creating call lost its response. */
-  self?: BotIdentity;
-  /** Names this answer in its messages' metadata (a random id by default). */
-  answerId?: string;
-  /** The answer's renderer (trusted link hosts); a default one when absent. */
-  renderer?: MarkdownRenderer;
-}
+import { WriteHolds } from './write-holds.ts';
 
 /** A deferred message tries this often to open sooner (a post and its final edit in the budget). */
 const DEFERRED_RETRY_MS = 5_000;
@@ -99,15 +48,16 @@ export class SlackAnswerStream implements AnswerOutput {
   #kicked = false;
   #loop: Promise<void> | null = null;
   #fatal: SlackCallError | null = null;
-  /** Per method: no call before this time (a Retry-After or a budget wait). */
-  readonly #holdUntilMs = new Map<string, number>();
   readonly #openedAtMs: number;
   /** When this answer last wrote to Slack; null before its first write. */
   #lastWriteAtMs: number | null = null;
   readonly #answerId: string;
   readonly #policy: AnswerWritePolicy;
+  readonly #holds: WriteHolds;
   /** Makes the Slack calls, and holds what the messages show besides text (status, steps, buttons). */
   readonly #writer: MessageWriter;
+  /** What the reconciling calls need (reconciliation.ts). */
+  readonly #reconcile: ReconcileContext;
   #nextSerial = 0;
   #reconciliations = 0;
   /** When the thread's "working" status was last set for a deferred message (null: never). */
@@ -121,16 +71,20 @@ export class SlackAnswerStream implements AnswerOutput {
     this.#openedAtMs = this.#now();
     this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#answerId = options.answerId ?? randomUUID();
-    this.#writer = new MessageWriter({
-      slack: options.slack,
-      target: options.target,
-      answerId: this.#answerId,
-    });
-    const { budget = UNLIMITED_BUDGET, target } = options;
+    const {
+      slack,
+      target,
+      self = { botId: null, userId: null },
+      logger,
+      budget = UNLIMITED_BUDGET,
+    } = options;
+    this.#writer = new MessageWriter({ slack, target, answerId: this.#answerId });
+    this.#reconcile = { slack, target, self, logger, answerId: this.#answerId };
     this.#policy = new AnswerWritePolicy({
       budget: budget.answer(target.recipientTeamId, target.channelId),
       flushIntervalMs: options.flushIntervalMs,
     });
+    this.#holds = new WriteHolds(this.#policy, this.#now);
     this.#pages.push(this.#newPage(options.mode === 'native' ? 'stream' : 'post'));
   }
 
@@ -250,14 +204,14 @@ export class SlackAnswerStream implements AnswerOutput {
   /** Makes one write for `page` if one is due. Returns null after a write, else how long to wait. */
   async #step(page: Page): Promise<number | null> {
     if (page.ts === null && page.unconfirmed) {
-      const heldMs = this.#heldMs('conversations.replies');
+      const heldMs = this.#holds.heldMs('conversations.replies');
       if (heldMs > 0) return heldMs;
       return this.#attempt(page, () => this.#adoptLost(page), 'idempotent');
     }
     if (page.ts !== null && page.unsettled) {
-      const waitMs = await this.#finalToken(page, 'chat.stopStream');
-      if (waitMs > 0) return this.#holdFor('chat.stopStream', waitMs);
-      return this.#attempt(page, () => settleStream(this.#reconcileContext(), page), 'idempotent');
+      const waitMs = await this.#holds.finalToken(page, 'chat.stopStream');
+      if (waitMs > 0) return this.#holds.holdFor('chat.stopStream', waitMs);
+      return this.#attempt(page, () => settleStream(this.#reconcile, page), 'idempotent');
     }
     const pending = page.target.slice(page.sent.length);
     if (page.ts === null) return this.#stepUnopened(page, pending);
@@ -295,9 +249,9 @@ export class SlackAnswerStream implements AnswerOutput {
     const needsWrite = page.mode === 'stream' || this.#postNeedsFinalEdit(page);
     const method = page.mode === 'stream' ? 'chat.stopStream' : 'chat.update';
     if (needsWrite) {
-      const waitMs = await this.#finalToken(page, method);
-      if (waitMs > 0) return this.#holdFor(method, waitMs);
-    } else this.#dropReservation(page);
+      const waitMs = await this.#holds.finalToken(page, method);
+      if (waitMs > 0) return this.#holds.holdFor(method, waitMs);
+    } else this.#holds.dropReservation(page);
     return this.#attempt(
       page,
       () => this.#writer.finalize(page, this.#endOf(page), this.#postNeedsFinalEdit(page)),
@@ -316,7 +270,7 @@ export class SlackAnswerStream implements AnswerOutput {
     this.#policy.wants(method);
     const dueInMs = page.lastWriteAtMs + this.#policy.paceMs(method) - this.#now();
     if (dueInMs > 0 && page.sent.length > 0) return dueInMs;
-    const heldMs = this.#heldMs(method);
+    const heldMs = this.#holds.heldMs(method);
     if (heldMs > 0) return heldMs;
     const budgetWaitMs = await this.#policy.intermediate(method);
     if (budgetWaitMs > 0) return Math.max(budgetWaitMs, this.#options.flushIntervalMs);
@@ -342,7 +296,7 @@ export class SlackAnswerStream implements AnswerOutput {
     }
     if (page.mode === 'stream') {
       // Stream starts are scarce (Tier 2): post and edit rather than wait for one.
-      const opened = this.#heldMs('chat.startStream') === 0 && (await this.#policy.openStream());
+      const opened = this.#holds.heldMs('chat.startStream') === 0 && (await this.#policy.openStream());
       if (opened) {
         page.finalReserved = 'chat.stopStream';
         return this.#attempt(page, () => this.#writer.create(page, this.#endOf(page)), 'create');
@@ -351,7 +305,7 @@ export class SlackAnswerStream implements AnswerOutput {
       this.#switchUnopened('stream', 'post');
       return null;
     }
-    const heldMs = this.#heldMs('chat.postMessage');
+    const heldMs = this.#holds.heldMs('chat.postMessage');
     if (heldMs > 0) return heldMs;
     const opened = await this.#policy.openPost();
     if (opened !== 'deferred' && 'reserved' in opened) {
@@ -364,7 +318,7 @@ export class SlackAnswerStream implements AnswerOutput {
       this.#switchUnopened('post', 'deferred');
       return null;
     }
-    return this.#holdFor('chat.postMessage', opened.waitMs);
+    return this.#holds.holdFor('chat.postMessage', opened.waitMs);
   }
 
   /** A deferred message: posted whole once closed; until then, tried again now and then to open sooner. */
@@ -373,7 +327,7 @@ export class SlackAnswerStream implements AnswerOutput {
     if (!page.closed) {
       this.#showWorking(nowMs);
       const dueInMs = page.deferredCheckedAtMs + DEFERRED_RETRY_MS - nowMs;
-      if (dueInMs > 0 || this.#heldMs('chat.postMessage') > 0) return Math.max(dueInMs, 1);
+      if (dueInMs > 0 || this.#holds.heldMs('chat.postMessage') > 0) return Math.max(dueInMs, 1);
       page.deferredCheckedAtMs = nowMs;
       const opened = await this.#policy.openPost();
       if (opened === 'deferred' || !('reserved' in opened)) return DEFERRED_RETRY_MS;
@@ -381,8 +335,8 @@ export class SlackAnswerStream implements AnswerOutput {
       page.finalReserved = opened.reserved ? 'chat.update' : null;
       return this.#attempt(page, () => this.#writer.create(page, this.#endOf(page)), 'create');
     }
-    const waitMs = await this.#finalToken(page, 'chat.postMessage');
-    if (waitMs > 0) return this.#holdFor('chat.postMessage', waitMs);
+    const waitMs = await this.#holds.finalToken(page, 'chat.postMessage');
+    if (waitMs > 0) return this.#holds.holdFor('chat.postMessage', waitMs);
     return this.#attempt(page, () => this.#writer.create(page, this.#endOf(page)), 'create');
   }
 
@@ -390,7 +344,7 @@ export class SlackAnswerStream implements AnswerOutput {
   #switchUnopened(from: Page['mode'], to: Page['mode']): void {
     for (const p of this.#pages) {
       if (p.ts !== null || p.mode !== from) continue;
-      this.#dropReservation(p);
+      this.#holds.dropReservation(p);
       p.mode = to;
     }
   }
@@ -400,33 +354,6 @@ export class SlackAnswerStream implements AnswerOutput {
     if (this.#workingShownAtMs !== null && nowMs - this.#workingShownAtMs < WORKING_STATUS_RENEW_MS) return;
     this.#workingShownAtMs = nowMs;
     this.#writer.setAssistantStatus('writing');
-  }
-
-  /** 0 when a final write of `method` may go now (its reserved token spent, or one taken), else the wait. */
-  async #finalToken(page: Page, method: string): Promise<number> {
-    const heldMs = this.#heldMs(method);
-    if (heldMs > 0) return heldMs;
-    const reserved = page.finalReserved === method;
-    if (!reserved) this.#dropReservation(page);
-    page.finalReserved = null;
-    return this.#policy.final(method, reserved);
-  }
-
-  /** Gives back the token reserved for this message's final write, which it will not make. */
-  #dropReservation(page: Page): void {
-    if (page.finalReserved) this.#policy.release(page.finalReserved);
-    page.finalReserved = null;
-  }
-
-  /** No `method` call before `ms` from now; other methods (a final stopStream) are not held. */
-  #holdFor(method: string, ms: number): number {
-    this.#holdUntilMs.set(method, this.#now() + ms);
-    return ms;
-  }
-
-  /** How long `method` is still held back for this answer (a Retry-After, a lookup's delay). */
-  #heldMs(method: string): number {
-    return Math.max(0, (this.#holdUntilMs.get(method) ?? 0) - this.#now());
   }
 
   // ---- failed writes: write-failures.ts decides, this carries it out ----
@@ -478,31 +405,33 @@ export class SlackAnswerStream implements AnswerOutput {
         this.#switchUnopened('stream', 'post');
         return null;
       case 'wait':
-        return this.#holdFor(error.method, error.retryAfterMs ?? 1000);
+        return this.#holds.holdFor(error.method, error.retryAfterMs ?? 1000);
       case 'reconcile':
         if (this.#reconciliations < MAX_RECONCILIATIONS) return this.#reconcileLater(page, error, kind);
         break;
       case 'edit_after_stop':
         // Someone pressed Slack's Stop: Slack ended the stream itself. The answer's end (or the rest,
         // if the stop was refused) is written by editing the message, which still works.
-        if (page.mode === 'stream' && error.method !== 'chat.stopStream') this.#dropReservation(page);
-        page.finalReserved = null;
-        page.mode = 'post';
-        return null;
+        return this.#editFromNowOn(page, page.mode === 'stream' && error.method !== 'chat.stopStream');
       case 'finish_with_update':
         // Slack ended the stream (about five minutes after it started, however busy, or when idle):
         // the message keeps what it shows, and chat.update on its ts, which replaces rather than
         // appends, writes the rest into it (Slack's way to finish such a message).
         logger.info({ method: error.method }, 'stream ended by Slack; finishing it with chat.update');
-        if (error.method !== 'chat.stopStream') this.#dropReservation(page);
-        page.finalReserved = null;
-        page.mode = 'post';
-        return null;
+        return this.#editFromNowOn(page, error.method !== 'chat.stopStream');
       case 'continue_in_new_message':
         this.#continueInNewMessage(page);
         return null;
     }
     return this.#giveUp(error);
+  }
+
+  /** The message is written with chat.update from now on; `release`: its reserved stop goes back. */
+  #editFromNowOn(page: Page, release: boolean): null {
+    if (release) this.#holds.dropReservation(page);
+    page.finalReserved = null;
+    page.mode = 'post';
+    return null;
   }
 
   /** A write that may have been applied: a lost create is looked up soon, a lost stream write settled. */
@@ -515,7 +444,7 @@ export class SlackAnswerStream implements AnswerOutput {
     if (kind === 'create') {
       page.unconfirmed = page.creating;
       page.creating = null;
-      return this.#holdFor('conversations.replies', LOST_CREATE_READ_DELAY_MS);
+      return this.#holds.holdFor('conversations.replies', LOST_CREATE_READ_DELAY_MS);
     }
     page.unsettled = true;
     return null;
@@ -532,7 +461,7 @@ export class SlackAnswerStream implements AnswerOutput {
 
   /** The message can take no more: it keeps what it shows, and the rest goes to a new one after it. */
   #continueInNewMessage(page: Page): void {
-    this.#dropReservation(page);
+    this.#holds.dropReservation(page);
     const rest = page.target.slice(page.sent.length);
     page.target = page.sent;
     page.done = true;
@@ -545,15 +474,9 @@ export class SlackAnswerStream implements AnswerOutput {
 
   // ---- reconciliation (reconciliation.ts makes the calls) ----
 
-  #reconcileContext(): ReconcileContext {
-    const { slack, target, self = { botId: null, userId: null }, logger } = this.#options;
-    return { slack, target, self, logger, answerId: this.#answerId };
-  }
-
   /** After a lost create: adopts the message Slack made, or leaves the page to be created again. */
   async #adoptLost(page: Page): Promise<void> {
-    if (await adoptLostCreate(this.#reconcileContext(), this.#pages, page))
-      this.#writer.statusChanged = false;
+    if (await adoptLostCreate(this.#reconcile, this.#pages, page)) this.#writer.statusChanged = false;
   }
 
   // ---- the writes (message-writer.ts makes them) ----
