@@ -14,6 +14,7 @@ import type { Config } from '../config.ts';
 import { AnswerError, asAnswerError, newReferenceId } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import { Admission, type QuestionCheck, type Refusal } from './admission.ts';
 import type { AnswerControls, QuestionControls } from './answer-controls.ts';
 import {
   AttachmentBudget,
@@ -46,16 +47,15 @@ import {
   type FileRef,
   FileUnreadableError,
   type Question,
-  type StopRequest,
   type StopSignals,
   StoreUnavailableError,
-  type ThreadMembership,
   type ThreadReader,
   type ThreadState,
   type Turn,
   threadId,
   type Viewing,
 } from './ports.ts';
+import { StopRequests } from './stop-requests.ts';
 import {
   answerHash,
   capStoredHistory,
@@ -67,7 +67,7 @@ import {
   trimToBudget,
   withThreadContext,
 } from './thread-history.ts';
-import { type Admitted, pauseUnlessAborted, ThreadTurns } from './thread-turns.ts';
+import { pauseUnlessAborted, ThreadTurns } from './thread-turns.ts';
 import { ToolApprovals } from './tool-approvals.ts';
 import { flattenToolRounds, runToolRound } from './tool-rounds.ts';
 
@@ -111,7 +111,6 @@ export interface ConversationDeps {
   retryDelayMs?: (attempt: number) => number;
 }
 
-const DEDUP_TTL_MS = 60 * 60 * 1000;
 /** What history keeps for an answer that came back empty (a turn needs text). */
 const NO_ANSWER = '(no answer)';
 /** The text beside files sent without a question (Converse needs a text block beside a document). */
@@ -124,8 +123,6 @@ const NO_FILES: FileReader = {
 };
 /** How long what a person is looking at is remembered (Slack tells again when it changes). */
 const VIEWING_TTL_MS = 12 * 60 * 60 * 1000;
-const STORE_DOWN_MESSAGE =
-  "I can't reach my memory right now, so I won't answer without it. Please try again in a minute.";
 
 type Outcome =
   | 'paused'
@@ -136,19 +133,6 @@ type Outcome =
   | 'blocked'
   | 'store_unavailable'
   | 'lock_timeout';
-
-/** An answer running in this process, as a Stop request finds it. */
-interface RunningAnswer {
-  question: Question;
-  stop: () => void;
-}
-
-/** What the asker typed, checked before anything is shown or any model is called. */
-export interface QuestionCheck {
-  channelId: string;
-  userId: string;
-  text: string;
-}
 
 /** The question as it goes to the model, and what it costs. */
 interface Prepared {
@@ -217,10 +201,10 @@ export class ConversationService {
   readonly #approvals: ToolApprovals;
   /** Aborted when shutdown's bound is near: answers still running stop, waiting questions are told. */
   readonly #restart = new AbortController();
-  readonly #stops: StopSignals;
-  readonly #unsubscribeStops: () => void;
-  /** Answers running in this process, by thread: where a Stop request lands. */
-  readonly #running = new Map<string, RunningAnswer>();
+  /** Carries a person's Stop to the answer it is for, on whichever replica runs it. */
+  readonly #stops: StopRequests;
+  /** Claims, etiquette, allow-lists and refusals: whether a question is answered at all. */
+  readonly #admission: Admission;
   /** Each question's channel settings and budget verdict, looked up once before admission. */
   readonly #controls = new WeakMap<Question, QuestionControls>();
   #accepting = true;
@@ -246,9 +230,17 @@ export class ConversationService {
       ...(deps.tools ? { approvalTtlMs: deps.tools.approvalTtlMs } : {}),
       now: this.#now,
     });
-    this.#stops = deps.stops;
-    this.#unsubscribeStops = this.#stops.subscribe((request) => {
-      this.#onStop(request).catch((err: unknown) => deps.logger.warn({ err }, 'could not handle a stop'));
+    this.#stops = new StopRequests({
+      stops: deps.stops,
+      surface: deps.surface,
+      logger: deps.logger,
+      ...(deps.mayStopOthers ? { mayStopOthers: deps.mayStopOthers } : {}),
+    });
+    this.#admission = new Admission({
+      store: deps.store,
+      surface: deps.surface,
+      metrics: deps.metrics,
+      settings: deps.settings,
     });
   }
 
@@ -257,22 +249,7 @@ export class ConversationService {
    * handed to whichever replica runs it, which checks that they may.
    */
   async requestStop(thread: Question['thread'], userId: string): Promise<void> {
-    await this.#stops.publish({ threadId: threadId(thread), userId });
-  }
-
-  async #onStop(request: StopRequest): Promise<void> {
-    const running = this.#running.get(request.threadId);
-    if (!running) return; // another replica's answer, or one that has ended
-    const { question } = running;
-    const allowed =
-      request.userId === question.userId || ((await this.#deps.mayStopOthers?.(request.userId)) ?? false);
-    if (!allowed) {
-      this.#deps.logger.info({ thread: request.threadId, by: request.userId }, 'stop refused: not the asker');
-      await this.#deps.surface.ephemeral(question, MESSAGES.stopRefused, request.userId);
-      return;
-    }
-    this.#deps.logger.info({ thread: request.threadId, by: request.userId }, 'answer stopped by a person');
-    running.stop();
+    await this.#stops.request(thread, userId);
   }
 
   /**
@@ -384,7 +361,6 @@ export class ConversationService {
 
   /** Stops listening for Stop requests (after draining). */
   async close(): Promise<void> {
-    this.#unsubscribeStops();
     await this.#stops.close();
   }
 
@@ -450,53 +426,15 @@ export class ConversationService {
    * Why this question would be refused without a model call (allow-lists, size), or null. Surfaces
    * that show the question before answering it (/ask) check first.
    */
-  refusalFor(check: QuestionCheck): { reason: string; text: string } | null {
-    const { settings } = this.#deps;
-    if (settings.allowedChannelIds.length > 0 && !settings.allowedChannelIds.includes(check.channelId))
-      return { reason: 'channel', text: MESSAGES.notAllowedChannel };
-    if (settings.allowedUserIds.length > 0 && !settings.allowedUserIds.includes(check.userId))
-      return { reason: 'user', text: MESSAGES.notAllowedUser };
-    if (check.text.length > settings.maxQuestionChars)
-      return { reason: 'too_long', text: MESSAGES.tooLong(settings.maxQuestionChars) };
-    return null;
+  refusalFor(check: QuestionCheck): Refusal | null {
+    return this.#admission.refusalFor(check);
   }
 
   /** `refusalFor`, and the channel's settings and budgets (a store read): for /ask before it posts. */
-  async refusalBeforePosting(
-    check: QuestionCheck & { teamId: string },
-  ): Promise<{ reason: string; text: string } | null> {
+  async refusalBeforePosting(check: QuestionCheck & { teamId: string }): Promise<Refusal | null> {
     const refusal = this.refusalFor(check);
     if (refusal) return refusal;
     return (await this.#deps.controls.forQuestion(check)).refusal;
-  }
-
-  #refusal(question: Question): { reason: string; text: string } | null {
-    // The channel is switched off, or a budget is used up (a regenerated answer costs a call too).
-    const controlled = () => this.#controlsOf(question).refusal;
-    if (question.regenerate || question.resume) return this.#accessRefusal(question) ?? controlled();
-    const refusal = this.refusalFor({
-      channelId: question.thread.channelId,
-      userId: question.userId,
-      text: question.text,
-    });
-    if (refusal) return refusal;
-    const control = controlled();
-    if (control) return control;
-    if (question.text.trim() === '' && !question.files?.length) {
-      // A bare mention: a clear word, no model call.
-      return { reason: 'empty', text: MESSAGES.emptyQuestion };
-    }
-    return null;
-  }
-
-  /** The allow-lists alone (a regenerated question was admitted once already). */
-  #accessRefusal(question: Question): { reason: string; text: string } | null {
-    const refusal = this.refusalFor({
-      channelId: question.thread.channelId,
-      userId: question.userId,
-      text: '',
-    });
-    return refusal?.reason === 'too_long' ? null : refusal;
   }
 
   async #handle(question: Question): Promise<void> {
@@ -511,7 +449,7 @@ export class ConversationService {
         userId: question.userId,
       });
     } catch (error) {
-      return this.#storeDown(question, error, log);
+      return this.#admission.storeDown(question, error, log);
     }
     this.#controls.set(question, controls);
     // In a switched-off channel a plain thread reply was not addressed to the bot: nobody to tell.
@@ -540,7 +478,8 @@ export class ConversationService {
     const { model, settings, store } = this.#deps;
     if (!question.addressed || question.redelivery || !this.#accepting || !store.connected()) return null;
     if (question.thread.threadTs !== question.messageTs) return null; // an existing thread
-    if (this.#turns.busy(threadId(question.thread)) || this.#refusal(question)) return null;
+    if (this.#turns.busy(threadId(question.thread))) return null;
+    if (this.#admission.refusal(question, this.#controlsOf(question))) return null;
     if (question.files?.length || question.resume) return null; // the files are read first; a resume goes on
     // An early call asks without tools; where the channel has tools, it would ask something else.
     if ((this.#deps.tools?.toolbox.toolsFor(question.thread.channelId).length ?? 0) > 0) return null;
@@ -559,92 +498,15 @@ export class ConversationService {
   /** Admits the question and answers it in its turn in the thread. */
   #admitAndAnswer(question: Question, log: Logger, early: EarlyAnswer | null): Promise<void> {
     return this.#turns.take(question, log, {
-      admit: (tryLock) => this.#admit(question, log, tryLock),
+      admit: (tryLock) =>
+        this.#admission.admit(question, this.#controlsOf(question), log, {
+          tryLock,
+          accepting: this.#accepting,
+          restarting: this.#restart.signal.aborted,
+        }),
       answer: (held) => this.#answer(question, held, log, early),
-      storeDown: (error) => this.#storeDown(question, error, log),
+      storeDown: (error) => this.#admission.storeDown(question, error, log),
     });
-  }
-
-  /**
-   * Admission, in one store round trip: the delivery's atomic claim (a duplicate stops here), the
-   * addressed asker recorded as a participant (a reply they type while this waits is taken), and the
-   * thread's lock when nothing of ours is ahead in the thread. Then allow-lists and size: a refused
-   * question costs no model call (none is started early for it). Null when it is not to be answered.
-   */
-  async #admit(question: Question, log: Logger, tryLock: boolean): Promise<Admitted | null> {
-    const { store, surface, settings } = this.#deps;
-    const id = threadId(question.thread);
-    const accepting = this.#accepting;
-    const refusal = accepting ? this.#refusal(question) : null;
-    const answering = accepting && refusal === null;
-    const lockTried = answering && tryLock && !this.#restart.signal.aborted;
-    let admitted: { held: HeldThread | null } | null;
-    try {
-      if (question.regenerate && !question.isDm) {
-        const membership = await store.threadMembership(id, question.userId);
-        if (!membership.participant && this.#controlsOf(question).settings.threadReplyPolicy !== 'all') {
-          await surface.ephemeral(question, MESSAGES.notYourThread).catch(() => undefined);
-          return null;
-        }
-      } else if (!question.addressed && !question.isDm) {
-        // Participants are recorded when an answer is admitted, so a reply typed while the bot's
-        // first answer in this thread still streams is taken too (and waits its turn).
-        const membership = await store.threadMembership(id, question.userId);
-        if (!this.#followUpAllowed(membership, question)) {
-          this.#deps.metrics.messagesIgnored.inc({
-            reason: membership.active ? 'not_participant' : 'not_bot_thread',
-          });
-          return null;
-        }
-      }
-      admitted = await store.admit(id, {
-        claimKey: question.dedupKey,
-        claimTtlMs: DEDUP_TTL_MS,
-        ...(answering && question.addressed
-          ? { participant: { userId: question.userId, ttlMs: settings.historyTtlMs } }
-          : {}),
-        ...(lockTried ? { lockTtlMs: settings.lockTtlMs } : {}),
-      });
-    } catch (error) {
-      await this.#storeDown(question, error, log);
-      return null;
-    }
-    if (!admitted) {
-      log.debug({ dedupKey: question.dedupKey }, 'duplicate delivery ignored');
-      this.#deps.metrics.duplicatesIgnored.inc();
-      return null;
-    }
-    if (!accepting) {
-      await surface.notice(question, MESSAGES.shuttingDown).catch(() => undefined);
-      return null;
-    }
-    if (refusal) {
-      log.info({ reason: refusal.reason }, 'question refused');
-      this.#deps.metrics.answers.inc({ outcome: `refused_${refusal.reason}` });
-      await surface.ephemeral(question, refusal.text).catch((err: unknown) => {
-        log.warn({ err }, 'could not send the refusal');
-      });
-      return null;
-    }
-    return { held: admitted.held, lockTried };
-  }
-
-  #followUpAllowed(membership: ThreadMembership, question: Question): boolean {
-    if (!membership.active) return false; // the bot has not been asked in this thread
-    return this.#controlsOf(question).settings.threadReplyPolicy === 'all' || membership.participant;
-  }
-
-  async #storeDown(question: Question, error: unknown, log: Logger): Promise<void> {
-    const ref = newReferenceId();
-    log.error({ err: error, ref }, 'store unavailable');
-    this.#deps.metrics.answers.inc({ outcome: 'store_unavailable' });
-    // A plain reply in a thread is not known to be for the bot: stay quiet rather than guess.
-    if (!question.addressed && !question.isDm) return;
-    await this.#deps.surface
-      .notice(question, MESSAGES.failed(STORE_DOWN_MESSAGE, ref))
-      .catch((err: unknown) => {
-        log.warn({ err }, 'could not post the store notice');
-      });
   }
 
   /** Runs one answer while holding the lock. Returns true when the commit released the lock. */
@@ -657,14 +519,11 @@ export class ConversationService {
     const own = new AbortController();
     const byPerson = new AbortController();
     const signal = AbortSignal.any([this.#restart.signal, own.signal, byPerson.signal]);
-    const id = threadId(question.thread);
-    const running: RunningAnswer = { question, stop: () => byPerson.abort() };
-    this.#running.set(id, running);
-    try {
-      return await this.#answerRunning(question, held, log, early, { signal, own, byPerson });
-    } finally {
-      if (this.#running.get(id) === running) this.#running.delete(id);
-    }
+    return this.#stops.whileRunning(
+      question,
+      () => byPerson.abort(),
+      () => this.#answerRunning(question, held, log, early, { signal, own, byPerson }),
+    );
   }
 
   /** One answer, registered where a Stop request finds it; `abort` holds its signal and who may pull it. */
