@@ -1,200 +1,40 @@
 /**
  * The core: answers one question in one thread. Every surface (mention, thread reply, DM, /ask)
- * comes through `submit`. Path: admit (dedup, allow-lists, size, etiquette) → take the thread's
- * lock → prepare (history, thread context, trimming) → generate and show → commit the turn.
+ * comes through `submit`, and the answer goes through the steps of SPEC §5, each in its own file:
+ * admit (admission.ts) → take the thread's turn (thread-turns.ts) → prepare (prepare-turn.ts) →
+ * generate (generate-turn.ts) → show and commit, as the outcome table says (outcomes.ts,
+ * commit-turn.ts). This class wires the steps and owns what spans them: the answers in flight,
+ * draining on shutdown, and each answer's one AbortSignal (a restart's bound, a message Slack
+ * refuses for good and the person's Stop all use it).
  * Before admission, the channel's settings and the budgets are looked up once (answer-controls.ts):
  * a switched-off channel or a used-up budget costs no model call; after the answer, its usage is
- * added up per person, channel and day.
- * The first question of a new thread has no history, so its model call starts while the store
- * admits it (see early-answer.ts). Each answer has one AbortSignal, from here through the model
- * port to the AWS SDK call: a restart's bound and a message Slack refuses for good both use it.
+ * added up per person, channel and day. The first question of a new thread has no history, so its
+ * model call starts while the store admits it (see early-answer.ts).
  */
 
-import type { Config } from '../config.ts';
-import { AnswerError, asAnswerError, newReferenceId } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { Metrics } from '../metrics.ts';
 import { Admission, type QuestionCheck, type Refusal } from './admission.ts';
-import type { AnswerControls, QuestionControls } from './answer-controls.ts';
-import {
-  AttachmentBudget,
-  attachmentTokens,
-  type LeftOut,
-  leftOutSentence,
-  readWithin,
-} from './attachments.ts';
+import type { QuestionControls } from './answer-controls.ts';
+import { AnswerPipeline } from './answer-pipeline.ts';
+import { AnswersInFlight } from './answers-in-flight.ts';
+import type { ConversationDeps } from './conversation-deps.ts';
 import { EarlyAnswer } from './early-answer.ts';
-import { MESSAGES } from './messages.ts';
-import type {
-  AnswerEvent,
-  AnswerModel,
-  Attachment,
-  CitedSource,
-  HeldThread,
-  ModelChoice,
-  PausedTurn,
-  RequestTurn,
-  Toolbox,
-  ToolResultRecord,
-  ToolSpec,
-  ToolUse,
-} from './ports.ts';
-import {
-  type AnswerOutput,
-  type AnswerSurface,
-  type ConversationStore,
-  type FileReader,
-  type FileRef,
-  FileUnreadableError,
-  type Question,
-  type StopSignals,
-  StoreUnavailableError,
-  type ThreadReader,
-  type ThreadState,
-  type Turn,
-  threadId,
-  type Viewing,
-} from './ports.ts';
+import { TurnGenerator } from './generate-turn.ts';
+import type { HeldThread, Question, Viewing } from './ports.ts';
+import { threadId } from './ports.ts';
+import { type RegenerateClick, regenerateQuestion } from './regenerate.ts';
 import { StopRequests } from './stop-requests.ts';
-import {
-  answerHash,
-  capStoredHistory,
-  estimateRequestTokens,
-  estimateScale,
-  estimateTokens,
-  regenerationOf,
-  type TrimmedTurns,
-  trimToBudget,
-  withThreadContext,
-} from './thread-history.ts';
-import { pauseUnlessAborted, ThreadTurns } from './thread-turns.ts';
+import { trimToBudget } from './thread-history.ts';
+import { ThreadTurns } from './thread-turns.ts';
 import { ToolApprovals } from './tool-approvals.ts';
-import { flattenToolRounds, runToolRound } from './tool-rounds.ts';
 
-/** The conversation part of the configuration, plus what the service takes from the rest of it. */
-export type ConversationSettings = Config['conversation'] & {
-  systemPrompt: string;
-  /** Attempts for retryable model errors that happen before any text was shown. */
-  modelAttempts: number;
-  logMessageText: boolean;
-};
-
-export interface ConversationDeps {
-  store: ConversationStore;
-  model: AnswerModel;
-  surface: AnswerSurface;
-  threadReader: ThreadReader;
-  settings: ConversationSettings;
-  /** Channel settings and budgets before admission, usage after the answer. */
-  controls: AnswerControls;
-  logger: Logger;
-  metrics: Metrics;
-  /** Reads files shared with questions (default: none can be read). */
-  files?: FileReader;
-  /** Tools the model may call (MCP servers), with their limits; none: answers without tools. */
-  tools?: {
-    toolbox: Toolbox;
-    timeoutMs: number;
-    maxRounds: number;
-    /** Who may approve a tool call besides the asker. */
-    approvers: string[];
-    /** How long an approval request stays open. */
-    approvalTtlMs: number;
-  };
-  /** Carries Stop clicks to the replica running the answer. */
-  stops: StopSignals;
-  /** Whether `userId` may stop someone else's answer (a workspace admin); default: nobody may. */
-  mayStopOthers?: (userId: string) => Promise<boolean>;
-  now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
-  /** Backoff before retry `attempt` (1-based) of a throttled model call. */
-  retryDelayMs?: (attempt: number) => number;
-}
-
-/** What history keeps for an answer that came back empty (a turn needs text). */
-const NO_ANSWER = '(no answer)';
-/** The text beside files sent without a question (Converse needs a text block beside a document). */
-const FILES_ONLY_QUESTION =
-  '(The person shared the attached file(s) without a question. Say what they show.)';
-const NO_FILES: FileReader = {
-  read: async () => {
-    throw new FileUnreadableError('unavailable', 'this bot reads no files');
-  },
-};
 /** How long what a person is looking at is remembered (Slack tells again when it changes). */
 const VIEWING_TTL_MS = 12 * 60 * 60 * 1000;
-
-type Outcome =
-  | 'paused'
-  | 'answered'
-  | 'failed'
-  | 'interrupted'
-  | 'stopped'
-  | 'blocked'
-  | 'store_unavailable'
-  | 'lock_timeout';
-
-/** The question as it goes to the model, and what it costs. */
-interface Prepared {
-  /** The question text as stored in history (with the thread's context, when read). */
-  questionText: string;
-  /** Whose channel's tools the model may use (the question's). */
-  toolsChannelId: string;
-  /** Who asks, for tools that search as that person may see. */
-  asker: { userId: string; actionToken?: string };
-  /** The channel's settings' tools, by name; null: every tool the bot has. */
-  allowedTools: string[] | null;
-  /** The question's files (and the new thread's earlier ones) that go to the model, and their references. */
-  attachments: Attachment[];
-  attachedFiles: FileRef[];
-  /** Files left out (format, size, count, access), for one sentence under the answer. */
-  leftOut: LeftOut[];
-  /** Files of earlier turns read again, by file id: a follow-up about the same file sees it. */
-  historyAttachments: Map<string, Attachment>;
-  /** Set when the question is only files and none of them can be read: said instead of asking. */
-  unanswerable: string | null;
-  /** As sent now: also with what the person is looking at, which is read anew for every question. */
-  sentQuestionText: string;
-  history: Turn[];
-  scale: number;
-  budgetTokens: number;
-  trimmed: TrimmedTurns;
-  /** The channel's choice of model, prompt and Knowledge Base. */
-  model: ModelChoice;
-}
-
-/** What generating produced, whatever the outcome. */
-interface Generated {
-  answer: string;
-  stopReason: string;
-  usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number };
-  kbSessionId: string | null;
-  citations: CitedSource[];
-  firstTokenAtMs: number | null;
-  error: AnswerError | null;
-  /** Why the answer was cut short before the model finished: a restart, Slack, or the person's Stop. */
-  stoppedBy: 'restart' | 'slack' | 'user' | null;
-  /** The turns of the request that produced the answer (after any re-trimming). */
-  sentTurns: RequestTurn[];
-  /** This answer's tool rounds so far (assistant calls, user results), kept in history with it. */
-  rounds: Turn[];
-  /** Tool calls the model asked for in the model call under way. */
-  toolUses: ToolUse[];
-  /** The text of the last model call (the answer's own final turn after any tool rounds). */
-  finalText: string;
-  /** Tools called, by name, for the answer's log line. */
-  toolsUsed: string[];
-  /** Lines for under the answer that generating produced (tools unavailable, rounds used up). */
-  notes: string[];
-  /** Set when the round needs a person's approval: the calls that wait, and the results already known. */
-  paused: { gated: ToolUse[]; results: ToolResultRecord[] } | null;
-}
 
 export class ConversationService {
   readonly #deps: ConversationDeps;
   readonly #now: () => number;
-  readonly #sleep: (ms: number) => Promise<void>;
-  readonly #inFlight = new Set<Promise<void>>();
+  readonly #inFlight: AnswersInFlight;
   /** One answer at a time per thread (a queue here, the store's lock across replicas). */
   readonly #turns: ThreadTurns;
   /** Tool calls waiting for a person's approval. */
@@ -205,6 +45,8 @@ export class ConversationService {
   readonly #stops: StopRequests;
   /** Claims, etiquette, allow-lists and refusals: whether a question is answered at all. */
   readonly #admission: Admission;
+  /** Prepare, generate, show and commit: one answer holding its thread's turn. */
+  readonly #pipeline: AnswerPipeline;
   /** Each question's channel settings and budget verdict, looked up once before admission. */
   readonly #controls = new WeakMap<Question, QuestionControls>();
   #accepting = true;
@@ -212,35 +54,49 @@ export class ConversationService {
   constructor(deps: ConversationDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
-    this.#sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#inFlight = new AnswersInFlight((size) => deps.metrics.answersInFlight.set(size), this.#now);
+    const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+    const { store, surface, metrics, settings } = deps;
     this.#turns = new ThreadTurns({
-      store: deps.store,
-      surface: deps.surface,
-      metrics: deps.metrics,
-      settings: deps.settings,
+      store,
+      surface,
+      metrics,
+      settings,
       now: this.#now,
-      sleep: this.#sleep,
+      sleep,
       restart: this.#restart.signal,
     });
     this.#approvals = new ToolApprovals({
-      store: deps.store,
-      surface: deps.surface,
-      metrics: deps.metrics,
+      store,
+      surface,
+      metrics,
       approvers: deps.tools?.approvers ?? [],
       ...(deps.tools ? { approvalTtlMs: deps.tools.approvalTtlMs } : {}),
       now: this.#now,
     });
     this.#stops = new StopRequests({
       stops: deps.stops,
-      surface: deps.surface,
+      surface,
       logger: deps.logger,
       ...(deps.mayStopOthers ? { mayStopOthers: deps.mayStopOthers } : {}),
     });
-    this.#admission = new Admission({
-      store: deps.store,
-      surface: deps.surface,
-      metrics: deps.metrics,
-      settings: deps.settings,
+    this.#admission = new Admission({ store, surface, metrics, settings });
+    const generator = new TurnGenerator({
+      model: deps.model,
+      metrics,
+      settings,
+      ...(deps.tools ? { tools: deps.tools } : {}),
+      restart: this.#restart.signal,
+      now: this.#now,
+      sleep,
+      ...(deps.retryDelayMs ? { retryDelayMs: deps.retryDelayMs } : {}),
+    });
+    this.#pipeline = new AnswerPipeline({
+      ...deps,
+      turns: this.#turns,
+      approvals: this.#approvals,
+      generator,
+      now: this.#now,
     });
   }
 
@@ -253,32 +109,11 @@ export class ConversationService {
   }
 
   /**
-   * Asks the thread's last question again (a Regenerate click on its answer): answered like a
-   * follow-up, in turn, and its new answer replaces the old one in history; the old message is
-   * marked as replaced. Refused (privately) when a newer answer exists or the clicker never asked there.
+   * Asks the thread's last question again (a Regenerate click on its answer); see regenerate.ts.
+   * Refused (privately) when a newer answer exists or the clicker never asked there.
    */
-  regenerate(input: {
-    thread: Question['thread'];
-    userId: string;
-    /** The clicked answer's message. */
-    messageTs: string;
-    answerHash: string;
-    /** Slack's id of this click, so a redelivered click is answered once. */
-    clickId: string;
-  }): Promise<void> {
-    const { thread, userId, messageTs, answerHash, clickId } = input;
-    return this.submit({
-      thread,
-      replyTo: { kind: 'thread' },
-      messageTs,
-      userId,
-      text: '',
-      surface: 'regenerate',
-      isDm: thread.channelId.startsWith('D'),
-      addressed: true,
-      dedupKey: `regen:${thread.teamId}:${thread.channelId}:${messageTs}:${clickId}`,
-      regenerate: { answerHash },
-    });
+  regenerate(click: RegenerateClick): Promise<void> {
+    return this.submit(regenerateQuestion(click));
   }
 
   /** A person answered an approval request (Approve or Deny) on any replica; see tool-approvals.ts. */
@@ -289,66 +124,6 @@ export class ConversationService {
     approved: boolean;
   }): Promise<void> {
     return this.#approvals.resolve(input, (question) => this.submit(question));
-  }
-
-  /** What a resumed turn sends: the thread's history as it is now, and the paused question's text. */
-  #preparedForResume(paused: PausedTurn, state: ThreadState | null, question: Question): Prepared {
-    const history = state?.turns ?? [];
-    const scale = estimateScale(state?.lastRequest ?? null);
-    const budgetTokens = this.#deps.settings.historyTokenBudget;
-    const questionTurn = { role: 'user' as const, text: paused.questionText };
-    return {
-      questionText: paused.questionText,
-      toolsChannelId: question.thread.channelId,
-      asker: { userId: paused.askerId },
-      allowedTools: this.#controlsOf(question).tools,
-      sentQuestionText: paused.questionText,
-      attachments: [],
-      attachedFiles: [],
-      leftOut: [],
-      historyAttachments: new Map(),
-      unanswerable: null,
-      history,
-      scale,
-      budgetTokens,
-      trimmed: trimToBudget(history, questionTurn, budgetTokens, scale),
-      model: paused.model ?? this.#controlsOf(question).model,
-    };
-  }
-
-  /** The paused round, finished: the approved calls run (shown as steps), or a denial for each. */
-  async #resumedRound(
-    resume: NonNullable<Question['resume']>,
-    prepared: Prepared,
-    output: AnswerOutput,
-    signal: AbortSignal,
-  ): Promise<Partial<Pick<Generated, 'rounds' | 'citations' | 'toolsUsed'>>> {
-    const { paused, approved } = resume;
-    const toolsUsed: string[] = [];
-    let gatedResults: ToolResultRecord[];
-    const citations = [...paused.citations];
-    if (approved && this.#deps.tools) {
-      const done = await runToolRound(
-        paused.gated,
-        this.#toolsFor(prepared),
-        this.#toolRoundDeps(output, signal, { toolsUsed }, prepared.asker),
-      );
-      gatedResults = done.results;
-      for (const source of done.sources)
-        if (!citations.some((c) => c.id === source.url))
-          citations.push({ id: source.url, title: source.title, url: source.url });
-    } else {
-      gatedResults = paused.gated.map((use) => ({
-        toolUseId: use.id,
-        status: 'error',
-        text: MESSAGES.deniedResult,
-      }));
-    }
-    const rounds: Turn[] = [
-      ...paused.rounds,
-      { role: 'user', text: '', toolResults: [...paused.results, ...gatedResults] },
-    ];
-    return { rounds, citations, toolsUsed };
   }
 
   /**
@@ -372,12 +147,7 @@ export class ConversationService {
         'unexpected failure answering',
       );
     });
-    this.#inFlight.add(work);
-    this.#deps.metrics.answersInFlight.set(this.#inFlight.size);
-    void work.finally(() => {
-      this.#inFlight.delete(work);
-      this.#deps.metrics.answersInFlight.set(this.#inFlight.size);
-    });
+    this.#inFlight.track(work);
     return work;
   }
 
@@ -393,29 +163,13 @@ export class ConversationService {
    */
   async drain(timeoutMs: number): Promise<boolean> {
     const marginMs = Math.min(2_000, Math.max(250, Math.floor(timeoutMs / 4)));
-    if (await this.#settle(Math.max(0, timeoutMs - marginMs))) return true;
+    if (await this.#inFlight.settle(Math.max(0, timeoutMs - marginMs))) return true;
     this.#deps.logger.warn(
       { inFlight: this.#inFlight.size },
       'shutdown bound near: stopping answers still running',
     );
     this.#restart.abort();
-    return this.#settle(marginMs);
-  }
-
-  /** Waits up to `timeoutMs` for every answer in flight (also ones that start meanwhile). */
-  async #settle(timeoutMs: number): Promise<boolean> {
-    const deadline = this.#now() + timeoutMs;
-    while (this.#inFlight.size > 0) {
-      const remainingMs = deadline - this.#now();
-      if (remainingMs <= 0) return false;
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, remainingMs);
-      });
-      await Promise.race([Promise.allSettled([...this.#inFlight]), timeout]);
-      clearTimeout(timer);
-    }
-    return true;
+    return this.#inFlight.settle(marginMs);
   }
 
   get inFlight(): number {
@@ -509,7 +263,7 @@ export class ConversationService {
     });
   }
 
-  /** Runs one answer while holding the lock. Returns true when the commit released the lock. */
+  /** Runs one answer while holding the lock, where a Stop request finds it. True when the commit released the lock. */
   async #answer(
     question: Question,
     held: HeldThread,
@@ -522,578 +276,8 @@ export class ConversationService {
     return this.#stops.whileRunning(
       question,
       () => byPerson.abort(),
-      () => this.#answerRunning(question, held, log, early, { signal, own, byPerson }),
+      () =>
+        this.#pipeline.run(question, this.#controlsOf(question), held, log, early, { signal, own, byPerson }),
     );
-  }
-
-  /** One answer, registered where a Stop request finds it; `abort` holds its signal and who may pull it. */
-  async #answerRunning(
-    question: Question,
-    held: HeldThread,
-    log: Logger,
-    early: EarlyAnswer | null,
-    abort: { signal: AbortSignal; own: AbortController; byPerson: AbortController },
-  ): Promise<boolean> {
-    const { surface, settings, metrics } = this.#deps;
-    const { token: lockToken, state } = held;
-    const ref = newReferenceId();
-    const { signal, own } = abort;
-    let base = state;
-    if (question.regenerate) {
-      const again = regenerationOf(state?.turns ?? [], question.regenerate.answerHash);
-      if (!again || !state) {
-        await this.#deps.surface.ephemeral(question, MESSAGES.notLatestAnswer).catch(() => undefined);
-        return false;
-      }
-      // Answered as if the old answer had never been given; the commit replaces it.
-      base = { ...state, turns: again.history };
-      const controls = this.#controlsOf(question);
-      question = { ...question, text: again.question };
-      this.#controls.set(question, controls);
-      await this.#deps.surface.markReplaced(question, question.messageTs);
-    }
-    const preparedAtMs = this.#now();
-    const openOutput = () =>
-      surface.open(question, {
-        // Slack refused the message for good: nobody will see the rest, so stop generating it.
-        onUnwritable: (error) => own.abort(error),
-      });
-    // A question with files shows that they are being read (a question of files only may end up
-    // with nothing readable, and then gets a private sentence instead of an answer).
-    const outputWhileReading = question.files?.length && question.text.trim() ? openOutput() : null;
-    outputWhileReading?.showStatus('reading');
-    const prepared = question.resume
-      ? this.#preparedForResume(question.resume.paused, base, question)
-      : await this.#prepare(question, base, log);
-    if (prepared.unanswerable) {
-      // Only files, and none of them readable: say why, and ask no model.
-      log.info({ leftOut: prepared.leftOut.length }, 'question refused: no readable file and no text');
-      this.#deps.metrics.answers.inc({ outcome: 'refused_files' });
-      await this.#deps.surface.ephemeral(question, prepared.unanswerable).catch(() => undefined);
-      return false;
-    }
-    // The early call asked without history or context: usable only if that is what we would send.
-    const earlyEvents =
-      state === null && early?.asked(prepared.trimmed.turns) ? (early.take(signal) ?? null) : null;
-    early?.discard();
-    const startedAtMs = earlyEvents && early ? early.startedAtMs : preparedAtMs;
-    const output = outputWhileReading ?? openOutput();
-    output.showStatus('thinking');
-    // A turn that paused for an approval goes on from its pending round, with the decision made.
-    const seed = question.resume ? await this.#resumedRound(question.resume, prepared, output, signal) : {};
-    const generated = await this.#generate(
-      prepared,
-      state,
-      earlyEvents,
-      signal,
-      abort.byPerson.signal,
-      output,
-      startedAtMs,
-      // The model refused a kind of file: its inputs now say so; plan the files again.
-      () => this.#prepare(question, base, log),
-      seed,
-    );
-    const { answer, stopReason, usage, error, stoppedBy } = generated;
-
-    let outcome: Outcome = 'answered';
-    let committed = false;
-    if (stoppedBy === 'slack') {
-      // Nothing more can be written there; the turn was not seen whole, so history stays as it was.
-      outcome = 'failed';
-    } else if (stoppedBy === 'restart' || stoppedBy === 'user') {
-      outcome = stoppedBy === 'user' ? 'stopped' : 'interrupted';
-      await output
-        .fail(stoppedBy === 'user' ? MESSAGES.stopped : MESSAGES.restarted)
-        .catch((err: unknown) => log.warn({ err }, 'could not show the note'));
-      // What was shown is the turn (the person can ask for the rest, or about it).
-      if (answer.length > 0)
-        committed = await this.#commit(question, base, prepared, generated, lockToken, log);
-    } else if (error) {
-      outcome = answer.length > 0 ? 'interrupted' : 'failed';
-      const note =
-        outcome === 'interrupted' ? MESSAGES.interrupted(ref) : MESSAGES.failed(error.userMessage, ref);
-      await output.fail(note).catch((err: unknown) => log.warn({ err }, 'could not show the failure'));
-      // History stays as it was, but the thread is now known: the next question does not re-read it.
-      committed = await this.#commit(question, state, prepared, null, lockToken, log);
-    } else if (generated.paused) {
-      outcome = 'paused';
-      await this.#approvals.pause(
-        question,
-        {
-          questionText: prepared.questionText,
-          model: prepared.model ?? null,
-          rounds: generated.rounds,
-          answerSoFar: generated.answer,
-          citations: generated.citations,
-          gated: generated.paused.gated,
-          results: generated.paused.results,
-          offered: this.#toolsFor(prepared),
-        },
-        output,
-        log,
-      );
-    } else if (stopReason === 'guardrail_intervened' || stopReason === 'content_filtered') {
-      // Hook: a guardrail stopped the answer. One sentence; neither the question nor the blocked text joins history.
-      outcome = 'blocked';
-      metrics.guardrailInterventions.inc();
-      await output
-        .fail(MESSAGES.guardrail)
-        .catch((err: unknown) => log.warn({ err }, 'could not show the note'));
-      // The Knowledge Base session holds the blocked exchange too: the thread goes on without it.
-      const withoutSession = state && { ...state, kbSessionId: null };
-      committed = await this.#commit(question, withoutSession, prepared, null, lockToken, log);
-    } else {
-      const notes: string[] = [];
-      if (prepared.leftOut.length > 0) notes.push(leftOutSentence(prepared.leftOut));
-      notes.push(...generated.notes);
-      if (prepared.trimmed.droppedTurns > 0) notes.push(MESSAGES.trimmed(prepared.trimmed.droppedTurns));
-      if (stopReason === 'max_tokens') notes.push(MESSAGES.maxTokens);
-      try {
-        await output.finish({
-          notes,
-          sources: generated.citations,
-          regenerate: answerHash(answer.length > 0 ? answer : NO_ANSWER),
-        });
-      } catch (err) {
-        log.warn({ err }, 'could not finish the answer in Slack');
-      }
-      committed = await this.#commit(question, base, prepared, generated, lockToken, log);
-    }
-
-    const durationMs = this.#now() - startedAtMs;
-    metrics.answers.inc({ outcome });
-    metrics.answerDuration.observe(durationMs / 1000);
-    // Hook: the answer's usage, added up per person, channel and day (and counted by model).
-    const controls = this.#controlsOf(question);
-    const asker = {
-      teamId: question.thread.teamId,
-      channelId: question.thread.channelId,
-      userId: question.userId,
-    };
-    const { costUsd } = await this.#deps.controls.recordUsage(asker, controls, usage);
-    log[error || stoppedBy ? 'warn' : 'info'](
-      {
-        outcome,
-        ref,
-        errorCode: error?.code ?? (stoppedBy ? `stopped_by_${stoppedBy}` : undefined),
-        err: error?.cause,
-        timeToFirstTokenMs: generated.firstTokenAtMs === null ? null : generated.firstTokenAtMs - startedAtMs,
-        durationMs,
-        inputTokens: usage.inputTokens,
-        outputTokens: usage.outputTokens,
-        cacheReadTokens: usage.cacheReadTokens,
-        cacheWriteTokens: usage.cacheWriteTokens,
-        model: controls.modelId,
-        costUsd,
-        stopReason,
-        answerChars: answer.length,
-        ...(generated.toolsUsed.length > 0 ? { tools: generated.toolsUsed } : {}),
-        historyTurns: prepared.history.length,
-        ...(settings.logMessageText ? { question: question.text, answer } : {}),
-      },
-      'answer',
-    );
-    return committed;
-  }
-
-  /** History (or, the first time the bot is asked in an existing thread, the thread so far), trimmed to the budget. */
-  async #prepare(question: Question, state: ThreadState | null, log: Logger): Promise<Prepared> {
-    const { settings, threadReader, model } = this.#deps;
-    const choice = this.#controlsOf(question).model;
-    const reader = this.#deps.files ?? NO_FILES;
-    const history = state?.turns ?? [];
-    const scale = estimateScale(state?.lastRequest ?? null);
-    const budgetTokens = settings.historyTokenBudget;
-    const asked = question.text.trim() === '' && question.files?.length ? FILES_ONLY_QUESTION : question.text;
-    let questionText = asked;
-    let contextFiles: FileRef[] = [];
-    if (!state && question.thread.threadTs !== question.messageTs && question.surface !== 'command') {
-      const earlier = await threadReader.read(question.thread, question.messageTs).catch((err: unknown) => {
-        log.warn({ err }, 'could not read the thread; answering without its context');
-        return [];
-      });
-      // The context counts against the same budget as history: the most recent messages that fit.
-      questionText = withThreadContext(asked, earlier, Math.floor(budgetTokens / scale));
-      contextFiles = earlier.flatMap((message) => message.files ?? []).reverse();
-    }
-    // Files within the model's limits: the question's own first, then the thread's newest first.
-    const budget = new AttachmentBudget(model.inputsFor(choice));
-    const current = await readWithin([...(question.files ?? []), ...contextFiles], budget, reader);
-    const attachments = current.read.map((file) => file.attachment);
-    const leftOut = current.leftOut.filter((item) => question.files?.includes(item.file));
-    const unanswerable =
-      asked === FILES_ONLY_QUESTION && attachments.length === 0 ? leftOutSentence(current.leftOut) : null;
-    const sentQuestionText = await this.#withViewing(
-      question,
-      questionText,
-      Math.floor(budgetTokens / scale),
-      log,
-    );
-    const textBudget = Math.max(1, budgetTokens - attachmentTokens(attachments));
-    const trimmed = trimToBudget(history, { role: 'user', text: sentQuestionText }, textBudget, scale);
-    // Earlier turns' files that stay in the request are read again, within what is left of the limits.
-    const historyAttachments = new Map<string, Attachment>();
-    for (const turn of [...trimmed.turns.slice(0, -1)].reverse()) {
-      if (!turn.files?.length) continue;
-      const again = await readWithin(turn.files, budget, reader);
-      for (const file of again.read) historyAttachments.set(file.file.id, file.attachment);
-    }
-    return {
-      questionText,
-      toolsChannelId: question.thread.channelId,
-      asker: {
-        userId: question.userId,
-        ...(question.actionToken ? { actionToken: question.actionToken } : {}),
-      },
-      allowedTools: this.#controlsOf(question).tools,
-      sentQuestionText,
-      attachments,
-      attachedFiles: current.read.map((file) => file.file),
-      leftOut,
-      historyAttachments,
-      unanswerable,
-      history,
-      scale,
-      budgetTokens: textBudget,
-      trimmed,
-      model: choice,
-    };
-  }
-
-  /** The request's turns with their files' bytes: the question's own on the last turn. */
-  #requestTurns(prepared: Prepared): RequestTurn[] {
-    // Earlier answers' tool rounds go as text: the tools they used may be gone (see tool-rounds.ts).
-    const turns = flattenToolRounds(prepared.trimmed.turns);
-    return turns.map((turn, index) => {
-      if (index === turns.length - 1) return { ...turn, attachments: prepared.attachments };
-      const attachments = (turn.files ?? []).flatMap((file) => {
-        const found = prepared.historyAttachments.get(file.id);
-        return found ? [found] : [];
-      });
-      return attachments.length > 0 ? { ...turn, attachments } : turn;
-    });
-  }
-
-  /** In the Messages tab, the question with what the person is looking at quoted beside it. */
-  async #withViewing(
-    question: Question,
-    questionText: string,
-    budgetTokens: number,
-    log: Logger,
-  ): Promise<string> {
-    if (question.surface !== 'dm') return questionText;
-    const { store, threadReader } = this.#deps;
-    const viewing =
-      question.viewing ??
-      (await store.getViewing(`${question.thread.teamId}:${question.userId}`).catch((err: unknown) => {
-        log.warn({ err }, 'could not read what the person is looking at');
-        return null;
-      }));
-    if (!viewing) return questionText;
-    const { label, messages } = await threadReader.readViewing(viewing);
-    return withThreadContext(questionText, messages, budgetTokens, { kind: 'viewing', label });
-  }
-
-  /** Streams the model's answer to `output`, retrying what can be retried before any text was shown. */
-  async #generate(
-    prepared: Prepared,
-    state: ThreadState | null,
-    earlyEvents: AsyncIterable<AnswerEvent> | null,
-    signal: AbortSignal,
-    stoppedByPerson: AbortSignal,
-    output: AnswerOutput,
-    startedAtMs: number,
-    replan: () => Promise<Prepared>,
-    seed: Partial<Pick<Generated, 'rounds' | 'citations' | 'toolsUsed'>> = {},
-  ): Promise<Generated> {
-    const result: Generated = {
-      answer: '',
-      stopReason: 'end_turn',
-      usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
-      kbSessionId: state?.kbSessionId ?? null,
-      citations: [],
-      firstTokenAtMs: null,
-      error: null,
-      stoppedBy: null,
-      sentTurns: this.#requestTurns(prepared),
-      rounds: [],
-      toolUses: [],
-      finalText: '',
-      toolsUsed: [],
-      notes: [],
-      paused: null,
-      ...seed,
-    };
-    const tools = this.#toolsFor(prepared);
-    const down = this.#deps.tools?.toolbox.unavailable(prepared.toolsChannelId) ?? [];
-    if (down.length > 0) result.notes.push(MESSAGES.toolsUnavailable(down));
-    for (let round = 0; ; round += 1) {
-      await this.#callModel(
-        prepared,
-        result,
-        round === 0 ? earlyEvents : null,
-        signal,
-        output,
-        startedAtMs,
-        replan,
-        tools,
-      );
-      if (result.error || signal.aborted || result.stopReason !== 'tool_use' || result.toolUses.length === 0)
-        break;
-      const toolbox = this.#deps.tools?.toolbox;
-      if (!toolbox || tools.length === 0) break; // none were offered: nothing to run
-      if (round >= (this.#deps.tools?.maxRounds ?? 0)) {
-        result.notes.push(MESSAGES.toolRoundsLimit);
-        break;
-      }
-      // The model's turn so far (its text and its calls), then the results: one round in history.
-      const uses = result.toolUses;
-      result.rounds.push({ role: 'assistant', text: result.finalText, toolUses: uses });
-      const gated = uses.filter((use) => tools.some((tool) => tool.name === use.name && tool.needsApproval));
-      const done = await runToolRound(
-        uses.filter((use) => !gated.includes(use)),
-        tools,
-        this.#toolRoundDeps(output, signal, result, prepared.asker),
-      );
-      for (const source of done.sources)
-        if (!result.citations.some((c) => c.id === source.url))
-          result.citations.push({ id: source.url, title: source.title, url: source.url });
-      if (gated.length > 0) {
-        // Calls with side effects wait for a person: the turn pauses here, its state in the store.
-        for (const use of gated)
-          output.showStep({
-            id: `tool-${use.id}`,
-            title: tools.find((tool) => tool.name === use.name)?.title ?? use.name,
-            status: 'pending',
-            details: 'waiting for approval',
-          });
-        result.paused = { gated, results: done.results };
-        break;
-      }
-      result.rounds.push({ role: 'user', text: '', toolResults: done.results });
-      if (signal.aborted) break;
-    }
-    if (signal.aborted) {
-      result.stoppedBy = this.#restart.signal.aborted
-        ? 'restart'
-        : stoppedByPerson.aborted
-          ? 'user'
-          : 'slack';
-      result.error = null;
-    }
-    return result;
-  }
-
-  /** The tools offered for this answer: its channel's, as its settings allow (those that need approval pause the turn). */
-  #toolsFor(prepared: Prepared): ToolSpec[] {
-    const offered = this.#deps.tools?.toolbox.toolsFor(prepared.toolsChannelId) ?? [];
-    const allowed = prepared.allowedTools;
-    return allowed === null ? offered : offered.filter((tool) => allowed.includes(tool.name));
-  }
-
-  #toolRoundDeps(
-    output: AnswerOutput,
-    signal: AbortSignal,
-    result: Pick<Generated, 'toolsUsed'>,
-    asker: Prepared['asker'],
-  ) {
-    const { metrics } = this.#deps;
-    return {
-      asker,
-      toolbox: this.#deps.tools?.toolbox as Toolbox,
-      output,
-      signal,
-      timeoutMs: this.#deps.tools?.timeoutMs ?? 15_000,
-      onCall: (tool: string, outcome: 'success' | 'error', durationMs: number) => {
-        result.toolsUsed.push(tool);
-        metrics.toolCalls.inc({ tool, outcome });
-        metrics.toolDuration.observe({ tool }, durationMs / 1000);
-      },
-    };
-  }
-
-  /** One model call (with its retries before any text), the answer's tool rounds appended to the request. */
-  async #callModel(
-    prepared: Prepared,
-    result: Generated,
-    earlyEvents: AsyncIterable<AnswerEvent> | null,
-    signal: AbortSignal,
-    output: AnswerOutput,
-    startedAtMs: number,
-    replan: () => Promise<Prepared>,
-    tools: ToolSpec[],
-  ): Promise<void> {
-    const { model, settings, metrics } = this.#deps;
-    const { history, sentQuestionText, scale } = prepared;
-    result.toolUses = [];
-    result.finalText = '';
-    result.stopReason = 'end_turn';
-    const shownBefore = result.answer.length;
-    let budget = prepared.budgetTokens;
-    let trimmedHarder = false;
-    let replanned = false;
-
-    for (let attempt = 1; !signal.aborted; attempt += 1) {
-      try {
-        const events =
-          attempt === 1 && earlyEvents
-            ? earlyEvents
-            : model.stream({
-                turns: [...result.sentTurns, ...result.rounds],
-                kbSessionId: result.kbSessionId,
-                signal,
-                options: prepared.model,
-                historyTrimmed: prepared.trimmed.droppedTurns > 0,
-                ...(tools.length > 0 ? { tools } : {}),
-              });
-        for await (const event of events) {
-          if (signal.aborted) break; // leaving the loop ends the model call too
-          this.#apply(event, result, output, startedAtMs, metrics);
-        }
-        result.error = null;
-        break;
-      } catch (thrown) {
-        if (signal.aborted) break;
-        const error = asAnswerError(thrown);
-        result.error = error;
-        if (result.answer.length > shownBefore) break; // text was shown: keep it, do not start over
-        if (error.code === 'input_too_long' && !trimmedHarder) {
-          // Our estimate was too low for this model: keep at most half of what was just sent.
-          trimmedHarder = true;
-          const sentTokens = result.sentTurns.reduce(
-            (sum, turn) => sum + estimateTokens(turn.text, scale),
-            0,
-          );
-          budget = Math.min(Math.floor(budget / 2), Math.floor(sentTokens / 2));
-          prepared.trimmed = trimToBudget(history, { role: 'user', text: sentQuestionText }, budget, scale);
-          result.sentTurns = this.#requestTurns(prepared);
-          continue;
-        }
-        if (error.code === 'model_inputs_changed' && !replanned) {
-          // Learned from Bedrock's refusal: the files it does not read are left out, and said so.
-          replanned = true;
-          Object.assign(prepared, await replan());
-          if (prepared.unanswerable) {
-            result.error = new AnswerError('model_inputs_changed', prepared.unanswerable);
-            break;
-          }
-          budget = prepared.budgetTokens;
-          result.sentTurns = this.#requestTurns(prepared);
-          continue;
-        }
-        if (error.retryable && attempt < settings.modelAttempts) {
-          const delayMs =
-            this.#deps.retryDelayMs?.(attempt) ?? 250 * 2 ** (attempt - 1) * (1 + Math.random() / 2);
-          await pauseUnlessAborted(this.#sleep, delayMs, signal);
-          continue;
-        }
-        break;
-      }
-    }
-  }
-
-  #apply(
-    event: AnswerEvent,
-    result: Generated,
-    output: AnswerOutput,
-    startedAtMs: number,
-    metrics: Metrics,
-  ): void {
-    switch (event.type) {
-      case 'text':
-        if (result.firstTokenAtMs === null) {
-          result.firstTokenAtMs = this.#now();
-          metrics.timeToFirstToken.observe((result.firstTokenAtMs - startedAtMs) / 1000);
-        }
-        result.answer += event.text;
-        result.finalText += event.text;
-        output.write(event.text);
-        break;
-      case 'status':
-        output.showStatus(event.status);
-        break;
-      case 'citation':
-        for (const source of event.sources)
-          if (!result.citations.some((c) => c.id === source.id)) result.citations.push(source);
-        break;
-      case 'session':
-        result.kbSessionId = event.kbSessionId;
-        break;
-      case 'usage':
-        result.usage = {
-          inputTokens: event.inputTokens,
-          outputTokens: event.outputTokens,
-          cacheReadTokens: event.cacheReadTokens ?? 0,
-          cacheWriteTokens: event.cacheWriteTokens ?? 0,
-        };
-        break;
-      case 'stop':
-        result.stopReason = event.reason;
-        break;
-      case 'tool_use':
-        result.toolUses.push({ id: event.id, name: event.name, input: event.input });
-        break;
-    }
-  }
-
-  /** Saves the turn and releases the lock in one step; re-takes the lock if it was lost. */
-  async #commit(
-    question: Question,
-    before: ThreadState | null,
-    prepared: Prepared,
-    generated: Generated | null,
-    lockToken: string,
-    log: Logger,
-  ): Promise<boolean> {
-    const { store, settings } = this.#deps;
-    const id = threadId(question.thread);
-    // Null `generated`: a failed answer, which adds no turn and keeps the thread's KB session.
-    const newTurns: Turn[] = generated
-      ? [
-          {
-            role: 'user',
-            text: prepared.questionText,
-            ...(prepared.attachedFiles.length > 0 ? { files: prepared.attachedFiles } : {}),
-          },
-          // An answer that used tools keeps its rounds: the calls and results, then its final text.
-          ...generated.rounds,
-          {
-            role: 'assistant',
-            text: (generated.rounds.length > 0 ? generated.finalText : generated.answer) || NO_ANSWER,
-          },
-        ]
-      : [];
-    // The whole input the model read: Bedrock reports cached tokens beside inputTokens, not in it.
-    const usage = generated?.usage;
-    const inputTokens = usage ? usage.inputTokens + usage.cacheReadTokens + usage.cacheWriteTokens : 0;
-    const systemPrompt = prepared.model.systemPrompt ?? settings.systemPrompt;
-    const lastRequest =
-      generated && inputTokens > 0
-        ? { inputTokens, estimatedTokens: estimateRequestTokens(generated.sentTurns, systemPrompt) }
-        : null;
-    const build = (base: ThreadState | null): ThreadState => {
-      const scale = estimateScale(lastRequest ?? base?.lastRequest ?? null);
-      const turns = [...(base?.turns ?? []), ...newTurns];
-      return {
-        // Stored history is capped at what fits twice the budget: a long thread's state stops growing.
-        turns: capStoredHistory(turns, 2 * settings.historyTokenBudget, scale),
-        kbSessionId: generated ? generated.kbSessionId : (base?.kbSessionId ?? null),
-        lastRequest: lastRequest ?? base?.lastRequest ?? null,
-      };
-    };
-    try {
-      if (await store.commitThread(id, build(before), settings.historyTtlMs, lockToken)) return true;
-      // The lock expired under us (a very long answer, or a stalled replica): merge onto what is there now.
-      log.warn('thread lock was lost before commit; re-taking it to save the turn');
-      const again = await this.#turns.acquire(question, null);
-      if (again === 'timeout' || again === 'restarting') return false;
-      const saved = await store.commitThread(id, build(again.state), settings.historyTtlMs, again.token);
-      if (!saved) await store.releaseLock(id, again.token);
-      return false; // our own token's lock is gone either way; the caller's release is a harmless no-op
-    } catch (error) {
-      if (error instanceof StoreUnavailableError) log.error({ err: error }, 'could not save the turn');
-      else throw error;
-      return false;
-    }
   }
 }
