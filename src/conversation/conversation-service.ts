@@ -69,7 +69,7 @@ import {
 } from './thread-history.ts';
 import { type Admitted, pauseUnlessAborted, ThreadTurns } from './thread-turns.ts';
 import { ToolApprovals } from './tool-approvals.ts';
-import { flattenToolRounds, runToolRound } from './tool-rounds.ts';
+import { asStoredRound, flattenToolRounds, runToolRound } from './tool-rounds.ts';
 
 /** The conversation part of the configuration, plus what the service takes from the rest of it. */
 export type ConversationSettings = Config['conversation'] & {
@@ -183,7 +183,10 @@ interface Prepared {
 interface Generated {
   answer: string;
   stopReason: string;
+  /** Every model call of the answer added up (each tool round is a call of its own). */
   usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number };
+  /** Our estimate of the requests whose usage is in `usage`, to correct the estimate like for like. */
+  estimatedTokens: number;
   kbSessionId: string | null;
   citations: CitedSource[];
   firstTokenAtMs: number | null;
@@ -793,7 +796,8 @@ export class ConversationService {
         await output.finish({
           notes,
           sources: generated.citations,
-          regenerate: answerHash(answer.length > 0 ? answer : NO_ANSWER),
+          // The hash of what history stores, which is what a Regenerate click is checked against.
+          regenerate: answerHash(storedAnswer(generated)),
         });
       } catch (err) {
         log.warn({ err }, 'could not finish the answer in Slack');
@@ -951,6 +955,7 @@ export class ConversationService {
       answer: '',
       stopReason: 'end_turn',
       usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
+      estimatedTokens: 0,
       kbSessionId: state?.kbSessionId ?? null,
       citations: [],
       firstTokenAtMs: null,
@@ -1073,6 +1078,7 @@ export class ConversationService {
     let budget = prepared.budgetTokens;
     let trimmedHarder = false;
     let replanned = false;
+    const reportedBefore = wholeInput(result.usage);
 
     for (let attempt = 1; !signal.aborted; attempt += 1) {
       try {
@@ -1131,6 +1137,11 @@ export class ConversationService {
         break;
       }
     }
+    if (wholeInput(result.usage) > reportedBefore)
+      result.estimatedTokens += estimateRequestTokens(
+        [...result.sentTurns, ...result.rounds],
+        prepared.model.systemPrompt ?? settings.systemPrompt,
+      );
   }
 
   #apply(
@@ -1161,12 +1172,8 @@ export class ConversationService {
         result.kbSessionId = event.kbSessionId;
         break;
       case 'usage':
-        result.usage = {
-          inputTokens: event.inputTokens,
-          outputTokens: event.outputTokens,
-          cacheReadTokens: event.cacheReadTokens ?? 0,
-          cacheWriteTokens: event.cacheWriteTokens ?? 0,
-        };
+        // Added up: an answer with tool rounds makes several calls, and each one is paid for.
+        result.usage = addUsage(result.usage, event);
         break;
       case 'stop':
         result.stopReason = event.reason;
@@ -1196,12 +1203,10 @@ export class ConversationService {
             text: prepared.questionText,
             ...(prepared.attachedFiles.length > 0 ? { files: prepared.attachedFiles } : {}),
           },
-          // An answer that used tools keeps its rounds: the calls and results, then its final text.
-          ...generated.rounds,
-          {
-            role: 'assistant',
-            text: (generated.rounds.length > 0 ? generated.finalText : generated.answer) || NO_ANSWER,
-          },
+          // An answer that used tools keeps its rounds: the calls and results (stored as they are
+          // sent later, shortened), then its final text.
+          ...generated.rounds.map(asStoredRound),
+          { role: 'assistant', text: storedAnswer(generated) },
         ]
       : [];
     // The whole input the model read: Bedrock reports cached tokens beside inputTokens, not in it.
@@ -1210,7 +1215,11 @@ export class ConversationService {
     const systemPrompt = prepared.model.systemPrompt ?? settings.systemPrompt;
     const lastRequest =
       generated && inputTokens > 0
-        ? { inputTokens, estimatedTokens: estimateRequestTokens(generated.sentTurns, systemPrompt) }
+        ? {
+            inputTokens,
+            estimatedTokens:
+              generated.estimatedTokens || estimateRequestTokens(generated.sentTurns, systemPrompt),
+          }
         : null;
     const build = (base: ThreadState | null): ThreadState => {
       const scale = estimateScale(lastRequest ?? base?.lastRequest ?? null);
@@ -1237,4 +1246,28 @@ export class ConversationService {
       return false;
     }
   }
+}
+
+type Usage = Generated['usage'];
+
+function addUsage(
+  sum: Usage,
+  event: { inputTokens: number; outputTokens: number; cacheReadTokens?: number; cacheWriteTokens?: number },
+): Usage {
+  return {
+    inputTokens: sum.inputTokens + event.inputTokens,
+    outputTokens: sum.outputTokens + event.outputTokens,
+    cacheReadTokens: sum.cacheReadTokens + (event.cacheReadTokens ?? 0),
+    cacheWriteTokens: sum.cacheWriteTokens + (event.cacheWriteTokens ?? 0),
+  };
+}
+
+/** The whole input the model read: Bedrock reports cached tokens beside inputTokens, not in it. */
+function wholeInput(usage: Usage): number {
+  return usage.inputTokens + usage.cacheReadTokens + usage.cacheWriteTokens;
+}
+
+/** The answer's own turn as history keeps it: after tool rounds, only the last call's text. */
+function storedAnswer(generated: Pick<Generated, 'rounds' | 'finalText' | 'answer'>): string {
+  return (generated.rounds.length > 0 ? generated.finalText : generated.answer) || NO_ANSWER;
 }

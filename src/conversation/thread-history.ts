@@ -17,15 +17,17 @@ export function answerHash(text: string): string {
 }
 
 /**
- * The question to ask again when the thread's last answer is to be regenerated: the last user turn,
- * if the last turn is the answer `hash` names; null when it is not (a newer answer exists).
+ * The question to ask again when the thread's last answer is to be regenerated: the last user turn
+ * that carries no tool results (an answer with tool rounds has user turns of results after its
+ * question), if the last turn is the answer `hash` names; null when it is not (a newer answer exists).
  */
 export function regenerationOf(turns: Turn[], hash: string): { question: string; history: Turn[] } | null {
   const answer = turns.at(-1);
-  const question = turns.at(-2);
-  if (answer?.role !== 'assistant' || question?.role !== 'user' || answerHash(answer.text) !== hash)
-    return null;
-  return { question: question.text, history: turns.slice(0, -2) };
+  if (answer?.role !== 'assistant' || answerHash(answer.text) !== hash) return null;
+  const at = turns.findLastIndex((turn) => turn.role === 'user' && !turn.toolResults?.length);
+  const question = turns[at];
+  if (!question) return null;
+  return { question: question.text, history: turns.slice(0, at) };
 }
 
 /** A local estimate; `scale` corrects it from what the model reported on the previous turn. */

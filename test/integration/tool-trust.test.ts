@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitForAnswers } from '../support/answers.ts';
+import { FakeMcpServer } from '../stand-ins/fake-mcp-server.ts';
+import { answerLogs, botMessages, sentMessages, threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -91,4 +92,93 @@ describe('a stdio tool server', () => {
     ])
       expect(reported).not.toContain(secret);
   }, 30_000);
+});
+
+/** A bot whose one MCP server is the stand-in at `mcp.url`, with `extra` YAML for the config. */
+async function botWithShop(
+  extra = '',
+  env: Record<string, string> = {},
+  setUp: (mcp: FakeMcpServer) => void = () => undefined,
+) {
+  const mcp = await FakeMcpServer.start();
+  cleanups.push(() => mcp.stop());
+  setUp(mcp);
+  const path = await configFile(`servers:\n  - name: shop\n    url: ${mcp.url}\n${extra}`);
+  const h = await harness({ MCP_CONFIG: path, ...env });
+  return { h, mcp };
+}
+
+const orderLookup = (id: string) => ({ name: 'shop__order_status', input: { order_id: id } });
+
+describe('an answer with tool rounds', () => {
+  it('counts the usage of every model call in the ledger and the log line', async () => {
+    const { h } = await botWithShop();
+    h.bedrock.enqueue(
+      { text: '', toolUses: [orderLookup('1')], usage: { inputTokens: 1_000, outputTokens: 10 } },
+      { text: '', toolUses: [orderLookup('2')], usage: { inputTokens: 2_000, outputTokens: 20 } },
+      { text: 'Both shipped.', usage: { inputTokens: 3_000, outputTokens: 30 } },
+    );
+
+    await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> orders 1 and 2?' });
+    await waitForAnswers(h, 1);
+
+    const line = answerLogs(h)[0];
+    expect(line).toMatchObject({ inputTokens: 6_000, outputTokens: 60 });
+    const today = new Date().toISOString().slice(0, 10);
+    const [user] = await h.bot.store.getUsage([{ kind: 'user', teamId: 'T0001', id: 'U0001' }], today);
+    expect(user).toMatchObject({ answers: 1, inputTokens: 6_000, outputTokens: 60 });
+  });
+
+  it.each([
+    ['with text before the tool call', 'Let me look that up. '],
+    ['without text before the tool call', ''],
+  ])('can be regenerated %s: a new answer replaces the old one', async (_case, before) => {
+    const { h } = await botWithShop();
+    h.bedrock.enqueue(
+      { text: before, toolUses: [orderLookup('1234')] },
+      { text: 'It shipped.' },
+      { text: 'It shipped on Friday.' },
+    );
+    const sent = await h.slack.postUserMessage({
+      channel: 'C0001',
+      user: 'U0001',
+      text: '<@UBOT> where is order 1234?',
+    });
+    await waitForAnswers(h, 1);
+    const old = botMessages(h, 'C0001', sent.ts).at(-1);
+    if (!old) throw new Error('no answer');
+
+    await h.slack.clickButton({ user: 'U0001', message: old, actionId: 'answer_regenerate' });
+    await h.slack.waitFor(
+      () => answerLogs(h).length >= 2 || h.slack.ephemerals.some((m) => /latest answer/.test(m.text)),
+    );
+
+    expect(h.slack.ephemerals.filter((m) => /latest answer/.test(m.text))).toEqual([]);
+    const again = sentMessages(h.bedrock.requests.at(-1));
+    expect(again).toEqual([{ role: 'user', content: [{ text: 'where is order 1234?' }] }]);
+    expect(threadText(h, 'C0001', sent.ts)).toContain('It shipped on Friday.');
+    expect(JSON.stringify(h.slack.messages.find((m) => m.ts === old.ts)?.blocks)).toContain(
+      'Replaced by a newer answer below',
+    );
+  });
+
+  it('stores a 200,000-character tool result shortened, and the thread stays within its cap', async () => {
+    const { h } = await botWithShop('maxResultChars: 200000\n', { HISTORY_TOKEN_BUDGET: '2000' }, (mcp) =>
+      mcp.addTool('big_report', 'A very long report.', 'r'.repeat(200_000)),
+    );
+    h.bedrock.enqueue(
+      { text: '', toolUses: [{ name: 'shop__big_report', input: {} }] },
+      { text: 'Summed up.' },
+    );
+
+    const sent = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> report' });
+    await waitForAnswers(h, 1);
+
+    expect(JSON.stringify(h.bedrock.requests[1]?.body.messages).length).toBeGreaterThan(200_000);
+    const stored = await h.bot.store.getThread(`T0001:C0001:${sent.ts}`);
+    const result = stored?.turns.flatMap((turn) => turn.toolResults ?? [])[0];
+    expect(result?.text.length).toBeLessThan(1_100);
+    // Twice the history budget, at about four characters a token.
+    expect(JSON.stringify(stored).length).toBeLessThan(2 * 2_000 * 4);
+  });
 });
