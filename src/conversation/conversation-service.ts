@@ -27,6 +27,7 @@ import { MESSAGES } from './messages.ts';
 import type {
   AnswerEvent,
   AnswerModel,
+  ApprovalRequest,
   Attachment,
   CitedSource,
   HeldThread,
@@ -62,13 +63,14 @@ import {
   estimateRequestTokens,
   estimateScale,
   estimateTokens,
+  quotesOthers,
   regenerationOf,
   type TrimmedTurns,
   trimToBudget,
   withThreadContext,
 } from './thread-history.ts';
 import { type Admitted, pauseUnlessAborted, ThreadTurns } from './thread-turns.ts';
-import { ToolApprovals } from './tool-approvals.ts';
+import { type ApprovalClick, ToolApprovals } from './tool-approvals.ts';
 import { asStoredRound, flattenToolRounds, runToolRound } from './tool-rounds.ts';
 
 /** The conversation part of the configuration, plus what the service takes from the rest of it. */
@@ -177,6 +179,8 @@ interface Prepared {
   trimmed: TrimmedTurns;
   /** The channel's choice of model, prompt and Knowledge Base. */
   model: ModelChoice;
+  /** A resumed turn's tools as offered when it paused: its request carries their configuration. */
+  pausedTools?: ToolSpec[];
 }
 
 /** What generating produced, whatever the outcome. */
@@ -227,6 +231,8 @@ export class ConversationService {
   /** Each question's channel settings and budget verdict, looked up once before admission. */
   readonly #controls = new WeakMap<Question, QuestionControls>();
   #accepting = true;
+  /** Questions whose turn was saved: a resumed one's approval is done only then. */
+  readonly #saved = new WeakSet<Question>();
 
   constructor(deps: ConversationDeps) {
     this.#deps = deps;
@@ -247,6 +253,7 @@ export class ConversationService {
       metrics: deps.metrics,
       approvers: deps.tools?.approvers ?? [],
       ...(deps.tools ? { approvalTtlMs: deps.tools.approvalTtlMs } : {}),
+      available: (channelId) => (deps.tools?.toolbox.toolsFor(channelId) ?? []).map((tool) => tool.name),
       now: this.#now,
     });
     this.#stops = deps.stops;
@@ -308,13 +315,13 @@ export class ConversationService {
   }
 
   /** A person answered an approval request (Approve or Deny) on any replica; see tool-approvals.ts. */
-  resolveApproval(input: {
-    thread: Question['thread'];
-    approvalId: string;
-    userId: string;
-    approved: boolean;
-  }): Promise<void> {
-    return this.#approvals.resolve(input, (question) => this.submit(question));
+  resolveApproval(click: ApprovalClick): Promise<void> {
+    return this.#approvals.resolve(click, (question) => this.submit(question));
+  }
+
+  /** An open approval request in full (its "Show all"), or null when it is gone. */
+  approvalRequest(thread: Question['thread'], approvalId: string): Promise<ApprovalRequest | null> {
+    return this.#approvals.request(thread, approvalId);
   }
 
   /** What a resumed turn sends: the thread's history as it is now, and the paused question's text. */
@@ -339,17 +346,25 @@ export class ConversationService {
       budgetTokens,
       trimmed: trimToBudget(history, questionTurn, budgetTokens, scale),
       model: paused.model ?? this.#controlsOf(question).model,
+      pausedTools: paused.tools ?? [],
     };
+  }
+
+  /** Whether this replica can go on with a paused turn: an approved call's tool must be here now. */
+  #canRun(paused: PausedTurn, question: Question): boolean {
+    if (!question.resume?.approved) return true;
+    const here = this.#deps.tools?.toolbox.toolsFor(question.thread.channelId) ?? [];
+    return paused.gated.every((use) => here.some((tool) => tool.name === use.name));
   }
 
   /** The paused round, finished: the approved calls run (shown as steps), or a denial for each. */
   async #resumedRound(
-    resume: NonNullable<Question['resume']>,
+    paused: PausedTurn,
+    approved: boolean,
     prepared: Prepared,
     output: AnswerOutput,
     signal: AbortSignal,
   ): Promise<Partial<Pick<Generated, 'rounds' | 'citations' | 'toolsUsed'>>> {
-    const { paused, approved } = resume;
     const toolsUsed: string[] = [];
     let gatedResults: ToolResultRecord[];
     const citations = [...paused.citations];
@@ -618,7 +633,8 @@ export class ConversationService {
       return null;
     }
     if (!accepting) {
-      await surface.notice(question, MESSAGES.shuttingDown).catch(() => undefined);
+      // A resumed turn stays pending: the person who clicked is told privately (tool-approvals.ts).
+      if (!question.resume) await surface.notice(question, MESSAGES.shuttingDown).catch(() => undefined);
       return null;
     }
     if (refusal) {
@@ -696,6 +712,14 @@ export class ConversationService {
       this.#controls.set(question, controls);
       await this.#deps.surface.markReplaced(question, question.messageTs);
     }
+    // A resumed turn reads its paused turn under the lock; it stays stored until this turn commits.
+    const paused = question.resume
+      ? await this.#approvals.begin(question, state).catch((err: unknown) => {
+          log.warn({ err }, 'could not read the paused turn');
+          return null;
+        })
+      : null;
+    if (question.resume && (!paused || !this.#canRun(paused, question))) return false;
     const preparedAtMs = this.#now();
     const openOutput = () =>
       surface.open(question, {
@@ -706,8 +730,8 @@ export class ConversationService {
     // with nothing readable, and then gets a private sentence instead of an answer).
     const outputWhileReading = question.files?.length && question.text.trim() ? openOutput() : null;
     outputWhileReading?.showStatus('reading');
-    const prepared = question.resume
-      ? this.#preparedForResume(question.resume.paused, base, question)
+    const prepared = paused
+      ? this.#preparedForResume(paused, base, question)
       : await this.#prepare(question, base, log);
     if (prepared.unanswerable) {
       // Only files, and none of them readable: say why, and ask no model.
@@ -724,7 +748,10 @@ export class ConversationService {
     const output = outputWhileReading ?? openOutput();
     output.showStatus('thinking');
     // A turn that paused for an approval goes on from its pending round, with the decision made.
-    const seed = question.resume ? await this.#resumedRound(question.resume, prepared, output, signal) : {};
+    const seed =
+      paused && question.resume
+        ? await this.#resumedRound(paused, question.resume.approved, prepared, output, signal)
+        : {};
     const generated = await this.#generate(
       prepared,
       state,
@@ -742,15 +769,18 @@ export class ConversationService {
     let outcome: Outcome = 'answered';
     let committed = false;
     if (stoppedBy === 'slack') {
-      // Nothing more can be written there; the turn was not seen whole, so history stays as it was.
+      // Nothing more can be written there; the turn was not seen whole, so history stays as it was
+      // (but for an approved round that ran: its result is kept, so that nothing runs twice).
       outcome = 'failed';
+      if (paused) committed = await this.#commit(question, base, prepared, generated, lockToken, log);
     } else if (stoppedBy === 'restart' || stoppedBy === 'user') {
       outcome = stoppedBy === 'user' ? 'stopped' : 'interrupted';
       await output
         .fail(stoppedBy === 'user' ? MESSAGES.stopped : MESSAGES.restarted)
         .catch((err: unknown) => log.warn({ err }, 'could not show the note'));
-      // What was shown is the turn (the person can ask for the rest, or about it).
-      if (answer.length > 0)
+      // What was shown is the turn (the person can ask for the rest, or about it); a resumed round
+      // that ran is kept too, so that asking again does not repeat its side effect.
+      if (answer.length > 0 || paused)
         committed = await this.#commit(question, base, prepared, generated, lockToken, log);
     } else if (error) {
       outcome = answer.length > 0 ? 'interrupted' : 'failed';
@@ -758,7 +788,8 @@ export class ConversationService {
         outcome === 'interrupted' ? MESSAGES.interrupted(ref) : MESSAGES.failed(error.userMessage, ref);
       await output.fail(note).catch((err: unknown) => log.warn({ err }, 'could not show the failure'));
       // History stays as it was, but the thread is now known: the next question does not re-read it.
-      committed = await this.#commit(question, state, prepared, null, lockToken, log);
+      // A resumed round that ran is kept, so that nothing runs twice.
+      committed = await this.#commit(question, state, prepared, paused ? generated : null, lockToken, log);
     } else if (generated.paused) {
       outcome = 'paused';
       await this.#approvals.pause(
@@ -772,10 +803,14 @@ export class ConversationService {
           gated: generated.paused.gated,
           results: generated.paused.results,
           offered: this.#toolsFor(prepared),
+          quotedContext:
+            quotesOthers(prepared.questionText) || prepared.history.some((t) => quotesOthers(t.text)),
         },
         output,
         log,
       );
+      // A resumed turn that paused again carries its round in the new request: the old one is done.
+      if (paused) await this.#approvals.settled(question, paused).catch((err: unknown) => log.warn({ err }));
     } else if (stopReason === 'guardrail_intervened' || stopReason === 'content_filtered') {
       // Hook: a guardrail stopped the answer. One sentence; neither the question nor the blocked text joins history.
       outcome = 'blocked';
@@ -805,6 +840,10 @@ export class ConversationService {
       committed = await this.#commit(question, base, prepared, generated, lockToken, log);
     }
 
+    if (paused && this.#saved.has(question))
+      await this.#approvals
+        .settled(question, paused)
+        .catch((err: unknown) => log.warn({ err }, 'could not settle the approval'));
     const durationMs = this.#now() - startedAtMs;
     metrics.answers.inc({ outcome });
     metrics.answerDuration.observe(durationMs / 1000);
@@ -1034,7 +1073,10 @@ export class ConversationService {
   #toolsFor(prepared: Prepared): ToolSpec[] {
     const offered = this.#deps.tools?.toolbox.toolsFor(prepared.toolsChannelId) ?? [];
     const allowed = prepared.allowedTools;
-    return allowed === null ? offered : offered.filter((tool) => allowed.includes(tool.name));
+    const tools = allowed === null ? offered : offered.filter((tool) => allowed.includes(tool.name));
+    // A resumed turn's request carries tool blocks: Converse refuses them without their tools' configuration.
+    const paused = (prepared.pausedTools ?? []).filter((tool) => !tools.some((t) => t.name === tool.name));
+    return [...tools, ...paused];
   }
 
   #toolRoundDeps(
@@ -1232,13 +1274,17 @@ export class ConversationService {
       };
     };
     try {
-      if (await store.commitThread(id, build(before), settings.historyTtlMs, lockToken)) return true;
+      if (await store.commitThread(id, build(before), settings.historyTtlMs, lockToken)) {
+        this.#saved.add(question);
+        return true;
+      }
       // The lock expired under us (a very long answer, or a stalled replica): merge onto what is there now.
       log.warn('thread lock was lost before commit; re-taking it to save the turn');
       const again = await this.#turns.acquire(question, null);
       if (again === 'timeout' || again === 'restarting') return false;
       const saved = await store.commitThread(id, build(again.state), settings.historyTtlMs, again.token);
-      if (!saved) await store.releaseLock(id, again.token);
+      if (saved) this.#saved.add(question);
+      else await store.releaseLock(id, again.token);
       return false; // our own token's lock is gone either way; the caller's release is a harmless no-op
     } catch (error) {
       if (error instanceof StoreUnavailableError) log.error({ err: error }, 'could not save the turn');

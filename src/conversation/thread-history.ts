@@ -113,6 +113,12 @@ function newestWithin(all: Turn[], budgetTokens: number, scale: number, alwaysKe
   return all.slice(start);
 }
 
+/** Whether a question as stored quotes other people's messages (a thread's, or what the person looks at). */
+export function quotesOthers(text: string): boolean {
+  // Quoted text cannot contain the raw marker: `inert` encodes every `<` in it.
+  return text.includes('<thread_messages>');
+}
+
 /** Where quoted messages come from, in the words the model reads. */
 export type ContextSource = { kind: 'thread' } | { kind: 'viewing'; label: string };
 

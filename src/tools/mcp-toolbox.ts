@@ -78,7 +78,8 @@ export class McpToolbox implements Toolbox {
           title: tool.annotations?.title ?? tool.title ?? humanize(tool.name),
           description: tool.description ?? tool.name,
           inputSchema: tool.inputSchema,
-          needsApproval: config.approval.includes(tool.name),
+          needsApproval: Object.hasOwn(config.approval, tool.name),
+          ...(Object.hasOwn(config.approval, tool.name) ? { approvedBy: config.approval[tool.name] } : {}),
         }));
     });
   }
