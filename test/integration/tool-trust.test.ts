@@ -30,6 +30,11 @@ async function harness(env: Record<string, string>): Promise<Harness> {
   return h;
 }
 
+/** A `${NAME}` reference as MCP_CONFIG writes one. */
+function reference(name: string): string {
+  return `$${'{'}${name}}`;
+}
+
 /** Sets process environment variables for one test, as a deployment would. */
 function withProcessEnv(values: Record<string, string>): void {
   const before = Object.fromEntries(Object.keys(values).map((name) => [name, process.env[name]]));
@@ -60,11 +65,11 @@ describe('a stdio tool server', () => {
         'servers:',
         '  - name: everything',
         `    command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(everything)}, stdio]`,
-        '    env: { REPORTED_LABEL: "${EVERYTHING_LABEL}" }',
+        `    env: { REPORTED_LABEL: "${reference('EVERYTHING_LABEL')}" }`,
         '    tools: [get-env]',
         '  - name: other',
         '    url: http://127.0.0.1:9/mcp',
-        '    headers: { Authorization: "Bearer ${OTHER_SERVER_TOKEN}" }',
+        `    headers: { Authorization: "Bearer ${reference('OTHER_SERVER_TOKEN')}" }`,
         '',
       ].join('\n'),
     );
