@@ -31,6 +31,13 @@ import {
 import { MarkdownRenderer } from './render/markdown-renderer.ts';
 import { MessagePaginator, type PageOp, SLACK_MESSAGE_LIMIT_CHARS } from './render/message-paginator.ts';
 import { escapeSlackControl } from './render/slack-safe-text.ts';
+import {
+  type UntrustedTextOptions,
+  untrustedLine,
+  untrustedLinkLabel,
+  untrustedMarkdown,
+  untrustedSourceLink,
+} from './render/untrusted-text.ts';
 import { type SlackApi, SlackCallError } from './slack-api.ts';
 import { UNLIMITED_BUDGET, type WriteBudget } from './write-budget.ts';
 import { AnswerWritePolicy } from './write-policy.ts';
@@ -74,6 +81,8 @@ export interface SlackAnswerStreamOptions {
   answerId?: string;
   /** The answer's renderer (trusted link hosts); a default one when absent. */
   renderer?: MarkdownRenderer;
+  /** How text from outside (tool results, sources, file names) is rendered: the same link rule. */
+  untrusted?: UntrustedTextOptions;
 }
 
 const STATUS_TITLES = {
@@ -230,7 +239,7 @@ export class SlackAnswerStream implements AnswerOutput {
   async finish(appendix: { notes: string[]; sources: CitedSource[]; regenerate?: string }): Promise<void> {
     if (appendix.regenerate) this.#regenerate = appendix.regenerate;
     let tail = this.#renderer.finish();
-    const extra = renderAppendix(appendix.notes, appendix.sources);
+    const extra = renderAppendix(appendix.notes, appendix.sources, this.#options.untrusted);
     if (extra) tail += `${this.#hasText(tail) ? '\n\n' : ''}${extra}`;
     if (!this.#hasText(tail)) tail += '_(The model returned an empty answer.)_';
     await this.#end(tail);
@@ -810,7 +819,7 @@ export class SlackAnswerStream implements AnswerOutput {
   #stepChunks(page: Page): { chunks: object[]; sent: ToolStep[] } {
     if (page.serial !== 0) return { chunks: [], sent: [] };
     const sent = [...this.#stepsUnsent.values()];
-    const chunks = sent.map(stepChunk);
+    const chunks = sent.map((step) => stepChunk(step, this.#options.untrusted));
     if (sent.length > 0 && this.#steps.size > 1 && !this.#planSent) {
       // Several steps read as a plan: Slack groups them under a title.
       chunks.unshift({ type: 'plan_update', title: 'Working on your question' });
@@ -827,7 +836,7 @@ export class SlackAnswerStream implements AnswerOutput {
   /** On the post-and-edit path the steps are lines above the first message's text. */
   #withSteps(page: Page, markdown: string): string {
     if (page.serial !== 0 || this.#steps.size === 0) return markdown;
-    const lines = [...this.#steps.values()].map(stepLine).join('\n');
+    const lines = [...this.#steps.values()].map((step) => stepLine(step, this.#options.untrusted)).join('\n');
     return markdown ? `${lines}\n\n${markdown}` : lines;
   }
 
@@ -877,31 +886,34 @@ const STEP_MARKS: Record<ToolStep['status'], string> = {
   error: '⚠️',
 };
 
-/** A step as a native stream's task card. Titles and details come from tools: escaped like model text. */
-function stepChunk(step: ToolStep): object {
+/** A step as a native stream's task card. Titles, details and sources come from tools: untrusted text. */
+function stepChunk(step: ToolStep, untrusted: UntrustedTextOptions = {}): object {
   return {
     type: 'task_update',
     id: step.id,
-    title: escapeSlackControl(step.title),
+    title: untrustedLine(step.title, STEP_TITLE_CHARS, untrusted),
     status: step.status,
-    ...(step.details ? { details: escapeSlackControl(step.details) } : {}),
+    ...(step.details ? { details: untrustedLine(step.details, STEP_DETAILS_CHARS, untrusted) } : {}),
     ...(step.sources?.length
       ? {
           sources: step.sources.map((source) => ({
             type: 'url',
             url: source.url,
-            text: escapeSlackControl(source.title),
+            text: untrustedLinkLabel(source.title, source.url, untrusted),
           })),
         }
       : {}),
   };
 }
 
-/** A step as a line of text, for messages that are posted and edited. */
-function stepLine(step: ToolStep): string {
-  const details = step.details ? ` — ${escapeSlackControl(step.details)}` : '';
-  return `${STEP_MARKS[step.status]} ${escapeSlackControl(step.title)}${details}`;
+/** A step as a line of text, for messages that are posted and edited (the same untrusted-text path). */
+function stepLine(step: ToolStep, untrusted: UntrustedTextOptions = {}): string {
+  const details = step.details ? ` — ${untrustedLine(step.details, STEP_DETAILS_CHARS, untrusted)}` : '';
+  return `${STEP_MARKS[step.status]} ${untrustedLine(step.title, STEP_TITLE_CHARS, untrusted)}${details}`;
 }
+
+const STEP_TITLE_CHARS = 150;
+const STEP_DETAILS_CHARS = 300;
 
 function statusChunk(status: Status, state: 'in_progress' | 'complete') {
   return { type: 'task_update', id: 'status', title: STATUS_TITLES[status], status: state };
@@ -960,18 +972,22 @@ function reopenFence(text: string): string {
   return open === null ? '' : `${open}\n`;
 }
 
-/** Notes and the Sources list under an answer, as Markdown; titles and URLs are escaped. */
-export function renderAppendix(notes: string[], sources: CitedSource[]): string {
+/**
+ * Notes and the Sources list under an answer, as Markdown. Source titles (Knowledge Base metadata,
+ * MCP resource names) and notes (they name shared files) are untrusted text.
+ */
+export function renderAppendix(
+  notes: string[],
+  sources: CitedSource[],
+  untrusted: UntrustedTextOptions = {},
+): string {
   const parts: string[] = [];
   if (sources.length > 0) {
-    const lines = sources.map((source, index) => {
-      const title = escapeSlackControl(source.title).replace(/[[\]]/g, (c) => `\\${c}`);
-      // Characters that would end a Markdown link target early are percent-encoded.
-      const url = source.url?.replace(/[\s()<>]/g, (c: string) => encodeURIComponent(c));
-      return url ? `${index + 1}. [${title}](${url})` : `${index + 1}. ${title}`;
-    });
+    const lines = sources.map(
+      (source, index) => `${index + 1}. ${untrustedSourceLink(source.title, source.url, untrusted)}`,
+    );
     parts.push(`**Sources**\n${lines.join('\n')}`);
   }
-  parts.push(...notes.map((note) => escapeSlackControl(note)));
+  parts.push(...notes.map((note) => untrustedMarkdown(note, untrusted)));
   return parts.join('\n\n');
 }

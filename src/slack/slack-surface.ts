@@ -17,6 +17,7 @@ import { approvalMessage, settledApprovalMessage } from './approval-message.ts';
 import { MarkdownRenderer } from './render/markdown-renderer.ts';
 import { paginate, SLACK_MESSAGE_LIMIT_CHARS } from './render/message-paginator.ts';
 import { escapeMrkdwn, escapeSlackControl } from './render/slack-safe-text.ts';
+import type { UntrustedTextOptions } from './render/untrusted-text.ts';
 import { renderAppendix, SlackAnswerStream } from './slack-answer-stream.ts';
 import type { SlackApi } from './slack-api.ts';
 import type { WriteBudget } from './write-budget.ts';
@@ -55,7 +56,9 @@ export class SlackSurface implements AnswerSurface {
     const { slack, logger, streaming, flushIntervalMs, budget, self, trustedLinkHosts } = this.#options;
     const renderer = new MarkdownRenderer({ trustedLinkHosts });
     if (question.replyTo.kind === 'response_url') {
-      return new ResponseUrlAnswer(question.replyTo.url, this.#options.postToResponseUrl, logger, renderer);
+      return new ResponseUrlAnswer(question.replyTo.url, this.#options.postToResponseUrl, logger, renderer, {
+        trustedLinkHosts,
+      });
     }
     const session: SessionTarget = {
       teamId: question.thread.teamId,
@@ -73,6 +76,7 @@ export class SlackSurface implements AnswerSurface {
       budget,
       self,
       renderer,
+      untrusted: { trustedLinkHosts },
       stopButton: nativeStop.then((shown) => !shown),
       mode: streaming === 'native' && !this.#streamingRefused ? 'native' : 'update',
       target: {
@@ -263,6 +267,7 @@ class ResponseUrlAnswer implements AnswerOutput {
   readonly #post: SlackSurfaceOptions['postToResponseUrl'];
   readonly #logger: Logger;
   readonly #renderer: MarkdownRenderer;
+  readonly #untrusted: UntrustedTextOptions;
   #text = '';
   #statusShown = false;
 
@@ -271,7 +276,9 @@ class ResponseUrlAnswer implements AnswerOutput {
     post: SlackSurfaceOptions['postToResponseUrl'],
     logger: Logger,
     renderer: MarkdownRenderer,
+    untrusted: UntrustedTextOptions,
   ) {
+    this.#untrusted = untrusted;
     this.#url = url;
     this.#post = post;
     this.#logger = logger;
@@ -295,7 +302,7 @@ class ResponseUrlAnswer implements AnswerOutput {
 
   async finish(appendix: { notes: string[]; sources: CitedSource[] }): Promise<void> {
     this.#text += this.#renderer.finish();
-    const extra = renderAppendix([...appendix.notes, INVITE_HINT], appendix.sources);
+    const extra = renderAppendix([...appendix.notes, INVITE_HINT], appendix.sources, this.#untrusted);
     await this.#send(`${this.#text}\n\n${extra}`);
   }
 

@@ -76,7 +76,7 @@ describe('what an approval shows and runs', () => {
     const { mcp, env } = await setUp();
     const a = await replica(env);
     const input = {
-      summary: `Customer is unhappy. ${'x'.repeat(630)}`,
+      summary: `Customer is unhappy <!channel>, see [the policy](https://evil.example/y). ${'x'.repeat(630)}`,
       order_id: '9999-REFUND-ALL-TO-ATTACKER',
     };
     a.bedrock.enqueue(
@@ -87,13 +87,15 @@ describe('what an approval shows and runs', () => {
     const { asking } = await askForTicket(a, '9999');
     const shown = a.slack.displayText(asking);
     expect(shown).toContain('`order_id`: `"9999-REFUND-ALL-TO-ATTACKER"`');
+    expect(shown).not.toContain('<!channel>');
+    expect(shown).not.toContain('[the policy](https://evil.example/y)');
     await a.slack.clickButton({ user: 'U0001', message: asking, actionId: 'tool_show_all' });
     const modal = await a.slack.waitFor(() => a.slack.modalOf('U0001'));
     await a.slack.clickButton({ user: 'U0001', message: asking, actionId: 'tool_approve' });
     await a.slack.waitFor(() => mcp.calls.length > 0 && answerLogs(a).length >= 2);
 
     expect(shown).toMatch(
-      /`summary`: `"Customer is unhappy\. x+` _\[… \d+ more characters: see \*\*Show all\*\*\]_/,
+      /`summary`: `"Customer is unhappy .*x+` _\[… \d+ more characters: see \*\*Show all\*\*\]_/,
     );
     expect(JSON.stringify(modal.blocks)).toContain('x'.repeat(630));
     expect(JSON.stringify(modal.blocks)).toContain('9999-REFUND-ALL-TO-ATTACKER');

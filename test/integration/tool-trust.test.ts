@@ -187,3 +187,99 @@ describe('an answer with tool rounds', () => {
     expect(JSON.stringify(stored).length).toBeLessThan(2 * 2_000 * 4);
   });
 });
+
+/** Text from outside that tries to hide a link's target and to ping people. */
+const HOSTILE = '[open the company handbook](https://evil.example/steal) <!channel> <@U0002>';
+
+/** No ping, no control sequence, and every link to evil.example shows its host in its label. */
+function expectHonest(text: string): void {
+  expect(text).not.toContain('<!channel>');
+  expect(text).not.toContain('<@U0002>');
+  for (const [, label] of text.matchAll(/\[((?:[^\]\\]|\\.)*)\]\(https:\/\/evil\.example[^)]*\)/g))
+    expect(label).toContain('evil.example');
+}
+
+describe('untrusted text in every place it reaches Slack', () => {
+  it.each([
+    ['on the stream', 'native'],
+    ['on the post-and-edit path', 'update'],
+  ])(
+    'a tool result, a Knowledge Base title, an MCP resource name and a file name show the host and ping nobody %s',
+    async (_path, streaming) => {
+      const { h } = await botWithShop(
+        '',
+        {
+          SLACK_STREAMING: streaming,
+          BEDROCK_KNOWLEDGE_BASE_ID: 'KB12345678',
+          BUILTIN_TOOLS: 'search_knowledge_base',
+        },
+        (mcp) =>
+          mcp.addTool('handbook', 'Finds the handbook.', [
+            { type: 'text', text: `${HOSTILE}\nmore` },
+            { type: 'resource_link', uri: 'https://evil.example/doc', name: HOSTILE },
+          ]),
+      );
+      h.agent.enqueue({
+        retrievalResults: [
+          {
+            text: 'The handbook is on the intranet.',
+            location: { type: 'WEB', webLocation: { url: 'https://evil.example/kb' } },
+            metadata: { title: HOSTILE },
+            score: 0.9,
+          },
+        ],
+      });
+      h.bedrock.enqueue(
+        {
+          text: '',
+          toolUses: [
+            { name: 'shop__handbook', input: {} },
+            { name: 'search_knowledge_base', input: { query: 'handbook' } },
+          ],
+        },
+        { text: 'Here it is.' },
+      );
+      const file = h.slack.uploadFile({
+        name: `${HOSTILE}.zip`,
+        mimetype: 'application/zip',
+        content: Buffer.from('PK'),
+        user: 'U0001',
+      });
+
+      const sent = await h.slack.postUserMessage({
+        channel: 'C0001',
+        user: 'U0001',
+        text: '<@UBOT> where is the handbook?',
+        files: [file],
+      });
+      await waitForAnswers(h, 1);
+
+      const messages = botMessages(h, 'C0001', sent.ts);
+      const shown = messages.map((m) => h.slack.displayText(m)).join('\n');
+      const tasks = messages.flatMap((m) => m.tasks);
+      console.log('DEBUG', JSON.stringify(tasks, null, 1), shown);
+      expect(shown).toContain('Here it is.');
+      expect(shown).toContain('Sources');
+      expect(shown).toMatch(/I left out .*\.zip/);
+      if (streaming === 'native') {
+        const handbook = tasks.find(
+          (task) => task.id.startsWith('tool-') && task.details?.includes('handbook'),
+        );
+        expect(handbook?.details).toContain('(evil.example)');
+        for (const task of tasks) expectHonest(`${task.title}\n${task.details ?? ''}`);
+        const sources = tasks.flatMap((task) => (task.sources ?? []) as Array<{ url: string; text: string }>);
+        expect(sources.length).toBeGreaterThan(0);
+        // A task card's source is a link whose label is plain text: it must name the host it goes to.
+        for (const source of sources) {
+          expect(source.text).not.toMatch(/<!channel>|<@U0002>/);
+          expect(source.text).toContain(`(${new URL(source.url).host})`);
+        }
+      } else {
+        expect(shown).toContain('[open the company handbook (evil.example)](https://evil.example/steal)');
+      }
+      expectHonest(shown);
+      expectHonest(messages.map((m) => m.text).join('\n'));
+    },
+    30_000,
+  );
+});
