@@ -201,6 +201,32 @@ describe('an approved turn', () => {
   }, 40_000);
 });
 
+describe('a restart after an approved tool ran', () => {
+  it('keeps the tool result in history before the answer is written, so asking again repeats no side effect', async () => {
+    const { mcp, env } = await setUp();
+    const a = await replica(env);
+    a.bedrock.enqueue(
+      { text: '', toolUses: [ticket('1234')] },
+      { text: 'Ticket opened.', firstTokenDelayMs: 20_000 },
+    );
+    const { thread, asking } = await askForTicket(a, '1234');
+    // What a person's client still shows if it missed the update.
+    const stale = structuredClone(asking);
+
+    await a.slack.clickButton({ user: 'U0001', message: asking, actionId: 'tool_approve' });
+    await a.slack.waitFor(() => mcp.calls.length === 1 && a.bedrock.requests.length === 2);
+    await a.bot.shutdown(1_000);
+
+    const c = await replica(env, a);
+    const stored = await c.bot.store.getThread(`T0001:C0001:${thread}`);
+    const results = stored?.turns.flatMap((turn) => turn.toolResults ?? []) ?? [];
+    expect(results.map((result) => result.text).join('\n')).toMatch(/Ticket T-\d+ opened for order 1234/);
+    await c.slack.clickButton({ user: 'U0001', message: stale, actionId: 'tool_approve' });
+    await c.slack.waitFor(() => c.slack.ephemerals.some((m) => /already answered/.test(m.text)));
+    expect(mcp.calls).toHaveLength(1);
+  }, 40_000);
+});
+
 describe('approvals in one thread', () => {
   it('are kept apart: both can be approved, and each runs once', async () => {
     const { mcp, env } = await setUp();
