@@ -160,5 +160,8 @@ describe('a tool that needs approval', () => {
     expect(said.ephemeral?.user).toBe('U0001');
     expect(mcp.calls).toHaveLength(0);
     expect(a.bedrock.requests).toHaveLength(1);
+    const ended = a.slack.messages.find((m) => m.ts === asking.ts);
+    expect(JSON.stringify(ended?.blocks)).toContain('Expired.');
+    expect(JSON.stringify(ended?.blocks)).not.toMatch(/tool_approve|tool_deny/);
   }, 30_000);
 });
