@@ -15,8 +15,9 @@ import {
 } from '../slack/write-budget/index.ts';
 import { InstrumentedStore } from '../store/instrumented-store.ts';
 import { MemoryStore } from '../store/memory-store.ts';
+import { createRedisClient } from '../store/redis-client.ts';
 import { RedisStopSignals } from '../store/redis-stop-signals.ts';
-import { createRedisClient, RedisStore } from '../store/redis-store.ts';
+import { RedisStore } from '../store/redis-store.ts';
 import { MemoryStopSignals } from '../store/stop-signals.ts';
 
 export interface StoreParts {
