@@ -232,52 +232,91 @@ function runLength(text: string, index: number, char: string): number {
  * at most one line ending between the parts.
  */
 function parseLinkTail(text: string, open: number, final: boolean): LinkTail {
-  const limit = open + MAX_LINK_TAIL_CHARS;
-  const atEnd: LinkTail = final ? 'invalid' : 'undecided';
-  let at = open + 1;
+  const scan = new LinkTailScanner(text, open, final);
+  let stop = scan.skipSpace();
+  if (stop) return stop;
+  if (text[scan.at] === ')') return { end: scan.at + 1, destination: '' };
+  const destination = text[scan.at] === '<' ? scan.angleDestination() : scan.bareDestination();
+  if (typeof destination !== 'string') return destination;
+  const beforeTitle = scan.at;
+  stop = scan.skipSpace();
+  if (stop) return stop;
+  if (text[scan.at] === ')') return { end: scan.at + 1, destination };
+  if (scan.at === beforeTitle) return 'invalid';
+  stop = scan.title();
+  if (stop) return stop;
+  stop = scan.skipSpace();
+  if (stop) return stop;
+  return text[scan.at] === ')' ? { end: scan.at + 1, destination } : 'invalid';
+}
+
+/** The parts of a link's `(…)`, read from `at` on; each reader returns why it stopped, or moves on. */
+class LinkTailScanner {
+  at: number;
+  readonly #text: string;
+  readonly #limit: number;
+  /** Text that ends before the tail does is undecided while the answer streams, invalid at its end. */
+  readonly #atEnd: LinkTail;
+
+  constructor(text: string, open: number, final: boolean) {
+    this.#text = text;
+    this.at = open + 1;
+    this.#limit = open + MAX_LINK_TAIL_CHARS;
+    this.#atEnd = final ? 'invalid' : 'undecided';
+  }
+
+  /** Where reading must stop at the current position (past the bound, or the text ends), or null. */
+  #stopHere(): LinkTail | null {
+    if (this.at > this.#limit) return 'invalid';
+    if (this.at >= this.#text.length) return this.#atEnd;
+    return null;
+  }
 
   /** Skips spaces, tabs and at most one line ending; null when the next part can be read. */
-  const skipSpace = (): LinkTail | null => {
+  skipSpace(): LinkTail | null {
     let lineEndings = 0;
     for (;;) {
-      if (at > limit) return 'invalid';
-      if (at >= text.length) return atEnd;
-      const char = text[at];
+      const stop = this.#stopHere();
+      if (stop) return stop;
+      const char = this.#text[this.at];
       if (char === '\n' && ++lineEndings > 1) return 'invalid';
       if (char !== ' ' && char !== '\t' && char !== '\n') return null;
-      at++;
+      this.at++;
     }
-  };
+  }
 
-  let stop = skipSpace();
-  if (stop) return stop;
-  if (text[at] === ')') return { end: at + 1, destination: '' };
-  let destination: string;
-  if (text[at] === '<') {
-    const start = at + 1;
-    for (at = start; ; at++) {
-      if (at > limit) return 'invalid';
-      if (at >= text.length) return atEnd;
-      const char = text[at];
+  /** `<…>`: anything but a line ending or `<`, backslash escapes kept. */
+  angleDestination(): string | LinkTail {
+    const text = this.#text;
+    const start = this.at + 1;
+    for (this.at = start; ; this.at++) {
+      const stop = this.#stopHere();
+      if (stop) return stop;
+      const char = text[this.at];
       if (char === '\\') {
-        if (at + 1 >= text.length) return atEnd;
-        at++;
+        if (this.at + 1 >= text.length) return this.#atEnd;
+        this.at++;
       } else if (char === '\n' || char === '<') return 'invalid';
       else if (char === '>') break;
     }
-    destination = text.slice(start, at);
-    at++;
-  } else {
-    const start = at;
+    const destination = text.slice(start, this.at);
+    this.at++;
+    return destination;
+  }
+
+  /** A raw destination: up to a space or control character, parentheses balanced (and bounded). */
+  bareDestination(): string | LinkTail {
+    const text = this.#text;
+    const start = this.at;
     let depth = 0;
-    for (; ; at++) {
-      if (at > limit) return 'invalid';
-      if (at >= text.length) return atEnd;
-      const char = text[at] ?? '';
+    for (; ; this.at++) {
+      const stop = this.#stopHere();
+      if (stop) return stop;
+      const char = text[this.at] ?? '';
       const code = char.charCodeAt(0);
       if (char === '\\') {
-        if (at + 1 >= text.length) return atEnd;
-        if (ASCII_PUNCTUATION.test(text[at + 1] ?? '')) at++;
+        if (this.at + 1 >= text.length) return this.#atEnd;
+        if (ASCII_PUNCTUATION.test(text[this.at + 1] ?? '')) this.at++;
       } else if (char === '(') {
         if (++depth > MAX_PAREN_DEPTH) return 'invalid';
       } else if (char === ')') {
@@ -285,37 +324,35 @@ function parseLinkTail(text: string, open: number, final: boolean): LinkTail {
         depth--;
       } else if (code <= 0x20 || code === 0x7f) break;
     }
-    if (depth !== 0 || at === start) return 'invalid';
-    destination = text.slice(start, at);
+    if (depth !== 0 || this.at === start) return 'invalid';
+    return text.slice(start, this.at);
   }
 
-  const beforeTitle = at;
-  stop = skipSpace();
-  if (stop) return stop;
-  if (text[at] === ')') return { end: at + 1, destination };
-  const opener = text[at] ?? '';
-  if (at === beforeTitle || !`"'(`.includes(opener)) return 'invalid';
-  const closer = opener === '(' ? ')' : opener;
-  let lineBlank = false;
-  for (at++; ; at++) {
-    if (at > limit) return 'invalid';
-    if (at >= text.length) return atEnd;
-    const char = text[at];
-    if (char === '\\') {
-      if (at + 1 >= text.length) return atEnd;
-      at++;
-      lineBlank = false;
-    } else if (char === '\n') {
-      if (lineBlank) return 'invalid'; // a blank line ends the paragraph
-      lineBlank = true;
-    } else if (char === closer) break;
-    else if (opener === '(' && char === '(') return 'invalid';
-    else if (char !== ' ' && char !== '\t') lineBlank = false;
+  /** A title in `"…"`, `'…'` or `(…)`, within one paragraph; null once past its closer. */
+  title(): LinkTail | null {
+    const text = this.#text;
+    const opener = text[this.at] ?? '';
+    if (!`"'(`.includes(opener)) return 'invalid';
+    const closer = opener === '(' ? ')' : opener;
+    let lineBlank = false;
+    for (this.at++; ; this.at++) {
+      const stop = this.#stopHere();
+      if (stop) return stop;
+      const char = text[this.at];
+      if (char === '\\') {
+        if (this.at + 1 >= text.length) return this.#atEnd;
+        this.at++;
+        lineBlank = false;
+      } else if (char === '\n') {
+        if (lineBlank) return 'invalid'; // a blank line ends the paragraph
+        lineBlank = true;
+      } else if (char === closer) break;
+      else if (opener === '(' && char === '(') return 'invalid';
+      else if (char !== ' ' && char !== '\t') lineBlank = false;
+    }
+    this.at++;
+    return null;
   }
-  at++;
-  stop = skipSpace();
-  if (stop) return stop;
-  return text[at] === ')' ? { end: at + 1, destination } : 'invalid';
 }
 
 /**
