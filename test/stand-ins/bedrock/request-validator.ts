@@ -228,7 +228,10 @@ function walk(model: ServiceModel, shapeName: string, value: unknown, path: stri
   if (shape.document) return;
   switch (shape.type) {
     case 'structure': {
-      if (!isObject(value)) return fail('Member must be a structure');
+      if (!isObject(value)) {
+        fail('Member must be a structure');
+        return;
+      }
       const members = shape.members ?? {};
       const present = Object.keys(value).filter((name) => value[name] !== null && value[name] !== undefined);
       for (const name of present)
@@ -252,14 +255,20 @@ function walk(model: ServiceModel, shapeName: string, value: unknown, path: stri
       return;
     }
     case 'list': {
-      if (!Array.isArray(value)) return fail('Member must be a list');
+      if (!Array.isArray(value)) {
+        fail('Member must be a list');
+        return;
+      }
       checkLength(shape, value.length, fail);
       for (const [index, item] of value.entries())
         if (shape.member) walk(model, shape.member.shape, item, `${path}.${index + 1}.member`, errors);
       return;
     }
     case 'map': {
-      if (!isObject(value)) return fail('Member must be a map');
+      if (!isObject(value)) {
+        fail('Member must be a map');
+        return;
+      }
       const entries = Object.entries(value);
       checkLength(shape, entries.length, fail);
       for (const [key, item] of entries) {
@@ -269,9 +278,14 @@ function walk(model: ServiceModel, shapeName: string, value: unknown, path: stri
       return;
     }
     case 'string': {
-      if (typeof value !== 'string') return fail('Member must be a string');
-      if (shape.enum && !shape.enum.includes(value))
-        return fail(`Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
+      if (typeof value !== 'string') {
+        fail('Member must be a string');
+        return;
+      }
+      if (shape.enum && !shape.enum.includes(value)) {
+        fail(`Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
+        return;
+      }
       checkLength(shape, charLength(value), fail);
       if (shape.pattern !== undefined && !regexOf(shape.pattern).test(value))
         fail(`Member must satisfy regular expression pattern: ${shape.pattern}`);
@@ -279,19 +293,27 @@ function walk(model: ServiceModel, shapeName: string, value: unknown, path: stri
     }
     case 'blob': {
       // REST-JSON carries blobs as base64 text; the limits are on the decoded bytes.
-      if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value))
-        return fail('Member must be base64-encoded binary data', false);
+      if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) {
+        fail('Member must be base64-encoded binary data', false);
+        return;
+      }
       checkLength(shape, Buffer.byteLength(value, 'base64'), fail, false);
       return;
     }
     case 'integer':
     case 'long':
-      if (typeof value !== 'number' || !Number.isInteger(value)) return fail('Member must be an integer');
+      if (typeof value !== 'number' || !Number.isInteger(value)) {
+        fail('Member must be an integer');
+        return;
+      }
       checkRange(shape, value, fail);
       return;
     case 'float':
     case 'double':
-      if (typeof value !== 'number' || !Number.isFinite(value)) return fail('Member must be a number');
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        fail('Member must be a number');
+        return;
+      }
       checkRange(shape, value, fail);
       return;
     case 'boolean':
