@@ -22,6 +22,7 @@ import { EventEmitter } from 'node:events';
 import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+import { slackLimitViolation } from './slack/block-kit-limits.ts';
 import { type FakeFile, FileStore, type UploadFileInput } from './slack/files.ts';
 import { blockActionsPayload, type ViewAction, viewSubmissionPayload } from './slack/interactivity.ts';
 import { RateWindow } from './slack/rate-window.ts';
@@ -102,6 +103,11 @@ export interface FakeSlackOptions {
    * setStatus warns `missing_agent_session_stopped_event_subscription` and the spinner has no Stop.
    */
   agentSessionStoppedSubscribed?: boolean;
+  /**
+   * Refuse calls that break Slack's documented method and Block Kit limits, with Slack's error
+   * codes (slack/block-kit-limits.ts). Default true; false for a test that must see what Slack refuses.
+   */
+  enforceLimits?: boolean;
 }
 
 /**
@@ -584,6 +590,8 @@ export class FakeSlack {
       const wsUrl = `ws://127.0.0.1:${new URL(this.baseUrl).port}/socket?ticket=${ticket}&app_id=${appId}`;
       return { status: 200, body: { ok: true, url: wsUrl } };
     }
+    const refusal = this.#options.enforceLimits === false ? undefined : slackLimitViolation(method, args);
+    if (refusal) return { status: 200, body: refusal };
     const context: WebApiContext = {
       workspace: this.workspace,
       teamId: this.teamId,
