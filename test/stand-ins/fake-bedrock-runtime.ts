@@ -330,15 +330,20 @@ export class FakeBedrockRuntime {
     this.requests.push(request);
     for (const waiter of [...this.#waiters]) waiter();
 
-    const invalid = modelErrors ?? (this.validation ? await converseRuleViolation(request.body) : null);
-    if (invalid !== null) {
-      this.#sendError(exchange, request, 'ValidationException', invalid);
+    if (modelErrors !== null) {
+      this.#sendError(exchange, request, 'ValidationException', modelErrors);
       return;
     }
+    // What the model does not take is refused before its files are looked at.
     const limits = this.limitsOf(request.modelId);
     const refusal = refusalOf(request.body, limits);
     if (refusal) {
       this.#sendError(exchange, request, refusal.error, refusal.message);
+      return;
+    }
+    const invalid = this.validation ? await converseRuleViolation(request.body) : null;
+    if (invalid !== null) {
+      this.#sendError(exchange, request, 'ValidationException', invalid);
       return;
     }
     const reply = this.#queue.shift() ?? (await this.#handler(request));
