@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
 import { createAnswerModel } from './bedrock/bedrock-models.ts';
+import { SharpImageFitter } from './bedrock/image-fitter.ts';
 import { createKnowledgeBaseSearchTool } from './bedrock/kb-search-tool.ts';
 import { PriceTable } from './bedrock/model-prices.ts';
 import type { Config } from './config.ts';
@@ -168,6 +169,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     threadReader: people,
     controls,
     files: new SlackFiles({ botToken: config.slack.botToken, slackApiUrl: config.slack.apiUrl, slack }),
+    images: new SharpImageFitter(),
     stops: created.stops,
     mayStopOthers: (userId) => people.isAdmin(userId),
     logger,

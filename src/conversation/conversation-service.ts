@@ -45,6 +45,7 @@ import {
   type FileReader,
   type FileRef,
   FileUnreadableError,
+  type ImageFitter,
   type Question,
   type StopRequest,
   type StopSignals,
@@ -91,6 +92,8 @@ export interface ConversationDeps {
   metrics: Metrics;
   /** Reads files shared with questions (default: none can be read). */
   files?: FileReader;
+  /** Scales an image down to the model's limit on its sides (default: images go as read). */
+  images?: ImageFitter;
   /** Tools the model may call (MCP servers), with their limits; none: answers without tools. */
   tools?: {
     toolbox: Toolbox;
@@ -859,7 +862,8 @@ export class ConversationService {
     }
     // Files within the model's limits: the question's own first, then the thread's newest first.
     const budget = new AttachmentBudget(model.inputsFor(choice));
-    const current = await readWithin([...(question.files ?? []), ...contextFiles], budget, reader);
+    const images = this.#deps.images;
+    const current = await readWithin([...(question.files ?? []), ...contextFiles], budget, reader, images);
     const attachments = current.read.map((file) => file.attachment);
     const leftOut = current.leftOut.filter((item) => question.files?.includes(item.file));
     const unanswerable =
@@ -876,7 +880,7 @@ export class ConversationService {
     const historyAttachments = new Map<string, Attachment>();
     for (const turn of [...trimmed.turns.slice(0, -1)].reverse()) {
       if (!turn.files?.length) continue;
-      const again = await readWithin(turn.files, budget, reader);
+      const again = await readWithin(turn.files, budget, reader, images);
       for (const file of again.read) historyAttachments.set(file.file.id, file.attachment);
     }
     return {

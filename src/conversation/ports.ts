@@ -78,6 +78,8 @@ export interface ModelInputs {
   /** Document formats the model reads; empty when it reads none. */
   documentFormats: string[];
   maxImageBytes: number;
+  /** Each side of an image at most (larger ones are scaled down by the ImageFitter). */
+  maxImageSide: number;
   maxDocumentBytes: number;
   maxImagesPerRequest: number;
   maxDocumentsPerRequest: number;
@@ -449,6 +451,14 @@ export interface FileRef {
 }
 
 /** Reads a shared file's bytes (for the model), checking that they are the file and not a sign-in page. */
+/** Fits an image within the model's limits (scaled down when a side is too long), or says why it cannot. */
+export interface ImageFitter {
+  fit(
+    image: { format: string; bytes: Uint8Array },
+    limits: { maxSide: number; maxBytes: number },
+  ): Promise<{ bytes: Uint8Array } | { why: string }>;
+}
+
 export interface FileReader {
   /** The file's bytes; throws FileUnreadableError with a reason a person can act on. */
   read(file: FileRef, maxBytes: number): Promise<Uint8Array>;
