@@ -648,6 +648,15 @@ export class FakeSlack {
       sendJson(response, 400, { ok: false, error: 'invalid_payload' });
       return;
     }
+    // A response_url takes a message payload, with chat.postMessage's limits (status unverified).
+    const refusal =
+      this.#options.enforceLimits === false || typeof body !== 'object' || body === null
+        ? undefined
+        : slackLimitViolation('chat.postMessage', body as WebApiArgs);
+    if (refusal) {
+      sendJson(response, 400, refusal);
+      return;
+    }
     record.uses += 1;
     const post: ResponseUrlPost = { id, url: `${this.baseUrl}${url.pathname}`, body, atMs: this.#now() };
     this.responseUrlPosts.push(post);
