@@ -168,6 +168,24 @@ describe('files shared with a question', () => {
     });
   });
 
+  it('leave out an image that cannot be decoded, saying so, and send the question without it', async () => {
+    h = await startHarness();
+    const notPng = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(200, 7)]);
+    const png = h.slack.uploadFile({
+      name: 'broken.png',
+      mimetype: 'image/png',
+      content: notPng,
+      user: 'U0001',
+    });
+    const sent = await mentionWith([png]);
+    await waitForAnswers(h, 1);
+
+    expect(contentOf(0)).toEqual([{ text: 'what is in this?' }]);
+    expect(threadText(h, 'C0001', sent.ts)).toContain(
+      'I left out broken.png (it is not a readable png image).',
+    );
+  });
+
   it('leave out a 6 MB document with a clear sentence, and send the question without it', async () => {
     h = await startHarness();
     const big = h.slack.uploadFile({

@@ -227,6 +227,8 @@ export class FakeBedrockAgentRuntime {
   }
 
   static async start(options: FakeBedrockAgentRuntimeOptions = {}): Promise<FakeBedrockAgentRuntime> {
+    // Parsed now rather than on the first request, so that its cost never lands inside a timed answer.
+    serviceModel('bedrock-agent-runtime');
     let fake: FakeBedrockAgentRuntime | undefined;
     const server = await startHttp2JsonServer({
       port: options.port ?? 0,

@@ -207,6 +207,8 @@ export class FakeBedrockRuntime {
   }
 
   static async start(options: FakeBedrockRuntimeOptions = {}): Promise<FakeBedrockRuntime> {
+    // Parsed now rather than on the first request, so that its cost never lands inside a timed answer.
+    serviceModel('bedrock-runtime');
     let fake: FakeBedrockRuntime | undefined;
     const server = await startHttp2JsonServer({
       port: options.port ?? 0,

@@ -16,6 +16,10 @@
  * await fake.act('U0001', 'home', { actionId: 'settings_toggle' }); // block_actions from that view
  * await fake.submitModal('U0001', { system_prompt: 'Be terse.' });  // view_submission of the open modal
  * await fake.stop();
+ *
+ * Every Web API call and response_url post is checked against Slack's documented method and Block
+ * Kit limits first (slack/block-kit-limits.ts) and refused with Slack's error code;
+ * `enforceLimits: false` turns that off for a test that must send what Slack would refuse.
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';

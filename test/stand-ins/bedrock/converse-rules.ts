@@ -6,7 +6,6 @@
  * @example
  * const problem = await converseRuleViolation(body); // null, or the ValidationException message
  */
-import sharp from 'sharp';
 
 /** Converse's limits on files (AWS API reference, ImageBlock and DocumentBlock; user guide "Use the Converse API"). */
 export const CONVERSE_FILE_LIMITS = {
@@ -135,6 +134,8 @@ async function fileContentViolation(body: ConverseBody): Promise<string | null> 
     if (!bytes) continue;
     if (bytes.length > CONVERSE_FILE_LIMITS.maxImageBytes)
       return `Image ${index} is ${bytes.length} bytes; at most ${CONVERSE_FILE_LIMITS.maxImageBytes} are allowed.`;
+    // Loaded on the first image only: most requests carry none.
+    const { default: sharp } = await import('sharp');
     const size = await sharp(bytes)
       .metadata()
       .catch(() => null);
