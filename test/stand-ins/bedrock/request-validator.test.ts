@@ -4,6 +4,11 @@
  * The last tests send the refused requests through the real SDK client to the stand-in.
  */
 import {
+  ValidationException as AgentValidationException,
+  BedrockAgentRuntimeClient,
+  RetrieveCommand,
+} from '@aws-sdk/client-bedrock-agent-runtime';
+import {
   BedrockRuntimeClient,
   ConverseStreamCommand,
   type ConverseStreamCommandInput,
@@ -11,6 +16,7 @@ import {
 } from '@aws-sdk/client-bedrock-runtime';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeBedrockAgentRuntime } from '../fake-bedrock-agent-runtime.ts';
 import { FakeBedrockRuntime } from '../fake-bedrock-runtime.ts';
 import { converseRuleViolation } from './converse-rules.ts';
 import { type HttpRequest, serviceModel, validateHttpRequest } from './request-validator.ts';
@@ -267,6 +273,32 @@ describe('the runtime stand-in with the real SDK client', () => {
       for await (const _event of answer.stream ?? []);
     } finally {
       fake.validation = true;
+    }
+  });
+});
+
+describe('the agent runtime stand-in with the real SDK client', () => {
+  it('refuses a Retrieve that breaks the service model (a Knowledge Base id of the wrong shape)', async () => {
+    const fake = await FakeBedrockAgentRuntime.start();
+    const client = new BedrockAgentRuntimeClient({
+      region: 'us-east-1',
+      endpoint: fake.url,
+      maxAttempts: 1,
+      credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' },
+    });
+    try {
+      const refused = client.send(
+        new RetrieveCommand({ knowledgeBaseId: 'kb-1', retrievalQuery: { text: 'refunds' } }),
+      );
+
+      await expect(refused).rejects.toThrow(AgentValidationException);
+      await expect(refused).rejects.toThrow(
+        /^2 validation errors detected: Value 'kb-1' at 'knowledgeBaseId'/,
+      );
+      expect(fake.requests.at(-1)?.error).toBe('ValidationException');
+    } finally {
+      client.destroy();
+      await fake.stop();
     }
   });
 });

@@ -147,6 +147,15 @@ describe('streaming', () => {
     [{ chunks: [{ type: 'confetti' }] }, 'invalid_chunks'],
     [
       {
+        chunks: [1, 2].map(() => ({
+          type: 'blocks',
+          blocks: Array.from({ length: 26 }, () => ({ type: 'divider' })),
+        })),
+      },
+      'msg_blocks_too_many',
+    ],
+    [
+      {
         chunks: [
           {
             type: 'task_update',

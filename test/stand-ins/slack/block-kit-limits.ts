@@ -400,13 +400,12 @@ function checkStream(args: Json): void {
         `markdown_text and markdown_text chunks hold at most ${SLACK_LIMITS.streamMarkdownChars} characters`,
       );
   }
+  // PLATFORM-FACTS: msg_blocks_too_many past 50 blocks in a call's chunks (plus 50 in `blocks`)
+  if (chunkBlocks > SLACK_LIMITS.messageBlocks)
+    refuse('msg_blocks_too_many', `chunks hold ${chunkBlocks} blocks; at most ${SLACK_LIMITS.messageBlocks}`);
   const blocks = parsed(args.blocks);
-  if (blocks !== undefined && blocks !== '') {
+  if (blocks !== undefined && blocks !== '')
     checkBlocks(blocks, messageSurface(), SLACK_LIMITS.messageBlocks);
-    // PLATFORM-FACTS: msg_blocks_too_many past 50 blocks in chunks plus 50 in blocks
-    if (Array.isArray(blocks) && chunkBlocks > SLACK_LIMITS.messageBlocks)
-      refuse('msg_blocks_too_many', `chunks hold ${chunkBlocks} blocks`);
-  }
 }
 
 /** views.open / views.update / views.push / views.publish: the view object. */
