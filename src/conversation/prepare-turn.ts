@@ -25,6 +25,7 @@ import type {
   RequestTurn,
   ThreadReader,
   ThreadState,
+  ToolSpec,
   Turn,
 } from './ports.ts';
 import { FileUnreadableError } from './ports.ts';
@@ -58,6 +59,8 @@ export interface Prepared {
   trimmed: TrimmedTurns;
   /** The channel's choice of model, prompt and Knowledge Base. */
   model: ModelChoice;
+  /** A resumed turn's tools as offered when it paused: its request carries their configuration. */
+  pausedTools?: ToolSpec[];
 }
 
 export interface PrepareDeps {
@@ -218,6 +221,7 @@ export function preparedForResume(
     budgetTokens: historyTokenBudget,
     trimmed: trimToBudget(history, questionTurn, historyTokenBudget, scale),
     model: paused.model ?? choice.model,
+    pausedTools: paused.tools ?? [],
   };
 }
 
