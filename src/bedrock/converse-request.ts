@@ -56,9 +56,11 @@ export function buildConverseRequest(
 ): { input: ConverseStreamCommandInput; used: Set<ModelFeature> } {
   const used = new Set<ModelFeature>();
   const cache = capabilities.promptCache && settings.stablePrompt;
+  // Bedrock refuses a document name used twice anywhere in the request, so turns share one count.
+  const documentNames = { count: 0 };
   const messages: Message[] = turns.map((turn) => ({
     role: turn.role,
-    content: contentOf(turn, capabilities, used),
+    content: contentOf(turn, capabilities, used, documentNames),
   }));
   let system: SystemContentBlock[] | undefined;
   if (capabilities.system) {
@@ -118,15 +120,16 @@ export function buildConverseRequest(
 
 /**
  * A turn's content blocks: its files first, then its text (a document needs a text block beside
- * it). A document's name reaches the model, so it is a neutral one, never the file's own name.
+ * it). A document's name reaches the model, so it is a neutral one, never the file's own name;
+ * `documentNames` counts across the request's turns, as names must be unique in the whole request.
  */
 export function contentOf(
   turn: RequestTurn,
   capabilities: Pick<ModelCapabilities, 'images' | 'documents'> = { images: true, documents: true },
   used: Set<ModelFeature> = new Set(),
+  documentNames: { count: number } = { count: 0 },
 ): ContentBlock[] {
   const blocks: ContentBlock[] = [];
-  let documents = 0;
   for (const attachment of turn.attachments ?? []) {
     if (attachment.kind === 'image') {
       if (!capabilities.images) continue;
@@ -137,11 +140,11 @@ export function contentOf(
     } else {
       if (!capabilities.documents) continue;
       used.add('documents');
-      documents += 1;
+      documentNames.count += 1;
       blocks.push({
         document: {
           format: attachment.format as DocumentFormat,
-          name: `document-${documents}`,
+          name: `document-${documentNames.count}`,
           source: { bytes: attachment.bytes },
         },
       });

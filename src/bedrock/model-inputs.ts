@@ -1,7 +1,7 @@
 /**
  * What a Bedrock model takes besides text through Converse, with Converse's limits (AWS "Supported
- * models and model features"; PLATFORM-FACTS): images png, jpeg, gif, webp at most 3.75 MB and 20
- * a request; documents pdf, csv, doc, docx, xls, xlsx, html, txt, md at most 4.5 MB and 5 a
+ * models and model features"; PLATFORM-FACTS): images png, jpeg, gif, webp at most 3.75 MB, 8,000
+ * pixels a side and 20 a request; documents pdf, csv, doc, docx, xls, xlsx, html, txt, md at most 4.5 MB and 5 a
  * request. Whether a model reads images and documents at all is its family's row in the capability
  * table (model-capabilities.ts, the one source of truth), corrected by BEDROCK_MODEL_INPUTS for the
  * configured model and by what Bedrock refused while the process ran.
@@ -14,6 +14,8 @@ const DOCUMENT_FORMATS = ['pdf', 'csv', 'doc', 'docx', 'xls', 'xlsx', 'html', 't
 
 const LIMITS = {
   maxImageBytes: 3_750_000,
+  // Converse refuses an image with a side over 8,000 pixels (API reference, ImageBlock).
+  maxImageSide: 8_000,
   maxDocumentBytes: 4_500_000,
   maxImagesPerRequest: 20,
   maxDocumentsPerRequest: 5,

@@ -4,7 +4,7 @@
  * Files are read only once they are planned; what the reader refuses (a sign-in page instead of the
  * file, one larger than Slack said) is left out the same way.
  */
-import type { Attachment, ModelInputs } from './ports.ts';
+import type { Attachment, ImageFitter, ModelInputs } from './ports.ts';
 import { type FileReader, type FileRef, FileUnreadableError } from './ports.ts';
 
 /** Roughly what an image costs in input tokens (Claude: about width × height / 750, capped near 1,600). */
@@ -76,6 +76,11 @@ export class AttachmentBudget {
   }
 
   /** Why `file` cannot go with this request, or null (and its place is then taken). */
+  /** Each side of an image at most, in pixels. */
+  get maxImageSide(): number {
+    return this.#inputs.maxImageSide;
+  }
+
   take(file: FileRef): { kind: Attachment['kind']; format: string; maxBytes: number } | string {
     const inputs = this.#inputs;
     const found = formatOf(file);
@@ -110,11 +115,15 @@ export class AttachmentBudget {
   }
 }
 
-/** Reads the files that fit `budget`, in order; the rest are left out with the reason. */
+/**
+ * Reads the files that fit `budget`, in order; the rest are left out with the reason. Images go
+ * through `images` (when given), which scales down one with a side over the model's limit.
+ */
 export async function readWithin(
   files: FileRef[],
   budget: AttachmentBudget,
   reader: FileReader,
+  images?: ImageFitter,
 ): Promise<{ read: ReadFile[]; leftOut: LeftOut[] }> {
   const read: ReadFile[] = [];
   const leftOut: LeftOut[] = [];
@@ -125,7 +134,19 @@ export async function readWithin(
       continue;
     }
     try {
-      const bytes = await reader.read(file, place.maxBytes);
+      let bytes = await reader.read(file, place.maxBytes);
+      if (place.kind === 'image' && images) {
+        const fitted = await images.fit(
+          { format: place.format, bytes },
+          { maxSide: budget.maxImageSide, maxBytes: place.maxBytes },
+        );
+        if ('why' in fitted) {
+          budget.release(place.kind);
+          leftOut.push({ file, why: fitted.why });
+          continue;
+        }
+        bytes = fitted.bytes;
+      }
       read.push({ file, attachment: { kind: place.kind, format: place.format, bytes } });
     } catch (error) {
       budget.release(place.kind);

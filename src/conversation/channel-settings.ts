@@ -51,7 +51,11 @@ export interface EffectiveChannelSettings extends ChannelSettingsValues {
   updatedAtMs: number | null;
 }
 
-export const SYSTEM_PROMPT_MAX_CHARS = 4_000;
+/**
+ * The modal's input can hold no more: Slack's plain_text_input takes max_length 1..3,000
+ * (docs.slack.dev, plain-text input element). A longer prompt for every channel goes in SYSTEM_PROMPT.
+ */
+export const SYSTEM_PROMPT_MAX_CHARS = 3_000;
 
 /** Thrown for a change that is not valid; `problems` are sentences an admin can act on. */
 export class InvalidSettingsError extends Error {

@@ -12,6 +12,7 @@ import type {
   AnswerSurface,
   ConversationStore,
   FileReader,
+  ImageFitter,
   StopSignals,
   ThreadReader,
   Toolbox,
@@ -37,6 +38,8 @@ export interface ConversationDeps {
   metrics: Metrics;
   /** Reads files shared with questions (default: none can be read). */
   files?: FileReader;
+  /** Scales an image down to the model's limit on its sides (default: images go as read). */
+  images?: ImageFitter;
   /** Tools the model may call (MCP servers), with their limits; none: answers without tools. */
   tools?: {
     toolbox: Toolbox;

@@ -18,6 +18,7 @@ import type {
   ConversationStore,
   FileReader,
   FileRef,
+  ImageFitter,
   ModelChoice,
   PausedTurn,
   Question,
@@ -68,6 +69,8 @@ export interface PrepareDeps {
   threadReader: ThreadReader;
   /** Reads files shared with questions (default: none can be read). */
   files?: FileReader;
+  /** Scales an image down to the model's limit on its sides (default: images go as read). */
+  images?: ImageFitter;
   settings: { historyTokenBudget: number };
 }
 
@@ -95,7 +98,6 @@ export async function prepareTurn(
   log: Logger,
 ): Promise<Prepared> {
   const { settings, model } = deps;
-  const reader = deps.files ?? NO_FILES;
   const history = state?.turns ?? [];
   const scale = estimateScale(state?.lastRequest ?? null);
   const budgetTokens = settings.historyTokenBudget;
@@ -103,7 +105,8 @@ export async function prepareTurn(
   const context = await threadContext(deps, question, state, asked, Math.floor(budgetTokens / scale), log);
   // Files within the model's limits: the question's own first, then the thread's newest first.
   const budget = new AttachmentBudget(model.inputsFor(choice.model));
-  const current = await readWithin([...(question.files ?? []), ...context.files], budget, reader);
+  const read = (files: FileRef[]) => readWithin(files, budget, deps.files ?? NO_FILES, deps.images);
+  const current = await read([...(question.files ?? []), ...context.files]);
   const attachments = current.read.map((file) => file.attachment);
   const leftOut = current.leftOut.filter((item) => question.files?.includes(item.file));
   const unanswerable =
@@ -121,7 +124,7 @@ export async function prepareTurn(
   const historyAttachments = new Map<string, Attachment>();
   for (const turn of [...trimmed.turns.slice(0, -1)].reverse()) {
     if (!turn.files?.length) continue;
-    const again = await readWithin(turn.files, budget, reader);
+    const again = await read(turn.files);
     for (const file of again.read) historyAttachments.set(file.file.id, file.attachment);
   }
   return {

@@ -91,10 +91,27 @@ function settingLines(settings: EffectiveChannelSettings): Array<[string, string
         ? 'all the tools I have'
         : settings.tools.length === 0
           ? 'none'
-          : settings.tools.map((tool) => `\`${escapeMrkdwn(tool)}\``).join(', '),
+          : toolsLine(settings.tools),
     ],
     [LABELS.systemPrompt, `“${escapeMrkdwn(prompt)}”`],
   ];
+}
+
+/** A section field holds at most 2,000 characters (docs.slack.dev, section block): 50 long tool names do not fit. */
+const TOOLS_LINE_MAX_CHARS = 1_000;
+
+/** The enabled tools, as many as fit, then how many more. */
+function toolsLine(tools: string[]): string {
+  const shown: string[] = [];
+  let length = 0;
+  for (const tool of tools) {
+    const item = `\`${escapeMrkdwn(tool)}\``;
+    if (length + item.length + 2 > TOOLS_LINE_MAX_CHARS) break;
+    shown.push(item);
+    length += item.length + 2;
+  }
+  const more = tools.length - shown.length;
+  return more > 0 ? `${shown.join(', ')} and ${more} more` : shown.join(', ');
 }
 
 function changedNote(settings: EffectiveChannelSettings): string {

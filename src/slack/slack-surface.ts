@@ -127,7 +127,7 @@ export class SlackSurface implements AnswerSurface {
       await slack.call('chat.update', {
         channel,
         ts: messageTs,
-        text: message.text ?? '',
+        text: fallbackText(message.text ?? ''),
         blocks: [...content, REPLACED_BLOCK],
       });
     } catch (err) {
@@ -332,3 +332,14 @@ export const WAITING_REACTION = 'eyes';
 
 const INVITE_HINT =
   '_I can’t post in this channel, so only you can see this answer. Invite me with `/invite` to answer here in a thread._';
+
+/** chat.update refuses `text` over 4,000 characters (msg_too_long; docs.slack.dev, chat.update). */
+const UPDATE_TEXT_MAX_CHARS = 4_000;
+
+/** With blocks, `text` is only the notification fallback: cut to what chat.update takes, whole characters. */
+function fallbackText(text: string): string {
+  if (text.length <= UPDATE_TEXT_MAX_CHARS) return text;
+  let cut = text.slice(0, UPDATE_TEXT_MAX_CHARS - 1);
+  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}

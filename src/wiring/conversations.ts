@@ -3,6 +3,7 @@
  * (streams, notices, approvals), files, and the conversation service that wires them to the model,
  * the store, the controls and the tools.
  */
+import { SharpImageFitter } from '../bedrock/image-fitter.ts';
 import type { Config } from '../config.ts';
 import type { AnswerControls } from '../conversation/answer-controls.ts';
 import { ConversationService } from '../conversation/conversation-service.ts';
@@ -60,6 +61,7 @@ export function buildConversations(config: Config, inputs: ConversationInputs): 
     threadReader: people,
     controls: inputs.controls,
     files: new SlackFiles({ botToken: config.slack.botToken, slackApiUrl: config.slack.apiUrl, slack }),
+    images: new SharpImageFitter(),
     stops: stored.stops,
     mayStopOthers: (userId) => people.isAdmin(userId),
     logger,

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningPlayground, startPlayground } from '../../playground/playground.ts';
 import { renderMarkdown } from '../../src/slack/render/markdown-renderer.ts';
@@ -182,7 +183,10 @@ describe('the playground page (demo model)', () => {
 
   it('sends a file picked in the composer with the question, and the demo model says what it received', async () => {
     await page.locator('#channel-list button[data-channel="C0001"]').click();
-    const png = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(2_000, 1)]);
+    // A real image: the bot decodes images to fit them within Bedrock's 8,000 pixels a side.
+    const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#336699' } })
+      .png()
+      .toBuffer();
     await page
       .locator('#message-file')
       .setInputFiles({ name: 'chart.png', mimeType: 'image/png', buffer: png });
@@ -191,7 +195,9 @@ describe('the playground page (demo model)', () => {
     const mine = page.locator('#channel-messages li.msg.user').filter({ hasText: 'what is this chart?' });
     await mine.locator('.file').filter({ hasText: 'chart.png' }).waitFor();
     await openThreadOf(page, 'what is this chart?');
-    expect(await finishedAnswer(page, 1)).toContain('an image (png, 2.0 KB), shared with your question');
+    expect(await finishedAnswer(page, 1)).toContain(
+      `an image (png, ${(png.length / 1000).toFixed(1)} KB), shared with your question`,
+    );
   });
 
   it('uses a demo tool as a task card, and asks approval before opening a ticket', async () => {

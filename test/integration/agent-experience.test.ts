@@ -127,6 +127,30 @@ describe('Regenerate', () => {
     expect(threadText(h, 'C0001', sent.ts)).toContain('First try.');
   });
 
+  it("marks a long old answer as replaced within chat.update's 4,000 characters of text, keeping all of it", async () => {
+    h = await startHarness();
+    const longAnswer = 'The palette, shade by shade. '.repeat(270).trim(); // 7,829 characters
+    h.bedrock.enqueue({ text: longAnswer }, { text: 'Shorter now.' });
+    const sent = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> colors?' });
+    await waitForAnswers(h, 1);
+    const [old] = botMessages(h, 'C0001', sent.ts);
+    if (!old) throw new Error('no answer');
+
+    await h.slack.clickButton({ user: 'U0001', message: old, actionId: 'answer_regenerate' });
+    await waitForAnswers(h, 2);
+    const marked = await h.slack.waitFor(() =>
+      h.slack
+        .callsTo('chat.update')
+        .find((call) => JSON.stringify(call.args).includes('Replaced by a newer')),
+    );
+
+    expect(marked).toMatchObject({ ok: true });
+    expect(String(marked.args.text).length).toBeLessThanOrEqual(4_000);
+    const replaced = h.slack.messages.find((m) => m.ts === old.ts);
+    expect(JSON.stringify(replaced?.blocks)).toContain('Replaced by a newer answer below');
+    expect(threadText(h, 'C0001', sent.ts)).toContain(longAnswer);
+  });
+
   it('refuses an answer that is no longer the latest', async () => {
     h = await startHarness();
     h.bedrock.enqueue({ text: 'One.' }, { text: 'Two.' });

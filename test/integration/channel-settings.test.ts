@@ -218,6 +218,22 @@ describe('channel settings in the Home tab', () => {
     expect(h.slack.callsTo('usergroups.users.list')[0]?.args.usergroup).toBe('S0ADMINS');
   });
 
+  it("shows a channel with fifty enabled tools in the Home tab within Slack's 2,000 characters a field", async () => {
+    const h = await start();
+    const tools = Array.from(
+      { length: 50 },
+      (_, i) => `warehouse_inventory_lookup_for_the_north_eastern_region_${i}`,
+    );
+    await h.bot.store.updateChannelSettings('T0001', 'C0001', { tools }, { by: ADMIN, atMs: Date.now() });
+
+    await adminPicks(h, 'C0001');
+
+    const published = h.slack.callsTo('views.publish').at(-1);
+    expect(published).toMatchObject({ ok: true });
+    expect(homeText(h, ADMIN)).toContain('warehouse_inventory_lookup_for_the_north_eastern_region_0');
+    expect(homeText(h, ADMIN)).toMatch(/ and \d+ more/);
+  });
+
   it('shows anyone how the bot answers in a channel with /ask settings', async () => {
     const h = await start();
     await adminPicks(h, 'C0001');

@@ -3,6 +3,7 @@
  * the model's limits (checked before the call), read from Slack with the bot token; what is left out
  * is said in one sentence. History keeps a reference to each file, and a follow-up reads it again.
  */
+import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeSlack } from '../stand-ins/fake-slack.ts';
 import { threadText, waitForAnswers } from '../support/answers.ts';
@@ -13,8 +14,13 @@ afterEach(async () => {
   await h?.stop();
 });
 
-/** The start of a real PNG, then filler: what matters is that the bytes arrive unchanged. */
-const PNG = Buffer.concat([Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'), Buffer.alloc(200, 7)]);
+/** A real image (Bedrock's stand-in decodes images, as Bedrock does), of the given size. */
+const pngOf = (width: number, height: number) =>
+  sharp({ create: { width, height, channels: 3, background: '#336699' } })
+    .png()
+    .toBuffer();
+const PNG = await pngOf(40, 30);
+const PDF = (n: number) => Buffer.from(`%PDF-1.4\n% report ${n}\n%%EOF\n`);
 
 type Block = {
   text?: string;
@@ -88,6 +94,96 @@ describe('files shared with a question', () => {
       loading_messages: ['Reading the shared files…'],
     });
     expect(statuses[1]).toMatchObject({ status: 'is thinking…' });
+  });
+
+  it('keep every document name unique across the turns of a follow-up that carries a file too', async () => {
+    h = await startHarness();
+    const first = h.slack.uploadFile({
+      name: 'q1.pdf',
+      mimetype: 'application/pdf',
+      content: PDF(1),
+      user: 'U0001',
+    });
+    const sent = await mentionWith([first], '<@UBOT> summarize this');
+    await waitForAnswers(h, 1);
+    const second = h.slack.uploadFile({
+      name: 'q2.pdf',
+      mimetype: 'application/pdf',
+      content: PDF(2),
+      user: 'U0001',
+    });
+    await h.slack.postUserMessage({
+      channel: 'C0001',
+      user: 'U0001',
+      text: 'and compare it with this one',
+      threadTs: sent.ts,
+      files: [second],
+    });
+    await waitForAnswers(h, 2);
+
+    expect(h.bedrock.requests.map((request) => request.error)).toEqual([undefined, undefined]);
+    const names = (h.bedrock.requests[1]?.body.messages ?? []).flatMap((message) =>
+      (message.content ?? []).flatMap((block) => (block.document?.name ? [block.document.name] : [])),
+    );
+    expect(names).toEqual(['document-1', 'document-2']);
+  });
+
+  it('send at most five documents in one request when six are shared over two turns', async () => {
+    h = await startHarness();
+    const upload = (n: number) =>
+      h.slack.uploadFile({ name: `r${n}.pdf`, mimetype: 'application/pdf', content: PDF(n), user: 'U0001' });
+    const sent = await mentionWith([1, 2, 3].map(upload), '<@UBOT> read these');
+    await waitForAnswers(h, 1);
+    await h.slack.postUserMessage({
+      channel: 'C0001',
+      user: 'U0001',
+      text: 'and these',
+      threadTs: sent.ts,
+      files: [4, 5, 6].map(upload),
+    });
+    await waitForAnswers(h, 2);
+
+    expect(h.bedrock.requests.map((request) => request.error)).toEqual([undefined, undefined]);
+    const names = (h.bedrock.requests[1]?.body.messages ?? []).flatMap((message) =>
+      (message.content ?? []).flatMap((block) => (block.document?.name ? [block.document.name] : [])),
+    );
+    expect(names).toHaveLength(5);
+    expect(new Set(names).size).toBe(5);
+  });
+
+  it('scale a 1280×9000 screenshot down to 8,000 pixels a side before it goes to the model', async () => {
+    h = await startHarness();
+    const tall = await pngOf(1280, 9000);
+    const png = h.slack.uploadFile({ name: 'page.png', mimetype: 'image/png', content: tall, user: 'U0001' });
+    await mentionWith([png], '<@UBOT> what does this page say?');
+    await waitForAnswers(h, 1);
+
+    expect(h.bedrock.requests.map((request) => request.error)).toEqual([undefined]);
+    const [image] = contentOf(0);
+    const sent = await sharp(Buffer.from(image?.image?.source.bytes ?? '', 'base64')).metadata();
+    expect({ format: image?.image?.format, width: sent.width, height: sent.height }).toEqual({
+      format: 'png',
+      width: 1138,
+      height: 8000,
+    });
+  });
+
+  it('leave out an image that cannot be decoded, saying so, and send the question without it', async () => {
+    h = await startHarness();
+    const notPng = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(200, 7)]);
+    const png = h.slack.uploadFile({
+      name: 'broken.png',
+      mimetype: 'image/png',
+      content: notPng,
+      user: 'U0001',
+    });
+    const sent = await mentionWith([png]);
+    await waitForAnswers(h, 1);
+
+    expect(contentOf(0)).toEqual([{ text: 'what is in this?' }]);
+    expect(threadText(h, 'C0001', sent.ts)).toContain(
+      'I left out broken.png (it is not a readable png image).',
+    );
   });
 
   it('leave out a 6 MB document with a clear sentence, and send the question without it', async () => {

@@ -23,7 +23,8 @@
  *   fake.requests[0]; // { operation, knowledgeBaseId, sessionId, responseSessionId, body, headers, atMs, … }
  *   await fake.stop();
  *
- * Like Bedrock it refuses, before any reply is used: `input.text` over 1,000 characters and a
+ * Like Bedrock it refuses, before any reply is used: a request that breaks the Agent Runtime
+ * service model (bedrock/request-validator.ts; `validation: false` turns it off), `input.text` over 1,000 characters and a
  * `sessionId` it never issued or has expired (400 ValidationException), and, when `knowledgeBaseIds`
  * is given, any other Knowledge Base (404 ResourceNotFoundException). Sessions are issued on the
  * first RetrieveAndGenerate(Stream) without a `sessionId` and returned in the body (non-streaming)
@@ -35,6 +36,7 @@
  * verified against the live service).
  */
 import { randomUUID } from 'node:crypto';
+import { serviceModel, validateHttpRequest, validationMessage } from './bedrock/request-validator.ts';
 import {
   type EventStreamWriter,
   type Exchange,
@@ -152,6 +154,8 @@ export interface FakeBedrockAgentRuntimeOptions {
   port?: number;
   /** Knowledge Bases that exist; others get 404 ResourceNotFoundException. Default: every id exists. */
   knowledgeBaseIds?: string[];
+  /** Check every request against the Agent Runtime service model (default true). */
+  validation?: boolean;
 }
 
 export const MAX_INPUT_CHARS = 1_000;
@@ -201,6 +205,8 @@ export class FakeBedrockAgentRuntime {
   readonly port: number;
   /** Every request, oldest first (refused ones too). */
   readonly requests: RecordedAgentRequest[] = [];
+  /** Refuse (400 ValidationException) what breaks the Agent Runtime service model, as Bedrock does. */
+  validation: boolean;
   readonly #server: RunningHttp2JsonServer;
   readonly #knowledgeBaseIds: Set<string> | undefined;
   readonly #queue: AgentReply[] = [];
@@ -217,9 +223,12 @@ export class FakeBedrockAgentRuntime {
     this.url = server.url;
     this.port = server.port;
     this.#knowledgeBaseIds = options.knowledgeBaseIds ? new Set(options.knowledgeBaseIds) : undefined;
+    this.validation = options.validation ?? true;
   }
 
   static async start(options: FakeBedrockAgentRuntimeOptions = {}): Promise<FakeBedrockAgentRuntime> {
+    // Parsed now rather than on the first request, so that its cost never lands inside a timed answer.
+    serviceModel('bedrock-agent-runtime');
     let fake: FakeBedrockAgentRuntime | undefined;
     const server = await startHttp2JsonServer({
       port: options.port ?? 0,
@@ -321,7 +330,14 @@ export class FakeBedrockAgentRuntime {
       request.sessionId = typeof body.sessionId === 'string' ? body.sessionId : undefined;
     }
 
-    const refusal = this.#refusal(request);
+    // Bedrock checks the request against its service model first (bedrock/request-validator.ts).
+    const checked = this.validation
+      ? validateHttpRequest(serviceModel('bedrock-agent-runtime'), exchange).errors
+      : [];
+    const refusal: { name: AgentErrorName; message: string } | undefined =
+      checked.length > 0
+        ? { name: 'ValidationException', message: validationMessage(checked) }
+        : this.#refusal(request);
     if (refusal) {
       this.#sendError(exchange, request, refusal.name, refusal.message);
       return;

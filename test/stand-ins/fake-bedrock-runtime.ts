@@ -18,8 +18,12 @@
  *   fake.requests[0]; // { operation, modelId, body, headers, atMs, firstTokenAtMs, lastTokenAtMs, outcome }
  *   await fake.stop();
  *
- * Like Bedrock, it refuses (400 ValidationException, before any reply is used) a message list that
- * does not start with a user turn, does not alternate roles, or has a blank text block; and what a
+ * Like Bedrock, it refuses (400 ValidationException, before any reply is used) every request that
+ * breaks the Bedrock Runtime service model (bedrock/request-validator.ts: members, types, enums,
+ * lengths, patterns, ranges, unions, blob sizes) or a Converse rule the model cannot express
+ * (bedrock/converse-rules.ts: roles that start with a user turn and alternate, blank text, tool
+ * pairing, cache points, document names, file counts, sizes and image dimensions); `validation:
+ * false` turns both off for a test that needs to send what Bedrock would refuse. And what a
  * model does not take, with Bedrock's wording (see bedrock/model-limits.ts): `system` for Titan Text,
  * Mistral 7B and Mixtral 8x7B, a `cachePoint` for models without prompt caching. Limits can be
  * changed per model for a test:
@@ -30,8 +34,10 @@
  * them, as Bedrock reports it. `request.cache` records the accounting.
  */
 import type { InferenceConfiguration, Message, SystemContentBlock } from '@aws-sdk/client-bedrock-runtime';
+import { converseRuleViolation } from './bedrock/converse-rules.ts';
 import { baseModelId, limitsOf, type ModelLimits, REFUSALS } from './bedrock/model-limits.ts';
 import { type CacheAccounting, PromptCache } from './bedrock/prompt-cache.ts';
+import { serviceModel, validateHttpRequest, validationMessage } from './bedrock/request-validator.ts';
 import {
   type EventStreamWriter,
   type Exchange,
@@ -139,6 +145,8 @@ export interface FakeBedrockRuntimeOptions {
   port?: number;
   /** False makes CountTokens answer ValidationException, as for models that do not support it. */
   countTokensSupported?: boolean;
+  /** Refuse what breaks the service model and Converse's rules, as Bedrock does (default true). */
+  validation?: boolean;
 }
 
 const MODEL_ERROR_MESSAGES: Record<ModelErrorName, string> = {
@@ -176,6 +184,8 @@ export class FakeBedrockRuntime {
   /** CountTokens requests, kept apart so `requests` holds only answers. */
   readonly countTokensRequests: RecordedModelRequest[] = [];
   countTokensSupported: boolean;
+  /** Whether requests are checked against the service model and Converse's rules (see the header). */
+  validation: boolean;
   readonly #server: RunningHttp2JsonServer;
   readonly #queue: ModelReply[] = [];
   readonly #waiters = new Set<() => void>();
@@ -193,9 +203,12 @@ export class FakeBedrockRuntime {
     this.url = server.url;
     this.port = server.port;
     this.countTokensSupported = options.countTokensSupported ?? true;
+    this.validation = options.validation ?? true;
   }
 
   static async start(options: FakeBedrockRuntimeOptions = {}): Promise<FakeBedrockRuntime> {
+    // Parsed now rather than on the first request, so that its cost never lands inside a timed answer.
+    serviceModel('bedrock-runtime');
     let fake: FakeBedrockRuntime | undefined;
     const server = await startHttp2JsonServer({
       port: options.port ?? 0,
@@ -281,7 +294,14 @@ export class FakeBedrockRuntime {
   }
 
   async #onExchange(exchange: Exchange): Promise<void> {
+    // Bedrock checks the request against its service model before routing it to a model.
+    const checked = this.validation ? validateHttpRequest(serviceModel('bedrock-runtime'), exchange) : null;
+    const modelErrors = checked && checked.errors.length > 0 ? validationMessage(checked.errors) : null;
     const match = exchange.method === 'POST' ? ROUTE.exec(exchange.path) : null;
+    if (modelErrors !== null && !match) {
+      exchange.sendAwsError(400, 'ValidationException', modelErrors);
+      return;
+    }
     if (!match?.[1] || !match[2]) {
       exchange.sendAwsError(
         404,
@@ -305,21 +325,27 @@ export class FakeBedrockRuntime {
     };
     if (operation === 'CountTokens') {
       this.countTokensRequests.push(request);
-      this.#countTokens(exchange, request);
+      if (modelErrors !== null) this.#sendError(exchange, request, 'ValidationException', modelErrors);
+      else this.#countTokens(exchange, request);
       return;
     }
     this.requests.push(request);
     for (const waiter of [...this.#waiters]) waiter();
 
-    const invalid = validateMessages(request.body);
-    if (invalid !== null) {
-      this.#sendError(exchange, request, 'ValidationException', invalid);
+    if (modelErrors !== null) {
+      this.#sendError(exchange, request, 'ValidationException', modelErrors);
       return;
     }
+    // What the model does not take is refused before its files are looked at.
     const limits = this.limitsOf(request.modelId);
     const refusal = refusalOf(request.body, limits);
     if (refusal) {
       this.#sendError(exchange, request, refusal.error, refusal.message);
+      return;
+    }
+    const invalid = this.validation ? await converseRuleViolation(request.body) : null;
+    if (invalid !== null) {
+      this.#sendError(exchange, request, 'ValidationException', invalid);
       return;
     }
     const reply = this.#queue.shift() ?? (await this.#handler(request));
@@ -546,37 +572,6 @@ function lastUserText(body: ModelRequestBody): string {
     .map((block) => block.text ?? '')
     .filter(Boolean)
     .join(' ');
-}
-
-/** The checks Bedrock applies to a Converse message list, with its wording; null when valid. */
-function validateMessages(body: ModelRequestBody): string | null {
-  const messages = body.messages;
-  const toolBlocks = (messages ?? [])
-    .flatMap((message) => message.content ?? [])
-    .filter((block) => 'toolUse' in block || 'toolResult' in block);
-  if (toolBlocks.length > 0 && body.toolConfig === undefined)
-    return 'The toolConfig field must be defined when using toolUse and toolResult content blocks.';
-  if (!Array.isArray(messages) || messages.length === 0) {
-    return 'A conversation must start with a user message. Try again with a conversation that starts with a user message.';
-  }
-  for (const [index, message] of messages.entries()) {
-    const expectedRole = index % 2 === 0 ? 'user' : 'assistant';
-    if (index === 0 && message.role !== 'user') {
-      return 'A conversation must start with a user message. Try again with a conversation that starts with a user message.';
-    }
-    if (message.role !== expectedRole) {
-      return 'A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.';
-    }
-    if (!Array.isArray(message.content) || message.content.length === 0) {
-      return `The content field in the Message object at messages.${index} is empty. Add a ContentBlock object to the content field and try again.`;
-    }
-    for (const [blockIndex, block] of message.content.entries()) {
-      if ('text' in block && typeof block.text === 'string' && block.text.trim() === '') {
-        return `The text field in the ContentBlock object at messages.${index}.content.${blockIndex} is blank. Add text to the text field, and try again.`;
-      }
-    }
-  }
-  return null;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -207,7 +207,7 @@ describe('FakeSlack Web API', () => {
         channel: 'C0001',
         ts,
         markdown_text: '!',
-        blocks: [{ type: 'context_actions', elements: [] }],
+        blocks: [{ type: 'divider' }],
       } as never);
       const afterStop = await errorOf(
         client.chat.appendStream({ channel: 'C0001', ts, markdown_text: 'late' }),
@@ -222,7 +222,7 @@ describe('FakeSlack Web API', () => {
           streamState: 'stopped',
           appends: 2,
           tasks: [{ id: 't1', title: 'Searching', status: 'in_progress' }],
-          blocks: [{ type: 'context_actions', elements: [] }],
+          blocks: [{ type: 'divider' }],
         },
       ]);
       expect(replies.messages?.[1]).toMatchObject({ ts, text: 'Hello, **world**!', bot_id: 'BBOT' });
@@ -586,6 +586,7 @@ describe('FakeSlack views and user groups', () => {
     type: 'modal',
     callback_id: 'edit',
     title: { type: 'plain_text', text: 'Edit' },
+    submit: { type: 'plain_text', text: 'Save' },
     blocks: [
       {
         type: 'input',

@@ -16,12 +16,17 @@
  * await fake.act('U0001', 'home', { actionId: 'settings_toggle' }); // block_actions from that view
  * await fake.submitModal('U0001', { system_prompt: 'Be terse.' });  // view_submission of the open modal
  * await fake.stop();
+ *
+ * Every Web API call and response_url post is checked against Slack's documented method and Block
+ * Kit limits first (slack/block-kit-limits.ts) and refused with Slack's error code;
+ * `enforceLimits: false` turns that off for a test that must send what Slack would refuse.
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+import { slackLimitViolation } from './slack/block-kit-limits.ts';
 import { type FakeFile, FileStore, type UploadFileInput } from './slack/files.ts';
 import { blockActionsPayload, type ViewAction, viewSubmissionPayload } from './slack/interactivity.ts';
 import { RateWindow } from './slack/rate-window.ts';
@@ -102,6 +107,11 @@ export interface FakeSlackOptions {
    * setStatus warns `missing_agent_session_stopped_event_subscription` and the spinner has no Stop.
    */
   agentSessionStoppedSubscribed?: boolean;
+  /**
+   * Refuse calls that break Slack's documented method and Block Kit limits, with Slack's error
+   * codes (slack/block-kit-limits.ts). Default true; false for a test that must see what Slack refuses.
+   */
+  enforceLimits?: boolean;
 }
 
 /**
@@ -592,6 +602,8 @@ export class FakeSlack {
       const wsUrl = `ws://127.0.0.1:${new URL(this.baseUrl).port}/socket?ticket=${ticket}&app_id=${appId}`;
       return { status: 200, body: { ok: true, url: wsUrl } };
     }
+    const refusal = this.#options.enforceLimits === false ? undefined : slackLimitViolation(method, args);
+    if (refusal) return { status: 200, body: refusal };
     const context: WebApiContext = {
       workspace: this.workspace,
       teamId: this.teamId,
@@ -647,6 +659,15 @@ export class FakeSlack {
       body = JSON.parse(rawBody);
     } catch {
       sendJson(response, 400, { ok: false, error: 'invalid_payload' });
+      return;
+    }
+    // A response_url takes a message payload, with chat.postMessage's limits (status unverified).
+    const refusal =
+      this.#options.enforceLimits === false || typeof body !== 'object' || body === null
+        ? undefined
+        : slackLimitViolation('chat.postMessage', body as WebApiArgs);
+    if (refusal) {
+      sendJson(response, 400, refusal);
       return;
     }
     record.uses += 1;

@@ -23,6 +23,8 @@ export interface ModelInputs {
   /** Document formats the model reads; empty when it reads none. */
   documentFormats: string[];
   maxImageBytes: number;
+  /** Each side of an image at most (larger ones are scaled down by the ImageFitter). */
+  maxImageSide: number;
   maxDocumentBytes: number;
   maxImagesPerRequest: number;
   maxDocumentsPerRequest: number;

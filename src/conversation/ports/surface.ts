@@ -25,6 +25,14 @@ export interface FileReader {
   read(file: FileRef, maxBytes: number): Promise<Uint8Array>;
 }
 
+/** Fits an image within the model's limits (scaled down when a side is too long), or says why it cannot. */
+export interface ImageFitter {
+  fit(
+    image: { format: string; bytes: Uint8Array },
+    limits: { maxSide: number; maxBytes: number },
+  ): Promise<{ bytes: Uint8Array } | { why: string }>;
+}
+
 export class FileUnreadableError extends Error {
   override readonly name = 'FileUnreadableError';
   /** `no_access` (Slack sent a sign-in page: the app lacks files:read), `too_large`, `unavailable`. */
