@@ -62,16 +62,7 @@ export function buildConverseRequest(
     role: turn.role,
     content: contentOf(turn, capabilities, used, documentNames),
   }));
-  let system: SystemContentBlock[] | undefined;
-  if (capabilities.system) {
-    system = [{ text: settings.system }];
-    used.add('system');
-    if (cache) system.push(CACHE_POINT);
-  } else {
-    // The model takes no system prompt: it leads the conversation's first user turn instead.
-    const first = messages[0]?.content?.find((block) => 'text' in block && block.text !== undefined);
-    if (first && 'text' in first) first.text = `${settings.system}\n\n${first.text}`;
-  }
+  const system = systemOf(messages, settings.system, capabilities, used, cache);
   // The history before the new question is the same next turn: cache up to its end.
   const lastHistoryTurn = messages.length >= 3 ? messages[messages.length - 2] : undefined;
   if (cache && settings.stableHistory && lastHistoryTurn)
@@ -99,22 +90,43 @@ export function buildConverseRequest(
           }
         : {}),
       ...(withTier ? { serviceTier: { type: serviceTier } } : {}),
-      ...(tools.length > 0
-        ? {
-            toolConfig: {
-              tools: tools.map((tool) => ({
-                toolSpec: {
-                  name: tool.name,
-                  description: tool.description,
-                  inputSchema: { json: tool.inputSchema as never },
-                },
-              })),
-              toolChoice: { auto: {} },
-            },
-          }
-        : {}),
+      ...(tools.length > 0 ? { toolConfig: toolConfigOf(tools) } : {}),
     },
     used,
+  };
+}
+
+/**
+ * The system prompt, with a cache point after it when the prompt is cached; for a model that takes
+ * no system prompt, it leads the conversation's first user turn instead (and there is none).
+ */
+function systemOf(
+  messages: Message[],
+  prompt: string,
+  capabilities: ModelCapabilities,
+  used: Set<ModelFeature>,
+  cache: boolean,
+): SystemContentBlock[] | undefined {
+  if (!capabilities.system) {
+    const first = messages[0]?.content?.find((block) => 'text' in block && block.text !== undefined);
+    if (first && 'text' in first) first.text = `${prompt}\n\n${first.text}`;
+    return undefined;
+  }
+  used.add('system');
+  return cache ? [{ text: prompt }, CACHE_POINT] : [{ text: prompt }];
+}
+
+/** The tools the model may call, as Converse's toolConfig (the model decides when). */
+function toolConfigOf(tools: NonNullable<ConverseRequestSettings['tools']>) {
+  return {
+    tools: tools.map((tool) => ({
+      toolSpec: {
+        name: tool.name,
+        description: tool.description,
+        inputSchema: { json: tool.inputSchema as never },
+      },
+    })),
+    toolChoice: { auto: {} },
   };
 }
 
