@@ -22,6 +22,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { boltLogger } from './slack/bolt-logger.ts';
 import { ControlReplies } from './slack/control-replies.ts';
 import { HomeTab } from './slack/home-tab.ts';
+import { currentWorkspace } from './slack/installations/workspace-scope.ts';
 import { registerListeners } from './slack/listeners/index.ts';
 import {
   ignoringMalformedEvents,
@@ -43,13 +44,31 @@ import {
   RedisWriteBudget,
   type WriteBudget,
 } from './slack/write-budget.ts';
+import {
+  type InstallationRecords,
+  MemoryInstallationRecords,
+  RedisInstallationRecords,
+  timedInstallationRecords,
+} from './store/installation-records.ts';
 import { InstrumentedStore } from './store/instrumented-store.ts';
 import { MemoryStore } from './store/memory-store.ts';
 import { RedisStopSignals } from './store/redis-stop-signals.ts';
 import { createRedisClient, RedisStore } from './store/redis-store.ts';
 import { MemoryStopSignals } from './store/stop-signals.ts';
+import {
+  PerWorkspaceMemoryStores,
+  RedisWorkspacePurge,
+  type WorkspacePurge,
+} from './store/workspace-purge.ts';
 import { builtInToolbox } from './tools/built-in-tool.ts';
 import { CombinedToolbox } from './tools/combined-toolbox.ts';
+import {
+  createWorkspaceInstallations,
+  currentWorkspaceKey,
+  installerAuthorize,
+  type LegacyWorkspace,
+  type WorkspaceInstallations,
+} from './workspace-installations.ts';
 
 /** Largest request body `/slack/events` takes (Slack's payloads are far smaller). */
 const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -75,23 +94,59 @@ export interface BotOptions {
 export async function startBot(config: Config, options: BotOptions): Promise<RunningBot> {
   const { logger } = options;
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics });
-  const created = createStore(config, logger, metrics);
+  const oauth = config.slack.oauth;
+  // With OAuth the SLACK_BOT_TOKEN workspace (if any) keeps its unscoped keys: learnt below.
+  let legacy: LegacyWorkspace | null = null;
+  const created = createStore(
+    config,
+    logger,
+    metrics,
+    oauth ? currentWorkspaceKey(() => legacy?.teamId ?? null) : null,
+  );
   const store = new InstrumentedStore(created.store, metrics.storeLatency);
-  const slack = new SlackApi({ token: config.slack.botToken, apiUrl: config.slack.apiUrl, metrics, logger });
+  const slack = new SlackApi({
+    token: config.slack.botToken,
+    // With OAuth each call uses the token of the workspace being served.
+    ...(oauth ? { tokenOf: () => currentWorkspace()?.botToken } : {}),
+    apiUrl: config.slack.apiUrl,
+    metrics,
+    logger,
+  });
 
   type AuthTest = {
     user_id?: string;
     bot_id?: string;
     team_id?: string;
+    enterprise_id?: string;
     response_metadata?: { scopes?: string[] };
   };
-  let identity: AuthTest;
-  try {
-    identity = await slack.call<AuthTest>('auth.test', {});
-  } catch (error) {
-    await store.close().catch(() => undefined);
-    throw new Error(`Slack rejected SLACK_BOT_TOKEN at auth.test (${(error as Error).message}).`, {
-      cause: error,
+  let identity: AuthTest = {};
+  if (config.slack.botToken) {
+    try {
+      identity = await slack.call<AuthTest>('auth.test', {});
+    } catch (error) {
+      await store.close().catch(() => undefined);
+      throw new Error(`Slack rejected SLACK_BOT_TOKEN at auth.test (${(error as Error).message}).`, {
+        cause: error,
+      });
+    }
+    if (oauth && identity.team_id)
+      legacy = {
+        token: config.slack.botToken,
+        teamId: identity.team_id,
+        enterpriseId: identity.enterprise_id || null,
+        botUserId: identity.user_id ?? null,
+        botId: identity.bot_id ?? null,
+      };
+  }
+  let installations: WorkspaceInstallations | null = null;
+  if (oauth) {
+    installations = await createWorkspaceInstallations({
+      config,
+      records: timedInstallationRecords(created.installationRecords, metrics.storeLatency),
+      purge: created.purge,
+      legacy,
+      logger,
     });
   }
   const missing = missingScopes(identity.response_metadata?.scopes);
@@ -147,7 +202,21 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     logger,
   });
   const controls = new AnswerControls({ settings: channelSettings, usage, logger });
-  const people = new SlackPeople(slack, logger, { botId, distribution: config.slack.appDistribution });
+  // With OAuth the bot's ids differ per workspace: read from the workspace being served.
+  const self = {
+    get botId() {
+      return currentWorkspace()?.botId ?? botId;
+    },
+    get userId() {
+      return currentWorkspace()?.botUserId ?? botUserId;
+    },
+  };
+  const people = new SlackPeople(slack, logger, {
+    get botId() {
+      return self.botId;
+    },
+    distribution: config.slack.appDistribution,
+  });
   const postToResponseUrl = responseUrlPoster({ slackApiUrl: config.slack.apiUrl, logger });
   const surface = new SlackSurface({
     slack,
@@ -155,7 +224,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     streaming: config.slack.streaming,
     flushIntervalMs: config.slack.flushIntervalMs,
     budget: created.budget,
-    self: { botId, userId: botUserId },
+    self,
     trustedLinkHosts: config.slack.trustedLinkHosts,
     postToResponseUrl,
   });
@@ -167,7 +236,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     ...(tools ? { tools } : {}),
     threadReader: people,
     controls,
-    files: new SlackFiles({ botToken: config.slack.botToken, slackApiUrl: config.slack.apiUrl, slack }),
+    files: new SlackFiles({ botToken: () => slack.token(), slackApiUrl: config.slack.apiUrl, slack }),
     stops: created.stops,
     mayStopOthers: (userId) => people.isAdmin(userId),
     logger,
@@ -190,11 +259,13 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
         logger: boltLogger(logger),
         customRoutes,
         installerOptions: { port: config.port, clientOptions: { slackApiUrl: config.slack.apiUrl } },
+        ...installations?.receiverOptions({ port: config.port }),
       })
     : new HTTPReceiver({
         signingSecret: config.slack.signingSecret ?? '',
         endpoints: '/slack/events',
         customRoutes,
+        ...installations?.receiverOptions(),
         logger: boltLogger(logger),
         processBeforeResponse: false,
         bodyLimit: BODY_LIMIT_BYTES,
@@ -205,7 +276,9 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   const receiver = ignoringMalformedEvents(boltReceiver, logger, ignoreMalformed);
   const app = new App({
     receiver,
-    token: config.slack.botToken,
+    // With OAuth, Bolt's installer authorizes each event from the installation store (handed over
+    // here: the receiver Bolt sees is the edge wrapper, which has no installer of its own).
+    ...(oauth ? { authorize: installerAuthorize(boltReceiver) } : { token: config.slack.botToken ?? '' }),
     ...(botUserId ? { botUserId } : {}),
     ...(botId ? { botId } : {}),
     tokenVerificationEnabled: false,
@@ -222,6 +295,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     slack,
     logger,
   });
+  installations?.register(app);
   registerListeners(app, {
     conversations,
     homeTab: new HomeTab({ slack, settings: channelSettings, usage, admins, logger, metrics }),
@@ -343,7 +417,14 @@ function createStore(
   config: Config,
   logger: Logger,
   metrics: Metrics,
-): { store: ConversationStore; budget: WriteBudget; stops: StopSignals } {
+  workspaceKey: (() => string) | null,
+): {
+  store: ConversationStore;
+  budget: WriteBudget;
+  stops: StopSignals;
+  installationRecords: InstallationRecords;
+  purge: WorkspacePurge;
+} {
   const scale = config.slack.writeBudgetScale;
   const learning = {
     scale,
@@ -355,10 +436,13 @@ function createStore(
     logger.warn(
       'REDIS_URL is not set: using the in-process store, which serves a single replica only and forgets everything on restart',
     );
+    const perWorkspace = workspaceKey ? new PerWorkspaceMemoryStores(workspaceKey) : null;
     return {
-      store: new MemoryStore(),
+      store: perWorkspace?.store ?? new MemoryStore(),
       budget: scale > 0 ? new MemoryWriteBudget(learning) : new BackoffOnlyBudget(),
       stops: new MemoryStopSignals(),
+      installationRecords: new MemoryInstallationRecords(),
+      purge: perWorkspace ?? { purge: async () => 0 },
     };
   }
   const client = createRedisClient({
@@ -378,7 +462,15 @@ function createStore(
         })
       : new BackoffOnlyBudget();
   return {
-    store: new RedisStore({ client, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: 2_000, logger }),
+    store: new RedisStore({
+      client,
+      keyPrefix: config.redis.keyPrefix,
+      commandTimeoutMs: 2_000,
+      logger,
+      ...(workspaceKey ? { workspaceKey } : {}),
+    }),
+    installationRecords: new RedisInstallationRecords({ client, keyPrefix: config.redis.keyPrefix }),
+    purge: new RedisWorkspacePurge({ client, keyPrefix: config.redis.keyPrefix }),
     budget,
     stops: new RedisStopSignals({
       client,

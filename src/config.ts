@@ -97,7 +97,40 @@ const prices = z.preprocess(
 );
 
 const schema = z.object({
-  SLACK_BOT_TOKEN: z.string({ error: 'is required' }).regex(/^xoxb-/, 'must be a bot token (xoxb-…)'),
+  SLACK_BOT_TOKEN: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^xoxb-/, 'must be a bot token (xoxb-…)')
+      .optional(),
+  ),
+  SLACK_CLIENT_ID: optionalString,
+  SLACK_CLIENT_SECRET: optionalString,
+  SLACK_STATE_SECRET: z.preprocess(
+    emptyToUndefined,
+    z.string().min(32, 'must be at least 32 characters (a random secret)').optional(),
+  ),
+  SLACK_REDIRECT_URI: z.preprocess(emptyToUndefined, z.url({ error: 'must be a URL' }).optional()),
+  TOKEN_ENCRYPTION_KEYS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((raw, ctx) => {
+        if (!raw) return [];
+        const keys = raw.split(',').map((entry) => Buffer.from(entry.trim(), 'base64'));
+        if (keys.some((key) => key.length !== 32)) {
+          ctx.issues.push({
+            code: 'custom',
+            input: raw,
+            message:
+              'must be a comma-separated list of 32-byte keys in base64 (openssl rand -base64 32), newest first',
+          });
+          return z.NEVER;
+        }
+        return keys;
+      }),
+  ),
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_APP_TOKEN: z.preprocess(
     emptyToUndefined,
@@ -220,7 +253,18 @@ export const CONFIG_VARIABLES = Object.keys(schema.shape);
 
 export interface Config {
   slack: {
-    botToken: string;
+    /** The single workspace's token; with OAuth, the workspace that keeps its unscoped keys (see docs). */
+    botToken: string | null;
+    /** Installation by OAuth (many workspaces or an org); null: SLACK_BOT_TOKEN alone. */
+    oauth: {
+      clientId: string;
+      clientSecret: string;
+      stateSecret: string;
+      /** The public URL of /slack/oauth_redirect; null: the one in the app's settings. */
+      redirectUri: string | null;
+    } | null;
+    /** Keys that seal tokens at rest (32 bytes each), newest first. */
+    tokenEncryptionKeys: Buffer[];
     signingSecret: string | null;
     appToken: string | null;
     apiUrl: string;
@@ -314,6 +358,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
         return `${name} ${missing ? 'is required' : issue.message}`;
       });
   // Checked beside the schema so that it is reported together with every other problem.
+  problems.push(...oauthProblems(env));
   if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
     problems.push('SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
   }
@@ -327,10 +372,33 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   return toConfig(parsed.data);
 }
 
+/** OAuth installation needs its four settings together; without it, the bot token is required. */
+function oauthProblems(env: NodeJS.ProcessEnv): string[] {
+  const has = (name: string) => Boolean(env[name]);
+  if (!has('SLACK_CLIENT_ID') && !has('SLACK_CLIENT_SECRET')) {
+    return has('SLACK_BOT_TOKEN')
+      ? []
+      : ['SLACK_BOT_TOKEN is required (or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install by OAuth)'];
+  }
+  return ['SLACK_CLIENT_ID', 'SLACK_CLIENT_SECRET', 'SLACK_STATE_SECRET', 'TOKEN_ENCRYPTION_KEYS']
+    .filter((name) => !has(name))
+    .map((name) => `${name} is required to install by OAuth (with SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)`);
+}
+
 function toConfig(env: Env): Config {
   return {
     slack: {
-      botToken: env.SLACK_BOT_TOKEN,
+      botToken: env.SLACK_BOT_TOKEN ?? null,
+      oauth:
+        env.SLACK_CLIENT_ID && env.SLACK_CLIENT_SECRET && env.SLACK_STATE_SECRET
+          ? {
+              clientId: env.SLACK_CLIENT_ID,
+              clientSecret: env.SLACK_CLIENT_SECRET,
+              stateSecret: env.SLACK_STATE_SECRET,
+              redirectUri: env.SLACK_REDIRECT_URI ?? null,
+            }
+          : null,
+      tokenEncryptionKeys: env.TOKEN_ENCRYPTION_KEYS,
       signingSecret: env.SLACK_SIGNING_SECRET ?? null,
       appToken: env.SLACK_APP_TOKEN ?? null,
       apiUrl: env.SLACK_API_URL,
