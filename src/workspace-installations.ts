@@ -72,7 +72,7 @@ export async function createWorkspaceInstallations(options: {
   if (legacy) await keepLegacyInstallation(store, legacy, logger);
   return {
     store,
-    receiverOptions: (extra) => installerReceiverOptions(oauth, config.slack.apiUrl, store, extra),
+    receiverOptions: (extra) => installerReceiverOptions(oauth, config.slack.apiUrl, store, logger, extra),
     register(app) {
       registerWorkspaceScope(app);
       registerUninstall(app, {

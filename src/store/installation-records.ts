@@ -8,6 +8,7 @@
  *   <prefix>install-lock:<enterprise or ->:<team or ->   owner token, PX ttl
  */
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import type { Cluster, Redis } from 'ioredis';
 
 export interface InstallationRecords {
@@ -54,6 +55,18 @@ export class MemoryInstallationRecords implements InstallationRecords {
   }
 }
 
+/**
+ * Waits (bounded) for the client to be connected: it fails commands at once while it is not (no
+ * offline queue), and a replica just started may not have connected yet.
+ */
+export async function whenReady(client: Redis | Cluster, timeoutMs = 2_000): Promise<void> {
+  if (client.status === 'ready') return;
+  const signal = AbortSignal.timeout(timeoutMs);
+  await once(client, 'ready', { signal }).catch(() => {
+    throw new Error(`Redis is not connected (${client.status})`);
+  });
+}
+
 const UNLOCK_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 export class RedisInstallationRecords implements InstallationRecords {
@@ -67,24 +80,29 @@ export class RedisInstallationRecords implements InstallationRecords {
   }
 
   async get(key: string): Promise<string | null> {
+    await whenReady(this.#client);
     return this.#client.get(`${this.#prefix}install:${key}`);
   }
 
   async set(key: string, value: string): Promise<void> {
+    await whenReady(this.#client);
     await this.#client.set(`${this.#prefix}install:${key}`, value);
   }
 
   async delete(key: string): Promise<void> {
+    await whenReady(this.#client);
     await this.#client.del(`${this.#prefix}install:${key}`);
   }
 
   async lock(key: string, ttlMs: number): Promise<string | null> {
+    await whenReady(this.#client);
     const token = randomUUID();
     const set = await this.#client.set(`${this.#prefix}install-lock:${key}`, token, 'PX', ttlMs, 'NX');
     return set === 'OK' ? token : null;
   }
 
   async unlock(key: string, token: string): Promise<void> {
+    await whenReady(this.#client);
     await this.#client.eval(UNLOCK_LUA, 1, `${this.#prefix}install-lock:${key}`, token);
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import type { ConversationStore } from '../conversation/ports.ts';
+import { whenReady } from './installation-records.ts';
 import { MemoryStore } from './memory-store.ts';
 
 export interface WorkspacePurge {
@@ -24,6 +25,7 @@ export class RedisWorkspacePurge implements WorkspacePurge {
   }
 
   async purge(patterns: string[]): Promise<number> {
+    await whenReady(this.#client);
     // A cluster's keys are spread over its masters: each is scanned on its own.
     const nodes: Redis[] =
       'nodes' in this.#client && typeof (this.#client as Cluster).nodes === 'function' && this.#isCluster()

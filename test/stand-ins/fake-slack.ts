@@ -990,7 +990,7 @@ export class FakeSlack {
       view,
       user,
       action,
-      teamId: this.teamId,
+      teamId: options.teamId ?? this.teamId,
       appId,
       triggerId: this.workspace.issueTrigger(user),
       people: this.workspace.users,

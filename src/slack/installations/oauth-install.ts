@@ -4,6 +4,7 @@
  * installation in the store. Every event then runs in its workspace (see workspace-scope.ts), and
  * `app_uninstalled` / `tokens_revoked` delete the installation and purge what was kept for it.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App, InstallationQuery, InstallationStore } from '@slack/bolt';
 import type { Config } from '../../config.ts';
 import type { Logger } from '../../logger.ts';
@@ -21,6 +22,7 @@ export function installerReceiverOptions(
   oauth: OAuthConfig,
   apiUrl: string,
   installationStore: InstallationStore,
+  logger: Logger,
   extra: Record<string, unknown> = {},
 ) {
   return {
@@ -39,6 +41,13 @@ export function installerReceiverOptions(
       // Slack's consent page sits beside its Web API (the stand-in serves both the same way).
       authorizationUrl: new URL('../oauth/v2/authorize', apiUrl).toString(),
       clientOptions: slackClientOptions(apiUrl),
+      callbackOptions: {
+        failure: (error: Error, _options: unknown, _request: IncomingMessage, response: ServerResponse) => {
+          logger.warn({ err: error }, 'an installation failed');
+          response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+          response.end('The installation did not complete. Please try again from the install link.');
+        },
+      },
     },
   };
 }
