@@ -292,3 +292,39 @@ describe('every workspace apart', () => {
     expect(await redisKeys(`${prefix}ws:-:T0003:{t:T0003:C0001:${first.ts}}:state`)).toHaveLength(1);
   });
 });
+
+describe('moving from SLACK_BOT_TOKEN to OAuth', () => {
+  it('keeps answering the bot token’s workspace with the history it kept before the move', async () => {
+    const slack = await FakeSlack.start();
+    const bedrock = await FakeBedrockRuntime.start();
+    running.push(async () => {
+      await slack.stop();
+      await bedrock.stop();
+    });
+    const env = testRedisEnv('oauth-legacy');
+    bedrock.enqueue({ text: 'Noted: the code word is heron.' }, { text: 'It was heron.' });
+    const before = await startHarness({ slack, bedrock, env });
+    const { ts } = await slack.postUserMessage({
+      channel: 'C0001',
+      user: 'U0001',
+      text: '<@UBOT> the code word is heron',
+    });
+    await waitForAnswers(before, 1);
+    await before.stop();
+
+    const after = await oauthBot({ slack, bedrock, env: { ...env, SLACK_BOT_TOKEN: slack.botToken } });
+    await slack.postUserMessage({
+      channel: 'C0001',
+      user: 'U0001',
+      text: '<@UBOT> what was the code word?',
+      threadTs: ts,
+    });
+    await waitForAnswers(after, 1);
+
+    expect(JSON.stringify(bedrock.requests[1]?.body.messages)).toContain('the code word is heron');
+    expect(new Set(tokensUsedFor(after, 'chat.startStream'))).toEqual(new Set([slack.botToken]));
+    // The thread's state is the one written before the move, under the same key.
+    expect(await redisKeys(`${env.REDIS_KEY_PREFIX}{t:T0001:C0001:${ts}}:state`)).toHaveLength(1);
+    expect(await redisKeys(`${env.REDIS_KEY_PREFIX}ws:*`)).toEqual([]);
+  });
+});
