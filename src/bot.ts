@@ -186,6 +186,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
       threadReplyPolicy: config.conversation.threadReplyPolicy,
       serviceTier: config.bedrock.serviceTier,
       tools: null,
+      kbUserContext: config.bedrock.kbUserContext,
     },
     modelChoices: config.bedrock.modelChoices,
     cacheTtlMs: config.settings.cacheTtlMs,
@@ -201,7 +202,12 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     metrics,
     logger,
   });
-  const controls = new AnswerControls({ settings: channelSettings, usage, logger });
+  const controls = new AnswerControls({
+    settings: channelSettings,
+    usage,
+    logger,
+    emailOf: (userId) => people.emailOf(userId),
+  });
   // With OAuth the bot's ids differ per workspace: read from the workspace being served.
   const self = {
     get botId() {

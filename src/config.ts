@@ -161,6 +161,7 @@ const schema = z.object({
   BEDROCK_KNOWLEDGE_BASE_ID: optionalString,
   KB_MODE: z.preprocess(emptyToUndefined, z.enum(['managed', 'retrieve']).default('managed')),
   KB_NUMBER_OF_RESULTS: int(5, 1, 100),
+  KB_USER_CONTEXT: bool(false),
   KB_S3_LINKS: z.preprocess(emptyToUndefined, z.enum(['console', 'presigned']).default('console')),
   KB_PRESIGNED_URL_TTL_SECONDS: int(3600, 60, 7 * 24 * 3600),
   BEDROCK_MODEL_ARN: z.preprocess(
@@ -294,6 +295,8 @@ export interface Config {
     knowledgeBaseId: string | null;
     kbMode: 'managed' | 'retrieve';
     kbNumberOfResults: number;
+    /** Channels' default: the Knowledge Base retrieves as the asker (their email as `userContext`). */
+    kbUserContext: boolean;
     kbS3Links: 'console' | 'presigned';
     kbPresignedUrlTtlSeconds: number;
     /** Overrides the ARN derived from the model id for RetrieveAndGenerate. */
@@ -425,6 +428,7 @@ function toConfig(env: Env): Config {
       knowledgeBaseId: env.BEDROCK_KNOWLEDGE_BASE_ID ?? null,
       kbMode: env.KB_MODE,
       kbNumberOfResults: env.KB_NUMBER_OF_RESULTS,
+      kbUserContext: env.KB_USER_CONTEXT,
       kbS3Links: env.KB_S3_LINKS,
       kbPresignedUrlTtlSeconds: env.KB_PRESIGNED_URL_TTL_SECONDS,
       modelArn: env.BEDROCK_MODEL_ARN ?? null,

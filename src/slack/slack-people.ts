@@ -52,7 +52,7 @@ interface UserInfo {
     real_name?: string;
     is_admin?: boolean;
     is_owner?: boolean;
-    profile?: { display_name?: string; real_name?: string };
+    profile?: { display_name?: string; real_name?: string; email?: string };
   };
 }
 
@@ -60,6 +60,8 @@ export class SlackPeople implements ThreadReader {
   readonly #slack: SlackApi;
   readonly #logger: Logger;
   readonly #names: LRUCache<string, string>;
+  /** Emails by user id ('' for a person without one, so the miss is cached too). */
+  readonly #emails: LRUCache<string, string>;
   readonly #options: SlackPeopleOptions;
   readonly #now: () => number;
   #botMention: { userId: string; pattern: RegExp } | null = null;
@@ -77,6 +79,25 @@ export class SlackPeople implements ThreadReader {
       // A given clock is read on every look-up (lru-cache otherwise reuses a reading for 1 ms).
       ...(options.now ? { perf: { now: options.now }, ttlResolution: 0 } : {}),
     });
+    this.#emails = new LRUCache({ max: options.maxNames ?? MAX_CACHED_NAMES, ttl: NAME_TTL_MS });
+  }
+
+  /**
+   * The person's email (users.info, `users:read.email`), cached like names; null when Slack shows
+   * none (a bot, or the scope is missing) or cannot be asked.
+   */
+  async emailOf(userId: string): Promise<string | null> {
+    const cached = this.#emails.get(userId);
+    if (cached !== undefined) return cached || null;
+    try {
+      const info = await this.#slack.call<UserInfo>('users.info', { user: userId });
+      const email = info.user?.profile?.email ?? '';
+      this.#emails.set(userId, email);
+      return email || null;
+    } catch (error) {
+      this.#logger.debug({ err: error, userId }, 'users.info failed; the email is unknown');
+      return null;
+    }
   }
 
   async nameOf(userId: string): Promise<string> {

@@ -632,6 +632,7 @@ export class FakeSlack {
       files: this.files,
       baseUrl: this.baseUrl,
       actionTokens: this.#actionTokens,
+      scopes: this.#options.grantedScopes ?? null,
     };
     let body = handler?.(context, args) ?? { ok: false, error: 'unknown_method' };
     if (method === 'auth.test' && installed)
