@@ -51,6 +51,7 @@ import {
   StoreUnavailableError,
   type ThreadMembership,
   type ThreadReader,
+  ThreadReadLimitedError,
   type ThreadState,
   type Turn,
   threadId,
@@ -165,6 +166,8 @@ interface Prepared {
   attachedFiles: FileRef[];
   /** Files left out (format, size, count, access), for one sentence under the answer. */
   leftOut: LeftOut[];
+  /** Said under the answer when Slack would not let the thread be read (one line). */
+  threadNote: string | null;
   /** Files of earlier turns read again, by file id: a follow-up about the same file sees it. */
   historyAttachments: Map<string, Attachment>;
   /** Set when the question is only files and none of them can be read: said instead of asking. */
@@ -329,6 +332,7 @@ export class ConversationService {
       attachments: [],
       attachedFiles: [],
       leftOut: [],
+      threadNote: null,
       historyAttachments: new Map(),
       unanswerable: null,
       history,
@@ -786,6 +790,7 @@ export class ConversationService {
     } else {
       const notes: string[] = [];
       if (prepared.leftOut.length > 0) notes.push(leftOutSentence(prepared.leftOut));
+      if (prepared.threadNote) notes.push(prepared.threadNote);
       notes.push(...generated.notes);
       if (prepared.trimmed.droppedTurns > 0) notes.push(MESSAGES.trimmed(prepared.trimmed.droppedTurns));
       if (stopReason === 'max_tokens') notes.push(MESSAGES.maxTokens);
@@ -848,9 +853,11 @@ export class ConversationService {
     const asked = question.text.trim() === '' && question.files?.length ? FILES_ONLY_QUESTION : question.text;
     let questionText = asked;
     let contextFiles: FileRef[] = [];
+    let threadNote: string | null = null;
     if (!state && question.thread.threadTs !== question.messageTs && question.surface !== 'command') {
       const earlier = await threadReader.read(question.thread, question.messageTs).catch((err: unknown) => {
-        log.warn({ err }, 'could not read the thread; answering without its context');
+        if (err instanceof ThreadReadLimitedError) threadNote = MESSAGES.threadUnread;
+        else log.warn({ err }, 'could not read the thread; answering without its context');
         return [];
       });
       // The context counts against the same budget as history: the most recent messages that fit.
@@ -891,6 +898,7 @@ export class ConversationService {
       attachments,
       attachedFiles: current.read.map((file) => file.file),
       leftOut,
+      threadNote,
       historyAttachments,
       unanswerable,
       history,
