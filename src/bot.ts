@@ -19,6 +19,7 @@ import { healthRoutes, type Lifecycle } from './http/health-routes.ts';
 import { StoreHealth } from './http/store-health.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import type { PersonalTools } from './personal-tools.ts';
 import { boltLogger } from './slack/bolt-logger.ts';
 import { ControlReplies } from './slack/control-replies.ts';
 import { HomeTab } from './slack/home-tab.ts';
@@ -62,6 +63,7 @@ import {
 } from './store/workspace-purge.ts';
 import { builtInToolbox } from './tools/built-in-tool.ts';
 import { CombinedToolbox } from './tools/combined-toolbox.ts';
+import type { McpServerConfig } from './tools/tool-config.ts';
 import {
   createWorkspaceInstallations,
   currentWorkspaceKey,
@@ -234,7 +236,19 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     trustedLinkHosts: config.slack.trustedLinkHosts,
     postToResponseUrl,
   });
-  const tools = await startTools(config, logger, slack);
+  let listeningPort = config.port;
+  // Loaded only when a tool server has `auth: user` (it brings the MCP SDK's auth client).
+  const tools = await startTools(config, logger, slack, async (servers) =>
+    (await import('./personal-tools.ts')).createPersonalTools({
+      config,
+      servers,
+      records: created.personalTokenRecords,
+      slack,
+      logger,
+      port: () => listeningPort,
+      defaultTeamId: () => defaultTeamId,
+    }),
+  );
   const conversations = new ConversationService({
     store,
     model,
@@ -258,6 +272,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   let lifecycle: Lifecycle = 'starting';
   const storeHealth = new StoreHealth({ ping: () => store.ping(), gauge: metrics.storeUp, logger });
   const customRoutes = healthRoutes({ registry: metrics.registry, lifecycle: () => lifecycle, storeHealth });
+  if (tools?.personal) customRoutes.push(tools.personal.route);
   const socketMode = config.slack.appToken !== null;
   const boltReceiver = socketMode
     ? new SocketModeReceiver({
@@ -302,8 +317,10 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     logger,
   });
   installations?.register(app);
+  tools?.personal?.register(app);
   registerListeners(app, {
     conversations,
+    ...(tools?.personal ? { accounts: tools.personal.accounts } : {}),
     homeTab: new HomeTab({ slack, settings: channelSettings, usage, admins, logger, metrics }),
     controlReplies: new ControlReplies({ settings: channelSettings, usage, postToResponseUrl }),
     replyPrivately: (url, text) =>
@@ -329,6 +346,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     : (started as Server);
   const address = server?.address();
   const port = address && typeof address === 'object' ? (address as AddressInfo).port : config.port;
+  listeningPort = port;
   storeHealth.start();
   lifecycle = 'ready';
   logger.info(
@@ -384,8 +402,11 @@ async function startTools(
   config: Config,
   logger: Logger,
   slack: SlackApi,
+  personalTools: (servers: McpServerConfig[]) => Promise<PersonalTools>,
 ): Promise<{
   toolbox: Toolbox;
+  /** People's own accounts, when a server has `auth: user`. */
+  personal: PersonalTools | null;
   timeoutMs: number;
   maxRounds: number;
   approvers: string[];
@@ -400,14 +421,21 @@ async function startTools(
   if (config.builtinTools.includes('search_slack')) boxes.push(builtInToolbox(new SlackSearchTool(slack)));
   if (config.builtinTools.includes('search_knowledge_base'))
     boxes.push(builtInToolbox(await createKnowledgeBaseSearchTool(config)));
+  const personalServers = toolConfig.servers.filter((server) => server.auth === 'user');
+  const personal = personalServers.length > 0 ? await personalTools(personalServers) : null;
   if (toolConfig.servers.length > 0) {
     const { McpToolbox } = await import('./tools/mcp-toolbox.ts');
-    const mcp = new McpToolbox({ config: toolConfig, logger });
+    const mcp = new McpToolbox({
+      config: toolConfig,
+      logger,
+      ...(personal ? { personal: personal.access } : {}),
+    });
     await Promise.race([mcp.start(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
     boxes.push(mcp);
   }
   return {
     toolbox: new CombinedToolbox(boxes),
+    personal,
     timeoutMs: toolConfig.toolTimeoutMs,
     maxRounds: toolConfig.maxToolRounds,
     approvers: toolConfig.approvers,
@@ -429,6 +457,8 @@ function createStore(
   budget: WriteBudget;
   stops: StopSignals;
   installationRecords: InstallationRecords;
+  /** People's own tool-server tokens (MCP servers with `auth: user`). */
+  personalTokenRecords: InstallationRecords;
   purge: WorkspacePurge;
 } {
   const scale = config.slack.writeBudgetScale;
@@ -448,6 +478,7 @@ function createStore(
       budget: scale > 0 ? new MemoryWriteBudget(learning) : new BackoffOnlyBudget(),
       stops: new MemoryStopSignals(),
       installationRecords: new MemoryInstallationRecords(),
+      personalTokenRecords: new MemoryInstallationRecords(),
       purge: perWorkspace ?? { purge: async () => 0 },
     };
   }
@@ -476,6 +507,11 @@ function createStore(
       ...(workspaceKey ? { workspaceKey } : {}),
     }),
     installationRecords: new RedisInstallationRecords({ client, keyPrefix: config.redis.keyPrefix }),
+    personalTokenRecords: new RedisInstallationRecords({
+      client,
+      keyPrefix: config.redis.keyPrefix,
+      namespace: 'mcp',
+    }),
     purge: new RedisWorkspacePurge({ client, keyPrefix: config.redis.keyPrefix }),
     budget,
     stops: new RedisStopSignals({

@@ -228,6 +228,7 @@ const schema = z.object({
   LOCK_WAIT_MS: int(600_000, 1_000, 3_600_000),
   SHUTDOWN_TIMEOUT_MS: int(25_000, 0, 600_000),
   MCP_CONFIG: optionalString,
+  PUBLIC_URL: z.preprocess(emptyToUndefined, z.url({ error: 'must be a URL' }).optional()),
   BUILTIN_TOOLS: z.preprocess(
     emptyToUndefined,
     z
@@ -335,6 +336,10 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** The MCP servers file (tools), or null for none. */
   mcpConfigPath: string | null;
+  /** The bot's public base URL (the MCP authorization callback); null: http://localhost:<PORT>. */
+  publicUrl: string | null;
+  /** Signs MCP connection states when Slack OAuth is off (SLACK_STATE_SECRET). */
+  mcpStateSecret: string | null;
   /** Built-in tools the model may use (`search_slack`). */
   builtinTools: string[];
   log: { level: string; messageText: boolean };
@@ -466,6 +471,8 @@ function toConfig(env: Env): Config {
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     mcpConfigPath: env.MCP_CONFIG ?? null,
+    publicUrl: env.PUBLIC_URL ?? null,
+    mcpStateSecret: env.SLACK_STATE_SECRET ?? null,
     builtinTools: env.BUILTIN_TOOLS,
     log: { level: env.LOG_LEVEL, messageText: env.LOG_MESSAGE_TEXT },
   };

@@ -41,6 +41,7 @@ import type {
 import {
   type AnswerOutput,
   type AnswerSurface,
+  type Asker,
   type ConversationStore,
   type FileReader,
   type FileRef,
@@ -158,7 +159,7 @@ interface Prepared {
   /** Whose channel's tools the model may use (the question's). */
   toolsChannelId: string;
   /** Who asks, for tools that search as that person may see. */
-  asker: { userId: string; actionToken?: string };
+  asker: Asker;
   /** The channel's settings' tools, by name; null: every tool the bot has. */
   allowedTools: string[] | null;
   /** The question's files (and the new thread's earlier ones) that go to the model, and their references. */
@@ -891,6 +892,8 @@ export class ConversationService {
       toolsChannelId: question.thread.channelId,
       asker: {
         userId: question.userId,
+        channelId: question.thread.channelId,
+        threadTs: question.thread.threadTs,
         ...(question.actionToken ? { actionToken: question.actionToken } : {}),
       },
       allowedTools: this.#controlsOf(question).tools,

@@ -6,6 +6,8 @@
  * Redis keys:
  *   <prefix>install:<enterprise or ->:<team or ->        sealed installation
  *   <prefix>install-lock:<enterprise or ->:<team or ->   owner token, PX ttl
+ *   <prefix>mcp:tokens:<server>:<team>:<user>             a person's sealed tool-server tokens
+ *   <prefix>mcp:client:<server> / mcp:flow:<nonce>        sealed registration / pending connection
  */
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -72,38 +74,44 @@ const UNLOCK_LUA = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.c
 export class RedisInstallationRecords implements InstallationRecords {
   readonly #client: Redis | Cluster;
   readonly #prefix: string;
+  readonly #lockPrefix: string;
 
-  /** `client` is shared with the conversation store, which closes it. */
-  constructor(options: { client: Redis | Cluster; keyPrefix: string }) {
+  /**
+   * `client` is shared with the conversation store, which closes it. `namespace` names the records
+   * (`install`; `mcp` for people's tool-server tokens, kept the same way).
+   */
+  constructor(options: { client: Redis | Cluster; keyPrefix: string; namespace?: string }) {
     this.#client = options.client;
-    this.#prefix = options.keyPrefix;
+    const namespace = options.namespace ?? 'install';
+    this.#prefix = `${options.keyPrefix}${namespace}:`;
+    this.#lockPrefix = `${options.keyPrefix}${namespace}-lock:`;
   }
 
   async get(key: string): Promise<string | null> {
     await whenReady(this.#client);
-    return this.#client.get(`${this.#prefix}install:${key}`);
+    return this.#client.get(`${this.#prefix}${key}`);
   }
 
   async set(key: string, value: string): Promise<void> {
     await whenReady(this.#client);
-    await this.#client.set(`${this.#prefix}install:${key}`, value);
+    await this.#client.set(`${this.#prefix}${key}`, value);
   }
 
   async delete(key: string): Promise<void> {
     await whenReady(this.#client);
-    await this.#client.del(`${this.#prefix}install:${key}`);
+    await this.#client.del(`${this.#prefix}${key}`);
   }
 
   async lock(key: string, ttlMs: number): Promise<string | null> {
     await whenReady(this.#client);
     const token = randomUUID();
-    const set = await this.#client.set(`${this.#prefix}install-lock:${key}`, token, 'PX', ttlMs, 'NX');
+    const set = await this.#client.set(`${this.#lockPrefix}${key}`, token, 'PX', ttlMs, 'NX');
     return set === 'OK' ? token : null;
   }
 
   async unlock(key: string, token: string): Promise<void> {
     await whenReady(this.#client);
-    await this.#client.eval(UNLOCK_LUA, 1, `${this.#prefix}install-lock:${key}`, token);
+    await this.#client.eval(UNLOCK_LUA, 1, `${this.#lockPrefix}${key}`, token);
   }
 }
 
