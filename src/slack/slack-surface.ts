@@ -12,12 +12,13 @@ import type { Logger } from '../logger.ts';
 import { AgentSessions, type SessionTarget } from './agent-sessions.ts';
 import { approvalButtons, CONTROLS_BLOCK_ID, REPLACED_BLOCK } from './answer-controls.ts';
 import { type BotIdentity, NOTICE_METADATA } from './answer-messages.ts';
+import { renderAppendix } from './answer-stream/appendix.ts';
+import { SlackAnswerStream } from './answer-stream/slack-answer-stream.ts';
 import { MarkdownRenderer } from './render/markdown-renderer.ts';
 import { paginate, SLACK_MESSAGE_LIMIT_CHARS } from './render/message-paginator.ts';
 import { escapeMrkdwn, escapeSlackControl } from './render/slack-safe-text.ts';
-import { renderAppendix, SlackAnswerStream } from './slack-answer-stream.ts';
 import type { SlackApi } from './slack-api.ts';
-import type { WriteBudget } from './write-budget.ts';
+import type { WriteBudget } from './write-budget/index.ts';
 
 export interface SlackSurfaceOptions {
   slack: SlackApi;

@@ -6,8 +6,8 @@ import {
   REGENERATE_ACTION_ID,
   STOP_ACTION_ID,
 } from '../answer-controls.ts';
+import { FEEDBACK_ACTION_ID } from '../answer-stream/message-blocks.ts';
 import { SETTINGS_ACTIONS, SETTINGS_MODAL_CALLBACK } from '../settings-views.ts';
-import { FEEDBACK_ACTION_ID } from '../slack-answer-stream.ts';
 import { answerFeedback } from './actions/answer-feedback.ts';
 import { answerRegenerate } from './actions/answer-regenerate.ts';
 import { answerStop } from './actions/answer-stop.ts';

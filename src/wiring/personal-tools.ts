@@ -5,21 +5,21 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { App, CustomRoute } from '@slack/bolt';
-import type { Config } from './config.ts';
-import type { Logger } from './logger.ts';
-import { currentWorkspace } from './slack/installations/workspace-scope.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import { currentWorkspace } from '../slack/installations/workspace-scope.ts';
 import {
   connectedPage,
   offerConnect,
   type PersonalAccounts,
   registerConnectionActions,
-} from './slack/personal-connections.ts';
-import type { SlackApi } from './slack/slack-api.ts';
-import type { InstallationRecords } from './store/installation-records.ts';
-import { TokenSealer } from './store/token-sealer.ts';
-import type { PersonalToolAccess } from './tools/mcp-toolbox.ts';
-import { ConnectionRefusedError, MCP_CALLBACK_PATH, McpUserAuth } from './tools/mcp-user-auth.ts';
-import type { McpServerConfig } from './tools/tool-config.ts';
+} from '../slack/personal-connections.ts';
+import type { SlackApi } from '../slack/slack-api.ts';
+import type { InstallationRecords } from '../store/installation-records.ts';
+import { TokenSealer } from '../store/token-sealer.ts';
+import type { PersonalToolAccess } from '../tools/mcp-toolbox.ts';
+import { ConnectionRefusedError, MCP_CALLBACK_PATH, McpUserAuth } from '../tools/mcp-user-auth.ts';
+import type { McpServerConfig } from '../tools/tool-config.ts';
 
 export interface PersonalTools {
   access: PersonalToolAccess;

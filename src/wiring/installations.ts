@@ -1,25 +1,27 @@
 /**
- * Composition of installation by OAuth (many workspaces or an Enterprise Grid org): the sealed
- * installation store on the store's records, Bolt's installer options, the per-event workspace
- * scope and the uninstall purge. Called by bot.ts only when SLACK_CLIENT_ID is configured.
+ * Installation by OAuth (many workspaces or an Enterprise Grid org): the sealed installation store
+ * on the store's records, Bolt's installer options, the per-event workspace scope and the
+ * uninstall purge. Built only when SLACK_CLIENT_ID is configured.
  */
 import type { App, Authorize, Installation } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
-import type { Config } from './config.ts';
-import type { Logger } from './logger.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
 import {
   installerReceiverOptions,
   registerUninstall,
   registerWorkspaceScope,
-} from './slack/installations/oauth-install.ts';
-import { currentWorkspace } from './slack/installations/workspace-scope.ts';
-import { REQUIRED_BOT_SCOPES } from './slack/required-scopes.ts';
-import { slackClientOptions } from './slack/slack-api.ts';
-import type { InstallationRecords } from './store/installation-records.ts';
-import { type RefreshedToken, SealedInstallationStore } from './store/installation-store.ts';
-import { TokenSealer } from './store/token-sealer.ts';
-import { purgePatterns, workspaceKey } from './store/workspace-keys.ts';
-import type { WorkspacePurge } from './store/workspace-purge.ts';
+} from '../slack/installations/oauth-install.ts';
+import { currentWorkspace } from '../slack/installations/workspace-scope.ts';
+import { REQUIRED_BOT_SCOPES } from '../slack/required-scopes.ts';
+import { slackClientOptions } from '../slack/slack-api.ts';
+import type { InstallationRecords } from '../store/installation-records.ts';
+import { type RefreshedToken, SealedInstallationStore } from '../store/installation-store.ts';
+import { TokenSealer } from '../store/token-sealer.ts';
+import { purgePatterns, workspaceKey } from '../store/workspace-keys.ts';
+import type { WorkspacePurge } from '../store/workspace-purge.ts';
+import type { SlackIdentity } from './slack-identity.ts';
+import type { StoreParts } from './store.ts';
 
 export interface WorkspaceInstallations {
   store: SealedInstallationStore;
@@ -82,6 +84,32 @@ export async function createWorkspaceInstallations(options: {
       });
     },
   };
+}
+
+/** Installation by OAuth on the store's records; the SLACK_BOT_TOKEN workspace (if any) kept as one. */
+export function buildInstallations(
+  config: Config,
+  stored: StoreParts,
+  identity: SlackIdentity,
+  logger: Logger,
+): Promise<WorkspaceInstallations> {
+  const legacy: LegacyWorkspace | null =
+    config.slack.botToken && identity.defaultTeamId
+      ? {
+          token: config.slack.botToken,
+          teamId: identity.defaultTeamId,
+          enterpriseId: identity.enterpriseId,
+          botUserId: identity.botUserId,
+          botId: identity.botId,
+        }
+      : null;
+  return createWorkspaceInstallations({
+    config,
+    records: stored.installationRecords,
+    purge: stored.purge,
+    legacy,
+    logger,
+  });
 }
 
 /**
