@@ -9,17 +9,13 @@ import type { ConversationService } from './conversation/conversation-service.ts
 import type { AnswerModel, ConversationStore } from './conversation/ports.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { currentWorkspace } from './slack/installations/workspace-scope.ts';
-import { SlackApi } from './slack/slack-api.ts';
 import { buildAnswerControls } from './wiring/answer-controls.ts';
 import { buildConversations } from './wiring/conversations.ts';
 import { buildHttpRoutes } from './wiring/http-routes.ts';
-import { buildInstallations, currentWorkspaceKey } from './wiring/installations.ts';
+import { buildSlackAccess } from './wiring/installations.ts';
 import { buildModel } from './wiring/model.ts';
 import { shutdownBot } from './wiring/shutdown.ts';
 import { buildSlackApp, registerSlackListeners, startSlackApp } from './wiring/slack-app.ts';
-import { NO_SINGLE_WORKSPACE, readSlackIdentity } from './wiring/slack-identity.ts';
-import { buildStore } from './wiring/store.ts';
 import { buildTools } from './wiring/tools.ts';
 
 export interface RunningBot {
@@ -43,43 +39,17 @@ export interface BotOptions {
 export async function startBot(config: Config, options: BotOptions): Promise<RunningBot> {
   const { logger } = options;
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics });
-  const oauth = config.slack.oauth !== null;
-  // With OAuth the SLACK_BOT_TOKEN workspace (if any) keeps its unscoped keys: learnt below.
-  let legacyTeamId: string | null = null;
-  const stored = buildStore(config, logger, metrics, oauth ? currentWorkspaceKey(() => legacyTeamId) : null);
-  const slack = new SlackApi({
-    token: config.slack.botToken,
-    // With OAuth each call uses the token of the workspace being served.
-    ...(oauth ? { tokenOf: () => currentWorkspace()?.botToken } : {}),
-    apiUrl: config.slack.apiUrl,
-    metrics,
-    logger,
-  });
-  const identity = config.slack.botToken
-    ? await readSlackIdentity(slack, logger).catch(async (error: unknown) => {
-        await stored.store.close().catch(() => undefined);
-        throw error;
-      })
-    : NO_SINGLE_WORKSPACE;
-  if (oauth && identity.defaultTeamId) legacyTeamId = identity.defaultTeamId;
-  const installations = oauth ? await buildInstallations(config, stored, identity, logger) : null;
+  const { stored, slack, identity, installations } = await buildSlackAccess(config, metrics, logger);
   const { model, answering } = await buildModel(config, options.model, metrics, logger);
   const controls = buildAnswerControls(config, answering, stored.store, metrics, logger, (userId) =>
     parts.people.emailOf(userId),
   );
   let listeningPort = config.port;
-  const tools = await buildTools(config, logger, slack, async (servers) =>
-    // Loaded only when a tool server has `auth: user` (it brings the MCP SDK's auth client).
-    (await import('./wiring/personal-tools.ts')).createPersonalTools({
-      config,
-      servers,
-      records: stored.personalTokenRecords,
-      slack,
-      logger,
-      port: () => listeningPort,
-      defaultTeamId: () => identity.defaultTeamId,
-    }),
-  );
+  const tools = await buildTools(config, logger, slack, {
+    records: stored.personalTokenRecords,
+    port: () => listeningPort,
+    defaultTeamId: () => identity.defaultTeamId,
+  });
   const parts = buildConversations(config, {
     stored,
     model,
@@ -93,16 +63,9 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   const http = buildHttpRoutes(stored.store, metrics, logger);
   if (tools?.personal) http.customRoutes.push(tools.personal.route);
   const slackApp = buildSlackApp(config, { http, identity, logger, metrics, installations });
-  registerSlackListeners(slackApp.app, config, {
-    parts,
-    controls,
-    slack,
-    identity,
-    logger,
-    metrics,
-    installations,
-    personal: tools?.personal ?? null,
-  });
+  const personal = tools?.personal ?? null;
+  const listenerInputs = { parts, controls, slack, identity, logger, metrics, installations, personal };
+  registerSlackListeners(slackApp.app, config, listenerInputs);
 
   const port = await startSlackApp(slackApp, config.port);
   listeningPort = port;

@@ -171,15 +171,8 @@ export class McpUserAuth {
       get redirectUrl() {
         return callbackUrl;
       },
-      get clientMetadata(): OAuthClientMetadata {
-        return {
-          client_name: 'Bedrock Slack assistant',
-          redirect_uris: [callbackUrl],
-          grant_types: ['authorization_code', 'refresh_token'],
-          response_types: ['code'],
-          token_endpoint_auth_method: 'none',
-          ...(server.oauth?.scopes ? { scope: server.oauth.scopes.join(' ') } : {}),
-        };
+      get clientMetadata() {
+        return clientMetadataFor(server, callbackUrl);
       },
       state: () => flow.state ?? '',
       async clientInformation() {
@@ -257,6 +250,18 @@ export class McpUserAuth {
   #mac(body: string): string {
     return createHmac('sha256', this.#options.stateSecret).update(body).digest('base64url');
   }
+}
+
+/** What the bot registers as (dynamic client registration): a public client with PKCE. */
+function clientMetadataFor(server: McpServerConfig, callbackUrl: string): OAuthClientMetadata {
+  return {
+    client_name: 'Bedrock Slack assistant',
+    redirect_uris: [callbackUrl],
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'none',
+    ...(server.oauth?.scopes ? { scope: server.oauth.scopes.join(' ') } : {}),
+  };
 }
 
 function serverUrlOf(server: McpServerConfig): URL {

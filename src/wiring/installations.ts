@@ -7,6 +7,7 @@ import type { App, Authorize, Installation } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
 import {
   installerReceiverOptions,
   registerUninstall,
@@ -14,14 +15,14 @@ import {
 } from '../slack/installations/oauth-install.ts';
 import { currentWorkspace } from '../slack/installations/workspace-scope.ts';
 import { REQUIRED_BOT_SCOPES } from '../slack/required-scopes.ts';
-import { slackClientOptions } from '../slack/slack-api.ts';
+import { SlackApi, slackClientOptions } from '../slack/slack-api.ts';
 import type { InstallationRecords } from '../store/installation-records.ts';
 import { type RefreshedToken, SealedInstallationStore } from '../store/installation-store.ts';
 import { TokenSealer } from '../store/token-sealer.ts';
 import { purgePatterns, workspaceKey } from '../store/workspace-keys.ts';
 import type { WorkspacePurge } from '../store/workspace-purge.ts';
-import type { SlackIdentity } from './slack-identity.ts';
-import type { StoreParts } from './store.ts';
+import { NO_SINGLE_WORKSPACE, readSlackIdentity, type SlackIdentity } from './slack-identity.ts';
+import { buildStore, type StoreParts } from './store.ts';
 
 export interface WorkspaceInstallations {
   store: SealedInstallationStore;
@@ -86,8 +87,44 @@ export async function createWorkspaceInstallations(options: {
   };
 }
 
+/** The store, the Slack client and who the bot is; with OAuth, per workspace and the installations. */
+export interface SlackAccess {
+  stored: StoreParts;
+  slack: SlackApi;
+  identity: SlackIdentity;
+  installations: WorkspaceInstallations | null;
+}
+
+export async function buildSlackAccess(
+  config: Config,
+  metrics: Metrics,
+  logger: Logger,
+): Promise<SlackAccess> {
+  const oauth = config.slack.oauth !== null;
+  // With OAuth the SLACK_BOT_TOKEN workspace (if any) keeps its unscoped keys: learnt below.
+  let legacyTeamId: string | null = null;
+  const stored = buildStore(config, logger, metrics, oauth ? currentWorkspaceKey(() => legacyTeamId) : null);
+  const slack = new SlackApi({
+    token: config.slack.botToken,
+    // With OAuth each call uses the token of the workspace being served.
+    ...(oauth ? { tokenOf: () => currentWorkspace()?.botToken } : {}),
+    apiUrl: config.slack.apiUrl,
+    metrics,
+    logger,
+  });
+  const identity = config.slack.botToken
+    ? await readSlackIdentity(slack, logger).catch(async (error: unknown) => {
+        await stored.store.close().catch(() => undefined);
+        throw error;
+      })
+    : NO_SINGLE_WORKSPACE;
+  if (oauth && identity.defaultTeamId) legacyTeamId = identity.defaultTeamId;
+  const installations = oauth ? await buildInstallations(config, stored, identity, logger) : null;
+  return { stored, slack, identity, installations };
+}
+
 /** Installation by OAuth on the store's records; the SLACK_BOT_TOKEN workspace (if any) kept as one. */
-export function buildInstallations(
+function buildInstallations(
   config: Config,
   stored: StoreParts,
   identity: SlackIdentity,

@@ -28,16 +28,22 @@ export interface PersonalTools {
   register(app: App): void;
 }
 
-export function createPersonalTools(options: {
-  config: Config;
-  servers: McpServerConfig[];
+/** What bot.ts hands over for people's own accounts. */
+export interface PersonalToolInputs {
   records: InstallationRecords;
-  slack: SlackApi;
-  logger: Logger;
   /** The port the bot listens on (known once it started), for the default callback URL. */
   port: () => number;
   defaultTeamId: () => string;
-}): PersonalTools {
+}
+
+export function createPersonalTools(
+  options: PersonalToolInputs & {
+    config: Config;
+    servers: McpServerConfig[];
+    slack: SlackApi;
+    logger: Logger;
+  },
+): PersonalTools {
   const { config, servers, records, slack, logger } = options;
   const stateSecret = config.slack.oauth?.stateSecret ?? config.mcpStateSecret;
   if (!stateSecret || config.slack.tokenEncryptionKeys.length === 0)
@@ -66,7 +72,17 @@ export function createPersonalTools(options: {
       ),
     disconnect: (userId, server) => auth.disconnect(personOf(userId), server),
   };
-  const route: CustomRoute = {
+  return {
+    access: { auth, personOf, offerConnect: (offer) => offerConnect(slack, offer) },
+    accounts,
+    route: callbackRoute(auth, servers, logger),
+    register: (app) => registerConnectionActions(app, accounts, logger),
+  };
+}
+
+/** `/mcp/oauth/callback`: where the browser lands after a person authorized a tool server. */
+function callbackRoute(auth: McpUserAuth, servers: McpServerConfig[], logger: Logger): CustomRoute {
+  return {
     path: MCP_CALLBACK_PATH,
     method: ['GET'],
     handler: async (request: IncomingMessage, response: ServerResponse) => {
@@ -88,11 +104,5 @@ export function createPersonalTools(options: {
       response.writeHead(page.status, { 'content-type': 'text/plain; charset=utf-8' });
       response.end(page.body);
     },
-  };
-  return {
-    access: { auth, personOf, offerConnect: (offer) => offerConnect(slack, offer) },
-    accounts,
-    route,
-    register: (app) => registerConnectionActions(app, accounts, logger),
   };
 }

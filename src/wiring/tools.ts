@@ -10,8 +10,7 @@ import type { SlackApi } from '../slack/slack-api.ts';
 import { SlackSearchTool } from '../slack/slack-search-tool.ts';
 import { builtInToolbox } from '../tools/built-in-tool.ts';
 import { CombinedToolbox } from '../tools/combined-toolbox.ts';
-import type { McpServerConfig } from '../tools/tool-config.ts';
-import type { PersonalTools } from './personal-tools.ts';
+import type { PersonalToolInputs, PersonalTools } from './personal-tools.ts';
 
 /** The toolbox and the limits the conversation service applies to it. */
 export interface ToolParts {
@@ -34,7 +33,7 @@ export async function buildTools(
   config: Config,
   logger: Logger,
   slack: SlackApi,
-  personalTools?: (servers: McpServerConfig[]) => Promise<PersonalTools>,
+  personalInputs?: PersonalToolInputs,
 ): Promise<ToolParts | null> {
   if (!config.mcpConfigPath && config.builtinTools.length === 0) return null;
   // Loaded only when tools are configured: the MCP SDK and the YAML parser hold about 30 MB of a
@@ -46,7 +45,17 @@ export async function buildTools(
   if (config.builtinTools.includes('search_knowledge_base'))
     boxes.push(builtInToolbox(await createKnowledgeBaseSearchTool(config)));
   const personalServers = toolConfig.servers.filter((server) => server.auth === 'user');
-  const personal = personalServers.length > 0 && personalTools ? await personalTools(personalServers) : null;
+  // Loaded only when a tool server has `auth: user` (it brings the MCP SDK's auth client).
+  const personal =
+    personalServers.length > 0 && personalInputs
+      ? (await import('./personal-tools.ts')).createPersonalTools({
+          ...personalInputs,
+          config,
+          servers: personalServers,
+          slack,
+          logger,
+        })
+      : null;
   if (toolConfig.servers.length > 0) {
     const { McpToolbox } = await import('../tools/mcp-toolbox.ts');
     const mcp = new McpToolbox({
