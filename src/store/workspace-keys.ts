@@ -30,6 +30,9 @@ export function purgePatterns(
   if (target.wholeOrg && target.enterpriseId) return [`ws:${target.enterpriseId}:*`];
   const team = target.teamId;
   if (team === null) return [];
-  if (team === legacyTeamId) return [`{t:${team}:*`, `{c:${team}:*`, `{usage:${team}:*`, `viewing:${team}:*`];
-  return [`${workspaceKey(target)}*`];
+  // People's own tool-server tokens are kept per workspace and person (`mcp:tokens:<server>:<team>:<user>`).
+  const personal = `mcp:tokens:*:${team}:*`;
+  if (team === legacyTeamId)
+    return [`{t:${team}:*`, `{c:${team}:*`, `{usage:${team}:*`, `viewing:${team}:*`, personal];
+  return [`${workspaceKey(target)}*`, personal];
 }
