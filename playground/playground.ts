@@ -147,6 +147,8 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
         BEDROCK_MODEL_INPUTS: 'image,document',
         BEDROCK_MODEL_ARN: '',
         BEDROCK_KNOWLEDGE_BASE_ID: options.knowledgeBase ? DEMO_KNOWLEDGE_BASE_ID : '',
+        // The demo company's own intranet and AWS console, as a deployment lists its own: their sources keep their titles.
+        TRUSTED_LINK_HOSTS: env.TRUSTED_LINK_HOSTS ?? 'acme-demo.example,console.aws.amazon.com',
       });
       // The SDK finds the stand-ins the way it finds any endpoint override: its standard variables.
       cleanups.push(

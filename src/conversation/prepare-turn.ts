@@ -26,6 +26,7 @@ import type {
   RequestTurn,
   ThreadReader,
   ThreadState,
+  ToolSpec,
   Turn,
 } from './ports.ts';
 import { FileUnreadableError, ThreadReadLimitedError } from './ports.ts';
@@ -61,6 +62,8 @@ export interface Prepared {
   trimmed: TrimmedTurns;
   /** The channel's choice of model, prompt and Knowledge Base. */
   model: ModelChoice;
+  /** A resumed turn's tools as offered when it paused: its request carries their configuration. */
+  pausedTools?: ToolSpec[];
 }
 
 export interface PrepareDeps {
@@ -231,6 +234,7 @@ export function preparedForResume(
     budgetTokens: historyTokenBudget,
     trimmed: trimToBudget(history, questionTurn, historyTokenBudget, scale),
     model: paused.model ?? choice.model,
+    pausedTools: paused.tools ?? [],
   };
 }
 

@@ -3,6 +3,7 @@
  * (sent as they change), as lines above the text of a posted message.
  */
 import type { ToolStep } from '../../conversation/ports.ts';
+import type { UntrustedTextOptions } from '../render/untrusted-text.ts';
 import { stepLine } from './message-blocks.ts';
 import { planChunk, stepChunk } from './stream-chunks.ts';
 
@@ -13,6 +14,12 @@ export class AnswerSteps {
   readonly #unsent = new Map<string, ToolStep>();
   /** With more than one step the stream shows them as a plan (a title over the steps), once. */
   #planSent = false;
+  /** Steps come from tools: their text takes the untrusted-text path (its trusted link hosts). */
+  readonly #untrusted: UntrustedTextOptions;
+
+  constructor(untrusted: UntrustedTextOptions = {}) {
+    this.#untrusted = untrusted;
+  }
 
   get size(): number {
     return this.#steps.size;
@@ -33,7 +40,7 @@ export class AnswerSteps {
   chunks(page: { serial: number }): { chunks: object[]; sent: ToolStep[] } {
     if (page.serial !== 0) return { chunks: [], sent: [] };
     const sent = [...this.#unsent.values()];
-    const chunks = sent.map(stepChunk);
+    const chunks = sent.map((step) => stepChunk(step, this.#untrusted));
     if (sent.length > 0 && this.#steps.size > 1 && !this.#planSent) {
       // Several steps read as a plan: Slack groups them under a title.
       chunks.unshift(planChunk());
@@ -50,7 +57,7 @@ export class AnswerSteps {
   /** On the post-and-edit path the steps are lines above the first message's text. */
   withSteps(page: { serial: number }, markdown: string): string {
     if (page.serial !== 0 || this.#steps.size === 0) return markdown;
-    const lines = [...this.#steps.values()].map(stepLine).join('\n');
+    const lines = [...this.#steps.values()].map((step) => stepLine(step, this.#untrusted)).join('\n');
     return markdown ? `${lines}\n\n${markdown}` : lines;
   }
 }

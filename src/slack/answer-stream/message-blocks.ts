@@ -5,9 +5,9 @@
 import type { ToolStep } from '../../conversation/ports.ts';
 import { regenerateBlock, STOP_BLOCK } from '../answer-controls.ts';
 import type { MessageMetadata } from '../answer-messages.ts';
-import { escapeSlackControl } from '../render/slack-safe-text.ts';
+import { type UntrustedTextOptions, untrustedLine } from '../render/untrusted-text.ts';
 import type { AnswerTarget } from './options.ts';
-import { STATUS_TITLES, type Status } from './stream-chunks.ts';
+import { STATUS_TITLES, STEP_DETAILS_CHARS, STEP_TITLE_CHARS, type Status } from './stream-chunks.ts';
 
 /** A message body for the post-and-edit path: the same Markdown, in a markdown block. */
 export function messageBody(markdown: string): { text: string; blocks: object[] } {
@@ -70,9 +70,9 @@ const STEP_MARKS: Record<ToolStep['status'], string> = {
 };
 
 /** A step as a line of text, for messages that are posted and edited. */
-export function stepLine(step: ToolStep): string {
-  const details = step.details ? ` — ${escapeSlackControl(step.details)}` : '';
-  return `${STEP_MARKS[step.status]} ${escapeSlackControl(step.title)}${details}`;
+export function stepLine(step: ToolStep, untrusted: UntrustedTextOptions = {}): string {
+  const details = step.details ? ` — ${untrustedLine(step.details, STEP_DETAILS_CHARS, untrusted)}` : '';
+  return `${STEP_MARKS[step.status]} ${untrustedLine(step.title, STEP_TITLE_CHARS, untrusted)}${details}`;
 }
 
 /**

@@ -5,6 +5,7 @@
  * the buttons. When to make each call is the state machine's part (slack-answer-stream.ts).
  */
 import { answerMetadata } from '../answer-messages.ts';
+import type { UntrustedTextOptions } from '../render/untrusted-text.ts';
 import { type SlackApi, SlackCallError } from '../slack-api.ts';
 import { AnswerSteps } from './answer-steps.ts';
 import {
@@ -32,7 +33,7 @@ export class MessageWriter {
   readonly #target: AnswerTarget;
   readonly #answerId: string;
   /** The answer's steps (tool calls), shown in its first message. */
-  readonly steps = new AnswerSteps();
+  readonly steps: AnswerSteps;
   status: Status | null = null;
   /** The status changed since a write last showed it. */
   statusChanged = false;
@@ -41,7 +42,13 @@ export class MessageWriter {
   /** Names the finished answer for its Regenerate button (none for a failed or stopped one). */
   regenerate: string | null = null;
 
-  constructor(options: { slack: SlackApi; target: AnswerTarget; answerId: string }) {
+  constructor(options: {
+    slack: SlackApi;
+    target: AnswerTarget;
+    answerId: string;
+    untrusted?: UntrustedTextOptions;
+  }) {
+    this.steps = new AnswerSteps(options.untrusted);
     this.#slack = options.slack;
     this.#target = options.target;
     this.#answerId = options.answerId;

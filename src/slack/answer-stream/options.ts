@@ -2,6 +2,7 @@
 import type { Logger } from '../../logger.ts';
 import type { BotIdentity } from '../answer-messages.ts';
 import type { MarkdownRenderer } from '../render/markdown-renderer.ts';
+import type { UntrustedTextOptions } from '../render/untrusted-text.ts';
 import type { SlackApi, SlackCallError } from '../slack-api.ts';
 import type { WriteBudget } from '../write-budget/index.ts';
 
@@ -44,4 +45,6 @@ export interface SlackAnswerStreamOptions {
   answerId?: string;
   /** The answer's renderer (trusted link hosts); a default one when absent. */
   renderer?: MarkdownRenderer;
+  /** How text from outside (tool results, sources, file names) is rendered: the same link rule. */
+  untrusted?: UntrustedTextOptions;
 }

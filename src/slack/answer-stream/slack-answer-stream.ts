@@ -78,7 +78,12 @@ export class SlackAnswerStream implements AnswerOutput {
       logger,
       budget = UNLIMITED_BUDGET,
     } = options;
-    this.#writer = new MessageWriter({ slack, target, answerId: this.#answerId });
+    this.#writer = new MessageWriter({
+      slack,
+      target,
+      answerId: this.#answerId,
+      ...(options.untrusted ? { untrusted: options.untrusted } : {}),
+    });
     this.#reconcile = { slack, target, self, logger, answerId: this.#answerId };
     this.#policy = new AnswerWritePolicy({
       budget: budget.answer(target.recipientTeamId, target.channelId),
@@ -112,7 +117,7 @@ export class SlackAnswerStream implements AnswerOutput {
   async finish(appendix: { notes: string[]; sources: CitedSource[]; regenerate?: string }): Promise<void> {
     if (appendix.regenerate) this.#writer.regenerate = appendix.regenerate;
     let tail = this.#renderer.finish();
-    const extra = renderAppendix(appendix.notes, appendix.sources);
+    const extra = renderAppendix(appendix.notes, appendix.sources, this.#options.untrusted);
     if (extra) tail += `${this.#hasText(tail) ? '\n\n' : ''}${extra}`;
     if (!this.#hasText(tail)) tail += '_(The model returned an empty answer.)_';
     await this.#end(tail);

@@ -1,6 +1,6 @@
 /** The chunks a native stream is written with (chat.startStream, appendStream, stopStream). */
 import type { ToolStep } from '../../conversation/ports.ts';
-import { escapeSlackControl } from '../render/slack-safe-text.ts';
+import { type UntrustedTextOptions, untrustedLine, untrustedLinkLabel } from '../render/untrusted-text.ts';
 
 export const STATUS_TITLES = {
   thinking: 'Thinking…',
@@ -10,20 +10,24 @@ export const STATUS_TITLES = {
 
 export type Status = keyof typeof STATUS_TITLES;
 
-/** A step as a native stream's task card. Titles and details come from tools: escaped like model text. */
-export function stepChunk(step: ToolStep): object {
+/** Longest step title and details shown (a visible "…" past them). */
+export const STEP_TITLE_CHARS = 150;
+export const STEP_DETAILS_CHARS = 300;
+
+/** A step as a native stream's task card. Titles, details and sources come from tools: untrusted text. */
+export function stepChunk(step: ToolStep, untrusted: UntrustedTextOptions = {}): object {
   return {
     type: 'task_update',
     id: step.id,
-    title: escapeSlackControl(step.title),
+    title: untrustedLine(step.title, STEP_TITLE_CHARS, untrusted),
     status: step.status,
-    ...(step.details ? { details: escapeSlackControl(step.details) } : {}),
+    ...(step.details ? { details: untrustedLine(step.details, STEP_DETAILS_CHARS, untrusted) } : {}),
     ...(step.sources?.length
       ? {
           sources: step.sources.map((source) => ({
             type: 'url',
             url: source.url,
-            text: escapeSlackControl(source.title),
+            text: untrustedLinkLabel(source.title, source.url, untrusted),
           })),
         }
       : {}),
