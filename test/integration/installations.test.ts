@@ -81,7 +81,8 @@ describe('installation by OAuth', () => {
   });
 
   it('answers in two workspaces of an org after one org-wide install', async () => {
-    const h = await oauthBot({ env: testRedisEnv('oauth-org') });
+    const redisEnv = testRedisEnv('oauth-org');
+    const h = await oauthBot({ env: redisEnv });
     h.bedrock.enqueue(
       { text: 'Answer in the first workspace.' },
       { text: 'Answer in the second workspace.' },
@@ -107,6 +108,10 @@ describe('installation by OAuth', () => {
     expect(answerLogs(h).every((line) => line.outcome === 'answered' || line.outcome === undefined)).toBe(
       true,
     );
+    // Each workspace's thread is kept under its org and its own team.
+    const prefix = redisEnv.REDIS_KEY_PREFIX;
+    expect(await redisKeys(`${prefix}ws:E0001:T0010:{t:T0010:C0001:${first.ts}}:state`)).toHaveLength(1);
+    expect(await redisKeys(`${prefix}ws:E0001:T0020:{t:T0020:C0001:${second.ts}}:state`)).toHaveLength(1);
   });
 });
 
