@@ -9,15 +9,13 @@ import type { ConversationService } from './conversation/conversation-service.ts
 import type { AnswerModel, ConversationStore } from './conversation/ports.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { SlackApi } from './slack/slack-api.ts';
 import { buildAnswerControls } from './wiring/answer-controls.ts';
 import { buildConversations } from './wiring/conversations.ts';
 import { buildHttpRoutes } from './wiring/http-routes.ts';
+import { buildSlackAccess } from './wiring/installations.ts';
 import { buildModel } from './wiring/model.ts';
 import { shutdownBot } from './wiring/shutdown.ts';
 import { buildSlackApp, registerSlackListeners, startSlackApp } from './wiring/slack-app.ts';
-import { readSlackIdentity } from './wiring/slack-identity.ts';
-import { buildStore } from './wiring/store.ts';
 import { buildTools } from './wiring/tools.ts';
 
 export interface RunningBot {
@@ -41,15 +39,17 @@ export interface BotOptions {
 export async function startBot(config: Config, options: BotOptions): Promise<RunningBot> {
   const { logger } = options;
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics });
-  const stored = buildStore(config, logger, metrics);
-  const slack = new SlackApi({ token: config.slack.botToken, apiUrl: config.slack.apiUrl, metrics, logger });
-  const identity = await readSlackIdentity(slack, logger).catch(async (error: unknown) => {
-    await stored.store.close().catch(() => undefined);
-    throw error;
-  });
+  const { stored, slack, identity, installations } = await buildSlackAccess(config, metrics, logger);
   const { model, answering } = await buildModel(config, options.model, metrics, logger);
-  const controls = buildAnswerControls(config, answering, stored.store, metrics, logger);
-  const tools = await buildTools(config, logger, slack);
+  const controls = buildAnswerControls(config, answering, stored.store, metrics, logger, (userId) =>
+    parts.people.emailOf(userId),
+  );
+  let listeningPort = config.port;
+  const tools = await buildTools(config, logger, slack, {
+    records: stored.personalTokenRecords,
+    port: () => listeningPort,
+    defaultTeamId: () => identity.defaultTeamId,
+  });
   const parts = buildConversations(config, {
     stored,
     model,
@@ -61,10 +61,14 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     metrics,
   });
   const http = buildHttpRoutes(stored.store, metrics, logger);
-  const slackApp = buildSlackApp(config, { http, identity, logger, metrics });
-  registerSlackListeners(slackApp.app, config, { parts, controls, slack, identity, logger, metrics });
+  if (tools?.personal) http.customRoutes.push(tools.personal.route);
+  const slackApp = buildSlackApp(config, { http, identity, logger, metrics, installations });
+  const personal = tools?.personal ?? null;
+  const listenerInputs = { parts, controls, slack, identity, logger, metrics, installations, personal };
+  registerSlackListeners(slackApp.app, config, listenerInputs);
 
   const port = await startSlackApp(slackApp, config.port);
+  listeningPort = port;
   http.storeHealth.start();
   http.setLifecycle('ready');
   logger.info(

@@ -97,7 +97,40 @@ const prices = z.preprocess(
 );
 
 const schema = z.object({
-  SLACK_BOT_TOKEN: z.string({ error: 'is required' }).regex(/^xoxb-/, 'must be a bot token (xoxb-…)'),
+  SLACK_BOT_TOKEN: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^xoxb-/, 'must be a bot token (xoxb-…)')
+      .optional(),
+  ),
+  SLACK_CLIENT_ID: optionalString,
+  SLACK_CLIENT_SECRET: optionalString,
+  SLACK_STATE_SECRET: z.preprocess(
+    emptyToUndefined,
+    z.string().min(32, 'must be at least 32 characters (a random secret)').optional(),
+  ),
+  SLACK_REDIRECT_URI: z.preprocess(emptyToUndefined, z.url({ error: 'must be a URL' }).optional()),
+  TOKEN_ENCRYPTION_KEYS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((raw, ctx) => {
+        if (!raw) return [];
+        const keys = raw.split(',').map((entry) => Buffer.from(entry.trim(), 'base64'));
+        if (keys.some((key) => key.length !== 32)) {
+          ctx.issues.push({
+            code: 'custom',
+            input: raw,
+            message:
+              'must be a comma-separated list of 32-byte keys in base64 (openssl rand -base64 32), newest first',
+          });
+          return z.NEVER;
+        }
+        return keys;
+      }),
+  ),
   SLACK_SIGNING_SECRET: optionalString,
   SLACK_APP_TOKEN: z.preprocess(
     emptyToUndefined,
@@ -128,6 +161,7 @@ const schema = z.object({
   BEDROCK_KNOWLEDGE_BASE_ID: optionalString,
   KB_MODE: z.preprocess(emptyToUndefined, z.enum(['managed', 'retrieve']).default('managed')),
   KB_NUMBER_OF_RESULTS: int(5, 1, 100),
+  KB_USER_CONTEXT: bool(false),
   KB_S3_LINKS: z.preprocess(emptyToUndefined, z.enum(['console', 'presigned']).default('console')),
   KB_PRESIGNED_URL_TTL_SECONDS: int(3600, 60, 7 * 24 * 3600),
   BEDROCK_MODEL_ARN: z.preprocess(
@@ -194,6 +228,7 @@ const schema = z.object({
   LOCK_WAIT_MS: int(600_000, 1_000, 3_600_000),
   SHUTDOWN_TIMEOUT_MS: int(25_000, 0, 600_000),
   MCP_CONFIG: optionalString,
+  PUBLIC_URL: z.preprocess(emptyToUndefined, z.url({ error: 'must be a URL' }).optional()),
   BUILTIN_TOOLS: z.preprocess(
     emptyToUndefined,
     z
@@ -220,7 +255,18 @@ export const CONFIG_VARIABLES = Object.keys(schema.shape);
 
 export interface Config {
   slack: {
-    botToken: string;
+    /** The single workspace's token; with OAuth, the workspace that keeps its unscoped keys (see docs). */
+    botToken: string | null;
+    /** Installation by OAuth (many workspaces or an org); null: SLACK_BOT_TOKEN alone. */
+    oauth: {
+      clientId: string;
+      clientSecret: string;
+      stateSecret: string;
+      /** The public URL of /slack/oauth_redirect; null: the one in the app's settings. */
+      redirectUri: string | null;
+    } | null;
+    /** Keys that seal tokens at rest (32 bytes each), newest first. */
+    tokenEncryptionKeys: Buffer[];
     signingSecret: string | null;
     appToken: string | null;
     apiUrl: string;
@@ -250,6 +296,8 @@ export interface Config {
     knowledgeBaseId: string | null;
     kbMode: 'managed' | 'retrieve';
     kbNumberOfResults: number;
+    /** Channels' default: the Knowledge Base retrieves as the asker (their email as `userContext`). */
+    kbUserContext: boolean;
     kbS3Links: 'console' | 'presigned';
     kbPresignedUrlTtlSeconds: number;
     /** Overrides the ARN derived from the model id for RetrieveAndGenerate. */
@@ -288,6 +336,10 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** The MCP servers file (tools), or null for none. */
   mcpConfigPath: string | null;
+  /** The bot's public base URL (the MCP authorization callback); null: http://localhost:<PORT>. */
+  publicUrl: string | null;
+  /** Signs MCP connection states when Slack OAuth is off (SLACK_STATE_SECRET). */
+  mcpStateSecret: string | null;
   /** Built-in tools the model may use (`search_slack`). */
   builtinTools: string[];
   log: { level: string; messageText: boolean };
@@ -314,6 +366,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
         return `${name} ${missing ? 'is required' : issue.message}`;
       });
   // Checked beside the schema so that it is reported together with every other problem.
+  problems.push(...oauthProblems(env));
   if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
     problems.push('SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)');
   }
@@ -327,10 +380,33 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   return toConfig(parsed.data);
 }
 
+/** OAuth installation needs its four settings together; without it, the bot token is required. */
+function oauthProblems(env: NodeJS.ProcessEnv): string[] {
+  const has = (name: string) => Boolean(env[name]);
+  if (!has('SLACK_CLIENT_ID') && !has('SLACK_CLIENT_SECRET')) {
+    return has('SLACK_BOT_TOKEN')
+      ? []
+      : ['SLACK_BOT_TOKEN is required (or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install by OAuth)'];
+  }
+  return ['SLACK_CLIENT_ID', 'SLACK_CLIENT_SECRET', 'SLACK_STATE_SECRET', 'TOKEN_ENCRYPTION_KEYS']
+    .filter((name) => !has(name))
+    .map((name) => `${name} is required to install by OAuth (with SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)`);
+}
+
 function toConfig(env: Env): Config {
   return {
     slack: {
-      botToken: env.SLACK_BOT_TOKEN,
+      botToken: env.SLACK_BOT_TOKEN ?? null,
+      oauth:
+        env.SLACK_CLIENT_ID && env.SLACK_CLIENT_SECRET && env.SLACK_STATE_SECRET
+          ? {
+              clientId: env.SLACK_CLIENT_ID,
+              clientSecret: env.SLACK_CLIENT_SECRET,
+              stateSecret: env.SLACK_STATE_SECRET,
+              redirectUri: env.SLACK_REDIRECT_URI ?? null,
+            }
+          : null,
+      tokenEncryptionKeys: env.TOKEN_ENCRYPTION_KEYS,
       signingSecret: env.SLACK_SIGNING_SECRET ?? null,
       appToken: env.SLACK_APP_TOKEN ?? null,
       apiUrl: env.SLACK_API_URL,
@@ -357,6 +433,7 @@ function toConfig(env: Env): Config {
       knowledgeBaseId: env.BEDROCK_KNOWLEDGE_BASE_ID ?? null,
       kbMode: env.KB_MODE,
       kbNumberOfResults: env.KB_NUMBER_OF_RESULTS,
+      kbUserContext: env.KB_USER_CONTEXT,
       kbS3Links: env.KB_S3_LINKS,
       kbPresignedUrlTtlSeconds: env.KB_PRESIGNED_URL_TTL_SECONDS,
       modelArn: env.BEDROCK_MODEL_ARN ?? null,
@@ -394,6 +471,8 @@ function toConfig(env: Env): Config {
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     mcpConfigPath: env.MCP_CONFIG ?? null,
+    publicUrl: env.PUBLIC_URL ?? null,
+    mcpStateSecret: env.SLACK_STATE_SECRET ?? null,
     builtinTools: env.BUILTIN_TOOLS,
     log: { level: env.LOG_LEVEL, messageText: env.LOG_MESSAGE_TEXT },
   };

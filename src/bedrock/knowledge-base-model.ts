@@ -39,6 +39,12 @@ export interface KnowledgeBaseOptions {
   guardrail?: { id: string; version: string } | null;
 }
 
+/** Document-level access control: retrieval as the asker (botocore's `UserContext`: `{userId}`). */
+function userContextOf(request: AnswerRequest): { userContext?: { userId: string } } {
+  const userId = request.options?.knowledgeBaseUserId;
+  return userId ? { userContext: { userId } } : {};
+}
+
 function lastQuestion(request: AnswerRequest): string {
   return request.turns.at(-1)?.text ?? '';
 }
@@ -75,7 +81,7 @@ export class ManagedKnowledgeBaseModel implements AnswerModel {
     const context = { modelId, region, knowledgeBaseId, knowledgeBase: true };
     // Sent before the first event is yielded: a call started early (see early-answer.ts) is on the
     // wire while the store admits the question, not only once the answer reads its events.
-    const sent = this.#send(question, request.kbSessionId, request.signal);
+    const sent = this.#send(question, request.kbSessionId, request);
     sent.catch(() => undefined); // awaited below; a discarded early call must not go unhandled
     yield { type: 'status', status: 'searching' };
     const markers = new SpanMarkers();
@@ -88,7 +94,7 @@ export class ManagedKnowledgeBaseModel implements AnswerModel {
         // Bedrock forgot the session (expired or unknown): a new one answers, and is kept.
         if (!request.kbSessionId || mapBedrockError(error, context).code !== 'kb_session_invalid')
           throw error;
-        response = await this.#send(question, null, request.signal);
+        response = await this.#send(question, null, request);
       }
       if (response.sessionId) yield { type: 'session', kbSessionId: response.sessionId };
       let cited = 0;
@@ -120,13 +126,15 @@ export class ManagedKnowledgeBaseModel implements AnswerModel {
     }
   }
 
-  #send(question: string, sessionId: string | null, signal: AbortSignal | undefined) {
+  #send(question: string, sessionId: string | null, request: AnswerRequest) {
+    const { signal } = request;
     const { client, knowledgeBaseId, numberOfResults, guardrail } = this.#options;
     return this.#modelArn().then((modelArn) =>
       client.send(
         new RetrieveAndGenerateStreamCommand({
           input: { text: question },
           ...(sessionId ? { sessionId } : {}),
+          ...userContextOf(request),
           retrieveAndGenerateConfiguration: {
             type: 'KNOWLEDGE_BASE',
             knowledgeBaseConfiguration: {
@@ -174,6 +182,7 @@ export class RetrieveThenConverseModel implements AnswerModel {
     const sent = client.send(
       new RetrieveCommand({
         knowledgeBaseId,
+        ...userContextOf(request),
         retrievalQuery: { text: lastQuestion(request).slice(-MANAGED_INPUT_LIMIT_CHARS) },
         retrievalConfiguration: { vectorSearchConfiguration: { numberOfResults } },
       }),

@@ -35,10 +35,19 @@ export class AnswerControls {
   readonly #usage: UsageLedger;
   readonly #logger: Logger;
 
-  constructor(options: { settings: ChannelSettings; usage: UsageLedger; logger: Logger }) {
+  readonly #emailOf: (userId: string) => Promise<string | null>;
+
+  constructor(options: {
+    settings: ChannelSettings;
+    usage: UsageLedger;
+    logger: Logger;
+    /** The asker's email, for a Knowledge Base that retrieves as the asker (null: unknown). */
+    emailOf?: (userId: string) => Promise<string | null>;
+  }) {
     this.#settings = options.settings;
     this.#usage = options.usage;
     this.#logger = options.logger;
+    this.#emailOf = options.emailOf ?? (async () => null);
   }
 
   /** Settings and budgets for one question; rejects (StoreUnavailableError) when the store cannot say. */
@@ -52,6 +61,14 @@ export class AnswerControls {
       : overBudget
         ? { reason: 'over_budget', text: overBudget.text }
         : null;
+    const asAsker = settings.knowledgeBaseId !== null && settings.kbUserContext && refusal === null;
+    const email = asAsker ? await this.#emailOf(asker.userId) : null;
+    if (asAsker && email === null)
+      // Retrieval with the bot's rights could show what the asker may not see: no Knowledge Base then.
+      this.#logger.warn(
+        { userId: asker.userId, channelId: asker.channelId },
+        'the asker’s email is unknown (users:read.email?); answering without the Knowledge Base',
+      );
     return {
       settings,
       refusal,
@@ -60,10 +77,12 @@ export class AnswerControls {
       model: {
         modelId: settings.modelId,
         systemPrompt: settings.systemPrompt,
-        knowledgeBase: settings.knowledgeBaseId
-          ? { id: settings.knowledgeBaseId, mode: settings.kbMode }
-          : null,
+        knowledgeBase:
+          settings.knowledgeBaseId && (!asAsker || email !== null)
+            ? { id: settings.knowledgeBaseId, mode: settings.kbMode }
+            : null,
         serviceTier: settings.serviceTier,
+        ...(email !== null ? { knowledgeBaseUserId: email } : {}),
       },
     };
   }

@@ -27,6 +27,8 @@ export interface ChannelSettingsValues {
   serviceTier: ServiceTier | null;
   /** The tools the model may use here, by name; null: every tool the bot has; empty: none. */
   tools: string[] | null;
+  /** The Knowledge Base retrieves as the asker (their email as `userContext`), not with the bot's rights. */
+  kbUserContext: boolean;
 }
 
 export type SettingField = keyof ChannelSettingsValues;
@@ -40,6 +42,7 @@ export const SETTING_FIELDS: readonly SettingField[] = [
   'threadReplyPolicy',
   'serviceTier',
   'tools',
+  'kbUserContext',
 ];
 
 export interface EffectiveChannelSettings extends ChannelSettingsValues {
@@ -117,6 +120,7 @@ export class ChannelSettings {
         )
         .max(50)
         .nullable(),
+      kbUserContext: z.boolean(),
     };
   }
 
@@ -230,6 +234,7 @@ export const LABELS: Record<SettingField, string> = {
   threadReplyPolicy: 'Thread replies',
   serviceTier: 'Service tier',
   tools: 'Tools',
+  kbUserContext: 'Knowledge Base access',
 };
 
 function pick(settings: EffectiveChannelSettings): ChannelSettingsValues {

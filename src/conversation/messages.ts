@@ -11,6 +11,8 @@ export const MESSAGES = {
     'What would you like to know? Write your question in the same message, for example “@assistant how do refunds work?”',
   trimmed: (turns: number) =>
     `_Earlier parts of this thread (${turns} message${turns === 1 ? '' : 's'}) were left out to fit the model's context._`,
+  threadUnread:
+    "_Slack lets me read this thread's earlier messages only once a minute here, so I answered from your message alone._",
   maxTokens: '_The answer reached its length limit. Reply “continue” to get the rest._',
   guardrail: '_A content guardrail stopped this answer, so it is not kept in this thread’s memory._',
   interrupted: (ref: string) => `_The answer was interrupted. Ask again to get the rest. (ref ${ref})_`,

@@ -162,6 +162,7 @@ export async function concludeAnswer(kind: OutcomeKind, c: Conclusion): Promise<
 function answerNotes(prepared: Prepared, generated: Generated): string[] {
   const notes: string[] = [];
   if (prepared.leftOut.length > 0) notes.push(leftOutSentence(prepared.leftOut));
+  if (prepared.threadNote) notes.push(prepared.threadNote);
   notes.push(...generated.notes);
   if (prepared.trimmed.droppedTurns > 0) notes.push(MESSAGES.trimmed(prepared.trimmed.droppedTurns));
   if (generated.stopReason === 'max_tokens') notes.push(MESSAGES.maxTokens);

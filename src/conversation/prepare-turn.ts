@@ -12,8 +12,10 @@ import {
   leftOutSentence,
   readWithin,
 } from './attachments.ts';
+import { MESSAGES } from './messages.ts';
 import type {
   AnswerModel,
+  Asker,
   Attachment,
   ConversationStore,
   FileReader,
@@ -28,7 +30,7 @@ import type {
   ToolSpec,
   Turn,
 } from './ports.ts';
-import { FileUnreadableError } from './ports.ts';
+import { FileUnreadableError, ThreadReadLimitedError } from './ports.ts';
 import { estimateScale, type TrimmedTurns, trimToBudget, withThreadContext } from './thread-history.ts';
 import { flattenToolRounds } from './tool-rounds.ts';
 
@@ -38,8 +40,8 @@ export interface Prepared {
   questionText: string;
   /** Whose channel's tools the model may use (the question's). */
   toolsChannelId: string;
-  /** Who asks, for tools that search as that person may see. */
-  asker: { userId: string; actionToken?: string };
+  /** Who asks and where, for tools that act as that person (or search as they may see). */
+  asker: Asker;
   /** The channel's settings' tools, by name; null: every tool the bot has. */
   allowedTools: string[] | null;
   /** The question's files (and the new thread's earlier ones) that go to the model, and their references. */
@@ -47,6 +49,8 @@ export interface Prepared {
   attachedFiles: FileRef[];
   /** Files left out (format, size, count, access), for one sentence under the answer. */
   leftOut: LeftOut[];
+  /** Said under the answer when Slack would not let the thread be read (one line). */
+  threadNote: string | null;
   /** Files of earlier turns read again, by file id: a follow-up about the same file sees it. */
   historyAttachments: Map<string, Attachment>;
   /** Set when the question is only files and none of them can be read: said instead of asking. */
@@ -130,15 +134,13 @@ export async function prepareTurn(
   return {
     questionText: context.questionText,
     toolsChannelId: question.thread.channelId,
-    asker: {
-      userId: question.userId,
-      ...(question.actionToken ? { actionToken: question.actionToken } : {}),
-    },
+    asker: askerOf(question),
     allowedTools: choice.tools,
     sentQuestionText,
     attachments,
     attachedFiles: current.read.map((file) => file.file),
     leftOut,
+    threadNote: context.note,
     historyAttachments,
     unanswerable,
     history,
@@ -160,16 +162,29 @@ async function threadContext(
   asked: string,
   budgetTokens: number,
   log: Logger,
-): Promise<{ questionText: string; files: FileRef[] }> {
+): Promise<{ questionText: string; files: FileRef[]; note: string | null }> {
   if (state || question.thread.threadTs === question.messageTs || question.surface === 'command')
-    return { questionText: asked, files: [] };
+    return { questionText: asked, files: [], note: null };
+  let note: string | null = null;
   const earlier = await deps.threadReader.read(question.thread, question.messageTs).catch((err: unknown) => {
-    log.warn({ err }, 'could not read the thread; answering without its context');
+    if (err instanceof ThreadReadLimitedError) note = MESSAGES.threadUnread;
+    else log.warn({ err }, 'could not read the thread; answering without its context');
     return [];
   });
   return {
     questionText: withThreadContext(asked, earlier, budgetTokens),
     files: earlier.flatMap((message) => message.files ?? []).reverse(),
+    note,
+  };
+}
+
+/** Who asks and where (a personal tool server's Connect step goes to them there). */
+function askerOf(question: Question): Asker {
+  return {
+    userId: question.userId,
+    channelId: question.thread.channelId,
+    threadTs: question.thread.threadTs,
+    ...(question.actionToken ? { actionToken: question.actionToken } : {}),
   };
 }
 
@@ -214,6 +229,7 @@ export function preparedForResume(
     attachments: [],
     attachedFiles: [],
     leftOut: [],
+    threadNote: null,
     historyAttachments: new Map(),
     unanswerable: null,
     history,

@@ -20,6 +20,8 @@ export const REQUIRED_BOT_SCOPES = [
   // Admins named by a user group (SETTINGS_ADMIN_USERGROUP_ID): usergroups.users.list.
   'usergroups:read',
   'users:read',
+  // The asker's email, for a Knowledge Base that retrieves as the asker (KB_USER_CONTEXT).
+  'users:read.email',
 ] as const;
 
 /** Scopes the manifest asks for that the token lacks; null when Slack did not report scopes. */

@@ -31,6 +31,10 @@ const POLICY_NAMES: Record<ChannelSettingsValues['threadReplyPolicy'], string> =
   all: 'everyone in the thread',
   'mention-only': 'only when mentioned',
 };
+const KB_ACCESS_NAMES = {
+  bot: 'what the bot may see',
+  asker: 'only what the asker may see (their email)',
+} as const;
 const TIER_NAMES = {
   none: "Bedrock's default",
   priority: 'priority',
@@ -83,6 +87,7 @@ function settingLines(settings: EffectiveChannelSettings): Array<[string, string
         ? `\`${escapeMrkdwn(settings.knowledgeBaseId)}\` (${settings.kbMode} mode)`
         : 'none',
     ],
+    [LABELS.kbUserContext, KB_ACCESS_NAMES[settings.kbUserContext ? 'asker' : 'bot']],
     [LABELS.threadReplyPolicy, POLICY_NAMES[settings.threadReplyPolicy]],
     [LABELS.serviceTier, TIER_NAMES[settings.serviceTier ?? 'none']],
     [
@@ -307,6 +312,13 @@ export function settingsModal(
         settings.kbMode,
       ),
       select(
+        'kbUserContext',
+        LABELS.kbUserContext,
+        Object.entries(KB_ACCESS_NAMES).map(([value, text]): [string, string] => [text, value]),
+        settings.kbUserContext ? 'asker' : 'bot',
+        'With document-level access control: retrieval as the person asking.',
+      ),
+      select(
         'threadReplyPolicy',
         LABELS.threadReplyPolicy,
         Object.entries(POLICY_NAMES).map(([value, text]): [string, string] => [text, value]),
@@ -355,6 +367,8 @@ export function readSettingsSubmission(values: StateValues): Partial<ChannelSett
     const value = picked(field);
     if (value !== undefined) proposed[field] = value;
   }
+  const access = picked('kbUserContext');
+  if (access !== undefined) proposed.kbUserContext = access === 'asker';
   const tier = picked('serviceTier');
   if (tier !== undefined) proposed.serviceTier = tier === 'none' ? null : tier;
   if ('systemPrompt' in values) proposed.systemPrompt = typed('systemPrompt') ?? '';

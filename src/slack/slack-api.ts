@@ -54,17 +54,30 @@ export class SlackApi {
   readonly client: WebClient;
   readonly #metrics: Metrics;
   readonly #logger: Logger;
+  readonly #tokenOf: (() => string | undefined) | undefined;
 
   constructor(options: {
-    token: string;
+    /** The single workspace's token; null with installation by OAuth (see `tokenOf`). */
+    token: string | null;
+    /** The token of the workspace being served, read on each call; falls back to `token`. */
+    tokenOf?: () => string | undefined;
     apiUrl: string;
     metrics: Metrics;
     logger: Logger;
     timeoutMs?: number;
   }) {
-    this.client = new WebClient(options.token, slackClientOptions(options.apiUrl, options.timeoutMs));
+    this.client = new WebClient(
+      options.token ?? undefined,
+      slackClientOptions(options.apiUrl, options.timeoutMs),
+    );
+    this.#tokenOf = options.tokenOf;
     this.#metrics = options.metrics;
     this.#logger = options.logger;
+  }
+
+  /** The token calls are made with now (the file downloads' Authorization too). */
+  token(): string | undefined {
+    return this.#tokenOf?.() ?? this.client.token;
   }
 
   async call<T extends object = WebAPICallResult>(
@@ -72,7 +85,9 @@ export class SlackApi {
     args: Record<string, unknown>,
   ): Promise<T & WebAPICallResult> {
     try {
-      const result = (await this.client.apiCall(method, args)) as T & WebAPICallResult;
+      const token = this.#tokenOf?.();
+      const result = (await this.client.apiCall(method, token ? { ...args, token } : args)) as T &
+        WebAPICallResult;
       this.#metrics.slackCalls.inc({ method, result: 'ok' });
       return result;
     } catch (error) {

@@ -36,7 +36,8 @@ export function fileRefsOf(files: SlackFile[]): FileRef[] {
 const SLACK_FILE_HOSTS = new Set(['files.slack.com', 'files.slack-gov.com']);
 
 export interface SlackFilesOptions {
-  botToken: string;
+  /** The bot token of the workspace being served, read on each download. */
+  botToken: () => string | undefined;
   slackApiUrl: string;
   /** For a file whose event carried no download URL: files.info. */
   slack: SlackApi;
@@ -57,7 +58,7 @@ export class SlackFiles implements FileReader {
     let response: Response;
     try {
       response = await fetch(url, {
-        headers: { authorization: `Bearer ${this.#options.botToken}` },
+        headers: { authorization: `Bearer ${this.#options.botToken() ?? ''}` },
         redirect: 'manual',
         signal: AbortSignal.timeout(this.#options.timeoutMs ?? 15_000),
       });

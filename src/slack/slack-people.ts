@@ -4,9 +4,15 @@
  * Names are cached for a while so a busy thread does not spend users.info calls.
  */
 import { LRUCache } from 'lru-cache';
-import type { ThreadMessage, ThreadReader, ThreadRef, Viewing } from '../conversation/ports.ts';
+import {
+  type ThreadMessage,
+  type ThreadReader,
+  ThreadReadLimitedError,
+  type ThreadRef,
+  type Viewing,
+} from '../conversation/ports.ts';
 import type { Logger } from '../logger.ts';
-import type { SlackApi } from './slack-api.ts';
+import { type SlackApi, SlackCallError } from './slack-api.ts';
 import { fileRefsOf, type SlackFile } from './slack-files.ts';
 
 const NAME_TTL_MS = 60 * 60 * 1000;
@@ -52,7 +58,7 @@ interface UserInfo {
     real_name?: string;
     is_admin?: boolean;
     is_owner?: boolean;
-    profile?: { display_name?: string; real_name?: string };
+    profile?: { display_name?: string; real_name?: string; email?: string };
   };
 }
 
@@ -60,11 +66,15 @@ export class SlackPeople implements ThreadReader {
   readonly #slack: SlackApi;
   readonly #logger: Logger;
   readonly #names: LRUCache<string, string>;
+  /** Emails by user id ('' for a person without one, so the miss is cached too). */
+  readonly #emails: LRUCache<string, string>;
   readonly #options: SlackPeopleOptions;
   readonly #now: () => number;
   #botMention: { userId: string; pattern: RegExp } | null = null;
-  /** Commercial distribution: when the one conversations.replies call a minute is free again. */
-  #nextReadAtMs = 0;
+  /** Commercial distribution: when each workspace's one conversations.replies call a minute is free again. */
+  readonly #nextReadAtMs = new Map<string, number>();
+  /** Commercial distribution: threads read already (a failed answer does not spend another read). */
+  readonly #threadsRead = new LRUCache<string, ReplyMessage[]>({ max: 1_000, ttl: 10 * 60_000 });
 
   constructor(slack: SlackApi, logger: Logger, options: SlackPeopleOptions = {}) {
     this.#slack = slack;
@@ -77,6 +87,25 @@ export class SlackPeople implements ThreadReader {
       // A given clock is read on every look-up (lru-cache otherwise reuses a reading for 1 ms).
       ...(options.now ? { perf: { now: options.now }, ttlResolution: 0 } : {}),
     });
+    this.#emails = new LRUCache({ max: options.maxNames ?? MAX_CACHED_NAMES, ttl: NAME_TTL_MS });
+  }
+
+  /**
+   * The person's email (users.info, `users:read.email`), cached like names; null when Slack shows
+   * none (a bot, or the scope is missing) or cannot be asked.
+   */
+  async emailOf(userId: string): Promise<string | null> {
+    const cached = this.#emails.get(userId);
+    if (cached !== undefined) return cached || null;
+    try {
+      const info = await this.#slack.call<UserInfo>('users.info', { user: userId });
+      const email = info.user?.profile?.email ?? '';
+      this.#emails.set(userId, email);
+      return email || null;
+    } catch (error) {
+      this.#logger.debug({ err: error, userId }, 'users.info failed; the email is unknown');
+      return null;
+    }
   }
 
   async nameOf(userId: string): Promise<string> {
@@ -183,22 +212,7 @@ export class SlackPeople implements ThreadReader {
 
   /** The thread's messages, oldest first: every page by cursor (bounded), or one small call. */
   async #replies(thread: ThreadRef): Promise<ReplyMessage[]> {
-    if (this.#options.distribution === 'commercial') {
-      // Slack allows such apps one call a minute with at most 15 messages: the thread's start.
-      if (this.#now() < this.#nextReadAtMs) {
-        this.#logger.info(
-          'conversations.replies allows one call a minute here; answering without the thread',
-        );
-        return [];
-      }
-      this.#nextReadAtMs = this.#now() + 60_000;
-      const page = await this.#slack.call<{ messages?: ReplyMessage[] }>('conversations.replies', {
-        channel: thread.channelId,
-        ts: thread.threadTs,
-        limit: 15,
-      });
-      return page.messages ?? [];
-    }
+    if (this.#options.distribution === 'commercial') return this.#readOnce(thread);
     const all: ReplyMessage[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < MAX_REPLY_PAGES; page += 1) {
@@ -218,6 +232,36 @@ export class SlackPeople implements ThreadReader {
     // Longer than the pages read: what was read is the thread's start, not its recent end.
     this.#logger.info({ pages: MAX_REPLY_PAGES }, 'thread longer than the pages read; context is its start');
     return all;
+  }
+
+  /**
+   * Slack allows such apps one conversations.replies call a minute per workspace, with at most 15
+   * messages (the thread's start): a thread is read once (what was read joins its stored history
+   * with the first answer), and a read Slack would refuse is not tried.
+   */
+  async #readOnce(thread: ThreadRef): Promise<ReplyMessage[]> {
+    const key = `${thread.teamId}:${thread.channelId}:${thread.threadTs}`;
+    const read = this.#threadsRead.get(key);
+    if (read) return read;
+    if (this.#now() < (this.#nextReadAtMs.get(thread.teamId) ?? 0)) {
+      this.#logger.info('conversations.replies allows one call a minute here; answering without the thread');
+      throw new ThreadReadLimitedError('conversations.replies: one call a minute');
+    }
+    this.#nextReadAtMs.set(thread.teamId, this.#now() + 60_000);
+    try {
+      const page = await this.#slack.call<{ messages?: ReplyMessage[] }>('conversations.replies', {
+        channel: thread.channelId,
+        ts: thread.threadTs,
+        limit: 15,
+      });
+      const messages = page.messages ?? [];
+      this.#threadsRead.set(key, messages);
+      return messages;
+    } catch (error) {
+      if (!(error instanceof SlackCallError) || error.code !== 'rate_limited') throw error;
+      this.#nextReadAtMs.set(thread.teamId, this.#now() + (error.retryAfterMs ?? 60_000));
+      throw new ThreadReadLimitedError('conversations.replies was rate limited', { cause: error });
+    }
   }
 
   async #asThreadMessage(m: ReplyMessage): Promise<ThreadMessage> {

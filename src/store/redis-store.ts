@@ -1,7 +1,8 @@
 /**
  * ConversationStore on Redis (standalone or Cluster), shared by every replica.
  *
- * Keys (one thread's keys share the `{t:…}` hash tag, so they live in one cluster slot and the
+ * Keys (after `<prefix>` comes the workspace's `ws:<enterprise>:<team>:` when installed by OAuth;
+ * one thread's keys share the `{t:…}` hash tag, so they live in one cluster slot and the
  * commit script may touch both):
  *   <prefix>{t:<threadId>}:state   JSON ThreadState, PX ttl
  *   <prefix>{t:<threadId>}:lock    owner token, PX ttl
@@ -49,6 +50,12 @@ export interface RedisStoreOptions {
   commandTimeoutMs?: number;
   /** Told about corrupt stored state. */
   logger?: StoreLogger;
+  /**
+   * The workspace part of each key, read on every call (`ws:<enterprise>:<team>:`, or '' in
+   * single-workspace mode): it goes between the prefix and the key, so a workspace's keys share
+   * one prefix and can be purged by it.
+   */
+  workspaceKey?: () => string;
 }
 
 const defaultCommandTimeoutMs = 2_000;
@@ -56,7 +63,8 @@ const defaultCommandTimeoutMs = 2_000;
 export class RedisStore implements ConversationStore {
   private readonly client: Redis | Cluster;
   private readonly scripts: StoreScripts;
-  private readonly keyPrefix: string;
+  private readonly basePrefix: string;
+  private readonly workspaceKey: () => string;
   private readonly commandTimeoutMs: number;
   private readonly logger: StoreLogger | undefined;
   /** Settles on the client's next 'ready' (or 'end'); shared by every call waiting for a connection. */
@@ -69,7 +77,8 @@ export class RedisStore implements ConversationStore {
       throw new Error('The Redis key prefix must not contain "{" or "}"');
     }
     this.client = options.client;
-    this.keyPrefix = options.keyPrefix;
+    this.basePrefix = options.keyPrefix;
+    this.workspaceKey = options.workspaceKey ?? (() => '');
     this.commandTimeoutMs = options.commandTimeoutMs ?? defaultCommandTimeoutMs;
     this.logger = options.logger;
 
@@ -332,6 +341,11 @@ export class RedisStore implements ConversationStore {
       // QUIT cannot reach a server that is down; drop the connection without it.
       this.client.disconnect();
     }
+  }
+
+  /** The one place every key's prefix is built: the configured prefix, then the workspace's part. */
+  private get keyPrefix(): string {
+    return `${this.basePrefix}${this.workspaceKey()}`;
   }
 
   private stateKey(threadId: string): string {

@@ -13,11 +13,29 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Toolbox, ToolCallOptions, ToolOutcome, ToolSource, ToolSpec } from '../conversation/ports.ts';
 import type { Logger } from '../logger.ts';
+import type { McpUserAuth } from './mcp-user-auth.ts';
 import type { McpServerConfig, ToolConfig } from './tool-config.ts';
+
+/** For servers with `auth: user`: who the asker is to the store, and how they are offered to connect. */
+export interface PersonalToolAccess {
+  auth: McpUserAuth;
+  /** The asker's key (workspace and user): tokens are kept per person. */
+  personOf: (userId: string) => string;
+  /** Shows the asker, privately, a button that opens `url` to connect `server`. */
+  offerConnect: (offer: {
+    userId: string;
+    channelId?: string;
+    threadTs?: string;
+    server: string;
+    url: string;
+  }) => Promise<void>;
+}
 
 export interface McpToolboxOptions {
   config: ToolConfig;
   logger: Logger;
+  /** Needed when a server has `auth: user`. */
+  personal?: PersonalToolAccess;
   /** First reconnect delay after a server went down; doubles up to 30 s. */
   reconnectDelayMs?: number;
 }
@@ -54,8 +72,9 @@ export class McpToolbox implements Toolbox {
     this.#servers = options.config.servers.map((config) => ({
       config,
       client: null,
-      tools: [],
-      up: false,
+      // A personal server is called per person: its named tools are offered before anyone connected.
+      tools: config.auth === 'user' ? (config.tools ?? []).map(namedTool) : [],
+      up: config.auth === 'user',
       reported: false,
       delayMs: options.reconnectDelayMs ?? 1_000,
       timer: null,
@@ -64,7 +83,9 @@ export class McpToolbox implements Toolbox {
 
   /** Connects every server once (a down one is retried in the background); never rejects. */
   async start(): Promise<void> {
-    await Promise.all(this.#servers.map((server) => this.#connect(server)));
+    await Promise.all(
+      this.#servers.filter((server) => server.config.auth !== 'user').map((server) => this.#connect(server)),
+    );
   }
 
   toolsFor(channelId: string): ToolSpec[] {
@@ -98,6 +119,8 @@ export class McpToolbox implements Toolbox {
 
   async call(name: string, input: unknown, options: ToolCallOptions): Promise<ToolOutcome> {
     const found = this.#find(name);
+    if (found?.server.config.auth === 'user')
+      return this.#callAsPerson(found.server, found.tool, input, options);
     const client = found?.server.client;
     if (!found || !client)
       return { status: 'error', text: `The tool ${name} is not available now.`, sources: [] };
@@ -123,7 +146,68 @@ export class McpToolbox implements Toolbox {
     }
   }
 
+  /**
+   * A personal server's tool, called with the asker's own token; an asker who has not connected is
+   * sent a private Connect button instead, and the model is told so (the answer goes on).
+   */
+  async #callAsPerson(
+    server: ServerState,
+    tool: string,
+    input: unknown,
+    options: ToolCallOptions,
+  ): Promise<ToolOutcome> {
+    const personal = this.#options.personal;
+    const asker = options.asker;
+    const name = server.config.name;
+    if (!personal || !asker)
+      return { status: 'error', text: `The tool ${tool} needs to know who asks.`, sources: [] };
+    const person = personal.personOf(asker.userId);
+    let client: Client | null;
+    try {
+      client = await personal.auth.clientFor(person, server.config);
+    } catch (error) {
+      this.#options.logger.warn({ err: error, server: name }, 'could not reach a personal tool server');
+      return { status: 'error', text: `The tool server ${name} cannot be reached now.`, sources: [] };
+    }
+    if (!client) {
+      const url = await personal.auth.connectUrl(person, server.config);
+      await personal.offerConnect({
+        userId: asker.userId,
+        ...(asker.channelId ? { channelId: asker.channelId } : {}),
+        ...(asker.threadTs ? { threadTs: asker.threadTs } : {}),
+        server: name,
+        url,
+      });
+      return {
+        status: 'success',
+        text: `Not connected: the person asking has not connected their ${name} account yet, so ${tool} was not called. They have been sent a private button to connect. Answer with what you have and tell them they can ask again once connected.`,
+        sources: [],
+      };
+    }
+    if (server.tools.every((listed) => listed.inputSchema === ANY_INPUT))
+      await this.#list(server, client).catch(() => undefined);
+    const signal = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
+    try {
+      const result = await client.callTool(
+        { name: tool, arguments: (input ?? {}) as Record<string, unknown> },
+        undefined,
+        { signal, timeout: options.timeoutMs },
+      );
+      return this.#outcome(result as { content?: unknown[]; isError?: boolean });
+    } catch (error) {
+      personal.auth.forget(person, name);
+      if (options.signal.aborted) return { status: 'error', text: 'The call was cancelled.', sources: [] };
+      this.#options.logger.warn({ err: error, tool, server: name }, 'personal tool call failed');
+      return {
+        status: 'error',
+        text: `The tool failed: ${(error as Error).message}`.slice(0, 500),
+        sources: [],
+      };
+    }
+  }
+
   async close(): Promise<void> {
+    await this.#options.personal?.auth.close();
     this.#closed = true;
     for (const server of this.#servers) {
       if (server.timer) clearTimeout(server.timer);
@@ -207,7 +291,9 @@ export class McpToolbox implements Toolbox {
       tools.push(...(page.tools as ListedTool[]));
       cursor = page.nextCursor;
     } while (cursor);
-    server.tools = tools;
+    // A personal server offers only its configured tools, now with their own descriptions.
+    const named = server.config.auth === 'user' ? server.config.tools : undefined;
+    server.tools = named ? tools.filter((listed) => named.includes(listed.name)) : tools;
   }
 
   /** Marks the server down (once per outage) and schedules the next connection attempt. */
@@ -231,6 +317,17 @@ export class McpToolbox implements Toolbox {
 /** `<server>__<tool>`, within Converse's `[a-zA-Z0-9_-]{1,64}`. */
 function modelName(server: string, tool: string): string {
   return `${server}${SEPARATOR}${tool.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(0, 64);
+}
+
+/** Before a personal server's tools are listed: any object (the server checks the input itself). */
+const ANY_INPUT: Record<string, unknown> = { type: 'object' };
+
+function namedTool(name: string): ListedTool {
+  return {
+    name,
+    description: `${humanize(name)} (acts with the asker's own account)`,
+    inputSchema: ANY_INPUT,
+  };
 }
 
 function humanize(name: string): string {

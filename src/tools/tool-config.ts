@@ -15,6 +15,10 @@
  *   - name: files
  *     command: [node, ./mcp/files-server.js]   # a local server over stdio
  *     env: { FILES_ROOT: "${FILES_ROOT}" }     # all it gets besides the SDK's safe defaults
+ *   - name: tickets
+ *     url: https://mcp.tickets.example/mcp
+ *     auth: user                               # each asker connects their own account
+ *     tools: [my_tickets]
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
@@ -41,9 +45,22 @@ const serverSchema = z
           : approval,
       ),
     channels: z.array(z.string()).optional(),
+    /** `user`: called with each asker's own OAuth token (they connect from Slack first). */
+    auth: z.enum(['bot', 'user']).default('bot'),
+    /** A client registered with the server's authorization server; absent: dynamic registration. */
+    oauth: z
+      .object({
+        clientId: z.string().optional(),
+        clientSecret: z.string().optional(),
+        scopes: z.array(z.string()).optional(),
+      })
+      .optional(),
   })
   .refine((server) => (server.url === undefined) !== (server.command === undefined), {
     message: 'needs either url (Streamable HTTP) or command (stdio), not both',
+  })
+  .refine((server) => server.auth === 'bot' || (server.url !== undefined && server.tools !== undefined), {
+    message: 'with auth: user needs url and tools (they are listed only once someone has connected)',
   });
 
 const configSchema = z.object({
@@ -97,6 +114,9 @@ export function parseToolConfig(text: string, env: NodeJS.ProcessEnv, source = '
     ...(server.url ? { url: resolve(server.url) } : {}),
     headers: Object.fromEntries(Object.entries(server.headers).map(([k, v]) => [k, resolve(v)])),
     env: Object.fromEntries(Object.entries(server.env).map(([k, v]) => [k, resolve(v)])),
+    ...(server.oauth?.clientSecret
+      ? { oauth: { ...server.oauth, clientSecret: resolve(server.oauth.clientSecret) } }
+      : {}),
   }));
   if (missing.size > 0)
     throw new Error(`${source} refers to environment variables that are not set: ${[...missing].join(', ')}`);

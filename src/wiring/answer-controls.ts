@@ -23,6 +23,8 @@ export function buildAnswerControls(
   store: ConversationStore,
   metrics: Metrics,
   logger: Logger,
+  /** The asker's email, for a Knowledge Base that retrieves as the asker. */
+  emailOf?: (userId: string) => Promise<string | null>,
 ): ControlParts {
   const channelSettings = new ChannelSettings({
     store,
@@ -35,6 +37,7 @@ export function buildAnswerControls(
       threadReplyPolicy: config.conversation.threadReplyPolicy,
       serviceTier: config.bedrock.serviceTier,
       tools: null,
+      kbUserContext: config.bedrock.kbUserContext,
     },
     modelChoices: config.bedrock.modelChoices,
     cacheTtlMs: config.settings.cacheTtlMs,
@@ -50,6 +53,11 @@ export function buildAnswerControls(
     metrics,
     logger,
   });
-  const controls = new AnswerControls({ settings: channelSettings, usage, logger });
+  const controls = new AnswerControls({
+    settings: channelSettings,
+    usage,
+    logger,
+    ...(emailOf ? { emailOf } : {}),
+  });
   return { channelSettings, usage, controls };
 }

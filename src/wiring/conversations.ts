@@ -10,6 +10,7 @@ import { ConversationService } from '../conversation/conversation-service.ts';
 import type { AnswerModel } from '../conversation/ports.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import { currentWorkspace } from '../slack/installations/workspace-scope.ts';
 import { responseUrlPoster } from '../slack/response-url.ts';
 import type { SlackApi } from '../slack/slack-api.ts';
 import { SlackFiles } from '../slack/slack-files.ts';
@@ -38,8 +39,11 @@ export interface ConversationInputs {
 
 export function buildConversations(config: Config, inputs: ConversationInputs): ConversationParts {
   const { stored, slack, identity, logger, metrics, tools } = inputs;
+  const self = selfIn(identity);
   const people = new SlackPeople(slack, logger, {
-    botId: identity.botId,
+    get botId() {
+      return self.botId;
+    },
     distribution: config.slack.appDistribution,
   });
   const postToResponseUrl = responseUrlPoster({ slackApiUrl: config.slack.apiUrl, logger });
@@ -49,7 +53,7 @@ export function buildConversations(config: Config, inputs: ConversationInputs): 
     streaming: config.slack.streaming,
     flushIntervalMs: config.slack.flushIntervalMs,
     budget: stored.budget,
-    self: { botId: identity.botId, userId: identity.botUserId },
+    self,
     trustedLinkHosts: config.slack.trustedLinkHosts,
     postToResponseUrl,
   });
@@ -60,7 +64,7 @@ export function buildConversations(config: Config, inputs: ConversationInputs): 
     ...(tools ? { tools } : {}),
     threadReader: people,
     controls: inputs.controls,
-    files: new SlackFiles({ botToken: config.slack.botToken, slackApiUrl: config.slack.apiUrl, slack }),
+    files: new SlackFiles({ botToken: () => slack.token(), slackApiUrl: config.slack.apiUrl, slack }),
     images: new SharpImageFitter(),
     stops: stored.stops,
     mayStopOthers: (userId) => people.isAdmin(userId),
@@ -74,4 +78,16 @@ export function buildConversations(config: Config, inputs: ConversationInputs): 
     },
   });
   return { conversations, people, postToResponseUrl };
+}
+
+/** The bot's own ids: with installation by OAuth they differ per workspace, read from the one served. */
+function selfIn(identity: SlackIdentity): { readonly botId: string | null; readonly userId: string | null } {
+  return {
+    get botId() {
+      return currentWorkspace()?.botId ?? identity.botId;
+    },
+    get userId() {
+      return currentWorkspace()?.botUserId ?? identity.botUserId;
+    },
+  };
 }

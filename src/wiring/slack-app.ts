@@ -23,6 +23,8 @@ import { type SlackApi, slackClientOptions } from '../slack/slack-api.ts';
 import type { ControlParts } from './answer-controls.ts';
 import type { ConversationParts } from './conversations.ts';
 import type { HttpRoutes } from './http-routes.ts';
+import { installerAuthorize, type WorkspaceInstallations } from './installations.ts';
+import type { PersonalTools } from './personal-tools.ts';
 import type { SlackIdentity } from './slack-identity.ts';
 
 /** Largest request body `/slack/events` takes (Slack's payloads are far smaller). */
@@ -36,9 +38,16 @@ export interface SlackAppParts {
 
 export function buildSlackApp(
   config: Config,
-  inputs: { http: HttpRoutes; identity: SlackIdentity; logger: Logger; metrics: Metrics },
+  inputs: {
+    http: HttpRoutes;
+    identity: SlackIdentity;
+    logger: Logger;
+    metrics: Metrics;
+    /** Installation by OAuth: Bolt's installer options for the receiver. */
+    installations?: WorkspaceInstallations | null;
+  },
 ): SlackAppParts {
-  const { http, identity, logger, metrics } = inputs;
+  const { http, identity, logger, metrics, installations } = inputs;
   const { customRoutes } = http;
   const boltReceiver =
     config.slack.appToken !== null
@@ -47,6 +56,7 @@ export function buildSlackApp(
           logger: boltLogger(logger),
           customRoutes,
           installerOptions: { port: config.port, clientOptions: { slackApiUrl: config.slack.apiUrl } },
+          ...installations?.receiverOptions({ port: config.port }),
         })
       : new HTTPReceiver({
           signingSecret: config.slack.signingSecret ?? '',
@@ -55,13 +65,18 @@ export function buildSlackApp(
           logger: boltLogger(logger),
           processBeforeResponse: false,
           bodyLimit: BODY_LIMIT_BYTES,
+          ...installations?.receiverOptions(),
         });
   const ignoreMalformed = () => metrics.messagesIgnored.inc({ reason: 'malformed' });
   if (boltReceiver instanceof HTTPReceiver) refusingOversizedBodies(boltReceiver, BODY_LIMIT_BYTES, logger);
   else survivingUnreadableEnvelopes(boltReceiver.client, logger, ignoreMalformed);
   const app = new App({
     receiver: ignoringMalformedEvents(boltReceiver, logger, ignoreMalformed),
-    token: config.slack.botToken,
+    // With OAuth, Bolt's installer authorizes each event from the installation store (handed over
+    // here: the receiver Bolt sees is the edge wrapper, which has no installer of its own).
+    ...(installations
+      ? { authorize: installerAuthorize(boltReceiver) }
+      : { token: config.slack.botToken ?? '' }),
     ...(identity.botUserId ? { botUserId: identity.botUserId } : {}),
     ...(identity.botId ? { botId: identity.botId } : {}),
     tokenVerificationEnabled: false,
@@ -86,9 +101,14 @@ export function registerSlackListeners(
     identity: SlackIdentity;
     logger: Logger;
     metrics: Metrics;
+    installations?: WorkspaceInstallations | null;
+    personal?: PersonalTools | null;
   },
 ): void {
-  const { parts, controls, slack, identity, logger, metrics } = inputs;
+  const { parts, controls, slack, identity, logger, metrics, installations, personal } = inputs;
+  // First: every later listener runs in its workspace (and uninstalls purge it).
+  installations?.register(app);
+  personal?.register(app);
   const { channelSettings, usage } = controls;
   const { postToResponseUrl } = parts;
   const admins = new SlackAdmins({
@@ -104,6 +124,7 @@ export function registerSlackListeners(
     replyPrivately: (url, text) =>
       postToResponseUrl(url, { response_type: 'ephemeral', text: escapeMrkdwn(text) }),
     people: parts.people,
+    ...(personal ? { accounts: personal.accounts } : {}),
     slack,
     logger,
     metrics,

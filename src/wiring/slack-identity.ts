@@ -9,14 +9,25 @@ import type { SlackApi } from '../slack/slack-api.ts';
 export interface SlackIdentity {
   botUserId: string | null;
   botId: string | null;
-  /** The token's workspace, for payloads that do not name one. */
+  /** The token's workspace, for payloads that do not name one ('' without SLACK_BOT_TOKEN). */
   defaultTeamId: string;
+  /** The token's Enterprise Grid org, if any. */
+  enterpriseId: string | null;
 }
+
+/** Installing by OAuth with no SLACK_BOT_TOKEN: every event says whose it is. */
+export const NO_SINGLE_WORKSPACE: SlackIdentity = {
+  botUserId: null,
+  botId: null,
+  defaultTeamId: '',
+  enterpriseId: null,
+};
 
 type AuthTest = {
   user_id?: string;
   bot_id?: string;
   team_id?: string;
+  enterprise_id?: string;
   response_metadata?: { scopes?: string[] };
 };
 
@@ -40,5 +51,6 @@ export async function readSlackIdentity(slack: SlackApi, logger: Logger): Promis
     botUserId: identity.user_id ?? null,
     botId: identity.bot_id ?? null,
     defaultTeamId: identity.team_id ?? '',
+    enterpriseId: identity.enterprise_id || null,
   };
 }

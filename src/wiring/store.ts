@@ -13,26 +13,61 @@ import {
   RedisWriteBudget,
   type WriteBudget,
 } from '../slack/write-budget/index.ts';
+import {
+  type InstallationRecords,
+  MemoryInstallationRecords,
+  RedisInstallationRecords,
+  timedInstallationRecords,
+} from '../store/installation-records.ts';
 import { InstrumentedStore } from '../store/instrumented-store.ts';
 import { MemoryStore } from '../store/memory-store.ts';
 import { createRedisClient } from '../store/redis-client.ts';
 import { RedisStopSignals } from '../store/redis-stop-signals.ts';
 import { RedisStore } from '../store/redis-store.ts';
 import { MemoryStopSignals } from '../store/stop-signals.ts';
+import {
+  PerWorkspaceMemoryStores,
+  RedisWorkspacePurge,
+  type WorkspacePurge,
+} from '../store/workspace-purge.ts';
 
 export interface StoreParts {
   /** The conversation store, timed into the store latency histogram. */
   store: ConversationStore;
   budget: WriteBudget;
   stops: StopSignals;
+  /** Installations by OAuth, sealed (timed into the same histogram). */
+  installationRecords: InstallationRecords;
+  /** People's own tool-server tokens (MCP servers with `auth: user`). */
+  personalTokenRecords: InstallationRecords;
+  /** Deletes a workspace's keys when it uninstalls. */
+  purge: WorkspacePurge;
 }
 
-export function buildStore(config: Config, logger: Logger, metrics: Metrics): StoreParts {
-  const created = createStore(config, logger, metrics);
-  return { ...created, store: new InstrumentedStore(created.store, metrics.storeLatency) };
+/**
+ * `workspaceKey` (installation by OAuth): the workspace part of every key, read per call, so each
+ * workspace's keys sit under one prefix; null keeps single-workspace keys as they always were.
+ */
+export function buildStore(
+  config: Config,
+  logger: Logger,
+  metrics: Metrics,
+  workspaceKey: (() => string) | null = null,
+): StoreParts {
+  const created = createStore(config, logger, metrics, workspaceKey);
+  return {
+    ...created,
+    store: new InstrumentedStore(created.store, metrics.storeLatency),
+    installationRecords: timedInstallationRecords(created.installationRecords, metrics.storeLatency),
+  };
 }
 
-function createStore(config: Config, logger: Logger, metrics: Metrics): StoreParts {
+function createStore(
+  config: Config,
+  logger: Logger,
+  metrics: Metrics,
+  workspaceKey: (() => string) | null,
+): StoreParts {
   const scale = config.slack.writeBudgetScale;
   const learning = {
     scale,
@@ -44,10 +79,14 @@ function createStore(config: Config, logger: Logger, metrics: Metrics): StorePar
     logger.warn(
       'REDIS_URL is not set: using the in-process store, which serves a single replica only and forgets everything on restart',
     );
+    const perWorkspace = workspaceKey ? new PerWorkspaceMemoryStores(workspaceKey) : null;
     return {
-      store: new MemoryStore(),
+      store: perWorkspace?.store ?? new MemoryStore(),
       budget: scale > 0 ? new MemoryWriteBudget(learning) : new BackoffOnlyBudget(),
       stops: new MemoryStopSignals(),
+      installationRecords: new MemoryInstallationRecords(),
+      personalTokenRecords: new MemoryInstallationRecords(),
+      purge: perWorkspace ?? { purge: async () => 0 },
     };
   }
   const client = createRedisClient({
@@ -67,12 +106,27 @@ function createStore(config: Config, logger: Logger, metrics: Metrics): StorePar
         })
       : new BackoffOnlyBudget();
   return {
-    store: new RedisStore({ client, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: 2_000, logger }),
+    store: new RedisStore({
+      client,
+      keyPrefix: config.redis.keyPrefix,
+      commandTimeoutMs: 2_000,
+      logger,
+      ...(workspaceKey ? { workspaceKey } : {}),
+    }),
+    ...redisSecretRecords(client, config.redis.keyPrefix),
     budget,
     stops: new RedisStopSignals({
       client,
       keyPrefix: config.redis.keyPrefix,
       onError: (err) => logger.debug({ err }, 'stop signals: Redis subscription error'),
     }),
+  };
+}
+
+function redisSecretRecords(client: ReturnType<typeof createRedisClient>, keyPrefix: string) {
+  return {
+    installationRecords: new RedisInstallationRecords({ client, keyPrefix }),
+    personalTokenRecords: new RedisInstallationRecords({ client, keyPrefix, namespace: 'mcp' }),
+    purge: new RedisWorkspacePurge({ client, keyPrefix }),
   };
 }

@@ -10,6 +10,7 @@ import type { SlackApi } from '../slack/slack-api.ts';
 import { SlackSearchTool } from '../slack/slack-search-tool.ts';
 import { builtInToolbox } from '../tools/built-in-tool.ts';
 import { CombinedToolbox } from '../tools/combined-toolbox.ts';
+import type { PersonalToolInputs, PersonalTools } from './personal-tools.ts';
 
 /** The toolbox and the limits the conversation service applies to it. */
 export interface ToolParts {
@@ -20,13 +21,20 @@ export interface ToolParts {
   approvers: string[];
   /** How long an approval request stays open. */
   approvalTtlMs: number;
+  /** People's own accounts, when a server has `auth: user`. */
+  personal: PersonalTools | null;
 }
 
 /**
  * The MCP servers named by MCP_CONFIG, connected (a server that is down is retried in the
  * background, so start-up waits at most a few seconds for them); null without tools.
  */
-export async function buildTools(config: Config, logger: Logger, slack: SlackApi): Promise<ToolParts | null> {
+export async function buildTools(
+  config: Config,
+  logger: Logger,
+  slack: SlackApi,
+  personalInputs?: PersonalToolInputs,
+): Promise<ToolParts | null> {
   if (!config.mcpConfigPath && config.builtinTools.length === 0) return null;
   // Loaded only when tools are configured: the MCP SDK and the YAML parser hold about 30 MB of a
   // replica's memory that a bot without tools never needs.
@@ -36,9 +44,25 @@ export async function buildTools(config: Config, logger: Logger, slack: SlackApi
   if (config.builtinTools.includes('search_slack')) boxes.push(builtInToolbox(new SlackSearchTool(slack)));
   if (config.builtinTools.includes('search_knowledge_base'))
     boxes.push(builtInToolbox(await createKnowledgeBaseSearchTool(config)));
+  const personalServers = toolConfig.servers.filter((server) => server.auth === 'user');
+  // Loaded only when a tool server has `auth: user` (it brings the MCP SDK's auth client).
+  const personal =
+    personalServers.length > 0 && personalInputs
+      ? (await import('./personal-tools.ts')).createPersonalTools({
+          ...personalInputs,
+          config,
+          servers: personalServers,
+          slack,
+          logger,
+        })
+      : null;
   if (toolConfig.servers.length > 0) {
     const { McpToolbox } = await import('../tools/mcp-toolbox.ts');
-    const mcp = new McpToolbox({ config: toolConfig, logger });
+    const mcp = new McpToolbox({
+      config: toolConfig,
+      logger,
+      ...(personal ? { personal: personal.access } : {}),
+    });
     await Promise.race([mcp.start(), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
     boxes.push(mcp);
   }
@@ -48,5 +72,6 @@ export async function buildTools(config: Config, logger: Logger, slack: SlackApi
     maxRounds: toolConfig.maxToolRounds,
     approvers: toolConfig.approvers,
     approvalTtlMs: toolConfig.approvalTtlSeconds * 1000,
+    personal,
   };
 }

@@ -143,6 +143,8 @@ export interface RecordedAgentRequest extends RecordedExchange {
   text: string;
   /** The session id the client sent, if any. */
   sessionId?: string;
+  /** `userContext.userId`: whom retrieval runs as (document-level access control), if sent. */
+  userContextUserId?: string;
   /** The session id the stand-in answered with (new or continued). */
   responseSessionId?: string;
   body: Record<string, unknown>;
@@ -315,6 +317,8 @@ export class FakeBedrockAgentRuntime {
       atMs: nowMs(),
     };
     this.requests.push(request);
+    const asUser = stringAt(body, 'userContext', 'userId');
+    if (asUser !== undefined) request.userContextUserId = asUser;
 
     if (operation === 'Retrieve') {
       request.knowledgeBaseId = decodeURIComponent(RETRIEVE_ROUTE.exec(exchange.path)?.[1] ?? '');

@@ -29,6 +29,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { slackLimitViolation } from './slack/block-kit-limits.ts';
 import { type FakeFile, FileStore, type UploadFileInput } from './slack/files.ts';
 import { blockActionsPayload, type ViewAction, viewSubmissionPayload } from './slack/interactivity.ts';
+import { type InstallGrant, type IssuedToken, OAuthInstalls } from './slack/oauth-installs.ts';
 import { RateWindow } from './slack/rate-window.ts';
 import {
   type DeliveryResult,
@@ -60,6 +61,7 @@ import {
 
 export type { FakeFile, UploadFileInput } from './slack/files.ts';
 export type { ViewAction } from './slack/interactivity.ts';
+export type { InstallGrant, IssuedToken } from './slack/oauth-installs.ts';
 export { type DeliveryResult, postSigned, slackSignature } from './slack/signed-delivery.ts';
 export { slackLimits, validateBlocks } from './slack/web-api.ts';
 export type {
@@ -175,6 +177,12 @@ export interface DeliveryOptions {
   via?: 'http' | 'socket';
   retryNum?: number;
   retryReason?: string;
+  /** Enterprise Grid: the org the event comes from (the envelope's `enterprise_id`). */
+  enterpriseId?: string;
+  /** The app is installed org-wide (`authorizations[0].is_enterprise_install`). */
+  isEnterpriseInstall?: boolean;
+  /** The event's channel is shared with another organization. */
+  isExtSharedChannel?: boolean;
   /** Sign with another secret, to test refusal of bad signatures. */
   signingSecret?: string;
   /** Signature timestamp in seconds (defaults to the real wall clock), to test replay refusal. */
@@ -288,6 +296,8 @@ export class FakeSlack {
   readonly workspace: Workspace;
   /** Files people shared (served at `url_private_download` to the bot token with `files:read`). */
   readonly files: FileStore;
+  /** OAuth installs: the consent page, oauth.v2.access and the tokens it issued (see slack/oauth-installs.ts). */
+  readonly oauth: OAuthInstalls;
   /** `http://127.0.0.1:<port>/api/`: the bot's SLACK_API_URL. */
   apiUrl = '';
   /** `http://127.0.0.1:<port>`. */
@@ -319,6 +329,7 @@ export class FakeSlack {
     this.signingSecret = options.signingSecret ?? 'test-signing-secret';
     this.events.setMaxListeners(100);
     this.files = new FileStore(this.#now);
+    this.oauth = new OAuthInstalls({ now: this.#now, botUserId: this.botUserId, botId: this.botId });
     this.workspace = new Workspace({
       now: this.#now,
       streamIdleTimeoutMs: options.streamIdleTimeoutMs ?? 120_000,
@@ -521,6 +532,10 @@ export class FakeSlack {
         token: this.botToken,
         scopes: this.#options.grantedScopes ?? null,
       });
+    } else if (url.pathname === '/oauth/v2/authorize' && request.method === 'GET') {
+      const approved = this.oauth.authorize(url);
+      if (approved.location) response.writeHead(approved.status, { location: approved.location }).end();
+      else sendJson(response, approved.status, { ok: false, error: approved.error });
     } else if (url.pathname === '/signin') {
       FileStore.signIn(response);
     } else if (url.pathname.startsWith('/response/') && request.method === 'POST') {
@@ -570,6 +585,14 @@ export class FakeSlack {
 
   #answer(method: string, args: WebApiArgs, token: string | undefined): ApiAnswer {
     const isSocketOpen = method === 'apps.connections.open';
+    // The code and refresh grants authenticate with the app's client id and secret, not a token.
+    if (method === 'oauth.v2.access') return { status: 200, body: this.oauth.access(args) };
+    const installed = token ? this.oauth.tokenInfo(token) : undefined;
+    if (installed) {
+      const refused = this.oauth.refusal(installed);
+      if (refused) return { status: 200, body: { ok: false, error: refused } };
+      return this.#admitted(method, args, webApiMethods[method], installed);
+    }
     const handler = webApiMethods[method];
     if (!handler && !isSocketOpen) return { status: 200, body: { ok: false, error: 'unknown_method' } };
     const expectedToken = isSocketOpen ? this.appToken : this.botToken;
@@ -577,11 +600,21 @@ export class FakeSlack {
     if (!token) return { status: 200, body: { ok: false, error: 'not_authed' } };
     if (token === otherToken) return { status: 200, body: { ok: false, error: 'not_allowed_token_type' } };
     if (token !== expectedToken) return { status: 200, body: { ok: false, error: 'invalid_auth' } };
+    return this.#admitted(method, args, handler);
+  }
 
+  /** An authenticated call: injected faults, then rate limits, then the workspace model. */
+  #admitted(
+    method: string,
+    args: WebApiArgs,
+    handler: WebApiHandler | undefined,
+    installed?: IssuedToken,
+  ): ApiAnswer {
     const injected = this.#takeFailure(method);
-    if (injected === 'applied_but_lost') return { ...this.#apply(method, args, handler), lose: true };
+    if (injected === 'applied_but_lost')
+      return { ...this.#apply(method, args, handler, installed), lose: true };
     if (typeof injected === 'object' && 'appliedThenSlowMs' in injected)
-      return { ...this.#apply(method, args, handler), slowMs: injected.appliedThenSlowMs };
+      return { ...this.#apply(method, args, handler, installed), slowMs: injected.appliedThenSlowMs };
     if (injected) return injected;
     const taken = this.#limits.get(method)?.(args).take();
     if (taken && !taken.ok) {
@@ -592,11 +625,16 @@ export class FakeSlack {
       };
     }
 
-    return this.#apply(method, args, handler);
+    return this.#apply(method, args, handler, installed);
   }
 
-  /** Runs an authenticated, admitted call against the workspace model. */
-  #apply(method: string, args: WebApiArgs, handler: WebApiHandler | undefined): ApiAnswer {
+  /** Runs an authenticated, admitted call against the workspace model (as the installed token's workspace). */
+  #apply(
+    method: string,
+    args: WebApiArgs,
+    handler: WebApiHandler | undefined,
+    installed?: IssuedToken,
+  ): ApiAnswer {
     if (method === 'apps.connections.open') {
       const ticket = this.#sockets.issueTicket();
       const wsUrl = `ws://127.0.0.1:${new URL(this.baseUrl).port}/socket?ticket=${ticket}&app_id=${appId}`;
@@ -606,7 +644,7 @@ export class FakeSlack {
     if (refusal) return { status: 200, body: refusal };
     const context: WebApiContext = {
       workspace: this.workspace,
-      teamId: this.teamId,
+      teamId: installed ? (installed.teamId ?? this.teamId) : this.teamId,
       botUserId: this.botUserId,
       botId: this.botId,
       appId,
@@ -614,8 +652,15 @@ export class FakeSlack {
       files: this.files,
       baseUrl: this.baseUrl,
       actionTokens: this.#actionTokens,
+      scopes: this.#options.grantedScopes ?? null,
     };
-    const body = handler?.(context, args) ?? { ok: false, error: 'unknown_method' };
+    let body = handler?.(context, args) ?? { ok: false, error: 'unknown_method' };
+    if (method === 'auth.test' && installed)
+      body = {
+        ...body,
+        enterprise_id: installed.enterpriseId ?? undefined,
+        is_enterprise_install: installed.isEnterpriseInstall,
+      };
     const headers: Record<string, string> =
       method === 'auth.test' && this.#options.grantedScopes
         ? { 'x-oauth-scopes': this.#options.grantedScopes.join(',') }
@@ -761,6 +806,9 @@ export class FakeSlack {
       appId,
       botUserId: this.botUserId,
       verificationToken,
+      ...(options.enterpriseId ? { enterpriseId: options.enterpriseId } : {}),
+      ...(options.isEnterpriseInstall ? { isEnterpriseInstall: true } : {}),
+      ...(options.isExtSharedChannel ? { isExtSharedChannel: true } : {}),
     });
     const result = await this.#deliver(
       'events_api',
@@ -857,6 +905,68 @@ export class FakeSlack {
     });
   }
 
+  /**
+   * A person installs the app from the bot's install URL, as a browser would: the bot's
+   * `/slack/install` sends them to this stand-in's consent page, which approves `grant` at once and
+   * sends them back to the bot's redirect URL (the app's configured one, by default beside the
+   * install URL) with the code; the state cookie goes along. The bot's last answer is returned.
+   */
+  async installApp(installUrl: string, grant: InstallGrant = {}): Promise<{ status: number; body: string }> {
+    this.oauth.nextInstall(grant);
+    this.oauth.redirectUri ??= new URL('/slack/oauth_redirect', installUrl).toString();
+    const start = await fetch(installUrl, { redirect: 'manual' });
+    const consent = start.headers.get('location');
+    if (!consent)
+      throw new Error(`FakeSlack: ${installUrl} did not redirect to the consent page (${start.status})`);
+    const cookie = start.headers
+      .getSetCookie()
+      .map((value) => value.split(';')[0])
+      .join('; ');
+    const approved = await fetch(consent, { redirect: 'manual' });
+    const back = approved.headers.get('location');
+    if (!back)
+      throw new Error(`FakeSlack: the consent page refused (${approved.status} ${await approved.text()})`);
+    const done = await fetch(back, { headers: { cookie }, redirect: 'manual' });
+    return { status: done.status, body: await done.text() };
+  }
+
+  /**
+   * Someone removes the app from a workspace (or, `orgWide`, from the whole org): its tokens are
+   * revoked and `app_uninstalled` is sent, as Slack does.
+   */
+  async uninstall(target: {
+    teamId?: string;
+    enterpriseId?: string;
+    orgWide?: boolean;
+  }): Promise<SendEventResult> {
+    this.oauth.revoke(target);
+    return this.sendEvent(
+      { type: 'app_uninstalled', event_ts: this.workspace.nextTs() },
+      this.#installDelivery(target),
+    );
+  }
+
+  /** An admin revokes the app's bot token in a workspace: `tokens_revoked` names the bot user. */
+  async revokeBotTokens(target: {
+    teamId?: string;
+    enterpriseId?: string;
+    orgWide?: boolean;
+  }): Promise<SendEventResult> {
+    this.oauth.revoke(target);
+    return this.sendEvent(
+      { type: 'tokens_revoked', tokens: { bot: [this.botUserId] }, event_ts: this.workspace.nextTs() },
+      this.#installDelivery(target),
+    );
+  }
+
+  #installDelivery(target: { teamId?: string; enterpriseId?: string; orgWide?: boolean }): SendEventOptions {
+    return {
+      teamId: target.teamId ?? this.teamId,
+      ...(target.enterpriseId ? { enterpriseId: target.enterpriseId } : {}),
+      ...(target.orgWide ? { isEnterpriseInstall: true } : {}),
+    };
+  }
+
   /** Sends a slash command (form-encoded, signed) with a response_url on this server. */
   async sendCommand(input: CommandInput, options: DeliveryOptions = {}): Promise<CommandResult> {
     const channel = this.workspace.channels.get(input.channel);
@@ -911,7 +1021,7 @@ export class FakeSlack {
       view,
       user,
       action,
-      teamId: this.teamId,
+      teamId: options.teamId ?? this.teamId,
       appId,
       triggerId: this.workspace.issueTrigger(user),
       people: this.workspace.users,

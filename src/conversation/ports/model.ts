@@ -42,6 +42,11 @@ export interface ModelChoice {
   knowledgeBase?: { id: string; mode: 'managed' | 'retrieve' } | null;
   /** Bedrock's service tier; absent, the configured one; null, Bedrock's default. */
   serviceTier?: 'priority' | 'default' | 'flex' | null;
+  /**
+   * Who is asking, as the Knowledge Base's document-level access control knows them (their email):
+   * retrieval sees only what they may see. Absent: retrieval with the bot's own rights.
+   */
+  knowledgeBaseUserId?: string;
 }
 
 export interface AnswerRequest {

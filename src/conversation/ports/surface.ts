@@ -100,6 +100,14 @@ export interface ThreadMessage {
   files?: FileRef[];
 }
 
+/**
+ * Slack refused to read the thread now (an app distributed outside the Marketplace may read one
+ * thread a minute): the question is answered without the thread, and the asker is told in a line.
+ */
+export class ThreadReadLimitedError extends Error {
+  override readonly name = 'ThreadReadLimitedError';
+}
+
 export interface ThreadReader {
   /**
    * The thread's most recent messages posted before `beforeTs`, oldest first, mentions resolved to

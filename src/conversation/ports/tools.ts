@@ -53,11 +53,22 @@ export interface BuiltInTool {
   close?(): Promise<void>;
 }
 
+/** The person a tool call is made for. */
+export interface Asker {
+  userId: string;
+  actionToken?: string;
+  channelId?: string;
+  threadTs?: string;
+}
+
 export interface ToolCallOptions {
   signal: AbortSignal;
   timeoutMs: number;
-  /** Who asks, and Slack's `action_token` of the asking event (search as that person may see). */
-  asker?: { userId: string; actionToken?: string };
+  /**
+   * Who asks, and Slack's `action_token` of the asking event (search as that person may see);
+   * where they asked (a personal tool server's private Connect step goes there).
+   */
+  asker?: Asker;
 }
 
 /** One step of an answer that used a tool, as the surface shows it. */

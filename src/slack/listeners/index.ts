@@ -29,11 +29,14 @@ export const SUBSCRIBED_EVENTS = [
   'app_context_changed',
   'app_home_opened',
   'app_mention',
+  // Installation by OAuth: the installation and its data go (see installations/oauth-install.ts).
+  'app_uninstalled',
   'assistant_thread_started',
   'message.channels',
   'message.groups',
   'message.im',
   'message.mpim',
+  'tokens_revoked',
 ] as const;
 
 export function registerListeners(app: App, deps: ListenerDeps): void {

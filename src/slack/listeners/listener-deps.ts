@@ -5,6 +5,7 @@ import type { Logger } from '../../logger.ts';
 import type { Metrics } from '../../metrics.ts';
 import type { ControlReplies } from '../control-replies.ts';
 import type { HomeTab } from '../home-tab.ts';
+import type { PersonalAccounts } from '../personal-connections.ts';
 import type { BotIdentity } from '../question-builder.ts';
 import type { SlackApi } from '../slack-api.ts';
 import type { SlackPeople } from '../slack-people.ts';
@@ -22,4 +23,6 @@ export interface ListenerDeps {
   homeTab: HomeTab;
   /** `/ask settings` and `/ask usage`. */
   controlReplies: ControlReplies;
+  /** `/ask connections`: the person's own tool-server accounts (when a server has `auth: user`). */
+  accounts?: PersonalAccounts;
 }

@@ -116,6 +116,12 @@ export interface EnvelopeInput {
   appId: string;
   botUserId: string;
   verificationToken: string;
+  /** Enterprise Grid: the org the event comes from. */
+  enterpriseId?: string | null;
+  /** The app is installed org-wide: the authorization names the org, not the workspace. */
+  isEnterpriseInstall?: boolean;
+  /** The channel is shared with another organization (Slack Connect). */
+  isExtSharedChannel?: boolean;
 }
 
 /** The Events API `event_callback` envelope around an inner event. */
@@ -123,6 +129,9 @@ export function eventEnvelope(input: EnvelopeInput): Record<string, unknown> {
   return {
     token: input.verificationToken,
     team_id: input.teamId,
+    ...(input.enterpriseId
+      ? { enterprise_id: input.enterpriseId, context_enterprise_id: input.enterpriseId }
+      : {}),
     context_team_id: input.teamId,
     api_app_id: input.appId,
     event: input.event,
@@ -131,14 +140,14 @@ export function eventEnvelope(input: EnvelopeInput): Record<string, unknown> {
     event_time: input.eventTimeS,
     authorizations: [
       {
-        enterprise_id: null,
-        team_id: input.teamId,
+        enterprise_id: input.enterpriseId ?? null,
+        team_id: input.isEnterpriseInstall ? null : input.teamId,
         user_id: input.botUserId,
         is_bot: true,
-        is_enterprise_install: false,
+        is_enterprise_install: input.isEnterpriseInstall ?? false,
       },
     ],
-    is_ext_shared_channel: false,
+    is_ext_shared_channel: input.isExtSharedChannel ?? false,
     event_context: `4-${Buffer.from(JSON.stringify({ id: input.eventId })).toString('base64url')}`,
   };
 }

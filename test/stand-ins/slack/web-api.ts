@@ -30,6 +30,8 @@ export interface WebApiContext {
   baseUrl: string;
   /** `action_token`s this workspace put in events (assistant.search.context accepts only those). */
   actionTokens: Set<string>;
+  /** The scopes the calling token was granted; null: every scope the app asks for. */
+  scopes: string[] | null;
 }
 
 export type WebApiArgs = Record<string, unknown>;
@@ -600,7 +602,14 @@ export const webApiMethods: Record<string, WebApiHandler> = {
         deleted: false,
         is_bot: user.isBot,
         tz: 'UTC',
-        profile: { display_name: user.displayName, real_name: user.realName },
+        profile: {
+          display_name: user.displayName,
+          real_name: user.realName,
+          // Slack shows the email only to tokens granted users:read.email.
+          ...(context.scopes === null || context.scopes.includes('users:read.email')
+            ? { email: user.email }
+            : {}),
+        },
       },
     };
   },

@@ -27,6 +27,7 @@ export interface FakeUser {
   realName: string;
   displayName: string;
   isBot: boolean;
+  email: string;
 }
 
 export interface StreamTask {
@@ -116,6 +117,8 @@ export interface AddUserInput {
   realName?: string;
   displayName?: string;
   isBot?: boolean;
+  /** The profile email (users.info shows it to a token with `users:read.email`); default `<name>@example.com`. */
+  email?: string;
 }
 
 export interface AddMessageInput {
@@ -255,6 +258,7 @@ export class Workspace {
       realName: input.realName ?? input.name,
       displayName: input.displayName ?? input.name,
       isBot: input.isBot ?? false,
+      email: input.email ?? `${input.name}@example.com`,
     };
     this.users.set(user.id, user);
     return user;
