@@ -1,8 +1,8 @@
 /**
  * Lists the longest functions in src/ and fails when one is over MAX_LINES, unless it is named
- * below: a declarative table (metrics, the configuration schema, Block Kit views), or, for now, a
- * function still waiting for its split. An exception that no longer applies (the function is gone,
- * or back under the line) fails too, so the list stays honest.
+ * below as a declarative table (metrics, the configuration schema, Block Kit views). An exception
+ * that no longer applies (the function is gone, or back under the line) fails too, so the list
+ * stays honest.
  *
  *   npm run check:functions              (the longest 15, then the verdict; .ci/run runs it)
  *   npm run check:functions -- --top 40
@@ -23,16 +23,6 @@ const DECLARATIVE: Record<string, string> = {
   'src/metrics.ts#createMetrics': 'the metrics: one definition per metric',
   'src/config.ts#toConfig': 'the configuration schema: one field per variable',
   'src/slack/settings-views.ts#settingsModal': 'a Block Kit view: the settings modal, block by block',
-};
-
-/**
- * TEMPORARY: functions over the line today that other work (issue 21's splits of the conversation
- * service and the bot's wiring) is taking apart. Remove each entry as its split lands; this
- * section should end up empty.
- */
-// TEMPORARY ("not yet split"): empty this as the splits land; a stale entry fails the check.
-const NOT_YET_SPLIT: Record<string, string> = {
-  'src/bedrock/knowledge-base-model.ts#RetrieveThenConverseModel.stream': 'retrieve, then Converse',
 };
 
 export interface FunctionLength {
@@ -140,27 +130,25 @@ function main(): number {
   const top = parseTop(process.argv.slice(2));
   process.stdout.write(`The ${top} longest functions in src/ (the line is ${MAX_LINES}):\n`);
   for (const fn of all.slice(0, top)) {
-    const mark =
-      fn.lines <= MAX_LINES ? ' ' : fn.key in DECLARATIVE ? 'D' : fn.key in NOT_YET_SPLIT ? 'T' : '!';
+    const mark = fn.lines <= MAX_LINES ? ' ' : fn.key in DECLARATIVE ? 'D' : '!';
     process.stdout.write(`${mark} ${String(fn.lines).padStart(4)}  ${fn.key}  (line ${fn.line})\n`);
   }
   const over = all.filter((fn) => fn.lines > MAX_LINES);
   const failures = over
-    .filter((fn) => !(fn.key in DECLARATIVE) && !(fn.key in NOT_YET_SPLIT))
+    .filter((fn) => !(fn.key in DECLARATIVE))
     .map(
       (fn) =>
         `${fn.key} is ${fn.lines} lines (line ${fn.line}): split it, or name it in scripts/long-functions.ts`,
     );
   const overKeys = new Set(over.map((fn) => fn.key));
-  for (const key of [...Object.keys(DECLARATIVE), ...Object.keys(NOT_YET_SPLIT)]) {
+  for (const key of Object.keys(DECLARATIVE)) {
     if (!overKeys.has(key))
       failures.push(
         `${key} is named as an exception but is no longer over the line: remove it from the list`,
       );
   }
   process.stdout.write(
-    `\n${over.length} over the line: ${over.filter((fn) => fn.key in DECLARATIVE).length} declarative, ` +
-      `${over.filter((fn) => fn.key in NOT_YET_SPLIT).length} not yet split.\n`,
+    `\n${over.length} over the line, ${over.filter((fn) => fn.key in DECLARATIVE).length} of them declarative.\n`,
   );
   for (const failure of failures) process.stderr.write(`long-functions: ${failure}\n`);
   return failures.length > 0 ? 1 : 0;

@@ -190,34 +190,14 @@ export class RetrieveThenConverseModel implements AnswerModel {
     );
     sent.catch(() => undefined);
     yield { type: 'status', status: 'searching' };
-    let results: Array<{
-      content?: { text?: string };
-      location?: SourceReference['location'];
-      metadata?: Record<string, unknown>;
-    }>;
+    let results: RetrievedPassage[];
     try {
       const response = await sent;
-      results = (response.retrievalResults ?? []) as typeof results;
+      results = (response.retrievalResults ?? []) as RetrievedPassage[];
     } catch (error) {
       throw mapBedrockError(error, { modelId, region, knowledgeBaseId, knowledgeBase: true });
     }
-
-    // One numbered source per distinct document; its passages go together.
-    const documents: CitedSource[] = [];
-    const passages: string[][] = [];
-    for (const result of results) {
-      const source = await links.toSource(result);
-      const text = result.content?.text?.trim();
-      if (!source || !text) continue;
-      let index = documents.findIndex((d) => d.id === source.id);
-      if (index < 0) {
-        documents.push(source);
-        passages.push([]);
-        index = documents.length - 1;
-      }
-      passages[index]?.push(text);
-    }
-
+    const { documents, passages } = await byDocument(links, results);
     const markers = new MarkerRenumbering(documents);
     let cited = 0;
     for await (const event of this.#converse.stream({
@@ -239,6 +219,35 @@ export class RetrieveThenConverseModel implements AnswerModel {
     const fresh = markers.numbering.sources.slice(cited);
     if (fresh.length > 0) yield { type: 'citation', start: 0, end: 0, sources: fresh };
   }
+}
+
+/** One passage Retrieve returned, with where it came from. */
+type RetrievedPassage = {
+  content?: { text?: string };
+  location?: SourceReference['location'];
+  metadata?: Record<string, unknown>;
+};
+
+/** One numbered source per distinct document; its passages go together. */
+async function byDocument(
+  links: SourceLinks,
+  results: RetrievedPassage[],
+): Promise<{ documents: CitedSource[]; passages: string[][] }> {
+  const documents: CitedSource[] = [];
+  const passages: string[][] = [];
+  for (const result of results) {
+    const source = await links.toSource(result);
+    const text = result.content?.text?.trim();
+    if (!source || !text) continue;
+    let index = documents.findIndex((d) => d.id === source.id);
+    if (index < 0) {
+      documents.push(source);
+      passages.push([]);
+      index = documents.length - 1;
+    }
+    passages[index]?.push(text);
+  }
+  return { documents, passages };
 }
 
 /**

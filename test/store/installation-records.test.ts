@@ -10,7 +10,7 @@ import {
   RedisInstallationRecords,
 } from '../../src/store/installation-records.ts';
 import { SealedInstallationStore } from '../../src/store/installation-store.ts';
-import { createRedisClient } from '../../src/store/redis-store.ts';
+import { createRedisClient } from '../../src/store/redis-client.ts';
 import { TokenSealer } from '../../src/store/token-sealer.ts';
 import { deleteKeysWithPrefix } from '../support/redis-server-process.ts';
 
