@@ -32,6 +32,7 @@
 import type { InferenceConfiguration, Message, SystemContentBlock } from '@aws-sdk/client-bedrock-runtime';
 import { baseModelId, limitsOf, type ModelLimits, REFUSALS } from './bedrock/model-limits.ts';
 import { type CacheAccounting, PromptCache } from './bedrock/prompt-cache.ts';
+import { FakeTitanEmbeddings } from './bedrock/titan-embeddings.ts';
 import {
   type EventStreamWriter,
   type Exchange,
@@ -176,6 +177,8 @@ export class FakeBedrockRuntime {
   /** CountTokens requests, kept apart so `requests` holds only answers. */
   readonly countTokensRequests: RecordedModelRequest[] = [];
   countTokensSupported: boolean;
+  /** Titan Text Embeddings v2 through InvokeModel (see bedrock/titan-embeddings.ts). */
+  readonly embeddings = new FakeTitanEmbeddings();
   readonly #server: RunningHttp2JsonServer;
   readonly #queue: ModelReply[] = [];
   readonly #waiters = new Set<() => void>();
@@ -281,6 +284,7 @@ export class FakeBedrockRuntime {
   }
 
   async #onExchange(exchange: Exchange): Promise<void> {
+    if (this.embeddings.handles(exchange)) return this.embeddings.answer(exchange);
     const match = exchange.method === 'POST' ? ROUTE.exec(exchange.path) : null;
     if (!match?.[1] || !match[2]) {
       exchange.sendAwsError(
