@@ -56,6 +56,8 @@ export interface StoredChunk {
   hash: string;
   /** Full vector: kept in the store by the embedded index, null where the index keeps it (S3 Vectors). */
   vector: Float32Array | null;
+  /** The vector's compact code (sign bits, packed), which replicas search in memory; null with S3 Vectors. */
+  code: Uint8Array | null;
 }
 
 export interface KnowledgeStore {
@@ -75,8 +77,8 @@ export interface KnowledgeStore {
   chunks(scope: string, ids: string[]): Promise<Array<StoredChunk | null>>;
   /** A source's chunks (to reuse embeddings of unchanged text). */
   chunksOf(scope: string, sourceId: string): Promise<StoredChunk[]>;
-  /** Every chunk of a scope with its vector, and the version they are at (for a replica's compact copy). */
-  load(scope: string): Promise<{ version: number; chunks: Array<{ id: string; vector: Float32Array }> }>;
+  /** Every chunk's compact code, and the version they are at (for a replica's in-memory copy). */
+  loadCodes(scope: string): Promise<{ version: number; chunks: Array<{ id: string; code: Uint8Array }> }>;
   /** Bumped by every change of the scope: a replica whose copy is older reloads. */
   version(scope: string): Promise<number>;
   /** Chunks kept for a workspace in all its scopes. */
