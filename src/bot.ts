@@ -13,10 +13,13 @@ import type { Config } from './config.ts';
 import { AnswerControls } from './conversation/answer-controls.ts';
 import { ChannelSettings } from './conversation/channel-settings.ts';
 import { ConversationService } from './conversation/conversation-service.ts';
+import type { KnowledgeStore } from './conversation/knowledge-ports.ts';
 import type { AnswerModel, ConversationStore, StopSignals, Toolbox } from './conversation/ports.ts';
 import { UsageLedger } from './conversation/usage-ledger.ts';
 import { healthRoutes, type Lifecycle } from './http/health-routes.ts';
 import { StoreHealth } from './http/store-health.ts';
+import type { ChannelKnowledge } from './knowledge/channel-knowledge.ts';
+import { startKnowledge } from './knowledge/start-knowledge.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { boltLogger } from './slack/bolt-logger.ts';
@@ -44,7 +47,9 @@ import {
   type WriteBudget,
 } from './slack/write-budget.ts';
 import { InstrumentedStore } from './store/instrumented-store.ts';
+import { MemoryKnowledgeStore } from './store/memory-knowledge-store.ts';
 import { MemoryStore } from './store/memory-store.ts';
+import { RedisKnowledgeStore } from './store/redis-knowledge-store.ts';
 import { RedisStopSignals } from './store/redis-stop-signals.ts';
 import { createRedisClient, RedisStore } from './store/redis-store.ts';
 import { MemoryStopSignals } from './store/stop-signals.ts';
@@ -60,6 +65,8 @@ export interface RunningBot {
   metrics: Metrics;
   store: ConversationStore;
   conversations: ConversationService;
+  /** Channel knowledge, when KNOWLEDGE_INDEX is set (tests wait for its learning with `idle()`). */
+  knowledge: ChannelKnowledge | null;
   /** Stops taking work, lets answers in flight finish within `timeoutMs`, closes everything. */
   shutdown(timeoutMs?: number): Promise<{ drained: boolean }>;
 }
@@ -120,7 +127,10 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
         );
       },
     }));
+  // Channel knowledge (issue 22) is built after the settings; a change of learning reaches it here.
+  let knowledgeRef: ChannelKnowledge | null = null;
   const channelSettings = new ChannelSettings({
+    onChange: (change) => knowledgeRef?.settingsChanged(change),
     store,
     defaults: {
       enabled: true,
@@ -131,6 +141,8 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
       threadReplyPolicy: config.conversation.threadReplyPolicy,
       serviceTier: config.bedrock.serviceTier,
       tools: null,
+      learnFromFiles: false,
+      learnFromAnswers: false,
     },
     modelChoices: config.bedrock.modelChoices,
     cacheTtlMs: config.settings.cacheTtlMs,
@@ -159,7 +171,17 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     trustedLinkHosts: config.slack.trustedLinkHosts,
     postToResponseUrl,
   });
-  const tools = await startTools(config, logger, slack);
+  const files = new SlackFiles({ botToken: config.slack.botToken, slackApiUrl: config.slack.apiUrl, slack });
+  const knowledge = await startKnowledge(config, {
+    store: created.knowledge,
+    slack,
+    files,
+    settings: channelSettings,
+    usage,
+    logger,
+  });
+  knowledgeRef = knowledge?.knowledge ?? null;
+  const tools = await startTools(config, logger, slack, knowledge ? [builtInToolbox(knowledge.tool)] : []);
   const conversations = new ConversationService({
     store,
     model,
@@ -167,8 +189,9 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     ...(tools ? { tools } : {}),
     threadReader: people,
     controls,
-    files: new SlackFiles({ botToken: config.slack.botToken, slackApiUrl: config.slack.apiUrl, slack }),
+    files,
     stops: created.stops,
+    ...(knowledge ? { knowledge: knowledge.knowledge } : {}),
     mayStopOthers: (userId) => people.isAdmin(userId),
     logger,
     metrics,
@@ -224,7 +247,16 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
   });
   registerListeners(app, {
     conversations,
-    homeTab: new HomeTab({ slack, settings: channelSettings, usage, admins, logger, metrics }),
+    homeTab: new HomeTab({
+      slack,
+      settings: channelSettings,
+      usage,
+      admins,
+      logger,
+      metrics,
+      ...(knowledge ? { knowledge: knowledge.knowledge } : {}),
+    }),
+    ...(knowledge ? { knowledge: knowledge.knowledge } : {}),
     controlReplies: new ControlReplies({ settings: channelSettings, usage, postToResponseUrl }),
     replyPrivately: (url, text) =>
       postToResponseUrl(url, { response_type: 'ephemeral', text: escapeMrkdwn(text) }),
@@ -266,6 +298,7 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
     metrics,
     store,
     conversations,
+    knowledge: knowledge?.knowledge ?? null,
     async shutdown(timeoutMs = config.shutdownTimeoutMs) {
       lifecycle = 'draining';
       conversations.stopAccepting();
@@ -282,6 +315,9 @@ export async function startBot(config: Config, options: BotOptions): Promise<Run
       await app.stop().catch((err: unknown) => logger.warn({ err }, 'error stopping Bolt'));
       storeHealth.stop();
       await conversations.close().catch((err: unknown) => logger.warn({ err }, 'error closing stop signals'));
+      await knowledge
+        ?.close()
+        .catch((err: unknown) => logger.warn({ err }, 'error closing channel knowledge'));
       await tools?.toolbox
         .close()
         .catch((err: unknown) => logger.warn({ err }, 'error closing tool servers'));
@@ -304,6 +340,8 @@ async function startTools(
   config: Config,
   logger: Logger,
   slack: SlackApi,
+  /** Built-in toolboxes made elsewhere (channel knowledge's search). */
+  extra: Toolbox[] = [],
 ): Promise<{
   toolbox: Toolbox;
   timeoutMs: number;
@@ -311,12 +349,12 @@ async function startTools(
   approvers: string[];
   approvalTtlMs: number;
 } | null> {
-  if (!config.mcpConfigPath && config.builtinTools.length === 0) return null;
+  if (!config.mcpConfigPath && config.builtinTools.length === 0 && extra.length === 0) return null;
   // Loaded only when tools are configured: the MCP SDK and the YAML parser hold about 30 MB of a
   // replica's memory that a bot without tools never needs.
   const { loadToolConfig, NO_TOOLS } = await import('./tools/tool-config.ts');
   const toolConfig = config.mcpConfigPath ? loadToolConfig(config.mcpConfigPath, process.env) : NO_TOOLS;
-  const boxes: Toolbox[] = [];
+  const boxes: Toolbox[] = [...extra];
   if (config.builtinTools.includes('search_slack')) boxes.push(builtInToolbox(new SlackSearchTool(slack)));
   if (config.builtinTools.includes('search_knowledge_base'))
     boxes.push(builtInToolbox(await createKnowledgeBaseSearchTool(config)));
@@ -343,7 +381,7 @@ function createStore(
   config: Config,
   logger: Logger,
   metrics: Metrics,
-): { store: ConversationStore; budget: WriteBudget; stops: StopSignals } {
+): { store: ConversationStore; budget: WriteBudget; stops: StopSignals; knowledge: KnowledgeStore } {
   const scale = config.slack.writeBudgetScale;
   const learning = {
     scale,
@@ -359,6 +397,7 @@ function createStore(
       store: new MemoryStore(),
       budget: scale > 0 ? new MemoryWriteBudget(learning) : new BackoffOnlyBudget(),
       stops: new MemoryStopSignals(),
+      knowledge: new MemoryKnowledgeStore(),
     };
   }
   const client = createRedisClient({
@@ -385,5 +424,6 @@ function createStore(
       keyPrefix: config.redis.keyPrefix,
       onError: (err) => logger.debug({ err }, 'stop signals: Redis subscription error'),
     }),
+    knowledge: new RedisKnowledgeStore({ client, keyPrefix: config.redis.keyPrefix }),
   };
 }

@@ -27,6 +27,10 @@ export interface ChannelSettingsValues {
   serviceTier: ServiceTier | null;
   /** The tools the model may use here, by name; null: every tool the bot has; empty: none. */
   tools: string[] | null;
+  /** Channel knowledge: learn from the files shared here (switching it off forgets them). */
+  learnFromFiles: boolean;
+  /** Channel knowledge: learn from the bot's answered threads here. */
+  learnFromAnswers: boolean;
 }
 
 export type SettingField = keyof ChannelSettingsValues;
@@ -40,6 +44,8 @@ export const SETTING_FIELDS: readonly SettingField[] = [
   'threadReplyPolicy',
   'serviceTier',
   'tools',
+  'learnFromFiles',
+  'learnFromAnswers',
 ];
 
 export interface EffectiveChannelSettings extends ChannelSettingsValues {
@@ -71,6 +77,8 @@ export interface ChannelSettingsOptions {
   cacheTtlMs: number;
   logger: Logger;
   now?: () => number;
+  /** Told of every change after it was stored (channel knowledge forgets what a channel stops learning). */
+  onChange?: (change: { before: EffectiveChannelSettings; after: EffectiveChannelSettings }) => void;
 }
 
 export class ChannelSettings {
@@ -113,6 +121,8 @@ export class ChannelSettings {
         )
         .max(50)
         .nullable(),
+      learnFromFiles: z.boolean(),
+      learnFromAnswers: z.boolean(),
     };
   }
 
@@ -168,6 +178,7 @@ export class ChannelSettings {
       after: this.#effective(teamId, channelId, after),
     };
     this.#cache?.set(`${teamId}:${channelId}`, change.after);
+    this.#options.onChange?.(change);
     // The change log: one line per change, with everything needed to see or undo it.
     this.#options.logger.info(
       {
@@ -226,6 +237,8 @@ export const LABELS: Record<SettingField, string> = {
   threadReplyPolicy: 'Thread replies',
   serviceTier: 'Service tier',
   tools: 'Tools',
+  learnFromFiles: 'Learn from files shared here',
+  learnFromAnswers: 'Learn from answered threads here',
 };
 
 function pick(settings: EffectiveChannelSettings): ChannelSettingsValues {

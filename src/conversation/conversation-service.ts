@@ -23,6 +23,7 @@ import {
   readWithin,
 } from './attachments.ts';
 import { EarlyAnswer } from './early-answer.ts';
+import type { Grounding, KnowledgeGrounding } from './knowledge-ports.ts';
 import { MESSAGES } from './messages.ts';
 import type {
   AnswerEvent,
@@ -103,6 +104,8 @@ export interface ConversationDeps {
   };
   /** Carries Stop clicks to the replica running the answer. */
   stops: StopSignals;
+  /** Channel knowledge (knowledge/channel-knowledge.ts): grounds answers, learns answered threads. */
+  knowledge?: KnowledgeGrounding;
   /** Whether `userId` may stop someone else's answer (a workspace admin); default: nobody may. */
   mayStopOthers?: (userId: string) => Promise<boolean>;
   now?: () => number;
@@ -156,8 +159,8 @@ interface Prepared {
   questionText: string;
   /** Whose channel's tools the model may use (the question's). */
   toolsChannelId: string;
-  /** Who asks, for tools that search as that person may see. */
-  asker: { userId: string; actionToken?: string };
+  /** Who asks and where, for tools that search as that person may see (or that channel's knowledge). */
+  asker: { userId: string; actionToken?: string; teamId: string; channelId: string };
   /** The channel's settings' tools, by name; null: every tool the bot has. */
   allowedTools: string[] | null;
   /** The question's files (and the new thread's earlier ones) that go to the model, and their references. */
@@ -177,6 +180,8 @@ interface Prepared {
   trimmed: TrimmedTurns;
   /** The channel's choice of model, prompt and Knowledge Base. */
   model: ModelChoice;
+  /** What channel knowledge adds (the search tool, quoted passages, "Answered before"); null: nothing. */
+  grounding?: Grounding | null;
 }
 
 /** What generating produced, whatever the outcome. */
@@ -323,7 +328,11 @@ export class ConversationService {
     return {
       questionText: paused.questionText,
       toolsChannelId: question.thread.channelId,
-      asker: { userId: paused.askerId },
+      asker: {
+        userId: paused.askerId,
+        teamId: question.thread.teamId,
+        channelId: question.thread.channelId,
+      },
       allowedTools: this.#controlsOf(question).tools,
       sentQuestionText: paused.questionText,
       attachments: [],
@@ -784,8 +793,10 @@ export class ConversationService {
       const withoutSession = state && { ...state, kbSessionId: null };
       committed = await this.#commit(question, withoutSession, prepared, null, lockToken, log);
     } else {
-      const notes: string[] = [];
+      const notes: string[] = [...(prepared.grounding?.notes ?? [])];
       if (prepared.leftOut.length > 0) notes.push(leftOutSentence(prepared.leftOut));
+      for (const source of prepared.grounding?.sources ?? [])
+        if (!generated.citations.some((c) => c.id === source.id)) generated.citations.push(source);
       notes.push(...generated.notes);
       if (prepared.trimmed.droppedTurns > 0) notes.push(MESSAGES.trimmed(prepared.trimmed.droppedTurns));
       if (stopReason === 'max_tokens') notes.push(MESSAGES.maxTokens);
@@ -799,6 +810,18 @@ export class ConversationService {
         log.warn({ err }, 'could not finish the answer in Slack');
       }
       committed = await this.#commit(question, base, prepared, generated, lockToken, log);
+      // Hook: channel knowledge learns the answered thread, in the background.
+      if (committed && !question.regenerate)
+        this.#deps.knowledge?.answered(
+          {
+            teamId: question.thread.teamId,
+            channelId: question.thread.channelId,
+            threadTs: question.thread.threadTs,
+            userId: question.userId,
+            text: question.text,
+          },
+          generated.rounds.length > 0 ? generated.finalText : answer,
+        );
     }
 
     const durationMs = this.#now() - startedAtMs;
@@ -864,12 +887,21 @@ export class ConversationService {
     const leftOut = current.leftOut.filter((item) => question.files?.includes(item.file));
     const unanswerable =
       asked === FILES_ONLY_QUESTION && attachments.length === 0 ? leftOutSentence(current.leftOut) : null;
-    const sentQuestionText = await this.#withViewing(
-      question,
-      questionText,
-      Math.floor(budgetTokens / scale),
-      log,
-    );
+    // Hook: channel knowledge — the search tool, or passages quoted as data, and "Answered before".
+    const grounding = this.#deps.knowledge
+      ? await this.#deps.knowledge.ground(
+          {
+            teamId: question.thread.teamId,
+            channelId: question.thread.channelId,
+            threadTs: question.thread.threadTs,
+            userId: question.userId,
+            text: question.text,
+          },
+          this.#controlsOf(question).modelId,
+        )
+      : null;
+    const viewed = await this.#withViewing(question, questionText, Math.floor(budgetTokens / scale), log);
+    const sentQuestionText = grounding?.context ? `${viewed}\n\n${grounding.context}` : viewed;
     const textBudget = Math.max(1, budgetTokens - attachmentTokens(attachments));
     const trimmed = trimToBudget(history, { role: 'user', text: sentQuestionText }, textBudget, scale);
     // Earlier turns' files that stay in the request are read again, within what is left of the limits.
@@ -884,8 +916,11 @@ export class ConversationService {
       toolsChannelId: question.thread.channelId,
       asker: {
         userId: question.userId,
+        teamId: question.thread.teamId,
+        channelId: question.thread.channelId,
         ...(question.actionToken ? { actionToken: question.actionToken } : {}),
       },
+      grounding,
       allowedTools: this.#controlsOf(question).tools,
       sentQuestionText,
       attachments,
@@ -1027,7 +1062,10 @@ export class ConversationService {
 
   /** The tools offered for this answer: its channel's, as its settings allow (those that need approval pause the turn). */
   #toolsFor(prepared: Prepared): ToolSpec[] {
-    const offered = this.#deps.tools?.toolbox.toolsFor(prepared.toolsChannelId) ?? [];
+    const offered = (this.#deps.tools?.toolbox.toolsFor(prepared.toolsChannelId) ?? []).filter(
+      // Channel knowledge's search is offered only where the channel (or DM) learns.
+      (tool) => tool.name !== 'search_channel_knowledge' || prepared.grounding?.offerTool === true,
+    );
     const allowed = prepared.allowedTools;
     return allowed === null ? offered : offered.filter((tool) => allowed.includes(tool.name));
   }

@@ -146,3 +146,22 @@ export interface KnowledgeGrounding {
   /** An answered question: learned in the background when its scope learns from answers. Never throws. */
   answered(question: KnowledgeQuestion, answer: string): void;
 }
+
+/** What Slack's listeners (file events, `/ask learn`, `/ask forget`, the Home tab) ask of channel knowledge. */
+export interface KnowledgeControls {
+  /** A file was shared in a channel or DM: learned in the background where that place learns. */
+  fileShared(input: { teamId: string; channelId: string; userId: string; fileId: string }): void;
+  /** A file was deleted (no channel: everywhere) or unshared from a channel. */
+  forgetFile(teamId: string, fileId: string, channelId?: string): Promise<void>;
+  /** A thread's answer was deleted, or an admin clicked "Forget" on a source. */
+  forgetSource(teamId: string, channelId: string, sourceId: string): Promise<void>;
+  /** Everything a channel or DM learned; returns how many passages went. */
+  forgetScope(teamId: string, channelId: string): Promise<number>;
+  /** Everything a workspace learned (the app was uninstalled). */
+  forgetWorkspace(teamId: string): Promise<void>;
+  /** A DM's own learning (`/ask learn on|off`; off forgets). */
+  setDmLearning(teamId: string, channelId: string, on: boolean): Promise<void>;
+  dmLearning(teamId: string, channelId: string): Promise<boolean>;
+  /** What a channel or DM learned from, newest first. */
+  sources(teamId: string, channelId: string): Promise<SourceRecord[]>;
+}

@@ -586,8 +586,11 @@ export interface BuiltInTool {
 export interface ToolCallOptions {
   signal: AbortSignal;
   timeoutMs: number;
-  /** Who asks, and Slack's `action_token` of the asking event (search as that person may see). */
-  asker?: { userId: string; actionToken?: string };
+  /**
+   * Who asks, and Slack's `action_token` of the asking event (search as that person may see);
+   * where they ask (a tool that searches only that channel's or DM's own knowledge).
+   */
+  asker?: { userId: string; actionToken?: string; teamId?: string; channelId?: string };
 }
 
 /** One step of an answer that used a tool, as the surface shows it. */

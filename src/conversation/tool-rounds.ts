@@ -7,6 +7,7 @@
 import type {
   AnswerOutput,
   Toolbox,
+  ToolCallOptions,
   ToolResultRecord,
   ToolSource,
   ToolSpec,
@@ -22,7 +23,7 @@ export interface ToolRoundDeps {
   signal: AbortSignal;
   timeoutMs: number;
   /** Who asks (a search tool looks as that person may see). */
-  asker?: { userId: string; actionToken?: string };
+  asker?: ToolCallOptions['asker'];
   /** Told of each call's outcome and duration (metrics, the answer's log line). */
   onCall?: (tool: string, outcome: 'success' | 'error', durationMs: number) => void;
 }

@@ -1,6 +1,7 @@
 /** What every listener is given: the conversation service and the few Slack helpers around it. */
 import type { Context } from '@slack/bolt';
 import type { ConversationService } from '../../conversation/conversation-service.ts';
+import type { KnowledgeControls } from '../../conversation/knowledge-ports.ts';
 import type { Logger } from '../../logger.ts';
 import type { Metrics } from '../../metrics.ts';
 import type { ControlReplies } from '../control-replies.ts';
@@ -22,4 +23,6 @@ export interface ListenerDeps {
   homeTab: HomeTab;
   /** `/ask settings` and `/ask usage`. */
   controlReplies: ControlReplies;
+  /** Channel knowledge (file events, `/ask learn`, `/ask forget`); absent with KNOWLEDGE_INDEX=off. */
+  knowledge?: KnowledgeControls;
 }
