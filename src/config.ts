@@ -234,7 +234,7 @@ const schema = z.object({
 
 type Env = z.infer<typeof schema>;
 
-/** Every variable the bot reads (the README documents each one; a test checks). */
+/** Every variable the bot reads (docs/configuration.md documents each one; a test checks). */
 export const CONFIG_VARIABLES = Object.keys(schema.shape);
 
 export interface Config {

@@ -17,7 +17,7 @@ async function main(): Promise<void> {
     config = loadConfig(process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\nSee README.md, "Configuration".\n`);
+      process.stderr.write(`${error.message}\nSee docs/configuration.md.\n`);
       process.exit(78); // EX_CONFIG
     }
     throw error;

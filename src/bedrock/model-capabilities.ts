@@ -38,7 +38,7 @@ const all: ModelCapabilities = {
 };
 const caps = (overrides: Partial<ModelCapabilities>): ModelCapabilities => ({ ...all, ...overrides });
 
-/** First match wins; the README's model table is this table. */
+/** First match wins; the model table in docs/models.md is this table. */
 export const MODEL_FAMILIES: readonly ModelFamily[] = [
   {
     name: 'Anthropic Claude 3.5 Haiku, 3.7 Sonnet, 4 and later',

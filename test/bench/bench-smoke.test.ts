@@ -1,7 +1,7 @@
 /**
  * The benchmark's harness, end to end on a tiny scenario: the real bot and the naive baseline as
  * child processes against the stand-ins, three questions (two threads, one follow-up), and every
- * figure computed. Nothing here asserts timings: figures belong in `npm run bench` and the README.
+ * figure computed. Nothing here asserts timings: figures belong in `npm run bench` and docs/performance.md.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answerChunks, answerText, parseQuestion, questionText } from '../../bench/answers.ts';

@@ -55,6 +55,15 @@ describe('the import graph', () => {
     expect(importsOf('store').filter(([, target]) => /^(bedrock|slack)\//.test(target))).toEqual([]);
   });
 
+  it('keeps the wiring in the composition root: only bot.ts and the builders themselves import src/wiring', () => {
+    const importers = [...imports]
+      .filter(
+        ([file, targets]) => !file.startsWith('wiring/') && targets.some((t) => t.startsWith('wiring/')),
+      )
+      .map(([file]) => file);
+    expect(importers).toEqual(['bot.ts']);
+  });
+
   it('has the ports where the core is', () => {
     expect(imports.has('conversation/ports.ts')).toBe(true);
     expect(imports.has('bedrock/answer-model.ts')).toBe(false);

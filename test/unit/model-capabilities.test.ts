@@ -130,7 +130,7 @@ describe('what a model reads besides text', () => {
   });
 });
 
-/** One row of the README's model table, as it must read. */
+/** One row of the model table in docs/models.md, as it must read. */
 function row(family: ModelFamily): string {
   const c = family.capabilities;
   const yes = (value: boolean) => (value ? 'yes' : 'no');
@@ -138,11 +138,11 @@ function row(family: ModelFamily): string {
   return `| ${family.name} | ${c.system ? 'native' : 'first turn'} | ${yes(c.promptCache)} | ${tools} | ${yes(c.documents)} | ${yes(c.images)} |`;
 }
 
-describe('the README', () => {
+describe('the models guide (docs/models.md)', () => {
   it('lists what each model family gets, as the capability table says', () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const guide = readFileSync(new URL('../../docs/models.md', import.meta.url), 'utf8');
 
-    const missing = [...MODEL_FAMILIES, UNKNOWN_FAMILY].map(row).filter((line) => !readme.includes(line));
+    const missing = [...MODEL_FAMILIES, UNKNOWN_FAMILY].map(row).filter((line) => !guide.includes(line));
 
     expect(missing).toEqual([]);
   });

@@ -1,46 +1,43 @@
 /**
- * Builds channel knowledge from the configuration (the composition for issue 22, called by
- * bot.ts): Titan embeddings on their own Bedrock Runtime client, the vector index KNOWLEDGE_INDEX
- * names, and the Slack and settings lookups it needs. The only file of this folder that imports
- * adapters; the rest import ports alone.
+ * Channel knowledge (issue 22), when KNOWLEDGE_INDEX is set: Titan embeddings on their own Bedrock
+ * Runtime client, the vector index KNOWLEDGE_INDEX names (its vectors in the bot's store, or S3
+ * Vectors), and the Slack and settings lookups it needs. src/knowledge/ itself imports ports only.
  */
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { ModelCapabilityBook } from '../bedrock/model-capabilities.ts';
 import { PooledHttp2Handler } from '../bedrock/pooled-http2-handler.ts';
 import { createTitanEmbedder } from '../bedrock/titan-embeddings.ts';
 import type { Config } from '../config.ts';
-import type { ChannelSettings } from '../conversation/channel-settings.ts';
-import type { KnowledgeStore, VectorIndex } from '../conversation/knowledge-ports.ts';
-import type { FileReader } from '../conversation/ports.ts';
-import type { UsageLedger } from '../conversation/usage-ledger.ts';
+import type { VectorIndex } from '../conversation/knowledge-ports.ts';
+import type { Toolbox } from '../conversation/ports.ts';
+import { ChannelKnowledge } from '../knowledge/channel-knowledge.ts';
+import { EmbeddedVectorIndex } from '../knowledge/embedded-vector-index.ts';
+import { KnowledgeSearchTool } from '../knowledge/knowledge-search-tool.ts';
 import type { Logger } from '../logger.ts';
 import { escapeMrkdwn } from '../slack/render/slack-safe-text.ts';
 import type { SlackApi } from '../slack/slack-api.ts';
 import { sharedFileInfo } from '../slack/slack-file-info.ts';
-import { ChannelKnowledge } from './channel-knowledge.ts';
-import { EmbeddedVectorIndex } from './embedded-vector-index.ts';
-import { KnowledgeSearchTool } from './knowledge-search-tool.ts';
+import { SlackFiles } from '../slack/slack-files.ts';
+import { builtInToolbox } from '../tools/built-in-tool.ts';
+import type { ControlParts } from './answer-controls.ts';
+import type { StoreParts } from './store.ts';
 
-export interface StartedKnowledge {
+export interface KnowledgeParts {
   knowledge: ChannelKnowledge;
-  tool: KnowledgeSearchTool;
+  /** The `search_channel_knowledge` tool, as a toolbox beside the others. */
+  toolbox: Toolbox;
   close(): Promise<void>;
 }
 
-export async function startKnowledge(
+export async function buildKnowledge(
   config: Config,
-  deps: {
-    store: KnowledgeStore;
-    slack: SlackApi;
-    files: FileReader;
-    settings: ChannelSettings;
-    usage: UsageLedger;
-    logger: Logger;
-  },
-): Promise<StartedKnowledge | null> {
+  deps: { stored: StoreParts; slack: SlackApi; controls: ControlParts; logger: Logger },
+): Promise<KnowledgeParts | null> {
   const settings = config.knowledge;
   if (!settings) return null;
-  const { store, slack, logger } = deps;
+  const { slack, logger } = deps;
+  const store = deps.stored.knowledge;
+  const channelSettings = deps.controls.channelSettings;
   const runtime = new BedrockRuntimeClient({
     region: config.bedrock.region,
     maxAttempts: 1,
@@ -56,7 +53,7 @@ export async function startKnowledge(
   const closers: Array<() => Promise<void> | void> = [() => runtime.destroy()];
   let index: VectorIndex;
   if (settings.index === 's3vectors') {
-    const { createS3VectorsIndex } = await import('./s3-vectors-index.ts');
+    const { createS3VectorsIndex } = await import('../knowledge/s3-vectors-index.ts');
     const s3 = await createS3VectorsIndex({
       region: config.bedrock.region,
       bucket: settings.s3VectorsBucket ?? '',
@@ -73,12 +70,12 @@ export async function startKnowledge(
     store,
     index,
     embedder,
-    files: deps.files,
+    files: new SlackFiles({ botToken: config.slack.botToken, slackApiUrl: config.slack.apiUrl, slack }),
     fileInfo: (fileId) => sharedFileInfo(slack, fileId),
     learning: async (teamId, channelId) => {
       if (channelId.startsWith('D'))
         return { files: await store.learning(`${teamId}:${channelId}`), answers: false };
-      const channel = await deps.settings.get(teamId, channelId);
+      const channel = await channelSettings.get(teamId, channelId);
       return { files: channel.learnFromFiles, answers: channel.learnFromAnswers };
     },
     permalink: async (channelId, ts) =>
@@ -86,7 +83,7 @@ export async function startKnowledge(
         .permalink ?? null,
     takesTools: (modelId) => capabilities.capabilitiesOf(modelId).tools,
     onTokens: (who, tokens) => {
-      deps.usage
+      deps.controls.usage
         .recordEmbedding(who, embedder.modelId, tokens)
         .catch((err: unknown) => logger.debug({ err }, 'could not count embedding tokens'));
     },
@@ -98,9 +95,10 @@ export async function startKnowledge(
     topK: settings.topK,
     answeredBeforeScore: settings.answeredBeforeScore,
   });
+  deps.controls.onSettingsChange.to = (change) => knowledge.settingsChanged(change);
   return {
     knowledge,
-    tool: new KnowledgeSearchTool(knowledge),
+    toolbox: builtInToolbox(new KnowledgeSearchTool(knowledge)),
     async close() {
       await knowledge.idle();
       for (const close of closers) await close();

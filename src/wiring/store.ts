@@ -1,0 +1,84 @@
+/**
+ * The store and what lives beside it: Redis (shared by every replica) when `REDIS_URL` is set,
+ * else the in-process twins. The Slack write budget and the stop signals share the store's Redis
+ * connection, so they are built here too.
+ */
+import type { Config } from '../config.ts';
+import type { KnowledgeStore } from '../conversation/knowledge-ports.ts';
+import type { ConversationStore, StopSignals } from '../conversation/ports.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import {
+  BackoffOnlyBudget,
+  MemoryWriteBudget,
+  RedisWriteBudget,
+  type WriteBudget,
+} from '../slack/write-budget.ts';
+import { InstrumentedStore } from '../store/instrumented-store.ts';
+import { MemoryKnowledgeStore } from '../store/memory-knowledge-store.ts';
+import { MemoryStore } from '../store/memory-store.ts';
+import { RedisKnowledgeStore } from '../store/redis-knowledge-store.ts';
+import { RedisStopSignals } from '../store/redis-stop-signals.ts';
+import { createRedisClient, RedisStore } from '../store/redis-store.ts';
+import { MemoryStopSignals } from '../store/stop-signals.ts';
+
+export interface StoreParts {
+  /** The conversation store, timed into the store latency histogram. */
+  store: ConversationStore;
+  budget: WriteBudget;
+  stops: StopSignals;
+  /** Channel knowledge's catalogue and vectors (used when KNOWLEDGE_INDEX is set). */
+  knowledge: KnowledgeStore;
+}
+
+export function buildStore(config: Config, logger: Logger, metrics: Metrics): StoreParts {
+  const created = createStore(config, logger, metrics);
+  return { ...created, store: new InstrumentedStore(created.store, metrics.storeLatency) };
+}
+
+function createStore(config: Config, logger: Logger, metrics: Metrics): StoreParts {
+  const scale = config.slack.writeBudgetScale;
+  const learning = {
+    scale,
+    ceiling: config.slack.writeBudgetCeiling,
+    onAllowance: (method: string, perMinute: number) =>
+      metrics.slackWriteAllowance.set({ method }, Math.round(perMinute * 10) / 10),
+  };
+  if (!config.redis) {
+    logger.warn(
+      'REDIS_URL is not set: using the in-process store, which serves a single replica only and forgets everything on restart',
+    );
+    return {
+      store: new MemoryStore(),
+      budget: scale > 0 ? new MemoryWriteBudget(learning) : new BackoffOnlyBudget(),
+      stops: new MemoryStopSignals(),
+      knowledge: new MemoryKnowledgeStore(),
+    };
+  }
+  const client = createRedisClient({
+    url: config.redis.url,
+    cluster: config.redis.cluster,
+    commandTimeoutMs: 2_000,
+    connectTimeoutMs: 5_000,
+    logger,
+  });
+  const budget =
+    scale > 0
+      ? new RedisWriteBudget({
+          client,
+          keyPrefix: config.redis.keyPrefix,
+          ...learning,
+          onError: (err) => logger.debug({ err }, 'shared Slack write budget unavailable; writing anyway'),
+        })
+      : new BackoffOnlyBudget();
+  return {
+    store: new RedisStore({ client, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: 2_000, logger }),
+    budget,
+    stops: new RedisStopSignals({
+      client,
+      keyPrefix: config.redis.keyPrefix,
+      onError: (err) => logger.debug({ err }, 'stop signals: Redis subscription error'),
+    }),
+    knowledge: new RedisKnowledgeStore({ client, keyPrefix: config.redis.keyPrefix }),
+  };
+}
