@@ -1,8 +1,8 @@
 /**
  * The embedded vector index (the default): the vectors live in the bot's store (KnowledgeStore:
  * Redis, or in-process), and each replica searches a compact copy of a scope's codes in memory
- * (compact-codes.ts), exactly, then rescores the best candidates with their full vectors read from
- * the store. Every change bumps the scope's version in the store; a replica compares it with its
+ * (compact-codes.ts: sign bits, searched exactly), then rescores the best candidates with their full
+ * vectors read from the store. Every change bumps the scope's version in the store; a replica compares it with its
  * copy's on each search (one small read) and reloads when it differs, so a file learned through
  * one replica is found by every other. It serves a workspace of up to `maxChunks` chunks; beyond
  * that it refuses, naming S3 Vectors.
@@ -13,7 +13,7 @@ import {
   type VectorHit,
   type VectorIndex,
 } from '../conversation/knowledge-ports.ts';
-import { CompactCodes, dot, signCode } from './compact-codes.ts';
+import { CompactCodes, dot } from './compact-codes.ts';
 
 export interface EmbeddedIndexOptions {
   store: KnowledgeStore;
@@ -50,9 +50,9 @@ export class EmbeddedVectorIndex implements VectorIndex {
   async query(scope: string, vector: Float32Array, topK: number): Promise<VectorHit[]> {
     const { codes } = await this.#copy(scope);
     if (codes.size === 0) return [];
-    const perResult = this.#options.candidatesPerResult ?? 10;
-    const wanted = Math.max(this.#options.minCandidates ?? 100, topK * perResult);
-    const candidates = codes.nearest(signCode(vector), wanted);
+    const perResult = this.#options.candidatesPerResult ?? 30;
+    const wanted = Math.max(this.#options.minCandidates ?? 300, topK * perResult);
+    const candidates = codes.nearest(vector, wanted);
     const chunks = await this.#options.store.chunks(scope, candidates);
     const hits: VectorHit[] = [];
     for (const chunk of chunks)
