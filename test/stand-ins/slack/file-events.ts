@@ -35,15 +35,20 @@ export async function shareFile(slack: FakeSlack, input: ShareFileInput): Promis
       text: input.text ?? '',
       files: [file],
     });
+  await announceSharedFile(slack, file, input.channel);
+  return file;
+}
+
+/** `file_shared` for a file just shared in `channel` (what Slack sends beside the message). */
+export async function announceSharedFile(slack: FakeSlack, file: FakeFile, channel: string): Promise<void> {
   await slack.sendEvent({
     type: 'file_shared',
-    channel_id: input.channel,
+    channel_id: channel,
     file_id: file.id,
-    user_id: input.user,
+    user_id: file.user,
     file: { id: file.id },
     event_ts: (Date.now() / 1000).toFixed(6),
   });
-  return file;
 }
 
 export async function unshareFile(slack: FakeSlack, file: FakeFile, channel: string): Promise<void> {
