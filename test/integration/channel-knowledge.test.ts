@@ -348,6 +348,34 @@ describe('channel knowledge on the embedded index', () => {
     expect(searchResult(h, 0)).toContain('Nothing found.');
   });
 
+  it('forgets an answered thread when its answer is deleted: the same question is no longer "answered before"', async () => {
+    const h = await start('embedded');
+    await learnIn(h, 'C0001', { answers: true });
+    const first = await ask(h, 'C0001', PERSON, 'what is the wifi password for guests?', 1);
+    await h.slack.waitFor(() => logged(h, 'channel knowledge learned', `thread:${first.ts}`) > 0);
+    const answer = h.slack.botReplies('C0001', first.ts).find((m) => !m.ephemeral);
+
+    await h.slack.sendEvent({
+      type: 'message',
+      subtype: 'message_deleted',
+      channel: 'C0001',
+      hidden: true,
+      deleted_ts: answer?.ts,
+      ts: (Date.now() / 1000).toFixed(6),
+      previous_message: {
+        type: 'message',
+        ts: answer?.ts,
+        thread_ts: first.ts,
+        bot_id: h.slack.botId,
+        text: 'x',
+      },
+    });
+    await h.slack.waitFor(() => logged(h, 'channel knowledge forgot a source', `thread:${first.ts}`) > 0);
+    const again = await ask(h, 'C0001', ADMIN, 'What is the wifi password for guests?', 2);
+
+    expect(again.text).not.toContain('Answered before');
+  });
+
   it('clears a person’s DM knowledge on `/ask forget`', async () => {
     const h = await start('embedded');
     await command(h, ADMIN, 'D0001', 'learn on');

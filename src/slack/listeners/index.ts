@@ -16,7 +16,7 @@ import { toolApproval } from './actions/tool-approval.ts';
 import { ask } from './commands/ask.ts';
 import { agentSessionStopped } from './events/agent-session-stopped.ts';
 import { appMention } from './events/app-mention.ts';
-import { fileGone, fileShared } from './events/file-events.ts';
+import { answerDeleted, fileGone, fileShared } from './events/file-events.ts';
 import { homeTabOpened } from './events/home-tab.ts';
 import { message } from './events/message.ts';
 import { appContextChanged, assistantThreadStarted, messagesTabOpened } from './events/messages-tab.ts';
@@ -56,6 +56,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   app.event('file_shared', fileShared(deps));
   app.event('file_deleted', fileGone(deps));
   app.event('file_unshared', fileGone(deps));
+  app.event('message', answerDeleted(deps));
   app.action(FEEDBACK_ACTION_ID, answerFeedback(deps));
   app.action(new RegExp(`^(${Object.values(SETTINGS_ACTIONS).join('|')})$`), channelSettingsAction(deps));
   app.view(SETTINGS_MODAL_CALLBACK, channelSettingsSubmitted(deps));

@@ -44,3 +44,28 @@ export function fileGone(deps: ListenerDeps) {
       );
   };
 }
+
+/** The fields of a `message_deleted` event read here. */
+interface DeletedMessage {
+  subtype?: string;
+  channel?: string;
+  previous_message?: { ts?: string; thread_ts?: string; user?: string; bot_id?: string };
+}
+
+/** One of the bot's answers was deleted: what its thread taught the channel is forgotten. */
+export function answerDeleted(deps: ListenerDeps) {
+  return async ({ event, context, body }: SlackEventMiddlewareArgs & AllMiddlewareArgs) => {
+    const deleted = event as unknown as DeletedMessage;
+    const previous = deleted.previous_message;
+    if (!deps.knowledge || deleted.subtype !== 'message_deleted' || !previous || !deleted.channel) return;
+    const { teamId, botUserId, botId } = deps.identity(context, body);
+    const ours = (botId && previous.bot_id === botId) || (botUserId && previous.user === botUserId);
+    const threadTs = previous.thread_ts ?? previous.ts;
+    if (!ours || !threadTs) return;
+    await deps.knowledge
+      .forgetSource(teamId, deleted.channel, `thread:${threadTs}`)
+      .catch((err: unknown) =>
+        deps.logger.warn({ err }, 'channel knowledge: could not forget a deleted answer'),
+      );
+  };
+}
