@@ -247,6 +247,25 @@ describe.each(['embedded', 's3vectors'] as const)('channel knowledge (%s index)'
       ).toEqual([]);
   });
 
+  it('forgets a whole workspace (what an uninstall calls): nothing learned there is cited again', async () => {
+    const h = await start(index);
+    await learnIn(h, 'C0001', { files: true });
+    const refunds = await shareAndLearn(h, {
+      channel: 'C0001',
+      user: PERSON,
+      name: 'refunds.md',
+      content: REFUNDS,
+    });
+
+    await h.bot.knowledge?.forgetWorkspace(h.slack.teamId);
+    const answer = await ask(h, 'C0001', PERSON, 'how many days until refunds are paid?', 1);
+
+    expect(searchResult(h, 0)).toContain('Nothing found.');
+    expect(answer.text).not.toContain(permalinkOf(refunds));
+    if (index === 's3vectors')
+      expect(s3v.vectorsIn('knowledge', 'slack-t0001').filter((v) => v.key.includes(refunds.id))).toEqual([]);
+  });
+
   it('shows "Answered before" with the first thread’s link when a question is asked again', async () => {
     const h = await start(index);
     await learnIn(h, 'C0001', { answers: true });
