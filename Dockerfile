@@ -1,12 +1,13 @@
 # syntax=docker/dockerfile:1
-# Build stage: full install, compile TypeScript to dist/.
+# Build stage: full install, compile TypeScript to dist/ (with the Lua scripts the code reads).
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json
+COPY scripts/copy-build-assets.ts ./scripts/
+RUN npx tsc -p tsconfig.build.json && node scripts/copy-build-assets.ts
 
 # Runtime stage: production dependencies only, non-root, node run directly (npm swallows SIGTERM).
 FROM node:24-bookworm-slim AS runtime

@@ -149,6 +149,8 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
         BEDROCK_KNOWLEDGE_BASE_ID: options.knowledgeBase ? DEMO_KNOWLEDGE_BASE_ID : '',
         // Channel knowledge: #general learns from the files shared there and from its answered threads.
         KNOWLEDGE_INDEX: env.KNOWLEDGE_INDEX ?? 'embedded',
+        // The demo company's own intranet and AWS console, as a deployment lists its own: their sources keep their titles.
+        TRUSTED_LINK_HOSTS: env.TRUSTED_LINK_HOSTS ?? 'acme-demo.example,console.aws.amazon.com',
       });
       // The SDK finds the stand-ins the way it finds any endpoint override: its standard variables.
       cleanups.push(

@@ -17,73 +17,96 @@ const INPUT_TOO_LONG =
   /too long|too many (input )?tokens|context (length|window)|input is too large|prompt is too long/i;
 const SESSION_INVALID = /session with id .* is not valid|session .*(expired|not found|invalid)/i;
 
+type AnswerCode = ConstructorParameters<typeof AnswerError>[0];
+type Make = (code: AnswerCode, text: string, retryable?: boolean) => AnswerError;
+
+const BUSY: [AnswerCode, string, boolean] = [
+  'throttled',
+  "I'm busy right now. Please try again shortly.",
+  true,
+];
+const SLOW: [AnswerCode, string, boolean] = [
+  'timeout',
+  'The model took too long to answer. Please try again.',
+  false,
+];
+const UNAVAILABLE: [AnswerCode, string, boolean] = [
+  'model_unavailable',
+  'The model service had a problem. Please try again.',
+  true,
+];
+
+/** Errors whose meaning is in their name alone: code, what the person reads, and whether to retry. */
+const BY_NAME: Record<string, [AnswerCode, string, boolean]> = {
+  throttlingexception: BUSY,
+  servicequotaexceededexception: BUSY,
+  modelnotreadyexception: BUSY,
+  toomanyrequestsexception: BUSY,
+  modeltimeoutexception: SLOW,
+  timeouterror: SLOW,
+  requesttimeout: SLOW,
+  modelstreamerrorexception: ['stream_interrupted', 'The answer was interrupted.', false],
+  internalserverexception: UNAVAILABLE,
+  serviceunavailableexception: UNAVAILABLE,
+  badgatewayexception: UNAVAILABLE,
+  dependencyfailedexception: UNAVAILABLE,
+  modelerrorexception: UNAVAILABLE,
+  aborterror: ['timeout', 'The answer was stopped before it finished.', false],
+};
+
 export function mapBedrockError(error: unknown, context: BedrockErrorContext): AnswerError {
   if (error instanceof AnswerError) return error;
   const name = String((error as { name?: unknown })?.name ?? '').toLowerCase();
   const message = String((error as { message?: unknown })?.message ?? '');
-  const kb = context.knowledgeBase === true;
-  const make = (code: ConstructorParameters<typeof AnswerError>[0], text: string, retryable = false) =>
+  const make: Make = (code, text, retryable = false) =>
     new AnswerError(code, text, { retryable, cause: error });
   // Before the name: the SDK calls a request whose connection closed under it a TimeoutError.
   if (connectionLost(error, message))
     return make('connection_lost', 'I lost the connection to the model service. Please try again.', true);
+  if (name === 'accessdeniedexception' || name === 'resourcenotfoundexception')
+    return notAllowedOrFound(name, context, make);
+  if (name === 'validationexception') return invalidRequest(message, context, make);
+  const known = Object.hasOwn(BY_NAME, name) ? BY_NAME[name] : undefined;
+  if (known) return make(...known);
+  if ((error as { code?: unknown })?.code === 'ETIMEDOUT' || /timed? ?out/i.test(message))
+    return make(...SLOW);
+  return make('unknown', 'Something went wrong while answering.');
+}
 
-  switch (name) {
-    case 'accessdeniedexception':
-      return kb
-        ? make(
-            'kb_access_denied',
-            `I'm not allowed to use the knowledge base ${context.knowledgeBaseId ?? ''} in ${context.region}. An admin needs to grant access.`,
-          )
-        : make(
-            'model_access_denied',
-            `Model access is not enabled for ${context.modelId} in ${context.region}. An admin can enable it in the Amazon Bedrock console (Model access).`,
-          );
-    case 'resourcenotfoundexception':
-      return kb
-        ? make(
-            'kb_not_found',
-            `The knowledge base ${context.knowledgeBaseId ?? ''} was not found in ${context.region}.`,
-          )
-        : make(
-            'model_not_found',
-            `The model id ${context.modelId} is not known in ${context.region}. Check BEDROCK_MODEL_ID.`,
-          );
-    case 'validationexception':
-      if (SESSION_INVALID.test(message))
-        return make('kb_session_invalid', 'The knowledge base session expired.');
-      if (INPUT_TOO_LONG.test(message))
-        return make('input_too_long', 'This conversation is too long for the model. Start a new thread.');
-      if (/model identifier is invalid|model id|invalid model/i.test(message))
-        return make(
-          'model_not_found',
-          `The model id ${context.modelId} is not valid. Check BEDROCK_MODEL_ID.`,
+/** Access denied or not found, for the model or for the Knowledge Base: what an admin must fix. */
+function notAllowedOrFound(
+  name: 'accessdeniedexception' | 'resourcenotfoundexception',
+  context: BedrockErrorContext,
+  make: Make,
+): AnswerError {
+  const kb = context.knowledgeBase === true;
+  const kbId = context.knowledgeBaseId ?? '';
+  if (name === 'accessdeniedexception')
+    return kb
+      ? make(
+          'kb_access_denied',
+          `I'm not allowed to use the knowledge base ${kbId} in ${context.region}. An admin needs to grant access.`,
+        )
+      : make(
+          'model_access_denied',
+          `Model access is not enabled for ${context.modelId} in ${context.region}. An admin can enable it in the Amazon Bedrock console (Model access).`,
         );
-      return make('invalid_request', 'The model refused the request as invalid.');
-    case 'throttlingexception':
-    case 'servicequotaexceededexception':
-    case 'modelnotreadyexception':
-    case 'toomanyrequestsexception':
-      return make('throttled', "I'm busy right now. Please try again shortly.", true);
-    case 'modeltimeoutexception':
-    case 'timeouterror':
-    case 'requesttimeout':
-      return make('timeout', 'The model took too long to answer. Please try again.');
-    case 'modelstreamerrorexception':
-      return make('stream_interrupted', 'The answer was interrupted.', false);
-    case 'internalserverexception':
-    case 'serviceunavailableexception':
-    case 'badgatewayexception':
-    case 'dependencyfailedexception':
-    case 'modelerrorexception':
-      return make('model_unavailable', 'The model service had a problem. Please try again.', true);
-    case 'aborterror':
-      return make('timeout', 'The answer was stopped before it finished.');
-    default:
-      if ((error as { code?: unknown })?.code === 'ETIMEDOUT' || /timed? ?out/i.test(message))
-        return make('timeout', 'The model took too long to answer. Please try again.');
-      return make('unknown', 'Something went wrong while answering.');
-  }
+  return kb
+    ? make('kb_not_found', `The knowledge base ${kbId} was not found in ${context.region}.`)
+    : make(
+        'model_not_found',
+        `The model id ${context.modelId} is not known in ${context.region}. Check BEDROCK_MODEL_ID.`,
+      );
+}
+
+/** A ValidationException: an expired session, a request too long, a bad model id, or otherwise invalid. */
+function invalidRequest(message: string, context: BedrockErrorContext, make: Make): AnswerError {
+  if (SESSION_INVALID.test(message)) return make('kb_session_invalid', 'The knowledge base session expired.');
+  if (INPUT_TOO_LONG.test(message))
+    return make('input_too_long', 'This conversation is too long for the model. Start a new thread.');
+  if (/model identifier is invalid|model id|invalid model/i.test(message))
+    return make('model_not_found', `The model id ${context.modelId} is not valid. Check BEDROCK_MODEL_ID.`);
+  return make('invalid_request', 'The model refused the request as invalid.');
 }
 
 /** Socket and HTTP/2 errors of a connection that closed or broke, as opposed to a slow model. */

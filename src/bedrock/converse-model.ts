@@ -59,7 +59,7 @@ export class ConverseModel implements AnswerModel {
   }
 
   async *stream(request: AnswerRequest): AsyncIterable<AnswerEvent> {
-    const { client, region, maxTokens, temperature } = this.#options;
+    const { region, maxTokens, temperature } = this.#options;
     const modelId = request.options?.modelId ?? this.#options.modelId;
     const settings = {
       modelId,
@@ -76,70 +76,87 @@ export class ConverseModel implements AnswerModel {
       ...(request.tools ? { tools: request.tools } : {}),
     };
     try {
-      let response: ConverseStreamCommandOutput | undefined;
-      for (let fallbacks = 0; response === undefined; fallbacks += 1) {
-        const capabilities = this.#capabilities.capabilitiesOf(modelId);
-        if (this.#options.promptCache === false) capabilities.promptCache = false;
-        const { input, used } = buildConverseRequest(request.turns, settings, capabilities);
-        try {
-          response = await client.send(new ConverseStreamCommand(input), { abortSignal: request.signal });
-        } catch (error) {
-          const feature = fallbacks < MAX_FALLBACKS ? refusedFeature(error, used) : null;
-          if (!feature || request.signal?.aborted) throw error;
-          if (this.#capabilities.learn(modelId, feature))
-            this.#options.onFeatureRefused?.({ modelId, feature, message: String((error as Error).message) });
-          // Files are the person's: dropping them quietly would answer another question. The
-          // model's inputs now say it does not read them, so the caller plans the files again
-          // (and says which were left out).
-          if (feature === 'images' || feature === 'documents')
-            throw new AnswerError('model_inputs_changed', 'This model does not read these files.', {
-              cause: error,
-            });
-        }
-      }
-      let stopped = false;
-      // A tool call arrives as a block start (id, name), its input as partial JSON, then a stop.
-      const toolUses = new Map<number, { id: string; name: string; input: string }>();
-      for await (const event of response.stream ?? []) {
-        const text = event.contentBlockDelta?.delta?.text;
-        if (text) yield { type: 'text', text };
-        const started = event.contentBlockStart?.start?.toolUse;
-        if (started?.toolUseId && started.name)
-          toolUses.set(event.contentBlockStart?.contentBlockIndex ?? 0, {
-            id: started.toolUseId,
-            name: started.name,
-            input: '',
-          });
-        const inputDelta = event.contentBlockDelta?.delta?.toolUse?.input;
-        const open = toolUses.get(event.contentBlockDelta?.contentBlockIndex ?? -1);
-        if (inputDelta !== undefined && open) open.input += inputDelta;
-        const closed = event.contentBlockStop
-          ? toolUses.get(event.contentBlockStop.contentBlockIndex ?? -1)
-          : null;
-        if (closed) {
-          toolUses.delete(event.contentBlockStop?.contentBlockIndex ?? -1);
-          yield { type: 'tool_use', id: closed.id, name: closed.name, input: parseToolInput(closed.input) };
-        }
-        if (event.messageStop) {
-          stopped = true;
-          yield { type: 'stop', reason: event.messageStop.stopReason ?? 'end_turn' };
-        }
-        const usage = event.metadata?.usage;
-        if (usage)
-          yield {
-            type: 'usage',
-            inputTokens: usage.inputTokens ?? 0,
-            outputTokens: usage.outputTokens ?? 0,
-            cacheReadTokens: usage.cacheReadInputTokens ?? 0,
-            cacheWriteTokens: usage.cacheWriteInputTokens ?? 0,
-          };
-      }
-      // A dropped connection can end the iterator quietly: without messageStop the answer is incomplete.
-      if (!stopped) throw new AnswerError('stream_interrupted', 'The answer was interrupted.');
+      const response = await this.#send(request, settings);
+      yield* answerEvents(response);
     } catch (error) {
       throw mapBedrockError(error, { modelId, region });
     }
   }
+
+  /**
+   * Sends the request; where the model refuses a feature (prompt caching, a kind of file…), learns
+   * that and sends it again without it, a bounded number of times.
+   */
+  async #send(
+    request: AnswerRequest,
+    settings: Parameters<typeof buildConverseRequest>[1],
+  ): Promise<ConverseStreamCommandOutput> {
+    const { client } = this.#options;
+    const { modelId } = settings;
+    for (let fallbacks = 0; ; fallbacks += 1) {
+      const capabilities = this.#capabilities.capabilitiesOf(modelId);
+      if (this.#options.promptCache === false) capabilities.promptCache = false;
+      const { input, used } = buildConverseRequest(request.turns, settings, capabilities);
+      try {
+        return await client.send(new ConverseStreamCommand(input), { abortSignal: request.signal });
+      } catch (error) {
+        const feature = fallbacks < MAX_FALLBACKS ? refusedFeature(error, used) : null;
+        if (!feature || request.signal?.aborted) throw error;
+        if (this.#capabilities.learn(modelId, feature))
+          this.#options.onFeatureRefused?.({ modelId, feature, message: String((error as Error).message) });
+        // Files are the person's: dropping them quietly would answer another question. The
+        // model's inputs now say it does not read them, so the caller plans the files again
+        // (and says which were left out).
+        if (feature === 'images' || feature === 'documents')
+          throw new AnswerError('model_inputs_changed', 'This model does not read these files.', {
+            cause: error,
+          });
+      }
+    }
+  }
+}
+
+/** Converse's stream events as answer events: text, tool calls (assembled), the stop, usage. */
+async function* answerEvents(response: ConverseStreamCommandOutput): AsyncIterable<AnswerEvent> {
+  let stopped = false;
+  // A tool call arrives as a block start (id, name), its input as partial JSON, then a stop.
+  const toolUses = new Map<number, { id: string; name: string; input: string }>();
+  for await (const event of response.stream ?? []) {
+    const text = event.contentBlockDelta?.delta?.text;
+    if (text) yield { type: 'text', text };
+    const started = event.contentBlockStart?.start?.toolUse;
+    if (started?.toolUseId && started.name)
+      toolUses.set(event.contentBlockStart?.contentBlockIndex ?? 0, {
+        id: started.toolUseId,
+        name: started.name,
+        input: '',
+      });
+    const inputDelta = event.contentBlockDelta?.delta?.toolUse?.input;
+    const open = toolUses.get(event.contentBlockDelta?.contentBlockIndex ?? -1);
+    if (inputDelta !== undefined && open) open.input += inputDelta;
+    const closed = event.contentBlockStop
+      ? toolUses.get(event.contentBlockStop.contentBlockIndex ?? -1)
+      : null;
+    if (closed) {
+      toolUses.delete(event.contentBlockStop?.contentBlockIndex ?? -1);
+      yield { type: 'tool_use', id: closed.id, name: closed.name, input: parseToolInput(closed.input) };
+    }
+    if (event.messageStop) {
+      stopped = true;
+      yield { type: 'stop', reason: event.messageStop.stopReason ?? 'end_turn' };
+    }
+    const usage = event.metadata?.usage;
+    if (usage)
+      yield {
+        type: 'usage',
+        inputTokens: usage.inputTokens ?? 0,
+        outputTokens: usage.outputTokens ?? 0,
+        cacheReadTokens: usage.cacheReadInputTokens ?? 0,
+        cacheWriteTokens: usage.cacheWriteInputTokens ?? 0,
+      };
+  }
+  // A dropped connection can end the iterator quietly: without messageStop the answer is incomplete.
+  if (!stopped) throw new AnswerError('stream_interrupted', 'The answer was interrupted.');
 }
 
 /** The tool input the model streamed, as JSON; malformed input goes to the tool as a string to refuse. */

@@ -130,7 +130,8 @@ export class Admission {
       return null;
     }
     if (!accepting) {
-      await surface.notice(question, MESSAGES.shuttingDown).catch(() => undefined);
+      // A resumed turn stays pending: the person who clicked is told privately (tool-approvals.ts).
+      if (!question.resume) await surface.notice(question, MESSAGES.shuttingDown).catch(() => undefined);
       return null;
     }
     if (refusal) {

@@ -12,10 +12,10 @@ import { type FinishedRun, recordAnswer } from './answer-record.ts';
 import { commitTurn } from './commit-turn.ts';
 import type { ConversationDeps } from './conversation-deps.ts';
 import type { EarlyAnswer } from './early-answer.ts';
-import type { TurnGenerator } from './generate-turn.ts';
+import type { GenerationSeed, TurnGenerator } from './generate-turn.ts';
 import { concludeAnswer, OUTCOMES, outcomeOf } from './outcomes.ts';
-import type { HeldThread, Question } from './ports.ts';
-import { preparedForResume, prepareTurn } from './prepare-turn.ts';
+import type { AnswerOutput, HeldThread, PausedTurn, Question } from './ports.ts';
+import { type Prepared, preparedForResume, prepareTurn } from './prepare-turn.ts';
 import { rebaseForRegenerate } from './regenerate.ts';
 import type { ThreadTurns } from './thread-turns.ts';
 import type { ToolApprovals } from './tool-approvals.ts';
@@ -55,6 +55,9 @@ export class AnswerPipeline {
       : { question: asked, base: held.state };
     if (!rebased) return false;
     const { question, base } = rebased;
+    // A resumed turn reads its paused turn under the lock; it stays stored until this turn commits.
+    const paused = question.resume ? await this.#pausedTurn(question, held, log) : null;
+    if (question.resume && !paused) return false;
     const preparedAtMs = this.#deps.now();
     // Slack refused the message for good: nobody will see the rest, so stop generating it.
     const openOutput = () =>
@@ -64,14 +67,8 @@ export class AnswerPipeline {
     const outputWhileReading = question.files?.length && question.text.trim() ? openOutput() : null;
     outputWhileReading?.showStatus('reading');
     const prepare = () => prepareTurn(this.#deps, question, controls, base, log);
-    const prepared = question.resume
-      ? preparedForResume(
-          question.resume.paused,
-          base,
-          question,
-          controls,
-          this.#deps.settings.historyTokenBudget,
-        )
+    const prepared = paused
+      ? preparedForResume(paused, base, question, controls, this.#deps.settings.historyTokenBudget)
       : await prepare();
     if (prepared.unanswerable) {
       // Only files, and none of them readable: say why, and ask no model.
@@ -88,9 +85,7 @@ export class AnswerPipeline {
     const output = outputWhileReading ?? openOutput();
     output.showStatus('thinking');
     // A turn that paused for an approval goes on from its pending round, with the decision made.
-    const seed = question.resume
-      ? await this.#deps.generator.resumedRound(question.resume, prepared, output, abort.signal)
-      : {};
+    const seed = paused ? await this.#resumedRound(paused, question, prepared, output, abort.signal) : {};
     const run = { prepared, earlyEvents, signal: abort.signal, stoppedByPerson: abort.byPerson.signal };
     const generated = await this.#deps.generator.generate(
       { ...run, output, startedAtMs, replan: prepare },
@@ -99,14 +94,41 @@ export class AnswerPipeline {
     );
     const { state, token: lockToken } = held;
     const done = { question, controls, state, base, lockToken, prepared, generated, output, startedAtMs };
-    return this.#conclude(done, log);
+    return this.#conclude(done, paused, log);
+  }
+
+  /** The paused round finished with the person's decision (generate-turn.ts `resumedRound`). */
+  #resumedRound(
+    paused: PausedTurn,
+    question: Question,
+    prepared: Prepared,
+    output: AnswerOutput,
+    signal: AbortSignal,
+  ): Promise<GenerationSeed> {
+    const approved = question.resume?.approved === true;
+    return this.#deps.generator.resumedRound(paused, approved, prepared, output, signal);
+  }
+
+  /**
+   * A resumed question's paused turn, read under the lock, or null (the person who clicked is told
+   * when it is gone; a replica that cannot run its tools now leaves it pending, see tool-approvals.ts).
+   */
+  async #pausedTurn(question: Question, held: HeldThread, log: Logger): Promise<PausedTurn | null> {
+    const paused = await this.#deps.approvals.begin(question, held.state).catch((err: unknown) => {
+      log.warn({ err }, 'could not read the paused turn');
+      return null;
+    });
+    if (!paused || !question.resume?.approved) return paused;
+    const here = this.#deps.tools?.toolbox.toolsFor(question.thread.channelId) ?? [];
+    return paused.gated.every((use) => here.some((tool) => tool.name === use.name)) ? paused : null;
   }
 
   /** Shows and keeps the outcome (outcomes.ts), then counts it, records its usage and logs its line. */
-  async #conclude(run: FinishedRun, log: Logger): Promise<boolean> {
+  async #conclude(run: FinishedRun, paused: PausedTurn | null, log: Logger): Promise<boolean> {
     const { question, prepared, generated, output } = run;
     const ref = newReferenceId();
     const kind = outcomeOf(generated);
+    let saved = false;
     const committed = await concludeAnswer(kind, {
       generated,
       prepared,
@@ -121,12 +143,25 @@ export class AnswerPipeline {
           { ...this.#deps, turns: this.#deps.turns },
           question,
           before,
-          { prepared, generated: kept, lockToken: run.lockToken },
+          {
+            prepared,
+            generated: kept,
+            lockToken: run.lockToken,
+            onSaved: () => {
+              saved = true;
+            },
+          },
           log,
         ),
       pause: (turn) => this.#deps.approvals.pause(question, turn, output, log),
       offeredTools: this.#deps.generator.toolsFor(prepared),
+      resumed: paused !== null,
     });
+    // The approval is done once its turn is saved, or carried on by a new pause: it ends saying so.
+    if (paused && (saved || kind === 'paused'))
+      await this.#deps.approvals
+        .settled(question, paused)
+        .catch((err: unknown) => log.warn({ err }, 'could not settle the approval'));
     await recordAnswer(this.#deps, run, OUTCOMES[kind].label, ref, log);
     // Hook: channel knowledge learns the answered thread, in the background.
     if (kind === 'answered' && committed && !question.regenerate)

@@ -11,6 +11,7 @@ import { StoreUnavailableError, threadId } from './ports.ts';
 import type { Prepared } from './prepare-turn.ts';
 import { capStoredHistory, estimateRequestTokens, estimateScale } from './thread-history.ts';
 import type { ThreadTurns } from './thread-turns.ts';
+import { asStoredRound } from './tool-rounds.ts';
 
 /** What history keeps for an answer that came back empty (a turn needs text). */
 export const NO_ANSWER = '(no answer)';
@@ -31,20 +32,30 @@ export async function commitTurn(
   deps: CommitDeps,
   question: Question,
   before: ThreadState | null,
-  turn: { prepared: Prepared; generated: Generated | null; lockToken: string },
+  turn: {
+    prepared: Prepared;
+    generated: Generated | null;
+    lockToken: string;
+    /** Told once the turn is saved (a resumed turn's approval is done only then). */
+    onSaved?: () => void;
+  },
   log: Logger,
 ): Promise<boolean> {
   const { store, settings } = deps;
   const id = threadId(question.thread);
   const build = nextState(settings, turn.prepared, turn.generated);
   try {
-    if (await store.commitThread(id, build(before), settings.historyTtlMs, turn.lockToken)) return true;
+    if (await store.commitThread(id, build(before), settings.historyTtlMs, turn.lockToken)) {
+      turn.onSaved?.();
+      return true;
+    }
     // The lock expired under us (a very long answer, or a stalled replica): merge onto what is there now.
     log.warn('thread lock was lost before commit; re-taking it to save the turn');
     const again = await deps.turns.acquire(question, null);
     if (again === 'timeout' || again === 'restarting') return false;
     const saved = await store.commitThread(id, build(again.state), settings.historyTtlMs, again.token);
-    if (!saved) await store.releaseLock(id, again.token);
+    if (saved) turn.onSaved?.();
+    else await store.releaseLock(id, again.token);
     return false; // our own token's lock is gone either way; the caller's release is a harmless no-op
   } catch (error) {
     if (error instanceof StoreUnavailableError) log.error({ err: error }, 'could not save the turn');
@@ -66,7 +77,11 @@ function nextState(
   const systemPrompt = prepared.model.systemPrompt ?? settings.systemPrompt;
   const lastRequest =
     generated && inputTokens > 0
-      ? { inputTokens, estimatedTokens: estimateRequestTokens(generated.sentTurns, systemPrompt) }
+      ? {
+          inputTokens,
+          estimatedTokens:
+            generated.estimatedTokens || estimateRequestTokens(generated.sentTurns, systemPrompt),
+        }
       : null;
   return (base) => {
     const scale = estimateScale(lastRequest ?? base?.lastRequest ?? null);
@@ -88,10 +103,13 @@ function turnsOf(prepared: Prepared, generated: Generated): Turn[] {
       text: prepared.questionText,
       ...(prepared.attachedFiles.length > 0 ? { files: prepared.attachedFiles } : {}),
     },
-    ...generated.rounds,
-    {
-      role: 'assistant',
-      text: (generated.rounds.length > 0 ? generated.finalText : generated.answer) || NO_ANSWER,
-    },
+    // Tool results are stored shortened as a later request sends them (tool-rounds.ts).
+    ...generated.rounds.map(asStoredRound),
+    { role: 'assistant', text: storedAnswer(generated) },
   ];
+}
+
+/** The answer's own turn as history keeps it (after tool rounds, only the last call's text): what Regenerate hashes. */
+export function storedAnswer(generated: Pick<Generated, 'rounds' | 'finalText' | 'answer'>): string {
+  return (generated.rounds.length > 0 ? generated.finalText : generated.answer) || NO_ANSWER;
 }

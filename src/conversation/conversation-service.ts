@@ -20,13 +20,13 @@ import { AnswersInFlight } from './answers-in-flight.ts';
 import type { ConversationDeps } from './conversation-deps.ts';
 import { EarlyAnswer } from './early-answer.ts';
 import { TurnGenerator } from './generate-turn.ts';
-import type { HeldThread, Question, Viewing } from './ports.ts';
+import type { ApprovalRequest, HeldThread, Question, Viewing } from './ports.ts';
 import { threadId } from './ports.ts';
 import { type RegenerateClick, regenerateQuestion } from './regenerate.ts';
 import { StopRequests } from './stop-requests.ts';
 import { trimToBudget } from './thread-history.ts';
 import { ThreadTurns } from './thread-turns.ts';
-import { ToolApprovals } from './tool-approvals.ts';
+import { type ApprovalClick, ToolApprovals } from './tool-approvals.ts';
 
 /** How long what a person is looking at is remembered (Slack tells again when it changes). */
 const VIEWING_TTL_MS = 12 * 60 * 60 * 1000;
@@ -72,6 +72,7 @@ export class ConversationService {
       metrics,
       approvers: deps.tools?.approvers ?? [],
       ...(deps.tools ? { approvalTtlMs: deps.tools.approvalTtlMs } : {}),
+      available: (channelId) => (deps.tools?.toolbox.toolsFor(channelId) ?? []).map((tool) => tool.name),
       now: this.#now,
     });
     this.#stops = new StopRequests({
@@ -117,13 +118,13 @@ export class ConversationService {
   }
 
   /** A person answered an approval request (Approve or Deny) on any replica; see tool-approvals.ts. */
-  resolveApproval(input: {
-    thread: Question['thread'];
-    approvalId: string;
-    userId: string;
-    approved: boolean;
-  }): Promise<void> {
-    return this.#approvals.resolve(input, (question) => this.submit(question));
+  resolveApproval(click: ApprovalClick): Promise<void> {
+    return this.#approvals.resolve(click, (question) => this.submit(question));
+  }
+
+  /** An open approval request in full (its "Show all"), or null when it is gone. */
+  approvalRequest(thread: Question['thread'], approvalId: string): Promise<ApprovalRequest | null> {
+    return this.#approvals.request(thread, approvalId);
   }
 
   /**

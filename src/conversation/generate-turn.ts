@@ -13,7 +13,7 @@ import type {
   AnswerModel,
   AnswerOutput,
   CitedSource,
-  Question,
+  PausedTurn,
   RequestTurn,
   ThreadState,
   Toolbox,
@@ -24,7 +24,7 @@ import type {
   Turn,
 } from './ports.ts';
 import { type Prepared, requestTurns } from './prepare-turn.ts';
-import { estimateTokens, trimToBudget } from './thread-history.ts';
+import { estimateRequestTokens, estimateTokens, trimToBudget } from './thread-history.ts';
 import { pauseUnlessAborted } from './thread-turns.ts';
 import { runToolRound, type ToolRoundDeps } from './tool-rounds.ts';
 
@@ -32,7 +32,10 @@ import { runToolRound, type ToolRoundDeps } from './tool-rounds.ts';
 export interface Generated {
   answer: string;
   stopReason: string;
+  /** Every model call of the answer added up (each tool round is a call of its own). */
   usage: { inputTokens: number; outputTokens: number; cacheReadTokens: number; cacheWriteTokens: number };
+  /** Our estimate of the requests whose usage is in `usage`, to correct the estimate like for like. */
+  estimatedTokens: number;
   kbSessionId: string | null;
   citations: CitedSource[];
   firstTokenAtMs: number | null;
@@ -61,7 +64,7 @@ export type GenerationSeed = Partial<Pick<Generated, 'rounds' | 'citations' | 't
 export interface GenerateDeps {
   model: AnswerModel;
   metrics: Metrics;
-  settings: { modelAttempts: number };
+  settings: { modelAttempts: number; systemPrompt: string };
   /** Tools the model may call, with their limits; none: answers without tools. */
   tools?: { toolbox: Toolbox; timeoutMs: number; maxRounds: number };
   /** Aborted when shutdown's bound is near. */
@@ -134,12 +137,12 @@ export class TurnGenerator {
 
   /** The paused round, finished: the approved calls run (shown as steps), or a denial for each. */
   async resumedRound(
-    resume: NonNullable<Question['resume']>,
+    paused: PausedTurn,
+    approved: boolean,
     prepared: Prepared,
     output: AnswerOutput,
     signal: AbortSignal,
   ): Promise<GenerationSeed> {
-    const { paused, approved } = resume;
     const toolsUsed: string[] = [];
     let gatedResults: ToolResultRecord[];
     const citations = [...paused.citations];
@@ -172,7 +175,10 @@ export class TurnGenerator {
       (tool) => tool.name !== 'search_channel_knowledge' || prepared.grounding?.offerTool === true,
     );
     const allowed = prepared.allowedTools;
-    return allowed === null ? offered : offered.filter((tool) => allowed.includes(tool.name));
+    const tools = allowed === null ? offered : offered.filter((tool) => allowed.includes(tool.name));
+    // A resumed turn's request carries tool blocks: Converse refuses them without their tools' configuration.
+    const paused = (prepared.pausedTools ?? []).filter((tool) => !tools.some((t) => t.name === tool.name));
+    return [...tools, ...paused];
   }
 
   /**
@@ -319,12 +325,13 @@ export class TurnGenerator {
         result.kbSessionId = event.kbSessionId;
         break;
       case 'usage':
-        result.usage = {
-          inputTokens: event.inputTokens,
-          outputTokens: event.outputTokens,
-          cacheReadTokens: event.cacheReadTokens ?? 0,
-          cacheWriteTokens: event.cacheWriteTokens ?? 0,
-        };
+        // Added up: an answer with tool rounds makes several calls, and each one is paid for; the
+        // estimate of each call's request is added beside it, so the correction compares like for like.
+        result.usage = addUsage(result.usage, event);
+        result.estimatedTokens += estimateRequestTokens(
+          [...result.sentTurns, ...result.rounds],
+          call.prepared.model.systemPrompt ?? this.#deps.settings.systemPrompt,
+        );
         break;
       case 'stop':
         result.stopReason = event.reason;
@@ -354,6 +361,7 @@ function newResult(prepared: Prepared, state: ThreadState | null, seed: Generati
     answer: '',
     stopReason: 'end_turn',
     usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
+    estimatedTokens: 0,
     kbSessionId: state?.kbSessionId ?? null,
     citations: [],
     firstTokenAtMs: null,
@@ -375,4 +383,16 @@ function addSources(citations: CitedSource[], sources: ToolSource[]): void {
   for (const source of sources)
     if (!citations.some((c) => c.id === source.url))
       citations.push({ id: source.url, title: source.title, url: source.url });
+}
+
+function addUsage(
+  sum: Generated['usage'],
+  event: { inputTokens: number; outputTokens: number; cacheReadTokens?: number; cacheWriteTokens?: number },
+): Generated['usage'] {
+  return {
+    inputTokens: sum.inputTokens + event.inputTokens,
+    outputTokens: sum.outputTokens + event.outputTokens,
+    cacheReadTokens: sum.cacheReadTokens + (event.cacheReadTokens ?? 0),
+    cacheWriteTokens: sum.cacheWriteTokens + (event.cacheWriteTokens ?? 0),
+  };
 }

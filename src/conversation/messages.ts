@@ -27,8 +27,12 @@ export const MESSAGES = {
   approvalNotYours: 'Only the person who asked (or an approver) can answer this request.',
   approvalGone: 'This request was already answered.',
   approvalExpired: 'This request expired. Ask again if it is still needed.',
-  approvalSettled: (approved: boolean, userId: string) =>
-    approved ? `Approved by <@${userId}>.` : `Denied by <@${userId}>.`,
+  approvalOnlyApprovers: 'Only an approver for this tool can answer this request (not the person who asked).',
+  approvalChanged: 'This request no longer matches what it showed, so it was not run. Please ask again.',
+  approvalStillOpen:
+    'I could not go on with this just now, so nothing was run and the request is still open. Please try again in a moment.',
+  approvalToolDown: (tools: string[]) =>
+    `The ${tools.join(', ')} tool is not available right now, so nothing was run and the request is still open. Please try again once it is back.`,
   deniedResult: 'A person denied this call: it was not made. Go on without it, and say so.',
   toolsUnavailable: (names: string[]) =>
     `_Unavailable right now, so I answered without them: the ${names.join(', ')} tools._`,

@@ -7,12 +7,12 @@ import type { AnswerError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { leftOutSentence } from './attachments.ts';
-import { NO_ANSWER } from './commit-turn.ts';
+import { storedAnswer } from './commit-turn.ts';
 import type { Generated } from './generate-turn.ts';
 import { MESSAGES } from './messages.ts';
 import type { AnswerOutput, ThreadState, ToolSpec } from './ports.ts';
 import type { Prepared } from './prepare-turn.ts';
-import { answerHash } from './thread-history.ts';
+import { answerHash, quotesOthers } from './thread-history.ts';
 import type { PausingTurn } from './tool-approvals.ts';
 
 /** How an answer ended. */
@@ -105,6 +105,8 @@ export interface Conclusion {
   /** Asks for a person's approval of the paused calls (see tool-approvals.ts). */
   pause: (turn: PausingTurn) => Promise<void>;
   offeredTools: ToolSpec[];
+  /** The answer went on from a paused round (an approval's decision). */
+  resumed: boolean;
 }
 
 /** Shows the outcome in Slack and keeps what it keeps; true when the commit released the lock. */
@@ -124,7 +126,8 @@ export async function concludeAnswer(kind: OutcomeKind, c: Conclusion): Promise<
       .finish({
         notes: answerNotes(c.prepared, generated),
         sources: generated.citations,
-        regenerate: answerHash(generated.answer.length > 0 ? generated.answer : NO_ANSWER),
+        // The hash of what history stores, which is what a Regenerate click is checked against.
+        regenerate: answerHash(storedAnswer(generated)),
       })
       .catch((err: unknown) => log.warn({ err }, 'could not finish the answer in Slack'));
   } else if (rule.show === 'approval' && generated.paused) {
@@ -137,8 +140,13 @@ export async function concludeAnswer(kind: OutcomeKind, c: Conclusion): Promise<
       gated: generated.paused.gated,
       results: generated.paused.results,
       offered: c.offeredTools,
+      quotedContext:
+        quotesOthers(c.prepared.questionText) || c.prepared.history.some((turn) => quotesOthers(turn.text)),
     });
   }
+  // A resumed round ran (or was denied): it is kept whatever came after, so that nothing runs twice.
+  if (c.resumed && (rule.keep === 'shown' || rule.keep === 'thread_known' || kind === 'unwritable'))
+    return c.commit(c.base, generated);
   switch (rule.keep) {
     case 'answer':
       return c.commit(c.base, generated);

@@ -46,12 +46,24 @@ export interface Question {
   regenerate?: { answerHash: string };
   /** Slack's `action_token` of the asking event: search tools look as this person may see. */
   actionToken?: string;
-  /** Goes on with a turn that paused for an approval, with the person's decision on its tool calls. */
-  resume?: { paused: PausedTurn; approved: boolean; decidedBy: string };
+  /**
+   * Goes on with the turn paused for approval `approvalId`, with the person's decision on its tool
+   * calls; the paused turn is read under the thread's lock, and stays stored until this commits.
+   */
+  resume?: ResumeDecision;
   /** What the person is looking at in Slack, when the event said (the Messages tab's `context`). */
   viewing?: Viewing;
   /** Files shared with the message: images and documents go to the model within its limits. */
   files?: FileRef[];
+}
+
+/** A person's decision on an approval request, as the click carried it. */
+export interface ResumeDecision {
+  approvalId: string;
+  approved: boolean;
+  decidedBy: string;
+  /** The approval request's message (the clicked one), to end it with the decision. */
+  messageTs: string;
 }
 
 export function threadId(thread: ThreadRef): string {
@@ -379,10 +391,13 @@ export interface ConversationStore {
   addUsage(scopes: UsageScope[], day: string, amounts: UsageTotals, ttlMs: number): Promise<void>;
   /** Each scope's totals of `day`, in order (zeros without use); the scopes belong to one workspace. */
   getUsage(scopes: UsageScope[], day: string): Promise<UsageTotals[]>;
-  /** Keeps a turn paused for a person's approval for `ttlMs`; one per thread (a new one replaces it). */
+  /**
+   * Keeps a turn paused for a person's approval for `ttlMs`, by its approval id: a thread may have
+   * several, and a new one never replaces another.
+   */
   pauseTurn(threadId: string, paused: PausedTurn, ttlMs: number): Promise<void>;
-  /** The thread's paused turn, or null (none, answered, or gone past its time to live). */
-  pausedTurn(threadId: string): Promise<PausedTurn | null>;
+  /** The paused turn `approvalId` names, or null (none, answered, or gone past its time to live). */
+  pausedTurn(threadId: string, approvalId: string): Promise<PausedTurn | null>;
   /** Takes the paused turn that `approvalId` names, once and atomically: null for every later caller. */
   takePausedTurn(threadId: string, approvalId: string): Promise<PausedTurn | null>;
   /** Resolves when the store answers; rejects when it does not (used by /readyz). */
@@ -399,13 +414,26 @@ export class StoreUnavailableError extends Error {
   readonly code = 'store_unavailable';
 }
 
+/** Who may answer an approval request: the asker or an approver, or only the configured approvers. */
+export type ApprovalMode = 'asker' | 'approvers';
+
 /** What a person is asked to approve: the calls, readable (their inputs are the model's). */
 export interface ApprovalRequest {
   approvalId: string;
   askerId: string;
   calls: Array<{ title: string; input: unknown }>;
   expiresAtMs: number;
+  /** Binds a click to exactly these calls (see tool-approvals.ts `callsHash`). */
+  inputHash: string;
+  mode: ApprovalMode;
+  /** Who may approve besides the asker (in `approvers` mode: only they). */
+  approvers: string[];
+  /** The thread's context quoted to the model came from other people: the request says so. */
+  quotedContext: boolean;
 }
+
+/** How an approval request ended. */
+export type ApprovalOutcome = { kind: 'approved' | 'denied'; by: string } | { kind: 'expired' };
 
 /**
  * An answer waiting for a person's approval of a tool call: what it needs to go on, on any replica
@@ -426,13 +454,18 @@ export interface PausedTurn {
   results: ToolResultRecord[];
   /** Calls of the pending round that wait for the approval. */
   gated: ToolUse[];
+  /** Hash of the tool names and exact inputs of `gated`, as the request showed them. */
+  inputHash: string;
+  /** The tools the paused answer was offered: their titles, and the request's tool configuration. */
+  tools: ToolSpec[];
+  mode: ApprovalMode;
+  /** The question quoted a thread's messages from other people. */
+  quotedContext: boolean;
   /** What the answer showed before it paused. */
   answerSoFar: string;
   citations: CitedSource[];
   /** The model the answer used (a channel's own, or the default). */
   model: ModelChoice | null;
-  /** The message with the Approve and Deny buttons, once posted. */
-  approvalMessageTs: string | null;
 }
 
 // ---- Surface ----
@@ -502,7 +535,7 @@ export interface AnswerSurface {
     question: Question,
     messageTs: string,
     request: ApprovalRequest,
-    outcome: string,
+    outcome: ApprovalOutcome,
   ): Promise<void>;
   /** Posts a short notice where the answer would have gone. */
   notice(question: Question, text: string): Promise<void>;
@@ -547,6 +580,8 @@ export interface ToolSpec {
   inputSchema: Record<string, unknown>;
   /** The tool has side effects: a person must approve each call. */
   needsApproval: boolean;
+  /** Who may approve its calls (default `asker`: the asker or an approver). */
+  approvedBy?: ApprovalMode;
 }
 
 /** A link a tool's result pointed to: shown on its step and in the answer's Sources. */

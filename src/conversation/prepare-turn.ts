@@ -25,6 +25,7 @@ import type {
   RequestTurn,
   ThreadReader,
   ThreadState,
+  ToolSpec,
   Turn,
 } from './ports.ts';
 import { FileUnreadableError } from './ports.ts';
@@ -60,6 +61,8 @@ export interface Prepared {
   model: ModelChoice;
   /** What channel knowledge adds (the search tool, quoted passages, "Answered before"); null: nothing. */
   grounding?: Grounding | null;
+  /** A resumed turn's tools as offered when it paused: its request carries their configuration. */
+  pausedTools?: ToolSpec[];
 }
 
 export interface PrepareDeps {
@@ -112,19 +115,6 @@ export async function prepareTurn(
   const leftOut = current.leftOut.filter((item) => question.files?.includes(item.file));
   const unanswerable =
     asked === FILES_ONLY_QUESTION && attachments.length === 0 ? leftOutSentence(current.leftOut) : null;
-  // Hook: channel knowledge — the search tool, or passages quoted as data, and "Answered before".
-  const grounding = deps.knowledge
-    ? await deps.knowledge.ground(
-        {
-          teamId: question.thread.teamId,
-          channelId: question.thread.channelId,
-          threadTs: question.thread.threadTs,
-          userId: question.userId,
-          text: question.text,
-        },
-        choice.modelId ?? choice.model.modelId ?? '',
-      )
-    : null;
   const viewed = await withViewing(
     deps,
     question,
@@ -132,6 +122,8 @@ export async function prepareTurn(
     Math.floor(budgetTokens / scale),
     log,
   );
+  // Hook: channel knowledge — the search tool, or passages quoted as data, and "Answered before".
+  const grounding = await groundingFor(deps, question, choice);
   const sentQuestionText = grounding?.context ? `${viewed}\n\n${grounding.context}` : viewed;
   const textBudget = Math.max(1, budgetTokens - attachmentTokens(attachments));
   const trimmed = trimToBudget(history, { role: 'user', text: sentQuestionText }, textBudget, scale);
@@ -145,12 +137,7 @@ export async function prepareTurn(
   return {
     questionText: context.questionText,
     toolsChannelId: question.thread.channelId,
-    asker: {
-      userId: question.userId,
-      teamId: question.thread.teamId,
-      channelId: question.thread.channelId,
-      ...(question.actionToken ? { actionToken: question.actionToken } : {}),
-    },
+    asker: askerOf(question),
     grounding,
     allowedTools: choice.tools,
     sentQuestionText,
@@ -165,6 +152,31 @@ export async function prepareTurn(
     trimmed,
     model: choice.model,
   };
+}
+
+/** Who asks and where (tools search as that person may see, or that channel's own knowledge). */
+function askerOf(question: Question): Prepared['asker'] {
+  const { userId, actionToken, thread } = question;
+  return {
+    userId,
+    teamId: thread.teamId,
+    channelId: thread.channelId,
+    ...(actionToken ? { actionToken } : {}),
+  };
+}
+
+/** What channel knowledge adds to this answer (knowledge/channel-knowledge.ts), or null without it. */
+async function groundingFor(
+  deps: PrepareDeps,
+  question: Question,
+  choice: PrepareChoice,
+): Promise<Grounding | null> {
+  if (!deps.knowledge) return null;
+  const { teamId, channelId, threadTs } = question.thread;
+  return deps.knowledge.ground(
+    { teamId, channelId, threadTs, userId: question.userId, text: question.text },
+    choice.modelId ?? choice.model.modelId ?? '',
+  );
 }
 
 /**
@@ -239,6 +251,7 @@ export function preparedForResume(
     budgetTokens: historyTokenBudget,
     trimmed: trimToBudget(history, questionTurn, historyTokenBudget, scale),
     model: paused.model ?? choice.model,
+    pausedTools: paused.tools ?? [],
   };
 }
 

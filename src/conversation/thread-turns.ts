@@ -104,7 +104,7 @@ export class ThreadTurns {
     admitted: Admitted,
     waiting: WaitingSign,
   ): Promise<void> {
-    const { store, settings, restart } = this.#deps;
+    const { store, restart } = this.#deps;
     const id = threadId(question.thread);
     if (restart.aborted) {
       if (admitted.held)
@@ -123,18 +123,14 @@ export class ThreadTurns {
     }
     if (held === 'restarting') return this.#tellRestarting(question, log, waiting);
     await waiting.clear();
-    if (held === 'timeout') {
-      const ref = newReferenceId();
-      log.error({ ref }, 'gave up waiting for the thread lock');
-      this.#deps.metrics.answers.inc({ outcome: 'lock_timeout' });
-      await this.#deps.surface
-        .notice(
-          question,
-          MESSAGES.failed('I was still busy with an earlier question here. Please ask again.', ref),
-        )
-        .catch(() => undefined);
-      return;
-    }
+    if (held === 'timeout') return this.#tellTimedOut(question, log);
+    await this.#answerHolding(question, log, turn, held);
+  }
+
+  /** Answers holding the lock, keeping it alive meanwhile; releases it unless the answer's commit did. */
+  async #answerHolding(question: Question, log: Logger, turn: TurnHandlers, held: HeldThread): Promise<void> {
+    const { store, settings } = this.#deps;
+    const id = threadId(question.thread);
     const lockToken = held.token;
     let released = false;
     const keepAlive = setInterval(
@@ -159,6 +155,19 @@ export class ThreadTurns {
           .catch((err: unknown) => log.warn({ err }, 'could not release lock'));
       }
     }
+  }
+
+  /** Waiting for the thread took longer than the bound: the person is told to ask again. */
+  async #tellTimedOut(question: Question, log: Logger): Promise<void> {
+    const ref = newReferenceId();
+    log.error({ ref }, 'gave up waiting for the thread lock');
+    this.#deps.metrics.answers.inc({ outcome: 'lock_timeout' });
+    await this.#deps.surface
+      .notice(
+        question,
+        MESSAGES.failed('I was still busy with an earlier question here. Please ask again.', ref),
+      )
+      .catch(() => undefined);
   }
 
   /**

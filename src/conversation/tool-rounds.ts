@@ -103,6 +103,18 @@ function shortened(text: string): string {
 }
 
 /**
+ * A round as history stores it: results already shortened the way a later request sends them,
+ * so a thread's stored state stays within its cap however long a tool's answer was.
+ */
+export function asStoredRound(turn: Turn): Turn {
+  if (!turn.toolResults?.length) return turn;
+  return {
+    ...turn,
+    toolResults: turn.toolResults.map((result) => ({ ...result, text: shortened(result.text) })),
+  };
+}
+
+/**
  * Earlier answers' tool rounds, as text: the request then needs no tool configuration for tools
  * that may be gone (Converse refuses toolUse blocks without it), and the model still sees what
  * was looked up. The stored history keeps the structured rounds.

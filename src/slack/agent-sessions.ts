@@ -11,7 +11,7 @@
  */
 import type { Logger } from '../logger.ts';
 import { type SlackApi, SlackCallError } from './slack-api.ts';
-import type { WriteBudget } from './write-budget.ts';
+import type { WriteBudget } from './write-budget/index.ts';
 
 export interface SessionTarget {
   teamId: string;

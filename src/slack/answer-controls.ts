@@ -48,9 +48,14 @@ export const REPLACED_BLOCK = {
 
 export const APPROVE_ACTION_ID = 'tool_approve';
 export const DENY_ACTION_ID = 'tool_deny';
+export const SHOW_ALL_ACTION_ID = 'tool_show_all';
 
-/** Approve and Deny under an approval request; the value names the paused turn. */
-export function approvalButtons(approvalId: string): object {
+/**
+ * Approve, Deny and Show all under an approval request; the decisions' value names the paused turn
+ * and the hash of the calls the request shows (see approval-message.ts `parseApprovalValue`).
+ */
+export function approvalButtons(approvalId: string, inputHash: string): object {
+  const value = `${approvalId}|${inputHash}`;
   return {
     type: 'actions',
     block_id: CONTROLS_BLOCK_ID,
@@ -60,12 +65,18 @@ export function approvalButtons(approvalId: string): object {
         action_id: APPROVE_ACTION_ID,
         style: 'primary',
         text: { type: 'plain_text', text: 'Approve' },
-        value: approvalId,
+        value,
       },
       {
         type: 'button',
         action_id: DENY_ACTION_ID,
         text: { type: 'plain_text', text: 'Deny' },
+        value,
+      },
+      {
+        type: 'button',
+        action_id: SHOW_ALL_ACTION_ID,
+        text: { type: 'plain_text', text: 'Show all' },
         value: approvalId,
       },
     ],

@@ -3,6 +3,7 @@ import type {
   AnswerHooks,
   AnswerOutput,
   AnswerSurface,
+  ApprovalOutcome,
   ApprovalRequest,
   CitedSource,
   Question,
@@ -10,14 +11,17 @@ import type {
 } from '../conversation/ports.ts';
 import type { Logger } from '../logger.ts';
 import { AgentSessions, type SessionTarget } from './agent-sessions.ts';
-import { approvalButtons, CONTROLS_BLOCK_ID, REPLACED_BLOCK } from './answer-controls.ts';
+import { CONTROLS_BLOCK_ID, REPLACED_BLOCK } from './answer-controls.ts';
 import { type BotIdentity, NOTICE_METADATA } from './answer-messages.ts';
+import { renderAppendix } from './answer-stream/appendix.ts';
+import { SlackAnswerStream } from './answer-stream/slack-answer-stream.ts';
+import { approvalMessage, settledApprovalMessage } from './approval-message.ts';
 import { MarkdownRenderer } from './render/markdown-renderer.ts';
 import { paginate, SLACK_MESSAGE_LIMIT_CHARS } from './render/message-paginator.ts';
 import { escapeMrkdwn, escapeSlackControl } from './render/slack-safe-text.ts';
-import { renderAppendix, SlackAnswerStream } from './slack-answer-stream.ts';
+import type { UntrustedTextOptions } from './render/untrusted-text.ts';
 import type { SlackApi } from './slack-api.ts';
-import type { WriteBudget } from './write-budget.ts';
+import type { WriteBudget } from './write-budget/index.ts';
 
 export interface SlackSurfaceOptions {
   slack: SlackApi;
@@ -53,7 +57,9 @@ export class SlackSurface implements AnswerSurface {
     const { slack, logger, streaming, flushIntervalMs, budget, self, trustedLinkHosts } = this.#options;
     const renderer = new MarkdownRenderer({ trustedLinkHosts });
     if (question.replyTo.kind === 'response_url') {
-      return new ResponseUrlAnswer(question.replyTo.url, this.#options.postToResponseUrl, logger, renderer);
+      return new ResponseUrlAnswer(question.replyTo.url, this.#options.postToResponseUrl, logger, renderer, {
+        trustedLinkHosts,
+      });
     }
     const session: SessionTarget = {
       teamId: question.thread.teamId,
@@ -71,6 +77,7 @@ export class SlackSurface implements AnswerSurface {
       budget,
       self,
       renderer,
+      untrusted: { trustedLinkHosts },
       stopButton: nativeStop.then((shown) => !shown),
       mode: streaming === 'native' && !this.#streamingRefused ? 'native' : 'update',
       target: {
@@ -129,30 +136,31 @@ export class SlackSurface implements AnswerSurface {
   }
 
   async askApproval(question: Question, request: ApprovalRequest): Promise<string | null> {
-    const markdown = approvalText(request);
+    const { trustedLinkHosts } = this.#options;
     const result = await this.#options.slack.call<{ ts?: string }>('chat.postMessage', {
       channel: question.thread.channelId,
       thread_ts: question.thread.threadTs,
-      text: escapeMrkdwn(`Approval needed: ${request.calls.map((call) => call.title).join(', ')}`),
-      blocks: [{ type: 'markdown', text: markdown }, approvalButtons(request.approvalId)],
+      ...approvalMessage(request, { trustedLinkHosts }),
       unfurl_links: false,
       unfurl_media: false,
     });
     return result.ts ?? null;
   }
 
-  async settleApproval(question: Question, messageTs: string, request: ApprovalRequest, outcome: string) {
+  async settleApproval(
+    question: Question,
+    messageTs: string,
+    request: ApprovalRequest,
+    outcome: ApprovalOutcome,
+  ): Promise<void> {
+    const { trustedLinkHosts } = this.#options;
     await this.#options.slack
       .call('chat.update', {
         channel: question.thread.channelId,
         ts: messageTs,
-        text: escapeMrkdwn(outcome),
-        blocks: [
-          { type: 'markdown', text: approvalText(request) },
-          { type: 'context', elements: [{ type: 'mrkdwn', text: outcome }] },
-        ],
+        ...settledApprovalMessage(request, outcome, { trustedLinkHosts }),
       })
-      .catch((err: unknown) => this.#options.logger.debug({ err }, 'could not settle the approval message'));
+      .catch((err: unknown) => this.#options.logger.warn({ err }, 'could not settle the approval message'));
   }
 
   async markWaiting(question: Question): Promise<void> {
@@ -212,25 +220,6 @@ export class SlackSurface implements AnswerSurface {
   }
 }
 
-/**
- * What an approval asks, readable: each call's title and its input. The input is the model's, so
- * it is escaped like model text and shown as code; only the asker's mention is the bot's own.
- */
-function approvalText(request: ApprovalRequest): string {
-  const calls = request.calls.map((call) => {
-    const input = JSON.stringify(call.input ?? {}, null, 1)
-      .replace(/\s*\n\s*/g, ' ')
-      .slice(0, 600);
-    return `- **${escapeSlackControl(call.title)}** with \`${escapeSlackControl(input).replace(/`/g, "'")}\``;
-  });
-  const minutes = Math.max(1, Math.round((request.expiresAtMs - Date.now()) / 60_000));
-  return [
-    '**Approval needed.** To answer, I would like to:',
-    ...calls,
-    `Only <@${request.askerId}> can approve or deny this. It expires in ${minutes} minutes.`,
-  ].join('\n');
-}
-
 /** An answer whose agent session goes back to `active` once it is written, however it ended. */
 class SessionAnswer implements AnswerOutput {
   readonly #inner: AnswerOutput;
@@ -279,6 +268,7 @@ class ResponseUrlAnswer implements AnswerOutput {
   readonly #post: SlackSurfaceOptions['postToResponseUrl'];
   readonly #logger: Logger;
   readonly #renderer: MarkdownRenderer;
+  readonly #untrusted: UntrustedTextOptions;
   #text = '';
   #statusShown = false;
 
@@ -287,7 +277,9 @@ class ResponseUrlAnswer implements AnswerOutput {
     post: SlackSurfaceOptions['postToResponseUrl'],
     logger: Logger,
     renderer: MarkdownRenderer,
+    untrusted: UntrustedTextOptions,
   ) {
+    this.#untrusted = untrusted;
     this.#url = url;
     this.#post = post;
     this.#logger = logger;
@@ -311,7 +303,7 @@ class ResponseUrlAnswer implements AnswerOutput {
 
   async finish(appendix: { notes: string[]; sources: CitedSource[] }): Promise<void> {
     this.#text += this.#renderer.finish();
-    const extra = renderAppendix([...appendix.notes, INVITE_HINT], appendix.sources);
+    const extra = renderAppendix([...appendix.notes, INVITE_HINT], appendix.sources, this.#untrusted);
     await this.#send(`${this.#text}\n\n${extra}`);
   }
 

@@ -1,6 +1,6 @@
 /**
  * When and how one answer writes to Slack, given the budget it shares with every other answer (see
- * write-budget.ts). The answer's messages (slack-answer-stream.ts) ask it three things:
+ * write-budget/). The answer's messages (answer-stream/) ask it three things:
  *
  * - How to open a message: a native stream when a stream start *and* its stop are in the budget
  *   (the stop is reserved then, so the stream can always end); else posted and edited when a post
@@ -13,7 +13,7 @@
  * - When a final write may go: at once with its reserved token; without one (a message that
  *   changed path), as soon as the budget has a token, ahead of every intermediate write.
  */
-import type { AnswerBudget } from './write-budget.ts';
+import type { AnswerBudget } from './write-budget/index.ts';
 
 /** A 429 holding edits back this briefly does not make a new message wait for its end. */
 const BRIEF_HOLD_MS = 5_000;

@@ -87,8 +87,8 @@ export class InstrumentedStore implements ConversationStore {
   pauseTurn(threadId: string, paused: PausedTurn, ttlMs: number) {
     return this.#timed('pause_turn', () => this.#inner.pauseTurn(threadId, paused, ttlMs));
   }
-  pausedTurn(threadId: string) {
-    return this.#timed('paused_turn', () => this.#inner.pausedTurn(threadId));
+  pausedTurn(threadId: string, approvalId: string) {
+    return this.#timed('paused_turn', () => this.#inner.pausedTurn(threadId, approvalId));
   }
   takePausedTurn(threadId: string, approvalId: string) {
     return this.#timed('take_paused_turn', () => this.#inner.takePausedTurn(threadId, approvalId));

@@ -203,20 +203,24 @@ export class MemoryStore implements ConversationStore {
   async pauseTurn(threadId: string, paused: PausedTurn, ttlMs: number): Promise<void> {
     this.assertOpen();
     assertTtl(ttlMs);
-    this.paused.set(threadId, { value: structuredClone(paused), expiresAtMs: this.now() + ttlMs });
+    this.paused.set(pausedKey(threadId, paused.approvalId), {
+      value: structuredClone(paused),
+      expiresAtMs: this.now() + ttlMs,
+    });
   }
 
-  async pausedTurn(threadId: string): Promise<PausedTurn | null> {
+  async pausedTurn(threadId: string, approvalId: string): Promise<PausedTurn | null> {
     this.assertOpen();
-    const paused = this.live(this.paused, threadId);
+    const paused = this.live(this.paused, pausedKey(threadId, approvalId));
     return paused === undefined ? null : structuredClone(paused);
   }
 
   async takePausedTurn(threadId: string, approvalId: string): Promise<PausedTurn | null> {
     this.assertOpen();
-    const paused = this.live(this.paused, threadId);
+    const key = pausedKey(threadId, approvalId);
+    const paused = this.live(this.paused, key);
     if (paused?.approvalId !== approvalId) return null;
-    this.paused.delete(threadId);
+    this.paused.delete(key);
     return paused;
   }
 
@@ -290,4 +294,9 @@ function assertTtl(ttlMs: number): void {
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
     throw new RangeError(`ttlMs must be a positive number of milliseconds, got ${ttlMs}`);
   }
+}
+
+/** One entry per approval: a second pause in a thread never replaces the first. */
+function pausedKey(threadId: string, approvalId: string): string {
+  return `${threadId}\n${approvalId}`;
 }

@@ -11,7 +11,7 @@
  *   <prefix>{usage:<team>:<day>}:u:<user>     HASH of whole-number totals (HINCRBY), PX ttl
  *   <prefix>{usage:<team>:<day>}:c:<channel>  the same for a channel
  *   <prefix>viewing:<userKey>      JSON Viewing, PX ttl
- *   <prefix>{t:<threadId>}:paused  "<approvalId>\n<JSON PausedTurn>", PX ttl
+ *   <prefix>{t:<threadId>}:paused:<approvalId>  "<approvalId>\n<JSON PausedTurn>", PX ttl (one per approval)
  *
  * A workspace's usage of one day shares a hash tag, so that an answer adds to its asker's and its
  * channel's totals in one script (one round trip), and a budget check reads both in one.
@@ -474,17 +474,18 @@ export class RedisStore implements ConversationStore {
   async pauseTurn(threadId: string, paused: PausedTurn, ttlMs: number): Promise<void> {
     const px = toPx(ttlMs);
     const value = `${paused.approvalId}\n${JSON.stringify(paused)}`;
-    await this.run('pauseTurn', () => this.client.set(this.pausedKey(threadId), value, 'PX', px));
+    const key = this.pausedKey(threadId, paused.approvalId);
+    await this.run('pauseTurn', () => this.client.set(key, value, 'PX', px));
   }
 
-  async pausedTurn(threadId: string): Promise<PausedTurn | null> {
-    const raw = await this.run('pausedTurn', () => this.client.get(this.pausedKey(threadId)));
+  async pausedTurn(threadId: string, approvalId: string): Promise<PausedTurn | null> {
+    const raw = await this.run('pausedTurn', () => this.client.get(this.pausedKey(threadId, approvalId)));
     return raw === null ? null : parsePaused(raw);
   }
 
   async takePausedTurn(threadId: string, approvalId: string): Promise<PausedTurn | null> {
     const raw = await this.run('takePausedTurn', () =>
-      this.scripts.slackbotTakePaused(this.pausedKey(threadId), approvalId),
+      this.scripts.slackbotTakePaused(this.pausedKey(threadId, approvalId), approvalId),
     );
     return raw ? parsePaused(raw) : null;
   }
@@ -515,8 +516,9 @@ export class RedisStore implements ConversationStore {
     return `${this.keyPrefix}{t:${threadId}}:state`;
   }
 
-  private pausedKey(threadId: string): string {
-    return `${this.keyPrefix}{t:${threadId}}:paused`;
+  /** One key per approval: a second pause in a thread never replaces the first. */
+  private pausedKey(threadId: string, approvalId: string): string {
+    return `${this.keyPrefix}{t:${threadId}}:paused:${approvalId}`;
   }
 
   private usersKey(threadId: string): string {

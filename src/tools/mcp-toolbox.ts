@@ -8,7 +8,7 @@
  * Tools reach the model as `<server>__<tool>`: unique across servers and within Converse's name rule.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Toolbox, ToolCallOptions, ToolOutcome, ToolSource, ToolSpec } from '../conversation/ports.ts';
@@ -78,7 +78,8 @@ export class McpToolbox implements Toolbox {
           title: tool.annotations?.title ?? tool.title ?? humanize(tool.name),
           description: tool.description ?? tool.name,
           inputSchema: tool.inputSchema,
-          needsApproval: config.approval.includes(tool.name),
+          needsApproval: Object.hasOwn(config.approval, tool.name),
+          ...(Object.hasOwn(config.approval, tool.name) ? { approvedBy: config.approval[tool.name] } : {}),
         }));
     });
   }
@@ -174,7 +175,9 @@ export class McpToolbox implements Toolbox {
         : new StdioClientTransport({
             command: config.command?.[0] ?? '',
             args: config.command?.slice(1) ?? [],
-            env: { ...(process.env as Record<string, string>), ...config.env },
+            // Never the bot's own environment (its tokens, AWS keys, other servers' secrets): the
+            // SDK's safe defaults (PATH, HOME, …) and exactly the variables the config names.
+            env: { ...getDefaultEnvironment(), ...config.env },
             stderr: 'ignore',
           });
       client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {

@@ -10,9 +10,11 @@
  *     headers: { Authorization: "Bearer ${SHOP_MCP_TOKEN}" }
  *     tools: [order_status, open_ticket]   # enabled tools (default: all the server lists)
  *     approval: [open_ticket]              # these need a person's approval before each call
+ *     # or, by tool: { open_ticket: asker, refund: approvers } (approvers: only `approvers` decide)
  *     channels: [C0123456789]              # where they may be used (default: everywhere)
  *   - name: files
  *     command: [node, ./mcp/files-server.js]   # a local server over stdio
+ *     env: { FILES_ROOT: "${FILES_ROOT}" }     # all it gets besides the SDK's safe defaults
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
@@ -26,7 +28,18 @@ const serverSchema = z
     env: z.record(z.string(), z.string()).default({}),
     headers: z.record(z.string(), z.string()).default({}),
     tools: z.array(z.string()).optional(),
-    approval: z.array(z.string()).default([]),
+    /**
+     * Tools whose calls need a person's approval, by name: `asker` (the asker or an approver may
+     * approve) or `approvers` (only the configured approvers). A list means `asker` for each.
+     */
+    approval: z
+      .union([z.array(z.string()), z.record(z.string(), z.enum(['asker', 'approvers']))])
+      .default([])
+      .transform((approval) =>
+        Array.isArray(approval)
+          ? Object.fromEntries(approval.map((tool) => [tool, 'asker' as const]))
+          : approval,
+      ),
     channels: z.array(z.string()).optional(),
   })
   .refine((server) => (server.url === undefined) !== (server.command === undefined), {
@@ -87,6 +100,11 @@ export function parseToolConfig(text: string, env: NodeJS.ProcessEnv, source = '
   }));
   if (missing.size > 0)
     throw new Error(`${source} refers to environment variables that are not set: ${[...missing].join(', ')}`);
+  const strict = servers.filter((server) => Object.values(server.approval).includes('approvers'));
+  if (strict.length > 0 && parsed.data.approvers.length === 0)
+    throw new Error(
+      `${source} gives tools of ${strict.map((s) => s.name).join(', ')} the approval mode "approvers", but lists no approvers`,
+    );
   const names = servers.map((server) => server.name);
   const twice = names.filter((name, index) => names.indexOf(name) !== index);
   if (twice.length > 0) throw new Error(`${source} names a server twice: ${[...new Set(twice)].join(', ')}`);

@@ -10,7 +10,7 @@ import { createTitanEmbedder } from '../bedrock/titan-embeddings.ts';
 import type { Config } from '../config.ts';
 import type { VectorIndex } from '../conversation/knowledge-ports.ts';
 import type { Toolbox } from '../conversation/ports.ts';
-import { ChannelKnowledge } from '../knowledge/channel-knowledge.ts';
+import { ChannelKnowledge, type ChannelKnowledgeOptions } from '../knowledge/channel-knowledge.ts';
 import { EmbeddedVectorIndex } from '../knowledge/embedded-vector-index.ts';
 import { KnowledgeSearchTool } from '../knowledge/knowledge-search-tool.ts';
 import type { Logger } from '../logger.ts';
@@ -36,8 +36,6 @@ export async function buildKnowledge(
   const settings = config.knowledge;
   if (!settings) return null;
   const { slack, logger } = deps;
-  const store = deps.stored.knowledge;
-  const channelSettings = deps.controls.channelSettings;
   const runtime = new BedrockRuntimeClient({
     region: config.bedrock.region,
     maxAttempts: 1,
@@ -50,45 +48,18 @@ export async function buildKnowledge(
     dimensions: settings.dimensions,
     concurrency: settings.embedConcurrency,
   });
-  const closers: Array<() => Promise<void> | void> = [() => runtime.destroy()];
-  let index: VectorIndex;
-  if (settings.index === 's3vectors') {
-    const { createS3VectorsIndex } = await import('../knowledge/s3-vectors-index.ts');
-    const s3 = await createS3VectorsIndex({
-      region: config.bedrock.region,
-      bucket: settings.s3VectorsBucket ?? '',
-      dimensions: settings.dimensions,
-      timeoutMs: config.bedrock.timeoutMs,
-    });
-    closers.push(() => s3.close());
-    index = s3;
-  } else {
-    index = new EmbeddedVectorIndex({ store, maxChunks: settings.maxChunks });
-  }
+  const index = await buildIndex(config, settings, deps.stored);
   const capabilities = new ModelCapabilityBook();
   const knowledge = new ChannelKnowledge({
-    store,
-    index,
+    ...slackLookups(config, slack, deps),
+    store: deps.stored.knowledge,
+    index: index.index,
     embedder,
-    files: new SlackFiles({ botToken: config.slack.botToken, slackApiUrl: config.slack.apiUrl, slack }),
-    fileInfo: (fileId) => sharedFileInfo(slack, fileId),
-    learning: async (teamId, channelId) => {
-      if (channelId.startsWith('D'))
-        return { files: await store.learning(`${teamId}:${channelId}`), answers: false };
-      const channel = await channelSettings.get(teamId, channelId);
-      return { files: channel.learnFromFiles, answers: channel.learnFromAnswers };
-    },
-    permalink: async (channelId, ts) =>
-      (await slack.call<{ permalink?: string }>('chat.getPermalink', { channel: channelId, message_ts: ts }))
-        .permalink ?? null,
     takesTools: (modelId) => capabilities.capabilitiesOf(modelId).tools,
     onTokens: (who, tokens) => {
       deps.controls.usage
         .recordEmbedding(who, embedder.modelId, tokens)
         .catch((err: unknown) => logger.debug({ err }, 'could not count embedding tokens'));
-    },
-    tell: async (channelId, userId, text) => {
-      await slack.call('chat.postEphemeral', { channel: channelId, user: userId, text: escapeMrkdwn(text) });
     },
     logger,
     maxFileBytes: settings.maxFileBytes,
@@ -101,7 +72,56 @@ export async function buildKnowledge(
     toolbox: builtInToolbox(new KnowledgeSearchTool(knowledge)),
     async close() {
       await knowledge.idle();
-      for (const close of closers) await close();
+      await index.close();
+      runtime.destroy();
+    },
+  };
+}
+
+type KnowledgeSettings = NonNullable<Config['knowledge']>;
+
+/** The vector index KNOWLEDGE_INDEX names: S3 Vectors (its client loaded only then), or the embedded one. */
+async function buildIndex(
+  config: Config,
+  settings: KnowledgeSettings,
+  stored: StoreParts,
+): Promise<{ index: VectorIndex; close: () => Promise<void> }> {
+  if (settings.index !== 's3vectors')
+    return {
+      index: new EmbeddedVectorIndex({ store: stored.knowledge, maxChunks: settings.maxChunks }),
+      close: async () => undefined,
+    };
+  const { createS3VectorsIndex } = await import('../knowledge/s3-vectors-index.ts');
+  const s3 = await createS3VectorsIndex({
+    region: config.bedrock.region,
+    bucket: settings.s3VectorsBucket ?? '',
+    dimensions: settings.dimensions,
+    timeoutMs: config.bedrock.timeoutMs,
+  });
+  return { index: s3, close: () => s3.close() };
+}
+
+/** What channel knowledge reads from Slack and the channel settings, and how it tells a person. */
+function slackLookups(
+  config: Config,
+  slack: SlackApi,
+  deps: { stored: StoreParts; controls: ControlParts },
+): Pick<ChannelKnowledgeOptions, 'files' | 'fileInfo' | 'learning' | 'permalink' | 'tell'> {
+  const store = deps.stored.knowledge;
+  return {
+    files: new SlackFiles({ botToken: config.slack.botToken, slackApiUrl: config.slack.apiUrl, slack }),
+    fileInfo: (fileId) => sharedFileInfo(slack, fileId),
+    learning: async (teamId, channelId) => {
+      if (channelId.startsWith('D'))
+        return { files: await store.learning(`${teamId}:${channelId}`), answers: false };
+      const channel = await deps.controls.channelSettings.get(teamId, channelId);
+      return { files: channel.learnFromFiles, answers: channel.learnFromAnswers };
+    },
+    permalink: async (channelId, ts) =>
+      (await slack.call<{ permalink?: string }>('chat.getPermalink', { channel: channelId, message_ts: ts }))
+        .permalink ?? null,
+    tell: async (channelId, userId, text) => {
+      await slack.call('chat.postEphemeral', { channel: channelId, user: userId, text: escapeMrkdwn(text) });
     },
   };
 }

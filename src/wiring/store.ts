@@ -13,7 +13,7 @@ import {
   MemoryWriteBudget,
   RedisWriteBudget,
   type WriteBudget,
-} from '../slack/write-budget.ts';
+} from '../slack/write-budget/index.ts';
 import { InstrumentedStore } from '../store/instrumented-store.ts';
 import { MemoryKnowledgeStore } from '../store/memory-knowledge-store.ts';
 import { MemoryStore } from '../store/memory-store.ts';

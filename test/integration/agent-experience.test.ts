@@ -175,7 +175,7 @@ describe('what the person is looking at', () => {
     const text = messagesOf(h.bedrock.requests.length - 1).at(-1)?.content[0]?.text ?? '';
     const quoted = text.slice(text.indexOf('<thread_messages>'), text.indexOf('</thread_messages>'));
     expect(text).toContain('Messages from #general');
-    expect(quoted).toContain('bob: Release 4.2 ships Friday');
+    expect(quoted).toContain('person "bob": Release 4.2 ships Friday');
     expect(quoted).toContain('&lt;/thread_messages&gt;');
     expect(text.endsWith('Question: when does it ship?')).toBe(true);
     expect(h.slack.suggestedPromptsOf('D0001')?.title).toBe('About what you are looking at');

@@ -73,7 +73,7 @@ describe('files shared with a question', () => {
 
     const [image, text] = contentOf(0);
     expect(image?.image?.format).toBe('png');
-    expect(text?.text).toContain('bob: the deploy shows this [shared: error.png]');
+    expect(text?.text).toContain('person "bob": the deploy shows this [shared: error.png]');
   });
 
   it('are shown being read in the Messages tab before the model is asked', async () => {

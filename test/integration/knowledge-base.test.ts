@@ -67,11 +67,11 @@ describe('Knowledge Base answers (managed mode)', () => {
     expect(text).toContain('Big refunds need finance approval.[3]');
     const sources = text.slice(text.indexOf('**Sources**'));
     expect(sources).toMatch(
-      /1\. \[Refund policy\]\(https:\/\/console\.aws\.amazon\.com\/s3\/object\/company-docs\?region=us-east-1&prefix=policies%2Frefund-policy\.pdf\)/,
+      /1\. \[Refund policy \(console\.aws\.amazon\.com\)\]\(https:\/\/console\.aws\.amazon\.com\/s3\/object\/company-docs\?region=us-east-1&prefix=policies%2Frefund-policy\.pdf\)/,
     );
-    expect(sources).toContain('2. [form](https://help.example.com/refunds/form)');
+    expect(sources).toContain('2. [form (help.example.com)](https://help.example.com/refunds/form)');
     expect(sources).toContain(
-      '3. [Approvals](https://example.atlassian.net/wiki/spaces/FIN/pages/42/Approvals)',
+      '3. [Approvals (example.atlassian.net)](https://example.atlassian.net/wiki/spaces/FIN/pages/42/Approvals)',
     );
     expect(sources.match(/refund-policy/g)).toHaveLength(1);
     const request = h.agent.requests[0];
@@ -110,7 +110,10 @@ describe('Knowledge Base answers (managed mode)', () => {
     );
     const sent = await h.slack.postUserMessage({ channel: 'C0001', user: 'U0001', text: '<@UBOT> refunds?' });
     await waitForAnswers(h, 1);
-    const link = /\[Refund policy\]\((https:[^)]+)\)/.exec(threadText(h, 'C0001', sent.ts))?.[1] ?? '';
+    const link =
+      /\[Refund policy \(company-docs\.s3\.us-east-1\.amazonaws\.com\)\]\((https:[^)]+)\)/.exec(
+        threadText(h, 'C0001', sent.ts),
+      )?.[1] ?? '';
     const url = new URL(link);
     expect(url.hostname).toBe('company-docs.s3.us-east-1.amazonaws.com');
     expect(url.searchParams.get('X-Amz-Expires')).toBe('900');
@@ -263,7 +266,9 @@ describe('Knowledge Base answers (retrieve mode)', () => {
     const text = threadText(h, 'C0001', sent.ts);
     expect(text).toContain('Paid in five days [1]. Use the form [2].');
     const sources = text.slice(text.lastIndexOf('**Sources**'));
-    expect(sources).toMatch(/1\. \[Refund policy\]\(https:\/\/console\.aws\.amazon\.com/);
-    expect(sources).toContain('2. [form](https://help.example.com/refunds/form)');
+    expect(sources).toMatch(
+      /1\. \[Refund policy \(console\.aws\.amazon\.com\)\]\(https:\/\/console\.aws\.amazon\.com/,
+    );
+    expect(sources).toContain('2. [form (help.example.com)](https://help.example.com/refunds/form)');
   });
 });

@@ -3,7 +3,7 @@
  * how each answer is written, and every answer lands exactly, however tight it is.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { IN_PROGRESS_BLOCK_ID } from '../../src/slack/slack-answer-stream.ts';
+import { IN_PROGRESS_BLOCK_ID } from '../../src/slack/answer-stream/message-blocks.ts';
 import type { FakeMessage, RecordedCall } from '../stand-ins/fake-slack.ts';
 import { botMessages, threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';

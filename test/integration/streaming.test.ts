@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { IN_PROGRESS_BLOCK_ID } from '../../src/slack/answer-stream/message-blocks.ts';
 import { renderMarkdown } from '../../src/slack/render/markdown-renderer.ts';
-import { IN_PROGRESS_BLOCK_ID } from '../../src/slack/slack-answer-stream.ts';
 import { FakeSlack } from '../stand-ins/fake-slack.ts';
 import { botMessages, threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';

@@ -80,8 +80,8 @@ describe('a tool that needs approval', () => {
     const { sent, asking } = await askForTicket(a);
 
     expect(mcp.calls).toHaveLength(0);
-    expect(a.slack.displayText(asking)).toContain('**Open ticket** with');
-    expect(a.slack.displayText(asking)).toContain('"order_id": "1234"');
+    expect(a.slack.displayText(asking)).toContain('**1. Open ticket**');
+    expect(a.slack.displayText(asking)).toContain('• `order_id`: `"1234"`');
     expect(threadText(a, 'C0001', sent.ts)).toContain('Waiting for approval');
     expect(answerLogs(a)[0]?.outcome).toBe('paused');
 
@@ -160,5 +160,8 @@ describe('a tool that needs approval', () => {
     expect(said.ephemeral?.user).toBe('U0001');
     expect(mcp.calls).toHaveLength(0);
     expect(a.bedrock.requests).toHaveLength(1);
+    const ended = a.slack.messages.find((m) => m.ts === asking.ts);
+    expect(JSON.stringify(ended?.blocks)).toContain('Expired.');
+    expect(JSON.stringify(ended?.blocks)).not.toMatch(/tool_approve|tool_deny/);
   }, 30_000);
 });

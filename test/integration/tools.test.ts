@@ -60,7 +60,9 @@ describe('the built-in search_slack tool', () => {
     expect(JSON.stringify(messagesOf(1)[2]?.content)).toContain('bob: We decided to ship the beta on Friday');
     const shown = threadText(h, 'C0001', sent.ts);
     expect(shown).toContain('The beta ships on Friday.');
-    expect(shown).toMatch(/\[#general — bob\]\(https:\/\/fake\.slack\/archives\/C0001\/p\d+\)/);
+    expect(shown).toMatch(
+      /\[#general — bob \(fake\.slack\)\]\(https:\/\/fake\.slack\/archives\/C0001\/p\d+\)/,
+    );
   });
 });
 
@@ -98,7 +100,7 @@ describe('the built-in search_knowledge_base tool', () => {
     );
     const shown = threadText(h, 'C0001', sent.ts);
     expect(shown).toContain('Refunds take five working days.');
-    expect(shown).toContain('[Refund policy](https://help.example.com/refunds)');
+    expect(shown).toContain('[Refund policy (help.example.com)](https://help.example.com/refunds)');
   });
 });
 
@@ -129,12 +131,14 @@ describe('a question that needs a tool', () => {
       expect.objectContaining({
         title: 'Order status',
         status: 'complete',
-        sources: [{ type: 'url', url: 'https://shop.example/orders/1234', text: 'Order 1234' }],
+        sources: [
+          { type: 'url', url: 'https://shop.example/orders/1234', text: 'Order 1234 (shop.example)' },
+        ],
       }),
     );
     const shown = threadText(h, 'C0001', sent.ts);
     expect(shown).toContain('Let me look that up. Order 1234 arrives on December 2.');
-    expect(shown).toContain('[Order 1234](https://shop.example/orders/1234)');
+    expect(shown).toContain('[Order 1234 (shop.example)](https://shop.example/orders/1234)');
     // The second request carries the round: the model's call, then the result as data.
     expect(h.bedrock.requests[0]?.body.toolConfig).toBeDefined();
     const round = messagesOf(1);

@@ -135,12 +135,16 @@ export class FakeMcpServer {
     await this.#listen(this.#port);
   }
 
-  /** Adds a tool and tells every connected client that the list changed. */
-  addTool(name: string, description: string, text: string): void {
+  /**
+   * Adds a tool that answers `text` (or these content blocks: links, resources) and tells every
+   * connected client that the list changed.
+   */
+  addTool(name: string, description: string, text: string | CallToolResult['content']): void {
+    const content: CallToolResult['content'] = typeof text === 'string' ? [{ type: 'text', text }] : text;
     const tool: DemoTool = {
       description,
       input: {},
-      run: async () => ({ content: [{ type: 'text', text }] }),
+      run: async () => ({ content }),
     };
     this.#tools.set(name, tool);
     // Registering on a connected server sends `notifications/tools/list_changed` (the SDK does).

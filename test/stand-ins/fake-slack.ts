@@ -141,13 +141,15 @@ export type PageHandler = (
  * A fault for `failNext`: Slack refuses with an error, a 429, or a 500 (nothing applied); or
  * `appliedButLost`: the call is applied to the workspace and recorded as usual, then the connection
  * is destroyed without a response, as when a response is lost in transit or the client times out
- * after Slack did the work (the web client sees a reset).
+ * after Slack did the work (the web client sees a reset); or `appliedThenSlowMs`: applied and
+ * visible at once, answered only after that long (a slow response, not a failure).
  */
 export type FakeFailure =
   | { error: string }
   | { status: 429; retryAfterS: number }
   | { status: 500 }
-  | { appliedButLost: true };
+  | { appliedButLost: true }
+  | { appliedThenSlowMs: number };
 
 export interface ResponseUrlPost {
   id: string;
@@ -219,6 +221,8 @@ interface ApiAnswer {
   headers?: Record<string, string>;
   /** Destroy the connection instead of sending this answer (it was applied all the same). */
   lose?: true;
+  /** Send the answer only this long after the call was applied (a slow response). */
+  slowMs?: number;
 }
 
 const appId = 'A0001';
@@ -549,6 +553,8 @@ export class FakeSlack {
     this.calls.push(call);
     this.events.emit('call', call);
     if (answer.lose) request.socket.destroy();
+    else if (answer.slowMs)
+      setTimeout(() => sendJson(response, answer.status, answer.body, answer.headers), answer.slowMs);
     else sendJson(response, answer.status, answer.body, answer.headers);
   }
 
@@ -564,6 +570,8 @@ export class FakeSlack {
 
     const injected = this.#takeFailure(method);
     if (injected === 'applied_but_lost') return { ...this.#apply(method, args, handler), lose: true };
+    if (typeof injected === 'object' && 'appliedThenSlowMs' in injected)
+      return { ...this.#apply(method, args, handler), slowMs: injected.appliedThenSlowMs };
     if (injected) return injected;
     const taken = this.#limits.get(method)?.(args).take();
     if (taken && !taken.ok) {
@@ -603,7 +611,7 @@ export class FakeSlack {
     return { status: 200, body, headers };
   }
 
-  #takeFailure(method: string): ApiAnswer | 'applied_but_lost' | undefined {
+  #takeFailure(method: string): ApiAnswer | 'applied_but_lost' | { appliedThenSlowMs: number } | undefined {
     const queue = this.#failures.get(method);
     const entry = queue?.[0];
     if (!queue || !entry) return undefined;
@@ -611,6 +619,7 @@ export class FakeSlack {
     if (entry.remaining <= 0) queue.shift();
     const { failure } = entry;
     if ('appliedButLost' in failure) return 'applied_but_lost';
+    if ('appliedThenSlowMs' in failure) return failure;
     if ('error' in failure) return { status: 200, body: { ok: false, error: failure.error } };
     if (failure.status === 429) {
       return {
@@ -935,7 +944,8 @@ export class FakeSlack {
       type: 'block_actions',
       api_app_id: appId,
       token: verificationToken,
-      trigger_id: `${Math.floor(this.#now() / 1000)}.${slackId('', 8)}`,
+      // A real trigger: the click may open a modal (views.open), as Slack allows for a button.
+      trigger_id: this.workspace.issueTrigger(user),
       user: { id: user, username: this.workspace.users.get(user)?.name ?? user, team_id: this.teamId },
       team: { id: this.teamId, domain: 'fake-workspace' },
       channel: { id: message.channel, name: channel?.name ?? '' },

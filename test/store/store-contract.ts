@@ -571,31 +571,36 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         answerSoFar: 'Let me.',
         citations: [],
         model: null,
-        approvalMessageTs: '1.5',
+        inputHash: 'h1',
+        tools: [],
+        mode: 'asker' as const,
+        quotedContext: false,
       });
 
-      it('are kept per thread, read back whole, and taken once by the approval they name', async () => {
+      it('are kept per thread and approval, read back whole, and taken once by the approval they name', async () => {
         await store.pauseTurn(thread, paused('A1'), longTtlMs);
 
-        expect(await store.pausedTurn(thread)).toEqual(paused('A1'));
-        expect(await store.pausedTurn(otherThread)).toBeNull();
+        expect(await store.pausedTurn(thread, 'A1')).toEqual(paused('A1'));
+        expect(await store.pausedTurn(otherThread, 'A1')).toBeNull();
         expect(await store.takePausedTurn(thread, 'A-other')).toBeNull();
         const taken = await Promise.all([
           store.takePausedTurn(thread, 'A1'),
           store.takePausedTurn(thread, 'A1'),
         ]);
         expect(taken.filter((t) => t !== null)).toEqual([paused('A1')]);
-        expect(await store.pausedTurn(thread)).toBeNull();
+        expect(await store.pausedTurn(thread, 'A1')).toBeNull();
       });
 
-      it('are replaced by a newer one and forgotten after their TTL', async () => {
+      it('are several in one thread: a new one never replaces another; each is forgotten after its TTL', async () => {
         await store.pauseTurn(thread, paused('A1'), longTtlMs);
         await store.pauseTurn(thread, paused('A2'), shortTtlMs);
-        expect(await store.takePausedTurn(thread, 'A1')).toBeNull();
 
+        expect(await store.pausedTurn(thread, 'A1')).toEqual(paused('A1'));
+        expect(await store.pausedTurn(thread, 'A2')).toEqual(paused('A2'));
         await elapse(pastShortTtlMs);
 
-        expect(await store.pausedTurn(thread)).toBeNull();
+        expect(await store.pausedTurn(thread, 'A2')).toBeNull();
+        expect(await store.takePausedTurn(thread, 'A1')).toEqual(paused('A1'));
       });
     });
 

@@ -5,7 +5,7 @@ import {
   MemoryWriteBudget,
   RedisWriteBudget,
   type SharedWriteBudget,
-} from '../../src/slack/write-budget.ts';
+} from '../../src/slack/write-budget/index.ts';
 
 const budgets: SharedWriteBudget[] = [];
 const clients: Redis[] = [];

@@ -153,6 +153,20 @@ describe('MCP_CONFIG', () => {
     expect(() => parseToolConfig(yaml, {})).toThrow('not set: SHOP_TOKEN');
   });
 
+  it('takes approval modes by tool, and refuses the approvers mode without approvers', () => {
+    const yaml =
+      'servers:\n  - name: shop\n    url: https://mcp.example/mcp\n    approval: { refund: approvers, open_ticket: asker }\n';
+
+    expect(parseToolConfig(`${yaml}approvers: [U0002]\n`, {}).servers[0]?.approval).toEqual({
+      refund: 'approvers',
+      open_ticket: 'asker',
+    });
+    expect(parseToolConfig(yaml.replace(/\{.*\}/, '[open_ticket]'), {}).servers[0]?.approval).toEqual({
+      open_ticket: 'asker',
+    });
+    expect(() => parseToolConfig(yaml, {})).toThrow(/approval mode "approvers", but lists no approvers/);
+  });
+
   it('takes JSON too, and refuses a server with neither url nor command', () => {
     expect(
       parseToolConfig('{"servers": [{"name": "a", "command": ["node", "s.js"]}]}', {}).servers[0]?.command,

@@ -4,15 +4,16 @@ import {
   APPROVE_ACTION_ID,
   DENY_ACTION_ID,
   REGENERATE_ACTION_ID,
+  SHOW_ALL_ACTION_ID,
   STOP_ACTION_ID,
 } from '../answer-controls.ts';
+import { FEEDBACK_ACTION_ID } from '../answer-stream/message-blocks.ts';
 import { SETTINGS_ACTIONS, SETTINGS_MODAL_CALLBACK } from '../settings-views.ts';
-import { FEEDBACK_ACTION_ID } from '../slack-answer-stream.ts';
 import { answerFeedback } from './actions/answer-feedback.ts';
 import { answerRegenerate } from './actions/answer-regenerate.ts';
 import { answerStop } from './actions/answer-stop.ts';
 import { channelSettingsAction } from './actions/channel-settings.ts';
-import { toolApproval } from './actions/tool-approval.ts';
+import { toolApproval, toolApprovalShowAll } from './actions/tool-approval.ts';
 import { ask } from './commands/ask.ts';
 import { agentSessionStopped } from './events/agent-session-stopped.ts';
 import { appMention } from './events/app-mention.ts';
@@ -64,6 +65,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   app.action(REGENERATE_ACTION_ID, answerRegenerate(deps));
   app.action(APPROVE_ACTION_ID, toolApproval(deps));
   app.action(DENY_ACTION_ID, toolApproval(deps));
+  app.action(SHOW_ALL_ACTION_ID, toolApprovalShowAll(deps));
 }
 
 function eventType(body: unknown): string {

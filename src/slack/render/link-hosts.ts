@@ -349,7 +349,7 @@ function plainLabel(label: string): string | null {
 }
 
 /** Whether the label begins with exactly the link's host (a URL, with or without its scheme). */
-function labelShowsHost(label: string, hostname: string): boolean {
+export function labelShowsHost(label: string, hostname: string): boolean {
   const plain = plainLabel(label);
   if (plain === null) return false;
   const withoutScheme = plain.replace(/^https?:\/\//i, '');
