@@ -21,7 +21,7 @@ import {
   type StoredChunk,
   type VectorIndex,
 } from '../conversation/knowledge-ports.ts';
-import type { FileReader, FileRef } from '../conversation/ports.ts';
+import { type FileReader, type FileRef, FileUnreadableError } from '../conversation/ports.ts';
 import type { Logger } from '../logger.ts';
 import { chunkText } from './chunking.ts';
 import { signCode } from './compact-codes.ts';
@@ -102,9 +102,17 @@ export class ChannelKnowledge implements KnowledgeGrounding, KnowledgeControls {
   fileShared(input: { teamId: string; channelId: string; userId: string; fileId: string }): void {
     this.#inBackground(
       this.learnFile(input).catch(async (error: unknown) => {
-        if (!(error instanceof KnowledgeFullError)) throw error;
-        this.#o.logger.warn({ teamId: input.teamId, fileId: input.fileId }, error.message);
-        await this.#o.tell(input.channelId, input.userId, `I could not learn that file. ${error.message}`);
+        const unreadable = error instanceof FileUnreadableError;
+        if (!(error instanceof KnowledgeFullError) && !unreadable) throw error;
+        this.#o.logger.warn(
+          { teamId: input.teamId, fileId: input.fileId, reason: unreadable ? error.reason : 'full' },
+          `channel knowledge: file not learned: ${error.message}`,
+        );
+        const why =
+          unreadable && error.reason === 'no_access'
+            ? 'Slack sent its sign-in page instead of the file (the app needs the files:read permission).'
+            : error.message;
+        await this.#o.tell(input.channelId, input.userId, `I could not learn that file. ${why}`);
       }),
     );
   }

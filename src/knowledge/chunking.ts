@@ -74,7 +74,8 @@ export function chunkText(text: string, options: ChunkOptions = {}): string[] {
     // Whether `current` holds text not yet in a passage (beyond the repeated tail).
     let fresh = false;
     for (const paragraph of section.paragraphs) {
-      for (const piece of pieces(paragraph, room)) {
+      // A piece leaves room for the repeated tail, so no passage grows past `room`.
+      for (const piece of pieces(paragraph, Math.max(100, room - overlap))) {
         if (fresh && current.length + piece.length > room) {
           chunks.push(`${prefix}${current.trim()}`);
           // The tail of this passage starts the next one (at a word boundary).

@@ -13,6 +13,7 @@ import { deleteFile, shareFile, unshareFile } from '../stand-ins/slack/file-even
 import type { FakeFile } from '../stand-ins/slack/files.ts';
 import { threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
+import { minimalDocx, minimalPdf } from '../support/documents.ts';
 import { testRedisEnv } from '../support/test-redis.ts';
 
 const ADMIN = 'U0001';
@@ -126,14 +127,14 @@ const logged = (h: Harness, msg: string, source: string) =>
 
 async function shareAndLearn(
   h: Harness,
-  input: { channel: string; user: string; name: string; content: string; mimetype?: string },
+  input: { channel: string; user: string; name: string; content: string | Buffer; mimetype?: string },
 ): Promise<FakeFile> {
   const file = await shareFile(h.slack, {
     channel: input.channel,
     user: input.user,
     name: input.name,
     mimetype: input.mimetype ?? 'text/markdown',
-    content: Buffer.from(input.content),
+    content: typeof input.content === 'string' ? Buffer.from(input.content) : input.content,
     text: input.channel.startsWith('D') ? null : 'here you go',
   });
   await h.slack.waitFor(() => logged(h, 'channel knowledge learned', `file:${file.id}`) > 0);
@@ -411,6 +412,69 @@ describe('channel knowledge on the embedded index', () => {
     expect(reply).toContain('I forgot what I learned from your files here (1 passages)');
     expect(searchResult(h, 0)).toContain('Nothing found.');
     expect(answer.text).not.toContain(permalinkOf(notes));
+  });
+
+  it('learns PDF, DOCX and HTML files through their parsers, and cites each', async () => {
+    const h = await start('embedded');
+    await learnIn(h, 'C0001', { files: true });
+    const pdf = await shareAndLearn(h, {
+      channel: 'C0001',
+      user: PERSON,
+      name: 'expenses.pdf',
+      mimetype: 'application/pdf',
+      content: minimalPdf(['Expenses are filed within thirty days.', 'Receipts go to finance.']),
+    });
+    const docx = await shareAndLearn(h, {
+      channel: 'C0001',
+      user: PERSON,
+      name: 'laptops.docx',
+      mimetype: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+      content: minimalDocx(['Laptops are replaced every three years.']),
+    });
+    const html = await shareAndLearn(h, {
+      channel: 'C0001',
+      user: PERSON,
+      name: 'oncall.html',
+      mimetype: 'text/html',
+      content:
+        '<html><body><h1>On-call</h1><p>The pager rotates <b>weekly</b>.</p><script>alert(1)</script></body></html>',
+    });
+
+    const expenses = await ask(h, 'C0001', PERSON, 'when are expenses filed?', 1);
+    const laptops = await ask(h, 'C0001', PERSON, 'how often are laptops replaced?', 2);
+    const pager = await ask(h, 'C0001', PERSON, 'how often does the pager rotate?', 3);
+
+    expect(searchResult(h, 0)).toContain('Expenses are filed within thirty days.');
+    expect(expenses.text).toContain(permalinkOf(pdf));
+    expect(searchResult(h, 1)).toContain('Laptops are replaced every three years.');
+    expect(laptops.text).toContain(permalinkOf(docx));
+    expect(searchResult(h, 2)).toContain('The pager rotates weekly.');
+    expect(searchResult(h, 2)).not.toContain('alert(1)');
+    expect(pager.text).toContain(permalinkOf(html));
+  });
+
+  it('tells the person when Slack sends its sign-in page instead of the file, and learns nothing', async () => {
+    const h = await startHarness({
+      env: { KNOWLEDGE_INDEX: 'embedded', SETTINGS_ADMIN_USER_IDS: ADMIN },
+      slackOptions: { grantedScopes: ['chat:write', 'app_mentions:read', 'commands'] },
+    });
+    harnesses.push(h);
+    await learnIn(h, 'C0001', { files: true });
+
+    const file = await shareFile(h.slack, {
+      channel: 'C0001',
+      user: PERSON,
+      name: 'refunds.md',
+      mimetype: 'text/markdown',
+      content: Buffer.from(REFUNDS),
+    });
+    const told = await h.slack.waitFor(() =>
+      h.slack.ephemerals.find((m) => m.ephemeral?.user === PERSON && m.text.includes('files:read')),
+    );
+
+    expect(told.text).toContain('sign-in page');
+    expect(logged(h, 'channel knowledge learned', `file:${file.id}`)).toBe(0);
+    expect(await h.bot.knowledge?.sources(h.slack.teamId, 'C0001')).toEqual([]);
   });
 
   it('refuses to learn beyond its bound, telling the person and naming S3 Vectors', async () => {
