@@ -16,11 +16,11 @@
  * A workspace's usage of one day shares a hash tag, so that an answer adds to its asker's and its
  * channel's totals in one script (one round trip), and a budget check reads both in one.
  * (At Slack's pace, one workspace's answers are far from what one cluster slot takes.)
- * Every failure to reach Redis surfaces as StoreUnavailableError, within a bounded time.
+ * Every failure to reach Redis surfaces as StoreUnavailableError, within a bounded time. The atomic
+ * steps are Lua scripts in lua/ (redis-store-scripts.ts); the connection is redis-client.ts's.
  */
 import { randomUUID } from 'node:crypto';
-import type { DNSLookupFunction } from 'ioredis';
-import { Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type {
   Admission,
   ChannelSettingsPatch,
@@ -37,12 +37,8 @@ import type {
   Viewing,
 } from '../conversation/ports.ts';
 import { emptyUsage, StoreUnavailableError, USAGE_FIELDS } from '../conversation/ports.ts';
-
-/** The slice of a pino-style logger the store uses. */
-export interface StoreLogger {
-  info(details: Record<string, unknown>, message: string): void;
-  warn(details: Record<string, unknown>, message: string): void;
-}
+import type { StoreLogger } from './redis-client.ts';
+import { defineStoreScripts, type StoreScripts } from './redis-store-scripts.ts';
 
 export interface RedisStoreOptions {
   /** A client made by createRedisClient (or configured the same way); the store owns it from now on. */
@@ -55,169 +51,7 @@ export interface RedisStoreOptions {
   logger?: StoreLogger;
 }
 
-export interface RedisClientOptions {
-  /** `redis://` or `rediss://` (TLS), with optional `user:password@` and, standalone only, `/db`. */
-  url: string;
-  /** True: `url` is one node of a Redis Cluster; the other nodes are discovered. */
-  cluster: boolean;
-  /** A command without a reply after this long fails. */
-  commandTimeoutMs: number;
-  /** A connection attempt that has not completed after this long is abandoned (and retried). */
-  connectTimeoutMs: number;
-  /** Told when the connection is lost (once per outage) and when it is back. */
-  logger?: StoreLogger;
-}
-
 const defaultCommandTimeoutMs = 2_000;
-const maxReconnectDelayMs = 2_000;
-
-// Lua: compare the lock's token, then act; atomic on the server.
-const extendLockLua = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0`;
-
-const releaseLockLua = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0`;
-
-// KEYS[1] lock, KEYS[2] state, KEYS[3] users; ARGV[1] token, ARGV[2] ttl in ms, ARGV[3] user id or '',
-// ARGV[4] users ttl in ms. {1, state or nil} when taken (the user recorded), {0} when held.
-const acquireLockAndGetLua = `
-if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
-  if ARGV[3] ~= '' then
-    redis.call('SADD', KEYS[3], ARGV[3])
-    redis.call('PEXPIRE', KEYS[3], ARGV[4])
-  end
-  return {1, redis.call('GET', KEYS[2])}
-end
-return {0}`;
-
-// KEYS[1] claim, KEYS[2] lock, KEYS[3] state, KEYS[4] users; ARGV[1] claim ttl in ms, ARGV[2] user
-// id or '', ARGV[3] users ttl in ms, ARGV[4] lock token or '' (do not lock), ARGV[5] lock ttl in ms.
-// {0} for a duplicate (nothing written); {1, 0} admitted; {1, 1, state or nil} admitted with the lock.
-const admitLua = `
-if not redis.call('SET', KEYS[1], '1', 'PX', ARGV[1], 'NX') then return {0} end
-if ARGV[2] ~= '' then
-  redis.call('SADD', KEYS[4], ARGV[2])
-  redis.call('PEXPIRE', KEYS[4], ARGV[3])
-end
-if ARGV[4] ~= '' and redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5], 'NX') then
-  return {1, 1, redis.call('GET', KEYS[3])}
-end
-return {1, 0}`;
-
-// KEYS[1] paused; ARGV[1] approval id. The value, deleted, when it is that approval's; else nil.
-const takePausedLua = `
-local value = redis.call('GET', KEYS[1])
-if value and string.sub(value, 1, string.len(ARGV[1]) + 1) == ARGV[1] .. '\\n' then
-  redis.call('DEL', KEYS[1])
-  return value
-end
-return false`;
-
-// KEYS[1] users; ARGV[1] user id, ARGV[2] ttl in ms.
-const addParticipantLua = `
-redis.call('SADD', KEYS[1], ARGV[1])
-return redis.call('PEXPIRE', KEYS[1], ARGV[2])`;
-
-// KEYS[1] users, KEYS[2] state; ARGV[1] user id. {active, participant}. State written before the
-// users SET existed keeps its participants in the JSON: read them there (only for such threads).
-const membershipLua = `
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  return {1, redis.call('SISMEMBER', KEYS[1], ARGV[1])}
-end
-local raw = redis.call('GET', KEYS[2])
-if not raw then return {0, 0} end
-local ok, state = pcall(cjson.decode, raw)
-if not ok or type(state) ~= 'table' or type(state.participants) ~= 'table' then return {0, 0} end
-for _, id in ipairs(state.participants) do
-  if id == ARGV[1] then return {1, 1} end
-end
-return {1, 0}`;
-
-// KEYS[1] lock, KEYS[2] state, KEYS[3] users; ARGV[1] token, ARGV[2] state JSON, ARGV[3] ttl in ms.
-const commitThreadLua = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
-  redis.call('PEXPIRE', KEYS[3], ARGV[3])
-  redis.call('DEL', KEYS[1])
-  return 1
-end
-return 0`;
-
-// KEYS[1] settings; ARGV[1] updatedBy, ARGV[2] updatedAtMs, then field/value pairs (value '' clears
-// the field). {fields before…, '|', fields after…} as flat HGETALL lists, so the caller logs exactly this change.
-const updateSettingsLua = `
-local before = redis.call('HGETALL', KEYS[1])
-for i = 3, #ARGV, 2 do
-  if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[1], ARGV[i])
-  else redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-end
-redis.call('HSET', KEYS[1], '_updatedBy', ARGV[1], '_updatedAtMs', ARGV[2])
-local after = redis.call('HGETALL', KEYS[1])
-local out = {}
-for _, v in ipairs(before) do out[#out + 1] = v end
-out[#out + 1] = '|'
-for _, v in ipairs(after) do out[#out + 1] = v end
-return out`;
-
-// KEYS: the scopes' usage of one day; ARGV[1] ttl in ms, then field/amount pairs.
-const addUsageLua = `
-for _, key in ipairs(KEYS) do
-  for i = 2, #ARGV, 2 do redis.call('HINCRBY', key, ARGV[i], ARGV[i + 1]) end
-  redis.call('PEXPIRE', key, ARGV[1])
-end
-return #KEYS`;
-
-// KEYS: several scopes' usage of one day (one hash tag). One HGETALL list per key.
-const getUsageLua = `
-local out = {}
-for i, key in ipairs(KEYS) do out[i] = redis.call('HGETALL', key) end
-return out`;
-
-/** The commands defineCommand adds to the client (ioredis runs them as EVALSHA). */
-interface StoreScripts {
-  slackbotAdmit(
-    claimKey: string,
-    lockKey: string,
-    stateKey: string,
-    usersKey: string,
-    claimTtlMs: number,
-    userId: string,
-    usersTtlMs: number,
-    token: string,
-    lockTtlMs: number,
-  ): Promise<[number, number?, (string | null)?]>;
-  slackbotAcquireLockAndGet(
-    lockKey: string,
-    stateKey: string,
-    usersKey: string,
-    token: string,
-    ttlMs: number,
-    userId: string,
-    usersTtlMs: number,
-  ): Promise<[number, (string | null)?]>;
-  slackbotAddParticipant(usersKey: string, userId: string, ttlMs: number): Promise<number>;
-  slackbotMembership(usersKey: string, stateKey: string, userId: string): Promise<[number, number]>;
-  slackbotTakePaused(pausedKey: string, approvalId: string): Promise<string | null>;
-  slackbotExtendLock(lockKey: string, token: string, ttlMs: number): Promise<number>;
-  slackbotReleaseLock(lockKey: string, token: string): Promise<number>;
-  slackbotCommitThread(
-    lockKey: string,
-    stateKey: string,
-    usersKey: string,
-    token: string,
-    stateJson: string,
-    ttlMs: number,
-  ): Promise<number>;
-  slackbotUpdateSettings(settingsKey: string, ...args: string[]): Promise<string[]>;
-  slackbotAddUsage(numberOfKeys: number, ...keysAndArgs: string[]): Promise<number>;
-  slackbotGetUsage(numberOfKeys: number, ...keys: string[]): Promise<string[][]>;
-}
 
 export class RedisStore implements ConversationStore {
   private readonly client: Redis | Cluster;
@@ -239,19 +73,7 @@ export class RedisStore implements ConversationStore {
     this.commandTimeoutMs = options.commandTimeoutMs ?? defaultCommandTimeoutMs;
     this.logger = options.logger;
 
-    this.client.defineCommand('slackbotAdmit', { numberOfKeys: 4, lua: admitLua });
-    this.client.defineCommand('slackbotAcquireLockAndGet', { numberOfKeys: 3, lua: acquireLockAndGetLua });
-    this.client.defineCommand('slackbotAddParticipant', { numberOfKeys: 1, lua: addParticipantLua });
-    this.client.defineCommand('slackbotMembership', { numberOfKeys: 2, lua: membershipLua });
-    this.client.defineCommand('slackbotTakePaused', { numberOfKeys: 1, lua: takePausedLua });
-    this.client.defineCommand('slackbotExtendLock', { numberOfKeys: 1, lua: extendLockLua });
-    this.client.defineCommand('slackbotReleaseLock', { numberOfKeys: 1, lua: releaseLockLua });
-    this.client.defineCommand('slackbotCommitThread', { numberOfKeys: 3, lua: commitThreadLua });
-    this.client.defineCommand('slackbotUpdateSettings', { numberOfKeys: 1, lua: updateSettingsLua });
-    // The number of keys varies (one per scope): given with each call.
-    this.client.defineCommand('slackbotAddUsage', { lua: addUsageLua });
-    this.client.defineCommand('slackbotGetUsage', { lua: getUsageLua });
-    this.scripts = this.client as unknown as StoreScripts;
+    this.scripts = defineStoreScripts(this.client);
 
     this.client.on('ready', () => {
       this.nextReady?.resolve();
@@ -579,98 +401,6 @@ export class RedisStore implements ConversationStore {
     }
     return withTimeout(this.nextReady.promise, this.commandTimeoutMs, `Redis is not connected (${status})`);
   }
-}
-
-/**
- * A Redis or Cluster client whose failures are bounded: commands fail fast while disconnected
- * (no offline queue), each command times out, and it reconnects on its own forever with capped backoff.
- */
-export function createRedisClient(options: RedisClientOptions): Redis | Cluster {
-  const target = parseRedisUrl(options.url);
-  const retryStrategy = (attempt: number): number =>
-    // Exponential up to a cap, with jitter so that replicas do not reconnect in lockstep.
-    Math.min(50 * 2 ** Math.min(attempt, 10), maxReconnectDelayMs) + Math.floor(Math.random() * 100);
-  const connectionOptions = {
-    username: target.username,
-    password: target.password,
-    tls: target.tls ? {} : undefined,
-    commandTimeout: options.commandTimeoutMs,
-    connectTimeout: options.connectTimeoutMs,
-    maxRetriesPerRequest: 1,
-  };
-
-  const client: Redis | Cluster = options.cluster
-    ? new Cluster([{ host: target.host, port: target.port }], {
-        enableOfflineQueue: false,
-        // Commands issued in the same tick share one write (many answers at once, fewer syscalls).
-        enableAutoPipelining: true,
-        clusterRetryStrategy: retryStrategy,
-        redisOptions: connectionOptions,
-        // With TLS the certificate names the host, so it must not be replaced by its IP address.
-        dnsLookup: target.tls ? keepHostname : undefined,
-      })
-    : new Redis({
-        host: target.host,
-        port: target.port,
-        db: target.db,
-        ...connectionOptions,
-        enableOfflineQueue: false,
-        enableAutoPipelining: true,
-        retryStrategy,
-      });
-
-  // Without an 'error' listener a refused connection would be an unhandled 'error' event and crash.
-  let outage = false;
-  client.on('error', (error: Error) => {
-    if (outage) return;
-    outage = true;
-    options.logger?.warn({ err: { name: error.name, message: error.message } }, 'Redis is unreachable');
-  });
-  client.on('ready', () => {
-    if (!outage) return;
-    outage = false;
-    options.logger?.info({}, 'Redis connection restored');
-  });
-  return client;
-}
-
-const keepHostname: DNSLookupFunction = (hostname, callback) => callback(null, hostname);
-
-interface RedisTarget {
-  host: string;
-  port: number;
-  username: string | undefined;
-  password: string | undefined;
-  db: number | undefined;
-  tls: boolean;
-}
-
-/** Parses a redis:// or rediss:// URL. Errors never repeat the URL: it may hold a password. */
-export function parseRedisUrl(url: string): RedisTarget {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new Error('REDIS_URL is not a valid URL (expected redis://host:port or rediss://host:port)');
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new Error(`REDIS_URL must start with redis:// or rediss://, not ${parsed.protocol}//`);
-  }
-  if (parsed.hostname === '') throw new Error('REDIS_URL has no host');
-  const dbText = parsed.pathname.replace(/^\//, '');
-  const db = dbText === '' ? undefined : Number(dbText);
-  if (db !== undefined && !Number.isInteger(db)) {
-    throw new Error('REDIS_URL path must be a database number, e.g. redis://host:6379/0');
-  }
-  return {
-    // URL keeps the brackets of an IPv6 host; the socket wants the bare address.
-    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: parsed.port === '' ? 6379 : Number(parsed.port),
-    username: parsed.username === '' ? undefined : decodeURIComponent(parsed.username),
-    password: parsed.password === '' ? undefined : decodeURIComponent(parsed.password),
-    db,
-    tls: parsed.protocol === 'rediss:',
-  };
 }
 
 /** A flat HGETALL reply as [field, value] pairs. */

@@ -17,9 +17,10 @@ import {
 import { InstrumentedStore } from '../store/instrumented-store.ts';
 import { MemoryKnowledgeStore } from '../store/memory-knowledge-store.ts';
 import { MemoryStore } from '../store/memory-store.ts';
+import { createRedisClient } from '../store/redis-client.ts';
 import { RedisKnowledgeStore } from '../store/redis-knowledge-store.ts';
 import { RedisStopSignals } from '../store/redis-stop-signals.ts';
-import { createRedisClient, RedisStore } from '../store/redis-store.ts';
+import { RedisStore } from '../store/redis-store.ts';
 import { MemoryStopSignals } from '../store/stop-signals.ts';
 
 export interface StoreParts {

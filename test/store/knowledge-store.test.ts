@@ -7,8 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import type { KnowledgeStore, SourceRecord, StoredChunk } from '../../src/conversation/knowledge-ports.ts';
 import { MemoryKnowledgeStore } from '../../src/store/memory-knowledge-store.ts';
+import { createRedisClient } from '../../src/store/redis-client.ts';
 import { RedisKnowledgeStore } from '../../src/store/redis-knowledge-store.ts';
-import { createRedisClient } from '../../src/store/redis-store.ts';
 import { deleteKeysWithPrefix } from '../support/redis-server-process.ts';
 
 const scope = 'T0AAAA:C0BBBB';

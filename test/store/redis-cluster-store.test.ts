@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisClient, RedisStore } from '../../src/store/redis-store.ts';
+import { createRedisClient } from '../../src/store/redis-client.ts';
+import { RedisStore } from '../../src/store/redis-store.ts';
 import {
   deleteKeysWithPrefix,
   type RedisClusterProcesses,

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/conversation/ports.ts';
-import type { StoreLogger } from '../../src/store/redis-store.ts';
-import { createRedisClient, parseRedisUrl, RedisStore } from '../../src/store/redis-store.ts';
+import { createRedisClient, parseRedisUrl, type StoreLogger } from '../../src/store/redis-client.ts';
+import { RedisStore } from '../../src/store/redis-store.ts';
 import {
   createRedisServer,
   deleteKeysWithPrefix,

@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { StopRequest } from '../../src/conversation/ports.ts';
+import { createRedisClient } from '../../src/store/redis-client.ts';
 import { RedisStopSignals } from '../../src/store/redis-stop-signals.ts';
-import { createRedisClient } from '../../src/store/redis-store.ts';
 import { MemoryStopSignals } from '../../src/store/stop-signals.ts';
 
 const redisUrl = inject('redisUrl');
