@@ -138,7 +138,14 @@ export async function createS3VectorsIndex(options: {
   dimensions: number;
   timeoutMs: number;
 }): Promise<S3VectorsIndex> {
-  const commands = await import('@aws-sdk/client-s3vectors');
-  const client = new commands.S3VectorsClient({ region: options.region, maxAttempts: 3 });
+  const [commands, { NodeHttpHandler }] = await Promise.all([
+    import('@aws-sdk/client-s3vectors'),
+    import('@smithy/node-http-handler'),
+  ]);
+  const client = new commands.S3VectorsClient({
+    region: options.region,
+    maxAttempts: 3,
+    requestHandler: new NodeHttpHandler({ requestTimeout: options.timeoutMs }),
+  });
   return new S3VectorsIndex({ client, bucket: options.bucket, dimensions: options.dimensions, commands });
 }
