@@ -147,6 +147,8 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
         BEDROCK_MODEL_INPUTS: 'image,document',
         BEDROCK_MODEL_ARN: '',
         BEDROCK_KNOWLEDGE_BASE_ID: options.knowledgeBase ? DEMO_KNOWLEDGE_BASE_ID : '',
+        // Channel knowledge: #general learns from the files shared there and from its answered threads.
+        KNOWLEDGE_INDEX: env.KNOWLEDGE_INDEX ?? 'embedded',
         // The demo company's own intranet and AWS console, as a deployment lists its own: their sources keep their titles.
         TRUSTED_LINK_HOSTS: env.TRUSTED_LINK_HOSTS ?? 'acme-demo.example,console.aws.amazon.com',
       });
@@ -197,6 +199,13 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
     const bot = await startBot(config, { logger, defaultMetrics: false });
     cleanups.push(() => bot.shutdown(2_000).then(() => undefined));
     slack.setBotEndpoint(`http://127.0.0.1:${bot.port}/slack/events`);
+    if (config.knowledge)
+      await bot.store.updateChannelSettings(
+        slack.teamId,
+        'C0001',
+        { learnFromFiles: true, learnFromAnswers: true },
+        { by: 'playground', atMs: Date.now() },
+      );
     page.attach();
     cleanups.push(() => page.detach());
     if (bedrock || agent) cleanups.push(followModelRequests(page, bedrock, agent));

@@ -246,6 +246,25 @@ const schema = z.object({
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ),
   LOG_MESSAGE_TEXT: bool(false),
+  // Channel knowledge (issue 22): Titan embeddings over what channels share and the bot answered.
+  KNOWLEDGE_INDEX: z.preprocess(emptyToUndefined, z.enum(['off', 'embedded', 's3vectors']).default('off')),
+  KNOWLEDGE_EMBEDDING_MODEL: z.preprocess(
+    emptyToUndefined,
+    z.enum(['amazon.titan-embed-text-v2:0']).default('amazon.titan-embed-text-v2:0'),
+  ),
+  KNOWLEDGE_DIMENSIONS: z.preprocess(
+    emptyToUndefined,
+    z.enum(['256', '512', '1024'], { error: 'must be 256, 512 or 1024' }).default('512').transform(Number),
+  ),
+  KNOWLEDGE_MAX_CHUNKS: int(100_000, 1, 10_000_000),
+  KNOWLEDGE_MAX_FILE_MB: z.preprocess(emptyToUndefined, z.coerce.number().positive().max(100).default(10)),
+  KNOWLEDGE_EMBED_CONCURRENCY: int(4, 1, 64),
+  KNOWLEDGE_TOP_K: int(5, 1, 20),
+  KNOWLEDGE_ANSWERED_BEFORE_SCORE: z.preprocess(
+    emptyToUndefined,
+    z.coerce.number().min(0).max(1).default(0.9),
+  ),
+  KNOWLEDGE_S3VECTORS_BUCKET: optionalString,
 });
 
 type Env = z.infer<typeof schema>;
@@ -343,6 +362,18 @@ export interface Config {
   /** Built-in tools the model may use (`search_slack`). */
   builtinTools: string[];
   log: { level: string; messageText: boolean };
+  /** Channel knowledge; null when KNOWLEDGE_INDEX=off. */
+  knowledge: {
+    index: 'embedded' | 's3vectors';
+    embeddingModel: string;
+    dimensions: number;
+    maxChunks: number;
+    maxFileBytes: number;
+    embedConcurrency: number;
+    topK: number;
+    answeredBeforeScore: number;
+    s3VectorsBucket: string | null;
+  } | null;
 }
 
 /** Thrown when the environment is invalid; `message` names every bad variable and never a value. */
@@ -376,6 +407,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       'BEDROCK_GUARDRAIL_VERSION is required with BEDROCK_GUARDRAIL_ID (a version number, or DRAFT)',
     );
   }
+  if (env.KNOWLEDGE_INDEX === 's3vectors' && !env.KNOWLEDGE_S3VECTORS_BUCKET)
+    problems.push(
+      'KNOWLEDGE_S3VECTORS_BUCKET is required with KNOWLEDGE_INDEX=s3vectors (a vector bucket name)',
+    );
   if (!parsed.success || problems.length > 0) throw new ConfigError([...new Set(problems)]);
   return toConfig(parsed.data);
 }
@@ -475,5 +510,19 @@ function toConfig(env: Env): Config {
     mcpStateSecret: env.SLACK_STATE_SECRET ?? null,
     builtinTools: env.BUILTIN_TOOLS,
     log: { level: env.LOG_LEVEL, messageText: env.LOG_MESSAGE_TEXT },
+    knowledge:
+      env.KNOWLEDGE_INDEX === 'off'
+        ? null
+        : {
+            index: env.KNOWLEDGE_INDEX,
+            embeddingModel: env.KNOWLEDGE_EMBEDDING_MODEL,
+            dimensions: env.KNOWLEDGE_DIMENSIONS,
+            maxChunks: env.KNOWLEDGE_MAX_CHUNKS,
+            maxFileBytes: Math.round(env.KNOWLEDGE_MAX_FILE_MB * 1024 * 1024),
+            embedConcurrency: env.KNOWLEDGE_EMBED_CONCURRENCY,
+            topK: env.KNOWLEDGE_TOP_K,
+            answeredBeforeScore: env.KNOWLEDGE_ANSWERED_BEFORE_SCORE,
+            s3VectorsBucket: env.KNOWLEDGE_S3VECTORS_BUCKET ?? null,
+          },
   };
 }

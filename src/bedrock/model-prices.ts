@@ -24,6 +24,8 @@ export const DEFAULT_PRICES: Readonly<Record<string, ModelPrice>> = {
   'amazon.titan-text-premier': { input: 0.5, output: 1.5 },
   'amazon.titan-text-express': { input: 0.2, output: 0.6 },
   'amazon.titan-text-lite': { input: 0.15, output: 0.2 },
+  // Embeddings (channel knowledge): input tokens only.
+  'amazon.titan-embed-text-v2': { input: 0.02, output: 0 },
   'meta.llama3-3-70b': { input: 0.72, output: 0.72 },
   'meta.llama3-1-70b': { input: 0.72, output: 0.72 },
   'meta.llama3-1-8b': { input: 0.22, output: 0.22 },

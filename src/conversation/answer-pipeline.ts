@@ -163,6 +163,18 @@ export class AnswerPipeline {
         .settled(question, paused)
         .catch((err: unknown) => log.warn({ err }, 'could not settle the approval'));
     await recordAnswer(this.#deps, run, OUTCOMES[kind].label, ref, log);
+    // Hook: channel knowledge learns the answered thread, in the background.
+    if (kind === 'answered' && committed && !question.regenerate)
+      this.#deps.knowledge?.answered(
+        {
+          teamId: question.thread.teamId,
+          channelId: question.thread.channelId,
+          threadTs: question.thread.threadTs,
+          userId: question.userId,
+          text: question.text,
+        },
+        generated.rounds.length > 0 ? generated.finalText : generated.answer,
+      );
     return committed;
   }
 }

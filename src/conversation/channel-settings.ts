@@ -29,6 +29,10 @@ export interface ChannelSettingsValues {
   tools: string[] | null;
   /** The Knowledge Base retrieves as the asker (their email as `userContext`), not with the bot's rights. */
   kbUserContext: boolean;
+  /** Channel knowledge: learn from the files shared here (switching it off forgets them). */
+  learnFromFiles: boolean;
+  /** Channel knowledge: learn from the bot's answered threads here. */
+  learnFromAnswers: boolean;
 }
 
 export type SettingField = keyof ChannelSettingsValues;
@@ -43,6 +47,8 @@ export const SETTING_FIELDS: readonly SettingField[] = [
   'serviceTier',
   'tools',
   'kbUserContext',
+  'learnFromFiles',
+  'learnFromAnswers',
 ];
 
 export interface EffectiveChannelSettings extends ChannelSettingsValues {
@@ -78,6 +84,8 @@ export interface ChannelSettingsOptions {
   cacheTtlMs: number;
   logger: Logger;
   now?: () => number;
+  /** Told of every change after it was stored (channel knowledge forgets what a channel stops learning). */
+  onChange?: (change: { before: EffectiveChannelSettings; after: EffectiveChannelSettings }) => void;
 }
 
 export class ChannelSettings {
@@ -121,6 +129,8 @@ export class ChannelSettings {
         .max(50)
         .nullable(),
       kbUserContext: z.boolean(),
+      learnFromFiles: z.boolean(),
+      learnFromAnswers: z.boolean(),
     };
   }
 
@@ -176,6 +186,7 @@ export class ChannelSettings {
       after: this.#effective(teamId, channelId, after),
     };
     this.#cache?.set(`${teamId}:${channelId}`, change.after);
+    this.#options.onChange?.(change);
     // The change log: one line per change, with everything needed to see or undo it.
     this.#options.logger.info(
       {
@@ -235,6 +246,8 @@ export const LABELS: Record<SettingField, string> = {
   serviceTier: 'Service tier',
   tools: 'Tools',
   kbUserContext: 'Knowledge Base access',
+  learnFromFiles: 'Learn from files shared here',
+  learnFromAnswers: 'Learn from answered threads here',
 };
 
 function pick(settings: EffectiveChannelSettings): ChannelSettingsValues {

@@ -7,6 +7,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AnswerControls } from './answer-controls.ts';
+import type { KnowledgeGrounding } from './knowledge-ports.ts';
 import type {
   AnswerModel,
   AnswerSurface,
@@ -52,6 +53,8 @@ export interface ConversationDeps {
   };
   /** Carries Stop clicks to the replica running the answer. */
   stops: StopSignals;
+  /** Channel knowledge (knowledge/channel-knowledge.ts): grounds answers, learns answered threads. */
+  knowledge?: KnowledgeGrounding;
   /** Whether `userId` may stop someone else's answer (a workspace admin); default: nobody may. */
   mayStopOthers?: (userId: string) => Promise<boolean>;
   now?: () => number;

@@ -170,7 +170,10 @@ export class TurnGenerator {
 
   /** The tools offered for this answer: its channel's, as its settings allow (those that need approval pause the turn). */
   toolsFor(prepared: Prepared): ToolSpec[] {
-    const offered = this.#deps.tools?.toolbox.toolsFor(prepared.toolsChannelId) ?? [];
+    const offered = (this.#deps.tools?.toolbox.toolsFor(prepared.toolsChannelId) ?? []).filter(
+      // Channel knowledge's search is offered only where the channel (or DM) learns.
+      (tool) => tool.name !== 'search_channel_knowledge' || prepared.grounding?.offerTool === true,
+    );
     const allowed = prepared.allowedTools;
     const tools = allowed === null ? offered : offered.filter((tool) => allowed.includes(tool.name));
     // A resumed turn's request carries tool blocks: Converse refuses them without their tools' configuration.

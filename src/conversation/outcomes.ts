@@ -119,6 +119,9 @@ export async function concludeAnswer(kind: OutcomeKind, c: Conclusion): Promise<
       .fail(rule.note(generated.error, c.ref))
       .catch((err: unknown) => log.warn({ err }, 'could not show the note'));
   } else if (rule.show === 'answer') {
+    // Channel knowledge's quoted passages (models without tools) are sources of the answer too.
+    for (const source of c.prepared.grounding?.sources ?? [])
+      if (!generated.citations.some((cited) => cited.id === source.id)) generated.citations.push(source);
     await output
       .finish({
         notes: answerNotes(c.prepared, generated),
@@ -160,7 +163,7 @@ export async function concludeAnswer(kind: OutcomeKind, c: Conclusion): Promise<
 
 /** The lines under a finished answer: files left out, tools, dropped history, a cut-off answer. */
 function answerNotes(prepared: Prepared, generated: Generated): string[] {
-  const notes: string[] = [];
+  const notes: string[] = [...(prepared.grounding?.notes ?? [])];
   if (prepared.leftOut.length > 0) notes.push(leftOutSentence(prepared.leftOut));
   if (prepared.threadNote) notes.push(prepared.threadNote);
   notes.push(...generated.notes);

@@ -12,6 +12,7 @@ import {
   leftOutSentence,
   readWithin,
 } from './attachments.ts';
+import type { Grounding, KnowledgeGrounding } from './knowledge-ports.ts';
 import { MESSAGES } from './messages.ts';
 import type {
   AnswerModel,
@@ -40,7 +41,7 @@ export interface Prepared {
   questionText: string;
   /** Whose channel's tools the model may use (the question's). */
   toolsChannelId: string;
-  /** Who asks and where, for tools that act as that person (or search as they may see). */
+  /** Who asks and where, for tools that act as that person (or search as they may see, or that channel's knowledge). */
   asker: Asker;
   /** The channel's settings' tools, by name; null: every tool the bot has. */
   allowedTools: string[] | null;
@@ -63,6 +64,8 @@ export interface Prepared {
   trimmed: TrimmedTurns;
   /** The channel's choice of model, prompt and Knowledge Base. */
   model: ModelChoice;
+  /** What channel knowledge adds (the search tool, quoted passages, "Answered before"); null: nothing. */
+  grounding?: Grounding | null;
   /** A resumed turn's tools as offered when it paused: its request carries their configuration. */
   pausedTools?: ToolSpec[];
 }
@@ -76,12 +79,16 @@ export interface PrepareDeps {
   /** Scales an image down to the model's limit on its sides (default: images go as read). */
   images?: ImageFitter;
   settings: { historyTokenBudget: number };
+  /** Channel knowledge: grounds the answer in what the channel (or DM) learned. */
+  knowledge?: KnowledgeGrounding;
 }
 
 /** What the channel's controls decided for this question: the model choice and its tools. */
 export interface PrepareChoice {
   model: ModelChoice;
   tools: string[] | null;
+  /** The model that answers (the channel's, or the configured one). */
+  modelId?: string;
 }
 
 /** The text beside files sent without a question (Converse needs a text block beside a document). */
@@ -115,13 +122,16 @@ export async function prepareTurn(
   const leftOut = current.leftOut.filter((item) => question.files?.includes(item.file));
   const unanswerable =
     asked === FILES_ONLY_QUESTION && attachments.length === 0 ? leftOutSentence(current.leftOut) : null;
-  const sentQuestionText = await withViewing(
+  const viewed = await withViewing(
     deps,
     question,
     context.questionText,
     Math.floor(budgetTokens / scale),
     log,
   );
+  // Hook: channel knowledge — the search tool, or passages quoted as data, and "Answered before".
+  const grounding = await groundingFor(deps, question, choice);
+  const sentQuestionText = grounding?.context ? `${viewed}\n\n${grounding.context}` : viewed;
   const textBudget = Math.max(1, budgetTokens - attachmentTokens(attachments));
   const trimmed = trimToBudget(history, { role: 'user', text: sentQuestionText }, textBudget, scale);
   // Earlier turns' files that stay in the request are read again, within what is left of the limits.
@@ -135,6 +145,7 @@ export async function prepareTurn(
     questionText: context.questionText,
     toolsChannelId: question.thread.channelId,
     asker: askerOf(question),
+    grounding,
     allowedTools: choice.tools,
     sentQuestionText,
     attachments,
@@ -149,6 +160,35 @@ export async function prepareTurn(
     trimmed,
     model: choice.model,
   };
+}
+
+/**
+ * Who asks and where: tools search as that person may see (or that channel's own knowledge), and a
+ * personal tool server's Connect step goes to them there.
+ */
+function askerOf(question: Question): Asker {
+  const { userId, actionToken, thread } = question;
+  return {
+    userId,
+    teamId: thread.teamId,
+    channelId: thread.channelId,
+    threadTs: thread.threadTs,
+    ...(actionToken ? { actionToken } : {}),
+  };
+}
+
+/** What channel knowledge adds to this answer (knowledge/channel-knowledge.ts), or null without it. */
+async function groundingFor(
+  deps: PrepareDeps,
+  question: Question,
+  choice: PrepareChoice,
+): Promise<Grounding | null> {
+  if (!deps.knowledge) return null;
+  const { teamId, channelId, threadTs } = question.thread;
+  return deps.knowledge.ground(
+    { teamId, channelId, threadTs, userId: question.userId, text: question.text },
+    choice.modelId ?? choice.model.modelId ?? '',
+  );
 }
 
 /**
@@ -175,16 +215,6 @@ async function threadContext(
     questionText: withThreadContext(asked, earlier, budgetTokens),
     files: earlier.flatMap((message) => message.files ?? []).reverse(),
     note,
-  };
-}
-
-/** Who asks and where (a personal tool server's Connect step goes to them there). */
-function askerOf(question: Question): Asker {
-  return {
-    userId: question.userId,
-    channelId: question.thread.channelId,
-    threadTs: question.thread.threadTs,
-    ...(question.actionToken ? { actionToken: question.actionToken } : {}),
   };
 }
 
@@ -223,7 +253,7 @@ export function preparedForResume(
   return {
     questionText: paused.questionText,
     toolsChannelId: question.thread.channelId,
-    asker: { userId: paused.askerId },
+    asker: { userId: paused.askerId, teamId: question.thread.teamId, channelId: question.thread.channelId },
     allowedTools: choice.tools,
     sentQuestionText: paused.questionText,
     attachments: [],

@@ -113,6 +113,24 @@ export class UsageLedger {
     return { costUsd };
   }
 
+  /**
+   * Embedding tokens (channel knowledge learning a file or an answer, or looking up a question):
+   * counted and priced like an answer's input, but not as an answer.
+   */
+  async recordEmbedding(asker: Asker, modelId: string, tokens: number): Promise<void> {
+    const usage = { inputTokens: tokens, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+    const costUsd = this.costOf(modelId, usage) ?? 0;
+    this.#metrics.modelTokens.inc({ direction: 'input', model: modelId }, tokens);
+    this.#metrics.modelCost.inc({ model: modelId }, costUsd);
+    const amounts: UsageTotals = { answers: 0, ...usage, costMicroUsd: Math.round(costUsd * 1_000_000) };
+    await this.#store.addUsage(
+      [userScope(asker), channelScope(asker)],
+      this.today(),
+      amounts,
+      USAGE_RETENTION_DAYS * DAY_MS,
+    );
+  }
+
   /** Why the asker may not ask today (their or the channel's budget is used up), or null; reads only when budgets are set. */
   async budgetRefusal(asker: Asker): Promise<BudgetRefusal | null> {
     const { userDailyUsd, channelDailyUsd } = this.#budgets;

@@ -4,9 +4,11 @@
  * answer goes back through the command's response_url instead, with a hint to invite the bot.
  */
 import type { ConversationService } from '../conversation/conversation-service.ts';
+import type { KnowledgeControls } from '../conversation/knowledge-ports.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { type ControlReplies, controlCommandOf } from './control-replies.ts';
+import { knowledgeCommandOf, replyToKnowledgeCommand } from './knowledge-commands.ts';
 import { type AskCommand, type BotIdentity, questionFromCommand } from './question-builder.ts';
 import { escapeMrkdwn } from './render/slack-safe-text.ts';
 import { type SlackApi, SlackCallError } from './slack-api.ts';
@@ -24,10 +26,21 @@ export interface AskDeps {
   /** Answers the person privately through the command's response_url. */
   replyPrivately: (responseUrl: string, text: string) => Promise<void>;
   controlReplies: ControlReplies;
+  /** Channel knowledge, for `/ask learn on|off` and `/ask forget`. */
+  knowledge?: KnowledgeControls;
 }
 
 export async function answerAskCommand(command: AskCommand, bot: BotIdentity, deps: AskDeps): Promise<void> {
   // `/ask settings` and `/ask usage` are not questions: answered privately, no model call.
+  // `/ask learn on|off` and `/ask forget`: a person's own knowledge in their DM (knowledge-commands.ts).
+  const learning = knowledgeCommandOf(command.text);
+  if (learning) {
+    const where = { team_id: command.team_id || bot.teamId, channel_id: command.channel_id };
+    return deps.replyPrivately(
+      command.response_url,
+      await replyToKnowledgeCommand(learning, where, deps.knowledge),
+    );
+  }
   const control = controlCommandOf(command.text);
   if (control)
     return deps.controlReplies.reply(control, { ...command, team_id: command.team_id || bot.teamId });

@@ -6,6 +6,7 @@
  * ChannelSettings. The Home tab remembers the picked channel in the view's private_metadata.
  */
 import { type ChannelSettings, InvalidSettingsError } from '../conversation/channel-settings.ts';
+import type { KnowledgeControls } from '../conversation/knowledge-ports.ts';
 import { emptyUsage } from '../conversation/ports.ts';
 import type { UsageLedger } from '../conversation/usage-ledger.ts';
 import type { Logger } from '../logger.ts';
@@ -45,8 +46,11 @@ export class HomeTab {
   readonly #admins: SlackAdmins;
   readonly #logger: Logger;
   readonly #metrics: Metrics;
+  readonly #knowledge: KnowledgeControls | undefined;
 
   constructor(options: {
+    /** Channel knowledge: its sources are listed with "Forget"; absent when learning is not set up. */
+    knowledge?: KnowledgeControls;
     slack: SlackApi;
     settings: ChannelSettings;
     usage: UsageLedger;
@@ -60,6 +64,7 @@ export class HomeTab {
     this.#admins = options.admins;
     this.#logger = options.logger;
     this.#metrics = options.metrics;
+    this.#knowledge = options.knowledge;
   }
 
   /** Publishes `userId`'s Home tab, with `channelId`'s settings for an admin. */
@@ -71,13 +76,23 @@ export class HomeTab {
         ? Promise.all([
             this.#settings.get(teamId, channelId),
             this.#usage.usageOf({ kind: 'channel', teamId, id: channelId }, [this.#usage.today()]),
+            this.#knowledge?.sources(teamId, channelId).catch((err: unknown) => {
+              this.#logger.warn({ err }, 'could not list what the channel learned');
+              return [];
+            }),
           ])
         : null,
     ]);
     const view = homeView({
       isAdmin,
       adminsConfigured: this.#admins.configured,
-      channel: channel ? { settings: channel[0], today: sumUsage(channel[1]) } : null,
+      channel: channel
+        ? {
+            settings: channel[0],
+            today: sumUsage(channel[1]),
+            ...(channel[2] ? { sources: channel[2] } : {}),
+          }
+        : null,
       viewer: { today: days.at(-1) ?? emptyUsage(), week: sumUsage(days) },
       budgets: this.#usage.budgets,
       resetsIn: this.#usage.resetsIn(),
@@ -116,6 +131,17 @@ export class HomeTab {
           view: settingsModal(settings, this.#settings.modelChoices),
         });
         return;
+      }
+      case SETTINGS_ACTIONS.forget: {
+        if (!channelId || !action.value || !this.#knowledge) return;
+        if (!(await this.#allowed(teamId, userId, channelId, 'forget')))
+          return this.show(teamId, userId, channelId, NOT_ADMIN);
+        await this.#knowledge.forgetSource(teamId, channelId, action.value);
+        this.#logger.info(
+          { teamId, channelId, by: userId, source: action.value },
+          'channel knowledge source forgotten',
+        );
+        return this.show(teamId, userId, channelId);
       }
       default:
         this.#logger.debug({ actionId: action?.action_id }, 'unknown settings action');

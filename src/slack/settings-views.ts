@@ -10,6 +10,7 @@ import {
   LABELS,
   SYSTEM_PROMPT_MAX_CHARS,
 } from '../conversation/channel-settings.ts';
+import type { SourceRecord } from '../conversation/knowledge-ports.ts';
 import { emptyUsage, type UsageTotals } from '../conversation/ports.ts';
 import type { Budgets } from '../conversation/usage-ledger.ts';
 import { escapeMrkdwn } from './render/slack-safe-text.ts';
@@ -18,6 +19,7 @@ export const SETTINGS_ACTIONS = {
   channel: 'settings_channel',
   toggle: 'settings_toggle',
   edit: 'settings_edit',
+  forget: 'settings_forget',
 } as const;
 export const SETTINGS_MODAL_CALLBACK = 'channel_settings';
 
@@ -98,6 +100,8 @@ function settingLines(settings: EffectiveChannelSettings): Array<[string, string
           ? 'none'
           : toolsLine(settings.tools),
     ],
+    [LABELS.learnFromFiles, settings.learnFromFiles ? 'on' : 'off'],
+    [LABELS.learnFromAnswers, settings.learnFromAnswers ? 'on' : 'off'],
     [LABELS.systemPrompt, `“${escapeMrkdwn(prompt)}”`],
   ];
 }
@@ -136,7 +140,12 @@ export interface HomeViewInput {
   isAdmin: boolean;
   adminsConfigured: boolean;
   /** The channel an admin picked, with its settings and use today. */
-  channel: { settings: EffectiveChannelSettings; today: UsageTotals } | null;
+  channel: {
+    settings: EffectiveChannelSettings;
+    today: UsageTotals;
+    /** What the channel learned from (channel knowledge); absent when learning is not set up. */
+    sources?: SourceRecord[];
+  } | null;
   viewer: { today: UsageTotals; week: UsageTotals };
   budgets: Budgets;
   resetsIn: string;
@@ -225,6 +234,7 @@ function channelBlocks(channel: NonNullable<HomeViewInput['channel']>, budgets: 
         },
       ],
     },
+    ...(channel.sources ? sourceBlocks(channel.sources) : []),
     {
       type: 'section',
       block_id: 'channel_usage',
@@ -233,6 +243,56 @@ function channelBlocks(channel: NonNullable<HomeViewInput['channel']>, budgets: 
       ),
     },
   ];
+}
+
+/** Most sources listed in the Home tab (Block Kit allows 100 blocks in a view). */
+const SOURCES_SHOWN = 20;
+
+/** What the channel learned from: each source's name, passages and when, with "Forget". */
+function sourceBlocks(sources: SourceRecord[]): Block[] {
+  const blocks: Block[] = [
+    {
+      type: 'section',
+      block_id: 'knowledge',
+      text: mrkdwn(
+        sources.length === 0
+          ? '*What I learned here:* nothing yet.'
+          : `*What I learned here* (${sources.length.toLocaleString('en-US')} source${sources.length === 1 ? '' : 's'})`,
+      ),
+    },
+  ];
+  for (const source of sources.slice(0, SOURCES_SHOWN)) {
+    // Slack wants block ids unique in a view; the source's id names it.
+    const blockId = `source:${source.id}`.slice(0, 255);
+    const name = escapeMrkdwn(source.title.replace(/\s+/g, ' '));
+    const label = source.url ? `<${source.url.replace(/[<>|]/g, '')}|${name}>` : name;
+    const kind = source.kind === 'file' ? 'file' : 'answered thread';
+    blocks.push({
+      type: 'section',
+      block_id: blockId,
+      text: mrkdwn(
+        `${label}\n${kind}, ${source.chunks.toLocaleString('en-US')} passage${source.chunks === 1 ? '' : 's'}, learned ${when(source.indexedAtMs)}`,
+      ),
+      accessory: {
+        type: 'button',
+        action_id: SETTINGS_ACTIONS.forget,
+        text: plain('Forget'),
+        value: source.id.slice(0, 2000),
+        confirm: {
+          title: plain('Forget this source?'),
+          text: plain('I will no longer use it to answer in this channel.'),
+          confirm: plain('Forget'),
+          deny: plain('Keep'),
+        },
+      },
+    });
+  }
+  if (sources.length > SOURCES_SHOWN)
+    blocks.push({
+      type: 'context',
+      elements: [mrkdwn(`…and ${(sources.length - SOURCES_SHOWN).toLocaleString('en-US')} more.`)],
+    });
+  return blocks;
 }
 
 /** The modal an admin edits a channel's settings in: it shows what answers follow now. */
@@ -347,6 +407,17 @@ export function settingsModal(
             : { initial_value: settings.tools.length === 0 ? 'none' : settings.tools.join(', ') }),
         },
       },
+      ...(['learnFromFiles', 'learnFromAnswers'] as const).map((field) =>
+        select(
+          field,
+          LABELS[field],
+          [
+            ['On', 'on'],
+            ['Off (and forget what was learned)', 'off'],
+          ],
+          settings[field] ? 'on' : 'off',
+        ),
+      ),
     ],
   };
 }
@@ -369,6 +440,10 @@ export function readSettingsSubmission(values: StateValues): Partial<ChannelSett
   }
   const access = picked('kbUserContext');
   if (access !== undefined) proposed.kbUserContext = access === 'asker';
+  for (const field of ['learnFromFiles', 'learnFromAnswers'] as const) {
+    const value = picked(field);
+    if (value !== undefined) proposed[field] = value === 'on';
+  }
   const tier = picked('serviceTier');
   if (tier !== undefined) proposed.serviceTier = tier === 'none' ? null : tier;
   if ('systemPrompt' in values) proposed.systemPrompt = typed('systemPrompt') ?? '';

@@ -5,7 +5,7 @@
 import { PriceTable } from '../bedrock/model-prices.ts';
 import type { Config } from '../config.ts';
 import { AnswerControls } from '../conversation/answer-controls.ts';
-import { ChannelSettings } from '../conversation/channel-settings.ts';
+import { ChannelSettings, type EffectiveChannelSettings } from '../conversation/channel-settings.ts';
 import type { ConversationStore } from '../conversation/ports.ts';
 import { UsageLedger } from '../conversation/usage-ledger.ts';
 import type { Logger } from '../logger.ts';
@@ -13,9 +13,13 @@ import type { Metrics } from '../metrics.ts';
 
 export interface ControlParts {
   channelSettings: ChannelSettings;
+  /** Told of every settings change, once channel knowledge is built (it forgets what a channel stops learning). */
+  onSettingsChange: { to: ((change: SettingsChange) => void) | null };
   usage: UsageLedger;
   controls: AnswerControls;
 }
+
+type SettingsChange = { before: EffectiveChannelSettings; after: EffectiveChannelSettings };
 
 export function buildAnswerControls(
   config: Config,
@@ -26,7 +30,9 @@ export function buildAnswerControls(
   /** The asker's email, for a Knowledge Base that retrieves as the asker. */
   emailOf?: (userId: string) => Promise<string | null>,
 ): ControlParts {
+  const onSettingsChange: ControlParts['onSettingsChange'] = { to: null };
   const channelSettings = new ChannelSettings({
+    onChange: (change) => onSettingsChange.to?.(change),
     store,
     defaults: {
       enabled: true,
@@ -38,6 +44,8 @@ export function buildAnswerControls(
       serviceTier: config.bedrock.serviceTier,
       tools: null,
       kbUserContext: config.bedrock.kbUserContext,
+      learnFromFiles: false,
+      learnFromAnswers: false,
     },
     modelChoices: config.bedrock.modelChoices,
     cacheTtlMs: config.settings.cacheTtlMs,
@@ -59,5 +67,5 @@ export function buildAnswerControls(
     logger,
     ...(emailOf ? { emailOf } : {}),
   });
-  return { channelSettings, usage, controls };
+  return { channelSettings, onSettingsChange, usage, controls };
 }

@@ -7,6 +7,7 @@ import { SharpImageFitter } from '../bedrock/image-fitter.ts';
 import type { Config } from '../config.ts';
 import type { AnswerControls } from '../conversation/answer-controls.ts';
 import { ConversationService } from '../conversation/conversation-service.ts';
+import type { KnowledgeGrounding } from '../conversation/knowledge-ports.ts';
 import type { AnswerModel } from '../conversation/ports.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -35,6 +36,8 @@ export interface ConversationInputs {
   identity: SlackIdentity;
   logger: Logger;
   metrics: Metrics;
+  /** Channel knowledge, when KNOWLEDGE_INDEX is set. */
+  knowledge?: KnowledgeGrounding;
 }
 
 export function buildConversations(config: Config, inputs: ConversationInputs): ConversationParts {
@@ -67,6 +70,7 @@ export function buildConversations(config: Config, inputs: ConversationInputs): 
     files: new SlackFiles({ botToken: () => slack.token(), slackApiUrl: config.slack.apiUrl, slack }),
     images: new SharpImageFitter(),
     stops: stored.stops,
+    ...(inputs.knowledge ? { knowledge: inputs.knowledge } : {}),
     mayStopOthers: (userId) => people.isAdmin(userId),
     logger,
     metrics,

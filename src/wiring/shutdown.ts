@@ -17,6 +17,8 @@ export interface StoppableParts {
   tools: ToolParts | null;
   stored: StoreParts;
   logger: Logger;
+  /** Channel knowledge: learning in flight finishes, its clients close. */
+  knowledge?: { close(): Promise<void> } | null;
 }
 
 export async function shutdownBot(parts: StoppableParts, timeoutMs: number): Promise<{ drained: boolean }> {
@@ -36,6 +38,9 @@ export async function shutdownBot(parts: StoppableParts, timeoutMs: number): Pro
   await slackApp.app.stop().catch((err: unknown) => logger.warn({ err }, 'error stopping Bolt'));
   http.storeHealth.stop();
   await conversations.close().catch((err: unknown) => logger.warn({ err }, 'error closing stop signals'));
+  await parts.knowledge
+    ?.close()
+    .catch((err: unknown) => logger.warn({ err }, 'error closing channel knowledge'));
   await tools?.toolbox.close().catch((err: unknown) => logger.warn({ err }, 'error closing tool servers'));
   // Leases go back before the store's Redis connection closes.
   await stored.budget

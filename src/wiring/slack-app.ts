@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
 import type { Config } from '../config.ts';
+import type { KnowledgeControls } from '../conversation/knowledge-ports.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { boltLogger } from '../slack/bolt-logger.ts';
@@ -103,9 +104,12 @@ export function registerSlackListeners(
     metrics: Metrics;
     installations?: WorkspaceInstallations | null;
     personal?: PersonalTools | null;
+    /** Channel knowledge: file events, `/ask learn`, `/ask forget`, the Home tab's sources. */
+    knowledge?: KnowledgeControls;
   },
 ): void {
   const { parts, controls, slack, identity, logger, metrics, installations, personal } = inputs;
+  const knowledge = inputs.knowledge ? { knowledge: inputs.knowledge } : {};
   // First: every later listener runs in its workspace (and uninstalls purge it).
   installations?.register(app);
   personal?.register(app);
@@ -119,7 +123,8 @@ export function registerSlackListeners(
   });
   registerListeners(app, {
     conversations: parts.conversations,
-    homeTab: new HomeTab({ slack, settings: channelSettings, usage, admins, logger, metrics }),
+    homeTab: new HomeTab({ slack, settings: channelSettings, usage, admins, logger, metrics, ...knowledge }),
+    ...knowledge,
     controlReplies: new ControlReplies({ settings: channelSettings, usage, postToResponseUrl }),
     replyPrivately: (url, text) =>
       postToResponseUrl(url, { response_type: 'ephemeral', text: escapeMrkdwn(text) }),

@@ -4,6 +4,7 @@
  * connection, so they are built here too.
  */
 import type { Config } from '../config.ts';
+import type { KnowledgeStore } from '../conversation/knowledge-ports.ts';
 import type { ConversationStore, StopSignals } from '../conversation/ports.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -20,8 +21,10 @@ import {
   timedInstallationRecords,
 } from '../store/installation-records.ts';
 import { InstrumentedStore } from '../store/instrumented-store.ts';
+import { MemoryKnowledgeStore } from '../store/memory-knowledge-store.ts';
 import { MemoryStore } from '../store/memory-store.ts';
 import { createRedisClient } from '../store/redis-client.ts';
+import { RedisKnowledgeStore } from '../store/redis-knowledge-store.ts';
 import { RedisStopSignals } from '../store/redis-stop-signals.ts';
 import { RedisStore } from '../store/redis-store.ts';
 import { MemoryStopSignals } from '../store/stop-signals.ts';
@@ -42,6 +45,8 @@ export interface StoreParts {
   personalTokenRecords: InstallationRecords;
   /** Deletes a workspace's keys when it uninstalls. */
   purge: WorkspacePurge;
+  /** Channel knowledge's catalogue and vectors (used when KNOWLEDGE_INDEX is set). */
+  knowledge: KnowledgeStore;
 }
 
 /**
@@ -75,20 +80,7 @@ function createStore(
     onAllowance: (method: string, perMinute: number) =>
       metrics.slackWriteAllowance.set({ method }, Math.round(perMinute * 10) / 10),
   };
-  if (!config.redis) {
-    logger.warn(
-      'REDIS_URL is not set: using the in-process store, which serves a single replica only and forgets everything on restart',
-    );
-    const perWorkspace = workspaceKey ? new PerWorkspaceMemoryStores(workspaceKey) : null;
-    return {
-      store: perWorkspace?.store ?? new MemoryStore(),
-      budget: scale > 0 ? new MemoryWriteBudget(learning) : new BackoffOnlyBudget(),
-      stops: new MemoryStopSignals(),
-      installationRecords: new MemoryInstallationRecords(),
-      personalTokenRecords: new MemoryInstallationRecords(),
-      purge: perWorkspace ?? { purge: async () => 0 },
-    };
-  }
+  if (!config.redis) return createMemoryStore(logger, workspaceKey, scale > 0 ? learning : null);
   const client = createRedisClient({
     url: config.redis.url,
     cluster: config.redis.cluster,
@@ -120,6 +112,28 @@ function createStore(
       keyPrefix: config.redis.keyPrefix,
       onError: (err) => logger.debug({ err }, 'stop signals: Redis subscription error'),
     }),
+    knowledge: new RedisKnowledgeStore({ client, keyPrefix: config.redis.keyPrefix }),
+  };
+}
+
+/** The in-process store: one replica only (said at start); `learning` null: Slack's 429s alone pace writes. */
+function createMemoryStore(
+  logger: Logger,
+  workspaceKey: (() => string) | null,
+  learning: ConstructorParameters<typeof MemoryWriteBudget>[0] | null,
+): StoreParts {
+  logger.warn(
+    'REDIS_URL is not set: using the in-process store, which serves a single replica only and forgets everything on restart',
+  );
+  const perWorkspace = workspaceKey ? new PerWorkspaceMemoryStores(workspaceKey) : null;
+  return {
+    store: perWorkspace?.store ?? new MemoryStore(),
+    budget: learning ? new MemoryWriteBudget(learning) : new BackoffOnlyBudget(),
+    stops: new MemoryStopSignals(),
+    installationRecords: new MemoryInstallationRecords(),
+    personalTokenRecords: new MemoryInstallationRecords(),
+    purge: perWorkspace ?? { purge: async () => 0 },
+    knowledge: new MemoryKnowledgeStore(),
   };
 }
 

@@ -34,13 +34,15 @@ export async function buildTools(
   logger: Logger,
   slack: SlackApi,
   personalInputs?: PersonalToolInputs,
+  /** Built-in toolboxes made elsewhere (channel knowledge's search). */
+  extra: Toolbox[] = [],
 ): Promise<ToolParts | null> {
-  if (!config.mcpConfigPath && config.builtinTools.length === 0) return null;
+  if (!config.mcpConfigPath && config.builtinTools.length === 0 && extra.length === 0) return null;
   // Loaded only when tools are configured: the MCP SDK and the YAML parser hold about 30 MB of a
   // replica's memory that a bot without tools never needs.
   const { loadToolConfig, NO_TOOLS } = await import('../tools/tool-config.ts');
   const toolConfig = config.mcpConfigPath ? loadToolConfig(config.mcpConfigPath, process.env) : NO_TOOLS;
-  const boxes: Toolbox[] = [];
+  const boxes: Toolbox[] = [...extra];
   if (config.builtinTools.includes('search_slack')) boxes.push(builtInToolbox(new SlackSearchTool(slack)));
   if (config.builtinTools.includes('search_knowledge_base'))
     boxes.push(builtInToolbox(await createKnowledgeBaseSearchTool(config)));

@@ -73,6 +73,15 @@ async function finishedAnswer(page: Page, count: number): Promise<string> {
   return (await answer.locator('.body').textContent()) ?? '';
 }
 
+/** Polls `check` until it holds (the playground learns in the background). */
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('timed out waiting');
+}
+
 async function setSwitch(page: Page, name: string, on: boolean): Promise<void> {
   const toggle = page.getByRole('switch', { name });
   if (on) await toggle.check();
@@ -198,6 +207,45 @@ describe('the playground page (demo model)', () => {
     expect(await finishedAnswer(page, 1)).toContain(
       `an image (png, ${(png.length / 1000).toFixed(1)} KB), shared with your question`,
     );
+  });
+
+  it('learns a file attached in #general, cites it, and says "Answered before" for the same question', async () => {
+    await page.locator('#channel-list button[data-channel="C0001"]').click();
+    await page.locator('#message-file').setInputFiles({
+      name: 'parking.md',
+      mimeType: 'text/markdown',
+      buffer: Buffer.from('# Parking\n\nVisitors park on level two of the garage; the gate code is 4711.'),
+    });
+    await type(page.getByRole('textbox', { name: 'Message' }), 'the parking rules');
+    const knowledge = playground.bot.knowledge;
+    await waitUntil(
+      async () => ((await knowledge?.sources(playground.slack.teamId, 'C0001')) ?? []).length > 0,
+    );
+
+    await type(
+      page.getByRole('textbox', { name: 'Message' }),
+      '@assistant what does the shared file say about visitor parking?',
+    );
+    await openThreadOf(page, 'what does the shared file say about visitor parking?');
+    const first = await finishedAnswer(page, 1);
+    await waitUntil(async () =>
+      ((await knowledge?.sources(playground.slack.teamId, 'C0001')) ?? []).some((s) => s.kind === 'thread'),
+    );
+    await type(
+      page.getByRole('textbox', { name: 'Message' }),
+      '@assistant what does the shared file say about visitor parking?',
+    );
+    await page
+      .locator('#channel-messages li.msg.user')
+      .filter({ hasText: 'what does the shared file say about visitor parking?' })
+      .nth(1)
+      .locator('.replies')
+      .click();
+    const again = await finishedAnswer(page, 1);
+
+    expect(first).toContain('level two of the garage');
+    expect(first).toContain('parking.md');
+    expect(again).toContain('Answered before');
   });
 
   it('uses a demo tool as a task card, and asks approval before opening a ticket', async () => {

@@ -49,6 +49,21 @@ describe('the IAM policy', () => {
       'bedrock:Retrieve',
       'bedrock:RetrieveAndGenerate',
       's3:GetObject',
+      's3vectors:CreateIndex',
+      's3vectors:DeleteVectors',
+      's3vectors:GetIndex',
+      's3vectors:PutVectors',
+      's3vectors:QueryVectors',
+    ]);
+  });
+
+  it('lets channel knowledge embed with Titan and use its own vector bucket only', () => {
+    expect(resourcesFor('bedrock:InvokeModel')).toContain(
+      `arn:aws:bedrock:${ph('Region')}::foundation-model/amazon.titan-embed-text-v2:0`,
+    );
+    expect(resourcesFor('s3vectors:QueryVectors')).toEqual([
+      `arn:aws:s3vectors:${ph('Region')}:${ph('AccountId')}:bucket/${ph('KnowledgeVectorBucket')}`,
+      `arn:aws:s3vectors:${ph('Region')}:${ph('AccountId')}:bucket/${ph('KnowledgeVectorBucket')}/index/*`,
     ]);
   });
 

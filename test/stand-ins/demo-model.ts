@@ -154,7 +154,7 @@ export class DemoModel {
   readonly converse: ModelHandler = (request: RecordedModelRequest): ModelReply => {
     const fault = this.#faultReply();
     if (fault) return fault;
-    const tools = demoToolUse(request.body);
+    const tools = demoKnowledgeUse(request.body) ?? demoToolUse(request.body);
     if (tools)
       return {
         ...tools,
@@ -338,6 +338,54 @@ export function demoToolUse(
       toolUses: [{ name: 'shop__order_status', input: { order_id: order } }],
     };
   return null;
+}
+
+/**
+ * What the demo model does where the channel learns (`search_channel_knowledge` is offered): asked
+ * about a file or document, it looks there first (unless a shop tool applies), reads back the
+ * passages found, and answers as usual when nothing was. Null when the knowledge search has no part in this request.
+ */
+export function demoKnowledgeUse(
+  body: ModelRequestBody,
+): { text: string; toolUses?: Array<{ name: string; input: unknown }> } | null {
+  const tools = (body.toolConfig as { tools?: Array<{ toolSpec?: { name?: string } }> } | undefined)?.tools;
+  if (!tools?.some((tool) => tool.toolSpec?.name === 'search_channel_knowledge')) return null;
+  const messages = body.messages ?? [];
+  type Block = {
+    text?: string;
+    toolUse?: { name?: string };
+    toolResult?: { content?: Array<{ text?: string }> };
+  };
+  const blocks = (message: unknown) =>
+    ((message as { content?: Block[] } | undefined)?.content ?? []) as Block[];
+  const asked = blocks(messages.at(-2)).some((block) => block.toolUse?.name === 'search_channel_knowledge');
+  const results = blocks(messages.at(-1)).flatMap((block) => (block.toolResult ? [block.toolResult] : []));
+  if (asked && results.length > 0) {
+    const found = results
+      .map((result) => (result.content ?? []).map((c) => c.text ?? '').join('\n'))
+      .join('\n');
+    // The passages as the tool numbered them: "[1] name" then the passage.
+    const passages = found.split(/\n(?=\[\d+\] )/).flatMap((block) => {
+      const match = /^\[(\d+)\] (.+)\n([\s\S]+)/.exec(block.trim());
+      return match ? [`- ${inline(match[3] ?? '', 160)} (${inline(match[2] ?? '', 60)}) [${match[1]}]`] : [];
+    });
+    if (passages.length === 0) {
+      // Nothing learned about it: the usual answer to the question alone.
+      const asking = messages.findLastIndex(
+        (m) => m.role === 'user' && blocks(m).some((block) => block.text?.trim()),
+      );
+      return { text: demoAnswer({ ...body, messages: messages.slice(0, asking + 1) }) };
+    }
+    return { text: `From what this channel has learned:\n${passages.join('\n')}` };
+  }
+  if (results.length > 0 || demoToolUse(body)) return null;
+  const question = splitThreadContext(textOf(messages.filter((m) => m.role === 'user').at(-1))).question;
+  // Not an LLM: it looks only when the question is about something shared here.
+  if (!/\b(file|files|document|doc|shared|attached|uploaded|according)\b/i.test(question)) return null;
+  return {
+    text: 'Let me check what this channel has learned. ',
+    toolUses: [{ name: 'search_channel_knowledge', input: { query: inline(question, 200) } }],
+  };
 }
 
 /** The demo model's whole answer to a Converse request (deterministic). */

@@ -38,6 +38,7 @@ import { converseRuleViolation } from './bedrock/converse-rules.ts';
 import { baseModelId, limitsOf, type ModelLimits, REFUSALS } from './bedrock/model-limits.ts';
 import { type CacheAccounting, PromptCache } from './bedrock/prompt-cache.ts';
 import { serviceModel, validateHttpRequest, validationMessage } from './bedrock/request-validator.ts';
+import { FakeTitanEmbeddings } from './bedrock/titan-embeddings.ts';
 import {
   type EventStreamWriter,
   type Exchange,
@@ -186,6 +187,8 @@ export class FakeBedrockRuntime {
   countTokensSupported: boolean;
   /** Whether requests are checked against the service model and Converse's rules (see the header). */
   validation: boolean;
+  /** Titan Text Embeddings v2 through InvokeModel (see bedrock/titan-embeddings.ts). */
+  readonly embeddings = new FakeTitanEmbeddings();
   readonly #server: RunningHttp2JsonServer;
   readonly #queue: ModelReply[] = [];
   readonly #waiters = new Set<() => void>();
@@ -297,6 +300,8 @@ export class FakeBedrockRuntime {
     // Bedrock checks the request against its service model before routing it to a model.
     const checked = this.validation ? validateHttpRequest(serviceModel('bedrock-runtime'), exchange) : null;
     const modelErrors = checked && checked.errors.length > 0 ? validationMessage(checked.errors) : null;
+    // Titan's InvokeModel, once its request has passed the same check.
+    if (modelErrors === null && this.embeddings.handles(exchange)) return this.embeddings.answer(exchange);
     const match = exchange.method === 'POST' ? ROUTE.exec(exchange.path) : null;
     if (modelErrors !== null && !match) {
       exchange.sendAwsError(400, 'ValidationException', modelErrors);

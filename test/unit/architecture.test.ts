@@ -64,6 +64,11 @@ describe('the import graph', () => {
     expect(importers).toEqual(['bot.ts']);
   });
 
+  it('keeps channel knowledge on its ports: src/knowledge imports the ports, logs and its own folder, no adapter', () => {
+    const allowed = /^(conversation\/(knowledge-ports|ports)\.ts$|knowledge\/|logger\.ts$|errors\.ts$)/;
+    expect(importsOf('knowledge').filter(([, target]) => !allowed.test(target))).toEqual([]);
+  });
+
   it('has the ports where the core is', () => {
     expect(imports.has('conversation/ports.ts')).toBe(true);
     expect(imports.has('bedrock/answer-model.ts')).toBe(false);

@@ -57,6 +57,7 @@ export interface BuiltInTool {
 export interface Asker {
   userId: string;
   actionToken?: string;
+  teamId?: string;
   channelId?: string;
   threadTs?: string;
 }
@@ -66,7 +67,8 @@ export interface ToolCallOptions {
   timeoutMs: number;
   /**
    * Who asks, and Slack's `action_token` of the asking event (search as that person may see);
-   * where they asked (a personal tool server's private Connect step goes there).
+   * where they asked (a personal tool server's private Connect step goes there; a tool that
+   * searches only that channel's or DM's own knowledge).
    */
   asker?: Asker;
 }

@@ -17,6 +17,7 @@ import { toolApproval, toolApprovalShowAll } from './actions/tool-approval.ts';
 import { ask } from './commands/ask.ts';
 import { agentSessionStopped } from './events/agent-session-stopped.ts';
 import { appMention } from './events/app-mention.ts';
+import { answerDeleted, fileGone, fileShared } from './events/file-events.ts';
 import { homeTabOpened } from './events/home-tab.ts';
 import { message } from './events/message.ts';
 import { appContextChanged, assistantThreadStarted, messagesTabOpened } from './events/messages-tab.ts';
@@ -32,6 +33,9 @@ export const SUBSCRIBED_EVENTS = [
   // Installation by OAuth: the installation and its data go (see installations/oauth-install.ts).
   'app_uninstalled',
   'assistant_thread_started',
+  'file_deleted',
+  'file_shared',
+  'file_unshared',
   'message.channels',
   'message.groups',
   'message.im',
@@ -52,6 +56,11 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   app.command('/ask', ask(deps));
   app.event('agent_session_stopped', agentSessionStopped(deps));
   app.event('app_context_changed', appContextChanged(deps));
+  // Channel knowledge (issue 22).
+  app.event('file_shared', fileShared(deps));
+  app.event('file_deleted', fileGone(deps));
+  app.event('file_unshared', fileGone(deps));
+  app.event('message', answerDeleted(deps));
   app.action(FEEDBACK_ACTION_ID, answerFeedback(deps));
   app.action(new RegExp(`^(${Object.values(SETTINGS_ACTIONS).join('|')})$`), channelSettingsAction(deps));
   app.view(SETTINGS_MODAL_CALLBACK, channelSettingsSubmitted(deps));

@@ -1,6 +1,7 @@
 /** What every listener is given: the conversation service and the few Slack helpers around it. */
 import type { Context } from '@slack/bolt';
 import type { ConversationService } from '../../conversation/conversation-service.ts';
+import type { KnowledgeControls } from '../../conversation/knowledge-ports.ts';
 import type { Logger } from '../../logger.ts';
 import type { Metrics } from '../../metrics.ts';
 import type { ControlReplies } from '../control-replies.ts';
@@ -25,4 +26,6 @@ export interface ListenerDeps {
   controlReplies: ControlReplies;
   /** `/ask connections`: the person's own tool-server accounts (when a server has `auth: user`). */
   accounts?: PersonalAccounts;
+  /** Channel knowledge (file events, `/ask learn`, `/ask forget`); absent with KNOWLEDGE_INDEX=off. */
+  knowledge?: KnowledgeControls;
 }

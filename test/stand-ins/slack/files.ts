@@ -55,6 +55,11 @@ export class FileStore {
     return file;
   }
 
+  /** The file is deleted: its URLs answer 404 from now on. */
+  remove(id: string): boolean {
+    return this.#files.delete(id);
+  }
+
   get(id: string): FakeFile | undefined {
     return this.#files.get(id);
   }
@@ -73,6 +78,7 @@ export class FileStore {
       mode: 'hosted',
       url_private: `${baseUrl}/files/${file.id}/${encodeURIComponent(file.name)}`,
       url_private_download: `${baseUrl}/files/${file.id}/download/${encodeURIComponent(file.name)}`,
+      permalink: `https://fake.slack/files/${file.user}/${file.id}/${encodeURIComponent(file.name)}`,
     };
   }
 

@@ -15,6 +15,8 @@ export interface ViewAction {
   selectedOption?: string;
   /** A conversations_select / channels_select pick. */
   selectedConversation?: string;
+  /** The block the element is in, where several blocks show an element of the same action id. */
+  blockId?: string;
 }
 
 type Element = Record<string, unknown> & { type: string; action_id?: string };
@@ -70,7 +72,10 @@ export function blockActionsPayload(options: {
   people: Map<string, FakeUser>;
 }): Record<string, unknown> {
   const { view, user, action, teamId, appId, triggerId, people } = options;
-  const found = elementsOf(view).find(({ element }) => element.action_id === action.actionId);
+  const found = elementsOf(view).find(
+    ({ element, blockId }) =>
+      element.action_id === action.actionId && (action.blockId === undefined || blockId === action.blockId),
+  );
   if (!found)
     throw new Error(`FakeSlack: the ${view.type} view shown to ${user} has no element ${action.actionId}`);
   const { element, blockId } = found;

@@ -21,6 +21,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FakeFile, FakeMessage, FakeSlack, RecordedCall, ResponseUrlPost } from '../../fake-slack.ts';
+import { announceSharedFile } from '../file-events.ts';
 
 export interface PageSwitch {
   id: string;
@@ -368,6 +369,8 @@ export class PlaygroundPage {
       ...(files.length > 0 ? { files } : {}),
     });
     this.#delivery(sent.mention ? 'message + app_mention' : 'message', sent.status, sent.elapsedMs);
+    // Slack also says `file_shared` for each file shared in a conversation.
+    for (const file of files) await announceSharedFile(this.#slack, file, channel);
     const target = this.#slack.workspace.channels.get(channel);
     if (target && !target.isIm && !target.isMember && encoded.includes(`<@${this.#slack.botUserId}>`)) {
       // What Slack itself says to the author; the stand-in still delivers the events to the bot.
