@@ -124,7 +124,21 @@ export class McpToolbox implements Toolbox {
     const client = found?.server.client;
     if (!found || !client)
       return { status: 'error', text: `The tool ${name} is not available now.`, sources: [] };
-    const { tool } = found;
+    return this.#invoke(client, found.tool, input, options, { failed: 'tool call failed', tool: name });
+  }
+
+  /**
+   * One call on a connected server, within the answer's signal and the tool timeout; a failure
+   * becomes an error outcome the model reads (`onFailure` first, e.g. to drop a cached client).
+   */
+  async #invoke(
+    client: Client,
+    tool: string,
+    input: unknown,
+    options: ToolCallOptions,
+    log: { failed: string } & Record<string, string>,
+    onFailure?: () => void,
+  ): Promise<ToolOutcome> {
     const signal = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
     try {
       const result = await client.callTool(
@@ -134,10 +148,12 @@ export class McpToolbox implements Toolbox {
       );
       return this.#outcome(result as { content?: unknown[]; isError?: boolean });
     } catch (error) {
+      onFailure?.();
       if (options.signal.aborted) return { status: 'error', text: 'The call was cancelled.', sources: [] };
       if (signal.aborted)
         return { status: 'error', text: `The tool took longer than ${options.timeoutMs} ms.`, sources: [] };
-      this.#options.logger.warn({ err: error, tool: name }, 'tool call failed');
+      const { failed, ...where } = log;
+      this.#options.logger.warn({ err: error, ...where }, failed);
       return {
         status: 'error',
         text: `The tool failed: ${(error as Error).message}`.slice(0, 500),
@@ -186,24 +202,9 @@ export class McpToolbox implements Toolbox {
     }
     if (server.tools.every((listed) => listed.inputSchema === ANY_INPUT))
       await this.#list(server, client).catch(() => undefined);
-    const signal = AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]);
-    try {
-      const result = await client.callTool(
-        { name: tool, arguments: (input ?? {}) as Record<string, unknown> },
-        undefined,
-        { signal, timeout: options.timeoutMs },
-      );
-      return this.#outcome(result as { content?: unknown[]; isError?: boolean });
-    } catch (error) {
-      personal.auth.forget(person, name);
-      if (options.signal.aborted) return { status: 'error', text: 'The call was cancelled.', sources: [] };
-      this.#options.logger.warn({ err: error, tool, server: name }, 'personal tool call failed');
-      return {
-        status: 'error',
-        text: `The tool failed: ${(error as Error).message}`.slice(0, 500),
-        sources: [],
-      };
-    }
+    const log = { failed: 'personal tool call failed', tool, server: name };
+    // A failed call may be an authorization gone stale: the next call reconnects.
+    return this.#invoke(client, tool, input, options, log, () => personal.auth.forget(person, name));
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,5 @@
-import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { APPROVE_ACTION_ID } from '../../answer-controls.ts';
 import { approvalModal, parseApprovalValue } from '../../approval-message.ts';
-import { clickOf } from '../../question-builder.ts';
 import type { ListenerDeps } from '../listener-deps.ts';
 import { onMessageClick } from './message-click.ts';
 
@@ -24,20 +22,13 @@ export function toolApproval(deps: ListenerDeps) {
 
 /** "Show all" on an approval request: every call's whole input, in a modal. */
 export function toolApprovalShowAll(deps: ListenerDeps) {
-  return async ({
-    ack,
-    body,
-    action,
-    context,
-  }: SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs) => {
-    await ack();
-    const click = clickOf(body, action, deps.identity(context, body).teamId);
-    if (!click?.value || !body.trigger_id) return;
+  return onMessageClick(deps, async (click, _actionId, triggerId) => {
+    if (!click.value || !triggerId) return;
     try {
       const request = await deps.conversations.approvalRequest(click.thread, click.value);
-      await deps.slack.call('views.open', { trigger_id: body.trigger_id, view: approvalModal(request) });
+      await deps.slack.call('views.open', { trigger_id: triggerId, view: approvalModal(request) });
     } catch (err) {
       deps.logger.warn({ err }, 'could not show the whole approval request');
     }
-  };
+  });
 }
