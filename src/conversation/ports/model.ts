@@ -2,8 +2,42 @@
  * The model port: a question and its context in; text deltas, citations, usage out (Converse,
  * Knowledge Base). See ../ports.ts for the map of the ports.
  */
-import type { Turn } from './store.ts';
 import type { ToolSpec } from './tools.ts';
+
+/** One message of a conversation as the model sees it. */
+export interface Turn {
+  role: 'user' | 'assistant';
+  text: string;
+  /** Files that went with a user turn, by reference (never their bytes): re-read for a follow-up. */
+  files?: StoredFileRef[];
+  /** Tools the model asked for in this assistant turn (a tool round), in order. */
+  toolUses?: ToolUse[];
+  /** The results of the previous turn's tool calls, in this user turn (then `text` may be empty). */
+  toolResults?: ToolResultRecord[];
+}
+
+/** One tool call the model asked for. */
+export interface ToolUse {
+  id: string;
+  name: string;
+  input: unknown;
+}
+
+/** What one tool call gave back, as the model is told (untrusted data, bounded in size). */
+export interface ToolResultRecord {
+  toolUseId: string;
+  status: 'success' | 'error';
+  text: string;
+}
+
+/** A file in history: enough to read it again from Slack. */
+export interface StoredFileRef {
+  id: string;
+  name: string;
+  mimetype: string;
+  size: number | null;
+  url: string | null;
+}
 
 /** A file's bytes going to the model with a user turn. */
 export interface Attachment {

@@ -3,7 +3,6 @@
  * ../ports.ts for the map of the ports.
  */
 import type { Viewing } from './store.ts';
-import type { FileRef } from './surface.ts';
 
 /** A conversation is a Slack thread, keyed by workspace, channel and thread root ts. */
 export interface ThreadRef {
@@ -60,4 +59,15 @@ export interface ResumeDecision {
 
 export function threadId(thread: ThreadRef): string {
   return `${thread.teamId}:${thread.channelId}:${thread.threadTs}`;
+}
+
+/** A file shared in Slack, as the core knows it: never its bytes (those are fetched when needed). */
+export interface FileRef {
+  id: string;
+  name: string;
+  mimetype: string;
+  /** Bytes, as Slack reported it; null when unknown. */
+  size: number | null;
+  /** Where its bytes are (Slack's `url_private_download`); null: look it up by id. */
+  url: string | null;
 }

@@ -2,46 +2,11 @@
  * The store port: what the bot keeps between events (Redis, or in-process for one replica):
  * threads, locks, settings, usage, approvals. See ../ports.ts for the map of the ports.
  */
-import type { CitedSource, ModelChoice } from './model.ts';
-import type { ToolSpec } from './tools.ts';
+import type { CitedSource, ModelChoice, ToolResultRecord, ToolUse, Turn } from './model.ts';
+import type { ApprovalMode, ToolSpec } from './tools.ts';
 
 // Keys passed in are logical ids (`threadId`, claim keys); each adapter adds its own prefix and,
 // for Redis Cluster, a hash tag so that one thread's keys live on one slot.
-
-/** One message of a conversation as the model sees it. */
-export interface Turn {
-  role: 'user' | 'assistant';
-  text: string;
-  /** Files that went with a user turn, by reference (never their bytes): re-read for a follow-up. */
-  files?: StoredFileRef[];
-  /** Tools the model asked for in this assistant turn (a tool round), in order. */
-  toolUses?: ToolUse[];
-  /** The results of the previous turn's tool calls, in this user turn (then `text` may be empty). */
-  toolResults?: ToolResultRecord[];
-}
-
-/** One tool call the model asked for. */
-export interface ToolUse {
-  id: string;
-  name: string;
-  input: unknown;
-}
-
-/** What one tool call gave back, as the model is told (untrusted data, bounded in size). */
-export interface ToolResultRecord {
-  toolUseId: string;
-  status: 'success' | 'error';
-  text: string;
-}
-
-/** A file in history: enough to read it again from Slack. */
-export interface StoredFileRef {
-  id: string;
-  name: string;
-  mimetype: string;
-  size: number | null;
-  url: string | null;
-}
 
 /** What the bot remembers of one Slack thread. */
 export interface ThreadState {
@@ -223,9 +188,6 @@ export class StoreUnavailableError extends Error {
   override readonly name = 'StoreUnavailableError';
   readonly code = 'store_unavailable';
 }
-
-/** Who may answer an approval request: the asker or an approver, or only the configured approvers. */
-export type ApprovalMode = 'asker' | 'approvers';
 
 /** What a person is asked to approve: the calls, readable (their inputs are the model's). */
 export interface ApprovalRequest {

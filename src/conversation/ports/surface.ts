@@ -4,20 +4,9 @@
  */
 
 import type { CitedSource } from './model.ts';
-import type { Question, ThreadRef } from './question.ts';
+import type { FileRef, Question, ThreadRef } from './question.ts';
 import type { ApprovalOutcome, ApprovalRequest, Viewing } from './store.ts';
 import type { ToolStep } from './tools.ts';
-
-/** A file shared in Slack, as the core knows it: never its bytes (those are fetched when needed). */
-export interface FileRef {
-  id: string;
-  name: string;
-  mimetype: string;
-  /** Bytes, as Slack reported it; null when unknown. */
-  size: number | null;
-  /** Where its bytes are (Slack's `url_private_download`); null: look it up by id. */
-  url: string | null;
-}
 
 /** Reads a shared file's bytes (for the model), checking that they are the file and not a sign-in page. */
 export interface FileReader {

@@ -2,7 +2,9 @@
  * The tools port: what the model may call (MCP servers, built-in tools), and how a call shows as a
  * step. See ../ports.ts for the map of the ports.
  */
-import type { ApprovalMode } from './store.ts';
+
+/** Who may answer an approval request: the asker or an approver, or only the configured approvers. */
+export type ApprovalMode = 'asker' | 'approvers';
 
 /** A tool the model may call, as Converse describes it to the model. */
 export interface ToolSpec {
