@@ -98,6 +98,9 @@ export class FakeTitanEmbeddings {
   readonly requests: EmbeddingRequest[] = [];
   /** Waits this long before every answer (the benchmark uses 50 ms, about Titan's). */
   latencyMs = 0;
+  /** The most calls this stand-in was answering at one time. */
+  maxInFlight = 0;
+  #inFlight = 0;
   readonly #errors: Array<{ error: EmbeddingErrorName; message?: string }> = [];
 
   /** Errors answered to the next calls, in order, before any vector. */
@@ -117,6 +120,16 @@ export class FakeTitanEmbeddings {
   }
 
   async answer(exchange: Exchange): Promise<void> {
+    this.#inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.#inFlight);
+    try {
+      await this.#answer(exchange);
+    } finally {
+      this.#inFlight -= 1;
+    }
+  }
+
+  async #answer(exchange: Exchange): Promise<void> {
     const body = (
       typeof exchange.body === 'object' && exchange.body !== null ? exchange.body : {}
     ) as EmbeddingRequest['body'];
