@@ -97,6 +97,8 @@ async function buildCore(
     parts.people.emailOf(userId),
   );
   const knowledge = await buildKnowledge(config, { stored, slack, controls, logger });
+  // An uninstalled workspace's channel knowledge goes with its other data.
+  if (knowledge) access.installations?.alsoForget((teamId) => knowledge.knowledge.forgetWorkspace(teamId));
   let listeningPort = config.port;
   const personalInputs = {
     records: stored.personalTokenRecords,

@@ -30,6 +30,11 @@ export interface WorkspaceInstallations {
   receiverOptions(extraInstallerOptions?: Record<string, unknown>): Record<string, unknown>;
   /** The workspace scope middleware and the uninstall listeners (before every other listener). */
   register(app: App): void;
+  /**
+   * Adds what else a workspace's uninstall forgets beyond its keys (channel knowledge, built after
+   * the Slack access), called with its team id after the purge.
+   */
+  alsoForget(forget: (teamId: string) => Promise<void>): void;
 }
 
 /** What auth.test says of the SLACK_BOT_TOKEN kept beside OAuth (the workspace it served so far). */
@@ -73,6 +78,14 @@ export async function createWorkspaceInstallations(options: {
     logger,
   });
   if (legacy) await keepLegacyInstallation(store, legacy, logger);
+  const forgetters: Array<(teamId: string) => Promise<void>> = [];
+  // One that fails is logged and the others still run: the installation is gone either way.
+  const alsoForget = async (teamId: string) => {
+    for (const forget of forgetters)
+      await forget(teamId).catch((err: unknown) =>
+        logger.warn({ err, teamId }, 'app uninstalled: could not forget all that was kept for it'),
+      );
+  };
   return {
     store,
     receiverOptions: (extra) => installerReceiverOptions(oauth, config.slack.apiUrl, store, logger, extra),
@@ -81,8 +94,12 @@ export async function createWorkspaceInstallations(options: {
       registerUninstall(app, {
         installations: store,
         purge: (target) => purge.purge(purgePatterns(target, legacy?.teamId ?? null)),
+        alsoForget,
         logger,
       });
+    },
+    alsoForget(forget) {
+      forgetters.push(forget);
     },
   };
 }

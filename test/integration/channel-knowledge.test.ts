@@ -6,14 +6,17 @@
  * Knowledge stays where it was learned, and forgetting is real. Every acceptance test runs on the
  * embedded index and on S3 Vectors, through the Slack, Bedrock (Titan) and S3 Vectors stand-ins.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import type { RecordedModelRequest } from '../stand-ins/fake-bedrock-runtime.ts';
 import { FakeS3Vectors } from '../stand-ins/fake-s3-vectors.ts';
+import { type DeliveryOptions, FakeSlack } from '../stand-ins/fake-slack.ts';
 import { deleteFile, shareFile, unshareFile } from '../stand-ins/slack/file-events.ts';
 import type { FakeFile } from '../stand-ins/slack/files.ts';
 import { threadText, waitForAnswers } from '../support/answers.ts';
 import { type Harness, startHarness } from '../support/bot-harness.ts';
 import { minimalDocx, minimalPdf } from '../support/documents.ts';
+import { oauthEnv } from '../support/oauth-env.ts';
 import { testRedisEnv } from '../support/test-redis.ts';
 
 const ADMIN = 'U0001';
@@ -108,17 +111,23 @@ function searchResult(h: Harness, n: number): string | null {
 }
 
 /** The admin turns learning on for `channel` in the Home tab's settings modal. */
-async function learnIn(h: Harness, channel: string, what: { files?: boolean; answers?: boolean }) {
-  await h.slack.openAppHome(ADMIN);
+async function learnIn(
+  h: Harness,
+  channel: string,
+  what: { files?: boolean; answers?: boolean },
+  from: DeliveryOptions = {},
+) {
+  await h.slack.openAppHome(ADMIN, from);
   await h.slack.waitFor(() => h.slack.homeViewOf(ADMIN));
-  await h.slack.act(ADMIN, 'home', { actionId: 'settings_channel', selectedConversation: channel });
+  await h.slack.act(ADMIN, 'home', { actionId: 'settings_channel', selectedConversation: channel }, from);
   await h.slack.waitFor(() => h.slack.homeViewOf(ADMIN)?.private_metadata.includes(channel));
-  await h.slack.act(ADMIN, 'home', { actionId: 'settings_edit' });
+  await h.slack.act(ADMIN, 'home', { actionId: 'settings_edit' }, from);
   await h.slack.waitFor(() => h.slack.modalOf(ADMIN));
-  const saved = await h.slack.submitModal(ADMIN, {
-    learnFromFiles: what.files ? 'on' : 'off',
-    learnFromAnswers: what.answers ? 'on' : 'off',
-  });
+  const saved = await h.slack.submitModal(
+    ADMIN,
+    { learnFromFiles: what.files ? 'on' : 'off', learnFromAnswers: what.answers ? 'on' : 'off' },
+    from,
+  );
   expect(saved.status).toBe(200);
 }
 
@@ -127,7 +136,14 @@ const logged = (h: Harness, msg: string, source: string) =>
 
 async function shareAndLearn(
   h: Harness,
-  input: { channel: string; user: string; name: string; content: string | Buffer; mimetype?: string },
+  input: {
+    channel: string;
+    user: string;
+    name: string;
+    content: string | Buffer;
+    mimetype?: string;
+    teamId?: string;
+  },
 ): Promise<FakeFile> {
   const file = await shareFile(h.slack, {
     channel: input.channel,
@@ -136,17 +152,24 @@ async function shareAndLearn(
     mimetype: input.mimetype ?? 'text/markdown',
     content: typeof input.content === 'string' ? Buffer.from(input.content) : input.content,
     text: input.channel.startsWith('D') ? null : 'here you go',
+    ...(input.teamId ? { teamId: input.teamId } : {}),
   });
   await h.slack.waitFor(() => logged(h, 'channel knowledge learned', `file:${file.id}`) > 0);
   return file;
 }
 
-async function ask(h: Harness, channel: string, user: string, text: string, answers: number) {
-  const sent = await h.slack.postUserMessage({
-    channel,
-    user,
-    text: channel.startsWith('D') ? text : `<@UBOT> ${text}`,
-  });
+async function ask(
+  h: Harness,
+  channel: string,
+  user: string,
+  text: string,
+  answers: number,
+  from: DeliveryOptions = {},
+) {
+  const sent = await h.slack.postUserMessage(
+    { channel, user, text: channel.startsWith('D') ? text : `<@UBOT> ${text}` },
+    from,
+  );
   await waitForAnswers(h, answers);
   return { ts: sent.ts, text: threadText(h, channel, sent.ts) };
 }
@@ -494,5 +517,65 @@ describe('channel knowledge on the embedded index', () => {
 
     expect(told.text).toContain('KNOWLEDGE_INDEX=s3vectors');
     expect(logged(h, 'channel knowledge learned', `file:${file.id}`)).toBe(0);
+  });
+});
+
+describe('channel knowledge with installation by OAuth', () => {
+  /** A workspace's knowledge keys in Redis, but its version counters (kept so replicas reload). */
+  async function knowledgeKeysOf(prefix: string, teamId: string): Promise<string[]> {
+    const redis = new Redis(inject('redisUrl'));
+    try {
+      const keys = [
+        ...(await redis.keys(`${prefix}{k:${teamId}:*`)),
+        ...(await redis.keys(`${prefix}{kt:${teamId}}:*`)),
+      ];
+      return keys.filter((key) => !key.endsWith(':ver') && !key.endsWith(':count')).sort();
+    } finally {
+      redis.disconnect();
+    }
+  }
+
+  it('forgets what a workspace learned when the app is uninstalled there, and keeps what another learned', async () => {
+    const redis = testRedisEnv('knowledge-uninstall');
+    const slack = await FakeSlack.start();
+    onTestFinished(() => slack.stop());
+    const h = await start('embedded', { ...redis, ...oauthEnv(slack) }, { slack });
+    const [inT2, inT3] = [{ teamId: 'T0002' }, { teamId: 'T0003' }];
+    for (const from of [inT2, inT3]) {
+      await slack.installApp(`${h.botUrl}/slack/install`, from);
+      await learnIn(h, 'C0001', { files: true }, from);
+    }
+    const refunds = await shareAndLearn(h, {
+      channel: 'C0001',
+      user: PERSON,
+      name: 'refunds.md',
+      content: REFUNDS,
+      ...inT2,
+    });
+    const lunch = await shareAndLearn(h, {
+      channel: 'C0001',
+      user: PERSON,
+      name: 'lunch.md',
+      content: LUNCH,
+      ...inT3,
+    });
+    const prefix = redis.REDIS_KEY_PREFIX;
+    expect(await knowledgeKeysOf(prefix, 'T0002')).not.toEqual([]);
+    const t3Before = await knowledgeKeysOf(prefix, 'T0003');
+
+    await slack.uninstall(inT2);
+    await slack.waitFor(() => h.logs.some((line) => String(line.msg).startsWith('app uninstalled')));
+    // Installed again, and learning again: nothing of before comes back.
+    await slack.installApp(`${h.botUrl}/slack/install`, inT2);
+    await learnIn(h, 'C0001', { files: true }, inT2);
+    const again = await ask(h, 'C0001', PERSON, 'how many days until refunds are paid?', 1, inT2);
+    const other = await ask(h, 'C0001', PERSON, 'what does the canteen serve on Mondays?', 2, inT3);
+
+    expect(await knowledgeKeysOf(prefix, 'T0002')).toEqual([]);
+    expect(searchResult(h, 0)).toContain('Nothing found.');
+    expect(again.text).not.toContain(permalinkOf(refunds));
+    expect(await knowledgeKeysOf(prefix, 'T0003')).toEqual(t3Before);
+    expect(searchResult(h, 1)).toContain('pasta on Mondays');
+    expect(other.text).toContain(permalinkOf(lunch));
   });
 });

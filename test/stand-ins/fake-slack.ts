@@ -529,7 +529,7 @@ export class FakeSlack {
       this.#onApiRequest(request, response, url, rawBody);
     } else if (url.pathname.startsWith('/files/') && request.method === 'GET') {
       this.files.serve(request, response, url, {
-        token: this.botToken,
+        token: this.#fileToken(request),
         scopes: this.#options.grantedScopes ?? null,
       });
     } else if (url.pathname === '/oauth/v2/authorize' && request.method === 'GET') {
@@ -545,6 +545,13 @@ export class FakeSlack {
     } else {
       sendJson(response, 404, { ok: false, error: 'not_found' });
     }
+  }
+
+  /** The token a file download may carry: the stand-in's own, or a live one it issued by OAuth. */
+  #fileToken(request: IncomingMessage): string {
+    const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    const issued = bearer ? this.oauth.tokenInfo(bearer) : undefined;
+    return issued && !this.oauth.refusal(issued) ? issued.token : this.botToken;
   }
 
   #onApiRequest(request: IncomingMessage, response: ServerResponse, url: URL, rawBody: string): void {
@@ -1040,7 +1047,7 @@ export class FakeSlack {
       view,
       user,
       values,
-      teamId: this.teamId,
+      teamId: options.teamId ?? this.teamId,
       appId,
       triggerId: this.workspace.issueTrigger(user),
       people: this.workspace.users,

@@ -60,6 +60,8 @@ export interface UninstallDeps {
     teamId: string | null;
     wholeOrg: boolean;
   }) => Promise<number>;
+  /** What else is kept per team outside its keys (channel knowledge): forgotten after the purge. */
+  alsoForget: (teamId: string) => Promise<void>;
   logger: Logger;
 }
 
@@ -68,40 +70,39 @@ export function registerWorkspaceScope(app: App): void {
   app.use(async ({ context, next }) => inWorkspace(workspaceOf(context), next));
 }
 
+interface UninstallContext {
+  enterpriseId?: string | undefined;
+  teamId?: string | undefined;
+  isEnterpriseInstall?: boolean | undefined;
+}
+
 /** `app_uninstalled` and `tokens_revoked` (bot tokens): the installation and its data go. */
 export function registerUninstall(app: App, deps: UninstallDeps): void {
-  const forget = async (context: {
-    enterpriseId?: string | undefined;
-    teamId?: string | undefined;
-    isEnterpriseInstall?: boolean | undefined;
-  }) => {
-    const wholeOrg = context.isEnterpriseInstall === true;
-    const query: InstallationQuery<boolean> = {
-      enterpriseId: context.enterpriseId,
-      teamId: context.teamId,
-      isEnterpriseInstall: wholeOrg,
-    };
-    await deps.installations.deleteInstallation(query);
-    const purged = await deps.purge({
-      enterpriseId: context.enterpriseId ?? null,
-      teamId: context.teamId ?? null,
-      wholeOrg,
-    });
-    deps.logger.info(
-      {
-        enterpriseId: context.enterpriseId ?? null,
-        teamId: context.teamId ?? null,
-        wholeOrg,
-        purgedKeys: purged,
-      },
-      'app uninstalled: installation deleted and its data purged',
-    );
-  };
   app.event('app_uninstalled', async ({ context }) => {
-    await forget(context);
+    await forgetInstallation(deps, context);
   });
   app.event('tokens_revoked', async ({ event, context }) => {
     // Only the bot's tokens matter: the bot keeps no Slack user tokens.
-    if ((event.tokens.bot ?? []).length > 0) await forget(context);
+    if ((event.tokens.bot ?? []).length > 0) await forgetInstallation(deps, context);
   });
+}
+
+async function forgetInstallation(deps: UninstallDeps, context: UninstallContext): Promise<void> {
+  const wholeOrg = context.isEnterpriseInstall === true;
+  const query: InstallationQuery<boolean> = {
+    enterpriseId: context.enterpriseId,
+    teamId: context.teamId,
+    isEnterpriseInstall: wholeOrg,
+  };
+  await deps.installations.deleteInstallation(query);
+  const target = { enterpriseId: context.enterpriseId ?? null, teamId: context.teamId ?? null, wholeOrg };
+  const purged = await deps.purge(target);
+  // Channel knowledge is kept per team, with no record of the team's org: an org-wide uninstall
+  // forgets the knowledge of the team its event names (if any), not of the org's other workspaces.
+  if (target.teamId) await deps.alsoForget(target.teamId);
+  else deps.logger.warn(target, 'app uninstalled org-wide: channel knowledge of its workspaces is kept');
+  deps.logger.info(
+    { ...target, purgedKeys: purged },
+    'app uninstalled: installation deleted and its data purged',
+  );
 }
