@@ -102,6 +102,29 @@ describe('what an approval shows and runs', () => {
     expect(mcp.calls.map((call) => call.arguments)).toEqual([input]);
   }, 30_000);
 
+  it('runs nothing for a click whose button names other calls than the request stored', async () => {
+    const { mcp, env } = await setUp();
+    const a = await replica(env);
+    a.bedrock.enqueue({ text: '', toolUses: [ticket('1234')] }, { text: 'Ticket opened.' });
+    const { thread, asking } = await askForTicket(a, '1234');
+    // The same approval id with another hash: a button from a request that showed other calls.
+    const otherCalls = JSON.parse(
+      JSON.stringify(asking.blocks ?? []).replace(/("value":"[^"|]+)\|[^"]+"/g, '$1|0000000000000000"'),
+    ) as unknown[];
+    expect(JSON.stringify(otherCalls)).toContain('|0000000000000000');
+
+    await a.slack.clickButton({
+      user: 'U0001',
+      message: { ...asking, blocks: otherCalls } as FakeMessage,
+      actionId: 'tool_approve',
+    });
+    const told = await a.slack.waitFor(() => a.slack.ephemerals.find((m) => m.ephemeral?.user === 'U0001'));
+
+    expect(told.text).toContain('no longer matches what it showed');
+    expect(mcp.calls).toHaveLength(0);
+    expect(openRequests(a, thread)).toHaveLength(1);
+  }, 30_000);
+
   it('in approvers mode refuses the asker, and an approver approves', async () => {
     const { mcp, env } = await setUp('    approval: { open_ticket: approvers }\n', 'approvers: [U0002]\n');
     const a = await replica(env);
