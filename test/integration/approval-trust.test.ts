@@ -262,12 +262,14 @@ describe('approvals in one thread', () => {
     );
     const first = await askForTicket(a, '1111');
     const second = await askForTicket(a, '2222', first.thread);
+    // What a person's client still shows if it missed the update: a second click on the first request.
+    const firstAsStillShown = structuredClone(first.asking);
 
     await a.slack.clickButton({ user: 'U0001', message: second.asking, actionId: 'tool_approve' });
     await a.slack.waitFor(() => threadText(a, 'C0001', first.thread).includes('Ticket for 2222 opened.'));
     await a.slack.clickButton({ user: 'U0001', message: first.asking, actionId: 'tool_approve' });
     await a.slack.waitFor(() => threadText(a, 'C0001', first.thread).includes('Ticket for 1111 opened.'));
-    await a.slack.clickButton({ user: 'U0001', message: first.asking, actionId: 'tool_approve' });
+    await a.slack.clickButton({ user: 'U0001', message: firstAsStillShown, actionId: 'tool_approve' });
     await a.slack.waitFor(() => a.slack.ephemerals.some((m) => /already answered/.test(m.text)));
 
     expect(mcp.calls.map((call) => call.arguments.order_id)).toEqual(['2222', '1111']);
