@@ -5,14 +5,21 @@
  * image within the limit goes unchanged; one that cannot be decoded, or is still too large in bytes
  * once scaled, is left out with the reason.
  */
-import sharp, { type FormatEnum } from 'sharp';
+import type { FormatEnum } from 'sharp';
 import type { ImageFitter } from '../conversation/ports.ts';
 
+type Sharp = typeof import('sharp').default;
+
 export class SharpImageFitter implements ImageFitter {
+  /** sharp, and libvips with it, is loaded with the first image, not at start: most answers carry none. */
+  #sharp: Promise<Sharp> | null = null;
+
   async fit(
     image: { format: string; bytes: Uint8Array },
     limits: { maxSide: number; maxBytes: number },
   ): Promise<{ bytes: Uint8Array } | { why: string }> {
+    this.#sharp ??= import('sharp').then((module) => module.default);
+    const sharp = await this.#sharp;
     const unreadable = { why: `it is not a readable ${image.format} image` };
     const size = await sharp(image.bytes)
       .metadata()
